@@ -1,0 +1,124 @@
+package canonical
+
+import "time"
+
+// EventType names what happened. The types are stable strings: they appear in
+// Kafka headers, dead-letter records and partner idempotency keys.
+type EventType string
+
+// The event types.
+const (
+	EventReservationCreated    EventType = "reservation.created"
+	EventReservationModified   EventType = "reservation.modified"
+	EventReservationCancelled  EventType = "reservation.cancelled"
+	EventReservationOverbooked EventType = "reservation.overbooked"
+	EventAvailabilityChanged   EventType = "availability.changed"
+	EventRatesChanged          EventType = "rates.changed"
+)
+
+// IsReservation reports whether the event carries a reservation.
+func (t EventType) IsReservation() bool {
+	switch t {
+	case EventReservationCreated, EventReservationModified, EventReservationCancelled, EventReservationOverbooked:
+		return true
+	}
+	return false
+}
+
+// Event is one fact that other parts of Roomwire and its partners must hear of.
+// Exactly one of Reservation and ARI is set, as Type says.
+type Event struct {
+	SchemaVersion int       `json:"schema_version"`
+	ID            string    `json:"id"` // unique; consumers deduplicate by it
+	Type          EventType `json:"type"`
+	PropertyID    string    `json:"property_id"`
+	OccurredAt    time.Time `json:"occurred_at"`
+	CorrelationID string    `json:"correlation_id,omitempty"`
+
+	// Reservation is the reservation as it stands after the change
+	// (reservation.* events).
+	Reservation *Reservation `json:"reservation,omitempty"`
+	// ARI is the new availability or rates (availability.changed, rates.changed).
+	ARI *ARIUpdate `json:"ari,omitempty"`
+}
+
+// ARIKind says which part of ARI an update carries.
+type ARIKind string
+
+// The ARI update kinds.
+const (
+	ARIAvailability ARIKind = "availability"
+	ARIRestrictions ARIKind = "restrictions"
+	ARIRates        ARIKind = "rates"
+)
+
+// ARIUpdate is a change of availability, restrictions or rates at one property,
+// as runs of nights with the same value. From and To are both inclusive.
+type ARIUpdate struct {
+	PropertyID   string               `json:"property_id"`
+	Availability []AvailabilityUpdate `json:"availability,omitempty"`
+	Restrictions []RestrictionsUpdate `json:"restrictions,omitempty"`
+	Rates        []RateUpdate         `json:"rates,omitempty"`
+}
+
+// Kinds lists the kinds of update u carries.
+func (u *ARIUpdate) Kinds() []ARIKind {
+	var k []ARIKind
+	if len(u.Availability) > 0 {
+		k = append(k, ARIAvailability)
+	}
+	if len(u.Restrictions) > 0 {
+		k = append(k, ARIRestrictions)
+	}
+	if len(u.Rates) > 0 {
+		k = append(k, ARIRates)
+	}
+	return k
+}
+
+// AvailabilityUpdate gives the units still available to sell of a room type for
+// the nights From..To. Zero closes the room type out.
+type AvailabilityUpdate struct {
+	RoomType  string `json:"room_type"`
+	From      Date   `json:"from"`
+	To        Date   `json:"to"`
+	Available int    `json:"available"`
+}
+
+// RestrictionsUpdate sets stay restrictions of a rate plan (or of every rate
+// plan of a room type when RatePlan is empty) for the nights From..To.
+type RestrictionsUpdate struct {
+	RoomType          string `json:"room_type,omitempty"`
+	RatePlan          string `json:"rate_plan,omitempty"`
+	From              Date   `json:"from"`
+	To                Date   `json:"to"`
+	Closed            bool   `json:"closed"`
+	ClosedToArrival   bool   `json:"closed_to_arrival"`
+	ClosedToDeparture bool   `json:"closed_to_departure"`
+	MinStay           int    `json:"min_stay,omitempty"`
+	MaxStay           int    `json:"max_stay,omitempty"`
+}
+
+// RateUpdate sets the price of one night of a rate plan for the nights From..To.
+type RateUpdate struct {
+	RatePlan string `json:"rate_plan"`
+	RoomType string `json:"room_type,omitempty"`
+	From     Date   `json:"from"`
+	To       Date   `json:"to"`
+	Price    Money  `json:"price"`
+}
+
+// The Kafka topics events are published to. Each carries one property's
+// events in order (the partition key is the property id).
+const (
+	TopicReservationEvents  = "roomwire.reservation.events"
+	TopicAvailabilityEvents = "roomwire.availability.events"
+)
+
+// Topic returns the topic events of type t are published to.
+func (t EventType) Topic() string {
+	if t.IsReservation() {
+		return TopicReservationEvents
+	}
+	return TopicAvailabilityEvents
+}

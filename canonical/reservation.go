@@ -1,0 +1,183 @@
+// Package canonical is Roomwire's one model of reservations, events and ARI
+// (availability, rates, inventory) updates. Every connector translates its
+// partner's format to and from these types; the store and the event backbone
+// speak nothing else. The package does no I/O and imports nothing of Roomwire.
+//
+// The JSON form of every type here is versioned by SchemaVersion and documented
+// in docs/canonical.md. Additive changes (a new optional field) keep the version;
+// anything that changes the meaning of an existing field raises it.
+package canonical
+
+import "time"
+
+// SchemaVersion is the version of the canonical JSON form written by this code.
+const SchemaVersion = 1
+
+// Status is the lifecycle state of a reservation.
+type Status string
+
+// The reservation statuses.
+const (
+	StatusConfirmed  Status = "confirmed"
+	StatusCancelled  Status = "cancelled"
+	StatusNoShow     Status = "no_show"
+	StatusCheckedIn  Status = "checked_in"
+	StatusCheckedOut Status = "checked_out"
+)
+
+// Valid reports whether s is one of the known statuses.
+func (s Status) Valid() bool {
+	switch s {
+	case StatusConfirmed, StatusCancelled, StatusNoShow, StatusCheckedIn, StatusCheckedOut:
+		return true
+	}
+	return false
+}
+
+// HoldsInventory reports whether a reservation in this status occupies rooms.
+// A cancelled or no-show reservation gives its units back.
+func (s Status) HoldsInventory() bool {
+	return s == StatusConfirmed || s == StatusCheckedIn || s == StatusCheckedOut
+}
+
+// Flag marks a reservation that needs a person's attention.
+type Flag string
+
+// The reservation flags.
+const (
+	// FlagOverbooked: a channel sold a room Roomwire had no availability for.
+	// The reservation is kept, because the guest has already booked.
+	FlagOverbooked Flag = "overbooked"
+	// FlagPaymentDeclined: the payment gateway declined the guarantee.
+	FlagPaymentDeclined Flag = "payment_declined"
+)
+
+// ChannelDirect is the channel of bookings made through Roomwire's own API
+// when the caller names no other.
+const ChannelDirect = "direct"
+
+// Reservation is one booking of one or more rooms at one property.
+type Reservation struct {
+	SchemaVersion      int       `json:"schema_version"`
+	ID                 string    `json:"id"`
+	ConfirmationNumber string    `json:"confirmation_number"`
+	PropertyID         string    `json:"property_id"`
+	Status             Status    `json:"status"`
+	Channel            string    `json:"channel"`
+	ExternalID         string    `json:"external_id,omitempty"` // the channel's own reservation id
+	Version            int       `json:"version"`               // raised by one on every change
+	CreatedAt          time.Time `json:"created_at"`
+	ModifiedAt         time.Time `json:"modified_at"`
+
+	PrimaryGuest     Guest      `json:"primary_guest"`
+	AdditionalGuests []Guest    `json:"additional_guests,omitempty"`
+	RoomStays        []RoomStay `json:"room_stays"`
+	Total            Money      `json:"total"`
+	Guarantee        *Guarantee `json:"guarantee,omitempty"`
+	Comments         []string   `json:"comments,omitempty"`
+	Flags            []Flag     `json:"flags,omitempty"`
+}
+
+// HasFlag reports whether the reservation carries f.
+func (r *Reservation) HasFlag(f Flag) bool {
+	for _, x := range r.Flags {
+		if x == f {
+			return true
+		}
+	}
+	return false
+}
+
+// SetFlag adds f unless the reservation already carries it.
+func (r *Reservation) SetFlag(f Flag) {
+	if !r.HasFlag(f) {
+		r.Flags = append(r.Flags, f)
+	}
+}
+
+// Arrival returns the earliest arrival of the reservation's room stays.
+func (r *Reservation) Arrival() Date {
+	var d Date
+	for i, s := range r.RoomStays {
+		if i == 0 || s.Arrival.Before(d) {
+			d = s.Arrival
+		}
+	}
+	return d
+}
+
+// Departure returns the latest departure of the reservation's room stays.
+func (r *Reservation) Departure() Date {
+	var d Date
+	for i, s := range r.RoomStays {
+		if i == 0 || s.Departure.After(d) {
+			d = s.Departure
+		}
+	}
+	return d
+}
+
+// SumNightlyPrices returns the sum of every room stay's nightly prices.
+func (r *Reservation) SumNightlyPrices() (Money, error) {
+	var total Money
+	for _, s := range r.RoomStays {
+		for _, n := range s.NightlyPrices {
+			var err error
+			if total, err = total.Add(n.Price); err != nil {
+				return Money{}, err
+			}
+		}
+	}
+	return total, nil
+}
+
+// Guest is a person staying or booking. Contact details are personal data:
+// they are stored, but never logged or put in a dead-letter reason.
+type Guest struct {
+	Title     string   `json:"title,omitempty"`
+	GivenName string   `json:"given_name"`
+	Surname   string   `json:"surname"`
+	Email     string   `json:"email,omitempty"`
+	Phone     string   `json:"phone,omitempty"`
+	Address   *Address `json:"address,omitempty"`
+}
+
+// Address is a postal address.
+type Address struct {
+	Lines       []string `json:"lines,omitempty"`
+	City        string   `json:"city,omitempty"`
+	PostalCode  string   `json:"postal_code,omitempty"`
+	CountryCode string   `json:"country_code,omitempty"` // ISO 3166-1 alpha-2
+}
+
+// RoomStay is one room for a run of nights at one rate plan.
+type RoomStay struct {
+	RoomType      string         `json:"room_type"`
+	RatePlan      string         `json:"rate_plan"`
+	Arrival       Date           `json:"arrival"`
+	Departure     Date           `json:"departure"`
+	Adults        int            `json:"adults"`
+	ChildrenAges  []int          `json:"children_ages,omitempty"`
+	NightlyPrices []NightlyPrice `json:"nightly_prices,omitempty"`
+}
+
+// Nights lists the nights of the stay.
+func (s RoomStay) Nights() []Date { return Nights(s.Arrival, s.Departure) }
+
+// NightlyPrice is the price of one night of a room stay.
+type NightlyPrice struct {
+	Date  Date  `json:"date"`
+	Price Money `json:"price"`
+}
+
+// Guarantee is how a booking is secured. Roomwire keeps only a gateway token
+// and a masked number: a card number or CVV never enters the model.
+type Guarantee struct {
+	Type       string `json:"type"`                  // "card", "deposit", "company", "none"
+	CardToken  string `json:"card_token,omitempty"`  // the payment gateway's or vault's token
+	CardMask   string `json:"card_mask,omitempty"`   // e.g. "4111XXXXXXXX1111"
+	CardBrand  string `json:"card_brand,omitempty"`  // e.g. "VI", "MC"
+	CardExpiry string `json:"card_expiry,omitempty"` // "MMYY" as channels send it
+	HolderName string `json:"holder_name,omitempty"`
+	TokenVault string `json:"token_vault,omitempty"` // who issued the token
+}

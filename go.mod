@@ -1,0 +1,3 @@
+module github.com/roomwire/roomwire
+
+go 1.26.0
