@@ -1,0 +1,541 @@
+package reservations
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/roomwire/roomwire/canonical"
+)
+
+// ErrForbidden means the caller's scope does not include the property.
+var ErrForbidden = errors.New("forbidden")
+
+// CreateRequest asks for a new reservation.
+type CreateRequest struct {
+	// Reservation holds what the booker gives: property, channel, external id,
+	// guests, room stays, guarantee and comments. Room stays without nightly
+	// prices are priced from the rate plan; id, status, version and times are
+	// set by the store.
+	Reservation canonical.Reservation
+	// IdempotencyKey, when set, makes a repeat of the same request by the same
+	// Principal answer the reservation it created the first time.
+	IdempotencyKey string
+	Principal      string
+	// AllowOverbooking is for channel bookings: the guest has already booked,
+	// so a reservation with no availability is stored and flagged overbooked
+	// rather than refused.
+	AllowOverbooking bool
+}
+
+// CreateResult is a created, or replayed, reservation.
+type CreateResult struct {
+	Reservation *canonical.Reservation
+	Replayed    bool // an earlier identical request created it
+}
+
+// Create books a reservation: it prices the stays, takes one unit of inventory
+// per room and night, and writes the reservation, its first revision and its
+// events in one transaction. It answers ErrNoAvailability when a night is sold
+// out (unless AllowOverbooking), a canonical.ValidationError for bad input,
+// and ErrIdempotencyConflict when the key or the (channel, external id) was
+// used for a different request.
+func (s *Store) Create(ctx context.Context, scope Scope, req CreateRequest) (CreateResult, error) {
+	r := *cloneReservation(&req.Reservation) // never write into the caller's slices
+	if r.Channel == "" {
+		r.Channel = canonical.ChannelDirect
+	}
+	hash := requestHash(&r)
+	if res, err := s.findEarlier(ctx, s.pool, req, &r, hash); res != nil || err != nil {
+		return CreateResult{Reservation: res, Replayed: res != nil}, err
+	}
+	if !scope.Allows(r.PropertyID) {
+		return CreateResult{}, fmt.Errorf("property %q is outside this API key's scope: %w", r.PropertyID, ErrForbidden)
+	}
+	prop, err := loadProperty(ctx, s.pool, r.PropertyID)
+	if errors.Is(err, ErrNotFound) {
+		var pr canonical.Problems
+		pr.Add("property_id", "no property %q; define it with PUT /v1/properties/%s first", r.PropertyID, r.PropertyID)
+		return CreateResult{}, pr.Err()
+	}
+	if err != nil {
+		return CreateResult{}, err
+	}
+	now := s.now()
+	r.SchemaVersion = canonical.SchemaVersion
+	r.ID = uuid.Must(uuid.NewV7()).String()
+	r.Status = canonical.StatusConfirmed
+	r.Version = 1
+	r.CreatedAt, r.ModifiedAt = now, now
+	r.Flags = nil
+	if err := s.prepare(ctx, prop, &r); err != nil {
+		return CreateResult{}, err
+	}
+	for attempt := 0; ; attempt++ {
+		r.ConfirmationNumber = newConfirmationNumber()
+		var earlier *canonical.Reservation
+		err = s.inTx(ctx, func(tx pgx.Tx) error {
+			r.Flags = nil
+			// Concurrent repeats of one request queue here, and all but the
+			// first find the reservation it made.
+			if lock, ok := replayLockKey(req, &r); ok {
+				if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, lock); err != nil {
+					return err
+				}
+				var err error
+				if earlier, err = s.findEarlier(ctx, tx, req, &r, hash); earlier != nil || err != nil {
+					return err
+				}
+			}
+			nights, err := adjustInventory(ctx, tx, r.PropertyID, holds(&r), req.AllowOverbooking)
+			if err != nil {
+				return err
+			}
+			events := []canonical.Event{newEvent(ctx, canonical.EventReservationCreated, r.PropertyID, now, &r, nil)}
+			if overbooked(nights) {
+				r.SetFlag(canonical.FlagOverbooked)
+				events = append(events, newEvent(ctx, canonical.EventReservationOverbooked, r.PropertyID, now, &r, nil))
+			}
+			events = append(events, availabilityEvent(ctx, r.PropertyID, now, nights)...)
+			b := &pgx.Batch{}
+			doc, err := json.Marshal(&r)
+			if err != nil {
+				return err
+			}
+			var externalID *string
+			if r.ExternalID != "" {
+				externalID = &r.ExternalID
+			}
+			b.Queue(`INSERT INTO reservations (id, confirmation_number, property_id, channel, external_id, status,
+					version, arrival, departure, guest_search, request_hash, document, created_at, modified_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)`,
+				r.ID, r.ConfirmationNumber, r.PropertyID, r.Channel, externalID, string(r.Status),
+				r.Version, r.Arrival().Time(), r.Departure().Time(), guestSearch(&r), hash, doc, now)
+			b.Queue(`INSERT INTO reservation_revisions (reservation_id, version, change, document, created_at)
+				VALUES ($1, $2, $3, $4, $5)`, r.ID, r.Version, string(canonical.EventReservationCreated), doc, now)
+			if req.IdempotencyKey != "" {
+				b.Queue(`INSERT INTO idempotency_keys (principal, key, request_hash, reservation_id) VALUES ($1, $2, $3, $4)`,
+					req.Principal, req.IdempotencyKey, hash, r.ID)
+			}
+			if err := queueEvents(b, events); err != nil {
+				return err
+			}
+			return tx.SendBatch(ctx, b).Close()
+		})
+		switch {
+		case err == nil && earlier != nil:
+			return CreateResult{Reservation: earlier, Replayed: true}, nil
+		case err == nil:
+			return CreateResult{Reservation: &r}, nil
+		case isUniqueViolation(err, "reservations_confirmation_number_key") && attempt < 3:
+			continue // a rare clash of random confirmation numbers: draw again
+		case isUniqueViolation(err, ""):
+			// A concurrent request with another key but the same channel
+			// reservation won the race; answer as it did.
+			if res, err2 := s.findEarlier(ctx, s.pool, req, &r, hash); res != nil || err2 != nil {
+				return CreateResult{Reservation: res, Replayed: res != nil}, err2
+			}
+		}
+		return CreateResult{}, err
+	}
+}
+
+// findEarlier returns the reservation an earlier identical request created, by
+// idempotency key or by (channel, external id); or ErrIdempotencyConflict when
+// either was used for a different request.
+func (s *Store) findEarlier(ctx context.Context, q querier, req CreateRequest, r *canonical.Reservation, hash []byte) (*canonical.Reservation, error) {
+	var id string
+	var earlierHash []byte
+	if req.IdempotencyKey != "" {
+		err := q.QueryRow(ctx, `SELECT reservation_id, request_hash FROM idempotency_keys WHERE principal = $1 AND key = $2`,
+			req.Principal, req.IdempotencyKey).Scan(&id, &earlierHash)
+		if err == nil {
+			if string(earlierHash) != string(hash) {
+				return nil, fmt.Errorf("Idempotency-Key %q was first used with a different request: %w", req.IdempotencyKey, ErrIdempotencyConflict)
+			}
+			return getReservation(ctx, q, id)
+		} else if !errors.Is(err, pgx.ErrNoRows) {
+			return nil, err
+		}
+	}
+	if r.ExternalID != "" {
+		err := q.QueryRow(ctx, `SELECT id, request_hash FROM reservations WHERE channel = $1 AND external_id = $2`,
+			r.Channel, r.ExternalID).Scan(&id, &earlierHash)
+		if err == nil {
+			if string(earlierHash) != string(hash) {
+				return nil, fmt.Errorf("channel %s already has a different reservation with external id %q: %w", r.Channel, r.ExternalID, ErrIdempotencyConflict)
+			}
+			return getReservation(ctx, q, id)
+		} else if !errors.Is(err, pgx.ErrNoRows) {
+			return nil, err
+		}
+	}
+	return nil, nil
+}
+
+// replayLockKey names what makes two create requests the same booking: the
+// caller's idempotency key, else the channel's reservation id.
+func replayLockKey(req CreateRequest, r *canonical.Reservation) (int64, bool) {
+	h := fnv.New64a()
+	switch {
+	case req.IdempotencyKey != "":
+		fmt.Fprintf(h, "idem\x00%s\x00%s", req.Principal, req.IdempotencyKey)
+	case r.ExternalID != "":
+		fmt.Fprintf(h, "ext\x00%s\x00%s", r.Channel, r.ExternalID)
+	default:
+		return 0, false
+	}
+	return int64(h.Sum64()), true
+}
+
+// requestHash fingerprints what a booker asked for, to tell a repeat of a
+// request from a different request under the same key.
+func requestHash(r *canonical.Reservation) []byte {
+	b, _ := json.Marshal(r)
+	h := sha256.Sum256(b)
+	return h[:]
+}
+
+// prepare checks r against the property's catalogue, prices the stays that
+// carry no prices, and validates the result.
+func (s *Store) prepare(ctx context.Context, prop *Property, r *canonical.Reservation) error {
+	var pr canonical.Problems
+	for i, st := range r.RoomStays {
+		f := fmt.Sprintf("room_stays[%d]", i)
+		rt, ok := prop.roomType(st.RoomType)
+		if !ok && st.RoomType != "" {
+			pr.Add(f+".room_type", "%q is not a room type of property %s", st.RoomType, prop.ID)
+		}
+		rp, okPlan := prop.ratePlan(st.RatePlan)
+		switch {
+		case !okPlan && st.RatePlan != "":
+			pr.Add(f+".rate_plan", "%q is not a rate plan of property %s", st.RatePlan, prop.ID)
+		case okPlan && ok && rp.RoomType != st.RoomType:
+			pr.Add(f+".rate_plan", "rate plan %s sells room type %s, not %s", rp.Code, rp.RoomType, st.RoomType)
+		}
+		if ok && rt.MaxOccupancy > 0 && st.Adults+len(st.ChildrenAges) > rt.MaxOccupancy {
+			pr.Add(f+".adults", "room type %s sleeps at most %d guests", rt.Code, rt.MaxOccupancy)
+		}
+	}
+	if r.Total.IsZero() || r.Total.Currency == "" {
+		r.Total = canonical.NewMoney(0, prop.Currency)
+	}
+	// Validate before pricing, so that bad dates never reach a query.
+	pr.Merge("", r.Validate())
+	if err := pr.Err(); err != nil {
+		return err
+	}
+	if err := s.price(ctx, prop, r); err != nil {
+		return err
+	}
+	return r.Validate()
+}
+
+// price fills the nightly prices of stays that have none from the rate plans,
+// and sets the total to the sum of all nightly prices.
+func (s *Store) price(ctx context.Context, prop *Property, r *canonical.Reservation) error {
+	var plans []string
+	var from, to canonical.Date
+	for _, st := range r.RoomStays {
+		if len(st.NightlyPrices) > 0 {
+			continue
+		}
+		plans = append(plans, st.RatePlan)
+		if from.IsZero() || st.Arrival.Before(from) {
+			from = st.Arrival
+		}
+		if st.Departure.After(to) {
+			to = st.Departure
+		}
+	}
+	if len(plans) > 0 {
+		type key struct {
+			plan  string
+			night canonical.Date
+		}
+		prices := map[key]canonical.Money{}
+		rows, _ := s.pool.Query(ctx, `SELECT rate_plan, night, amount, currency FROM rates
+			WHERE property_id = $1 AND rate_plan = ANY($2) AND night >= $3 AND night < $4`,
+			prop.ID, plans, from.Time(), to.Time())
+		var plan, currency string
+		var night time.Time
+		var amount int64
+		if _, err := pgx.ForEachRow(rows, []any{&plan, &night, &amount, &currency}, func() error {
+			prices[key{plan, canonical.DateOf(night)}] = canonical.NewMoney(amount, currency)
+			return nil
+		}); err != nil {
+			return err
+		}
+		for i := range r.RoomStays {
+			st := &r.RoomStays[i]
+			if len(st.NightlyPrices) > 0 {
+				continue
+			}
+			for _, n := range st.Nights() {
+				p, ok := prices[key{st.RatePlan, n}]
+				if !ok {
+					return fmt.Errorf("rate plan %s has no price for %s: %w", st.RatePlan, n, ErrNoAvailability)
+				}
+				st.NightlyPrices = append(st.NightlyPrices, canonical.NightlyPrice{Date: n, Price: p})
+			}
+		}
+	}
+	total, err := r.SumNightlyPrices()
+	if err != nil {
+		var pr canonical.Problems
+		pr.Add("room_stays", "nightly prices mix currencies: %v", err)
+		return pr.Err()
+	}
+	if total.Currency != "" {
+		r.Total = total
+	}
+	return nil
+}
+
+// hold is a number of units of one room type on one night.
+type hold struct {
+	roomType string
+	night    canonical.Date
+}
+
+// holds returns the units r occupies per room type and night.
+func holds(r *canonical.Reservation) map[hold]int {
+	h := map[hold]int{}
+	if !r.Status.HoldsInventory() {
+		return h
+	}
+	for _, st := range r.RoomStays {
+		for _, n := range st.Nights() {
+			h[hold{st.RoomType, n}]++
+		}
+	}
+	return h
+}
+
+// adjustInventory changes units sold by delta (positive takes, negative
+// releases) and returns the availability left on every night it touched. A
+// take fails with ErrNoAvailability when a night has too few units, unless
+// allowOverbooking. Rows are touched in (room type, night) order, so that
+// concurrent bookings lock them in the same order.
+func adjustInventory(ctx context.Context, tx pgx.Tx, propertyID string, delta map[hold]int, allowOverbooking bool) ([]nightAvailability, error) {
+	keys := make([]hold, 0, len(delta))
+	for k, q := range delta {
+		if q != 0 {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].roomType != keys[j].roomType {
+			return keys[i].roomType < keys[j].roomType
+		}
+		return keys[i].night.Before(keys[j].night)
+	})
+	roomTypes := make([]string, len(keys))
+	nights := make([]time.Time, len(keys))
+	qty := make([]int32, len(keys))
+	for i, k := range keys {
+		roomTypes[i], nights[i], qty[i] = k.roomType, k.night.Time(), int32(delta[k])
+	}
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO inventory (property_id, room_type, night)
+		SELECT $1, t.room_type, t.night FROM unnest($2::text[], $3::date[]) AS t(room_type, night)
+		ON CONFLICT DO NOTHING`, propertyID, roomTypes, nights)
+	b.Queue(`UPDATE inventory i SET units_sold = greatest(i.units_sold + t.qty, 0)
+		FROM unnest($2::text[], $3::date[], $4::int[]) AS t(room_type, night, qty), room_types rt
+		WHERE i.property_id = $1 AND i.room_type = t.room_type AND i.night = t.night
+		  AND rt.property_id = i.property_id AND rt.code = i.room_type
+		  AND (t.qty <= 0 OR $5 OR i.units_sold + t.qty <= coalesce(i.units_sellable, rt.units))
+		RETURNING i.room_type, i.night, coalesce(i.units_sellable, rt.units) - i.units_sold`,
+		propertyID, roomTypes, nights, qty, allowOverbooking)
+	br := tx.SendBatch(ctx, b)
+	if _, err := br.Exec(); err != nil {
+		br.Close()
+		return nil, err
+	}
+	rows, _ := br.Query()
+	got, err := pgx.CollectRows(rows, scanNightAvailability)
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(got) < len(keys) {
+		changed := map[hold]bool{}
+		for _, n := range got {
+			changed[hold{n.RoomType, n.Night}] = true
+		}
+		for _, k := range keys {
+			if !changed[k] {
+				return nil, fmt.Errorf("room type %s has no unit left on %s: %w", k.roomType, k.night, ErrNoAvailability)
+			}
+		}
+	}
+	// Report only the nights where units were taken as possibly oversold.
+	for i := range got {
+		if delta[hold{got[i].RoomType, got[i].Night}] < 0 && got[i].Available < 0 {
+			got[i].Available = 0
+		}
+	}
+	return got, nil
+}
+
+func overbooked(nights []nightAvailability) bool {
+	for _, n := range nights {
+		if n.Available < 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func guestSearch(r *canonical.Reservation) string {
+	parts := []string{r.PrimaryGuest.GivenName, r.PrimaryGuest.Surname, r.PrimaryGuest.Email, r.ConfirmationNumber}
+	for _, g := range r.AdditionalGuests {
+		parts = append(parts, g.GivenName, g.Surname)
+	}
+	return strings.ToLower(strings.Join(parts, " "))
+}
+
+// confirmationAlphabet leaves out 0, 1, I and O, which guests misread.
+const confirmationAlphabet = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+
+func newConfirmationNumber() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	for i := range b {
+		b[i] = confirmationAlphabet[int(b[i])%len(confirmationAlphabet)]
+	}
+	return "RW" + string(b)
+}
+
+// UpdateOptions qualify an update.
+type UpdateOptions struct {
+	// IfVersion, when non-zero, is the version the caller last saw; a
+	// reservation changed since answers ErrVersionConflict.
+	IfVersion int
+	// AllowOverbooking: see CreateRequest.
+	AllowOverbooking bool
+}
+
+// Update changes a reservation with fn, which may change guests, room stays,
+// comments, guarantee and status. Room stays without nightly prices are
+// re-priced; inventory is taken for new nights or room types and released for
+// those no longer held. A change that leaves the reservation as it was makes no
+// new version and no event.
+func (s *Store) Update(ctx context.Context, scope Scope, id string, opts UpdateOptions, fn func(*canonical.Reservation) error) (*canonical.Reservation, error) {
+	var out *canonical.Reservation
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var doc []byte
+		err := tx.QueryRow(ctx, `SELECT document FROM reservations WHERE id = $1 FOR UPDATE`, id).Scan(&doc)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return notFound("reservation", id)
+		}
+		if err != nil {
+			return err
+		}
+		var old canonical.Reservation
+		if err := json.Unmarshal(doc, &old); err != nil {
+			return fmt.Errorf("reservation %s: stored document: %w", id, err)
+		}
+		if !scope.Allows(old.PropertyID) {
+			return notFound("reservation", id)
+		}
+		r := cloneReservation(&old)
+		if err := fn(r); err != nil {
+			return err
+		}
+		// What identifies the reservation is not the caller's to change.
+		r.ID, r.ConfirmationNumber, r.PropertyID, r.Channel, r.ExternalID = old.ID, old.ConfirmationNumber, old.PropertyID, old.Channel, old.ExternalID
+		r.Version, r.CreatedAt, r.ModifiedAt, r.SchemaVersion = old.Version, old.CreatedAt, old.ModifiedAt, canonical.SchemaVersion
+		if old.Status == canonical.StatusCancelled && r.Status != canonical.StatusCancelled {
+			return fmt.Errorf("reservation %s is cancelled and cannot be changed: %w", id, ErrInvalidState)
+		}
+		prop, err := loadProperty(ctx, tx, r.PropertyID)
+		if err != nil {
+			return err
+		}
+		if err := s.prepare(ctx, prop, r); err != nil {
+			return err
+		}
+		// A repeat of a change already made (a second cancel, say) is answered
+		// as it stands, whatever version the caller saw.
+		if reflect.DeepEqual(r, &old) {
+			out = &old
+			return nil
+		}
+		if opts.IfVersion != 0 && opts.IfVersion != old.Version {
+			return fmt.Errorf("reservation %s is at version %d, not %d; fetch it again and reapply your change: %w", id, old.Version, opts.IfVersion, ErrVersionConflict)
+		}
+		now := s.now()
+		r.Version = old.Version + 1
+		r.ModifiedAt = now
+		delta := holds(r)
+		for k, q := range holds(&old) {
+			delta[k] -= q
+		}
+		nights, err := adjustInventory(ctx, tx, r.PropertyID, delta, opts.AllowOverbooking)
+		if err != nil {
+			return err
+		}
+		change := canonical.EventReservationModified
+		if r.Status == canonical.StatusCancelled {
+			change = canonical.EventReservationCancelled
+		}
+		events := []canonical.Event{newEvent(ctx, change, r.PropertyID, now, r, nil)}
+		if overbooked(nights) && !r.HasFlag(canonical.FlagOverbooked) {
+			r.SetFlag(canonical.FlagOverbooked)
+			events = append(events, newEvent(ctx, canonical.EventReservationOverbooked, r.PropertyID, now, r, nil))
+		}
+		events = append(events, availabilityEvent(ctx, r.PropertyID, now, nights)...)
+		newDoc, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		b := &pgx.Batch{}
+		b.Queue(`UPDATE reservations SET status = $2, version = $3, arrival = $4, departure = $5, guest_search = $6,
+				document = $7, modified_at = $8 WHERE id = $1`,
+			r.ID, string(r.Status), r.Version, r.Arrival().Time(), r.Departure().Time(), guestSearch(r), newDoc, now)
+		b.Queue(`INSERT INTO reservation_revisions (reservation_id, version, change, document, created_at)
+			VALUES ($1, $2, $3, $4, $5)`, r.ID, r.Version, string(change), newDoc, now)
+		if err := queueEvents(b, events); err != nil {
+			return err
+		}
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		out = r
+		return nil
+	})
+	return out, err
+}
+
+// Cancel cancels a reservation and gives its units back. Cancelling a
+// cancelled reservation changes nothing and answers it as it is.
+func (s *Store) Cancel(ctx context.Context, scope Scope, id string, opts UpdateOptions) (*canonical.Reservation, error) {
+	return s.Update(ctx, scope, id, opts, func(r *canonical.Reservation) error {
+		r.Status = canonical.StatusCancelled
+		return nil
+	})
+}
+
+func cloneReservation(r *canonical.Reservation) *canonical.Reservation {
+	b, _ := json.Marshal(r)
+	var c canonical.Reservation
+	json.Unmarshal(b, &c) //nolint:errcheck // it was just marshalled
+	return &c
+}

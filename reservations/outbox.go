@@ -1,0 +1,107 @@
+package reservations
+
+import (
+	"context"
+	"encoding/json"
+	"sort"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/roomwire/roomwire/canonical"
+)
+
+// newEvent builds an event stamped with a fresh id and ctx's correlation id.
+func newEvent(ctx context.Context, t canonical.EventType, propertyID string, now time.Time, r *canonical.Reservation, ari *canonical.ARIUpdate) canonical.Event {
+	return canonical.Event{
+		SchemaVersion: canonical.SchemaVersion,
+		ID:            uuid.Must(uuid.NewV7()).String(),
+		Type:          t,
+		PropertyID:    propertyID,
+		OccurredAt:    now,
+		CorrelationID: canonical.CorrelationID(ctx),
+		Reservation:   r,
+		ARI:           ari,
+	}
+}
+
+// writeEvents adds events to the outbox in the caller's transaction, in order.
+func writeEvents(ctx context.Context, tx pgx.Tx, events []canonical.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	b := &pgx.Batch{}
+	if err := queueEvents(b, events); err != nil {
+		return err
+	}
+	return tx.SendBatch(ctx, b).Close()
+}
+
+// queueEvents queues the outbox inserts of events on b, so that they travel to
+// the database in the same round trip as the change they describe.
+func queueEvents(b *pgx.Batch, events []canonical.Event) error {
+	for _, e := range events {
+		payload, err := json.Marshal(e)
+		if err != nil {
+			return err
+		}
+		headers := map[string]string{"event_type": string(e.Type)}
+		if e.CorrelationID != "" {
+			headers["correlation_id"] = e.CorrelationID
+		}
+		var reservationID *string
+		if e.Reservation != nil {
+			reservationID = &e.Reservation.ID
+		}
+		b.Queue(`INSERT INTO outbox (event_id, topic, partition_key, event_type, reservation_id, payload, headers)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			e.ID, e.Type.Topic(), e.PropertyID, string(e.Type), reservationID, payload, headers)
+	}
+	return nil
+}
+
+// nightAvailability is what a room type has left to sell on one night.
+type nightAvailability struct {
+	RoomType  string
+	Night     canonical.Date
+	Available int
+}
+
+func scanNightAvailability(row pgx.CollectableRow) (nightAvailability, error) {
+	var n nightAvailability
+	var night time.Time
+	err := row.Scan(&n.RoomType, &night, &n.Available)
+	n.Night = canonical.DateOf(night)
+	return n, err
+}
+
+// availabilityEvent describes new availability as runs of nights with the same
+// number of units left, or nothing when no night changed.
+func availabilityEvent(ctx context.Context, propertyID string, now time.Time, nights []nightAvailability) []canonical.Event {
+	if len(nights) == 0 {
+		return nil
+	}
+	sorted := append([]nightAvailability(nil), nights...)
+	sort.Slice(sorted, func(i, j int) bool {
+		if sorted[i].RoomType != sorted[j].RoomType {
+			return sorted[i].RoomType < sorted[j].RoomType
+		}
+		return sorted[i].Night.Before(sorted[j].Night)
+	})
+	ari := &canonical.ARIUpdate{PropertyID: propertyID}
+	for _, n := range sorted {
+		avail := max(n.Available, 0)
+		if k := len(ari.Availability) - 1; k >= 0 {
+			last := &ari.Availability[k]
+			if last.RoomType == n.RoomType && last.Available == avail && last.To.AddDays(1) == n.Night {
+				last.To = n.Night
+				continue
+			}
+		}
+		ari.Availability = append(ari.Availability, canonical.AvailabilityUpdate{
+			RoomType: n.RoomType, From: n.Night, To: n.Night, Available: avail,
+		})
+	}
+	return []canonical.Event{newEvent(ctx, canonical.EventAvailabilityChanged, propertyID, now, nil, ari)}
+}

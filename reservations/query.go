@@ -1,0 +1,219 @@
+package reservations
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/roomwire/roomwire/canonical"
+)
+
+// Get returns a reservation by id or confirmation number. A reservation outside
+// scope is reported as not found, so that a key cannot probe other properties.
+func (s *Store) Get(ctx context.Context, scope Scope, idOrConfirmation string) (*canonical.Reservation, error) {
+	var r *canonical.Reservation
+	var err error
+	if _, perr := uuid.Parse(idOrConfirmation); perr == nil {
+		r, err = s.get(ctx, idOrConfirmation)
+	} else {
+		r, err = getWhere(ctx, s.pool, "confirmation_number = $1", idOrConfirmation)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !scope.Allows(r.PropertyID) {
+		return nil, notFound("reservation", idOrConfirmation)
+	}
+	return r, nil
+}
+
+// FindByExternalID returns the reservation a channel knows by externalID.
+func (s *Store) FindByExternalID(ctx context.Context, channel, externalID string) (*canonical.Reservation, error) {
+	var doc []byte
+	err := s.pool.QueryRow(ctx, `SELECT document FROM reservations WHERE channel = $1 AND external_id = $2`, channel, externalID).Scan(&doc)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, notFound("reservation", channel+"/"+externalID)
+	}
+	return decodeReservation(doc, err)
+}
+
+func (s *Store) get(ctx context.Context, id string) (*canonical.Reservation, error) {
+	return getReservation(ctx, s.pool, id)
+}
+
+func getReservation(ctx context.Context, q querier, id string) (*canonical.Reservation, error) {
+	return getWhere(ctx, q, "id = $1", id)
+}
+
+func getWhere(ctx context.Context, q querier, cond string, value string) (*canonical.Reservation, error) {
+	var doc []byte
+	err := q.QueryRow(ctx, "SELECT document FROM reservations WHERE "+cond, value).Scan(&doc)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, notFound("reservation", value)
+	}
+	return decodeReservation(doc, err)
+}
+
+func decodeReservation(doc []byte, err error) (*canonical.Reservation, error) {
+	if err != nil {
+		return nil, err
+	}
+	var r canonical.Reservation
+	if err := json.Unmarshal(doc, &r); err != nil {
+		return nil, fmt.Errorf("stored reservation: %w", err)
+	}
+	return &r, nil
+}
+
+// Revisions returns every version of a reservation, oldest first.
+func (s *Store) Revisions(ctx context.Context, scope Scope, id string) ([]canonical.Reservation, error) {
+	if _, err := s.Get(ctx, scope, id); err != nil {
+		return nil, err
+	}
+	rows, _ := s.pool.Query(ctx, `SELECT document FROM reservation_revisions WHERE reservation_id = $1 ORDER BY version`, id)
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (canonical.Reservation, error) {
+		var doc []byte
+		if err := row.Scan(&doc); err != nil {
+			return canonical.Reservation{}, err
+		}
+		r, err := decodeReservation(doc, nil)
+		if err != nil {
+			return canonical.Reservation{}, err
+		}
+		return *r, nil
+	})
+}
+
+// Filter selects reservations. Empty fields select everything.
+type Filter struct {
+	PropertyID  string
+	Status      canonical.Status
+	ArrivalFrom canonical.Date // inclusive
+	ArrivalTo   canonical.Date // inclusive
+	Guest       string         // part of a guest's name or email, or the confirmation number
+	Channel     string
+	ExternalID  string
+	Limit       int    // default 50, at most 500
+	Cursor      string // from the previous page's NextCursor
+}
+
+// Page is one page of a listing.
+type Page struct {
+	Items      []canonical.Reservation `json:"items"`
+	NextCursor string                  `json:"next_cursor,omitempty"`
+}
+
+// ErrBadCursor means a list cursor was not one this store handed out.
+var ErrBadCursor = errors.New("bad cursor")
+
+// List returns reservations matching f that scope allows, newest first.
+func (s *Store) List(ctx context.Context, scope Scope, f Filter) (Page, error) {
+	switch {
+	case f.Limit == 0:
+		f.Limit = 50
+	case f.Limit < 0 || f.Limit > 500:
+		var pr canonical.Problems
+		pr.Add("limit", "must be between 1 and 500")
+		return Page{}, pr.Err()
+	}
+	var where []string
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	if !scope.All {
+		where = append(where, "property_id = ANY("+arg(scope.Properties)+")")
+	}
+	if f.PropertyID != "" {
+		where = append(where, "property_id = "+arg(f.PropertyID))
+	}
+	if f.Status != "" {
+		where = append(where, "status = "+arg(string(f.Status)))
+	}
+	if !f.ArrivalFrom.IsZero() {
+		where = append(where, "arrival >= "+arg(f.ArrivalFrom.Time()))
+	}
+	if !f.ArrivalTo.IsZero() {
+		where = append(where, "arrival <= "+arg(f.ArrivalTo.Time()))
+	}
+	if f.Guest != "" {
+		where = append(where, "guest_search LIKE "+arg("%"+escapeLike(strings.ToLower(f.Guest))+"%"))
+	}
+	if f.Channel != "" {
+		where = append(where, "channel = "+arg(f.Channel))
+	}
+	if f.ExternalID != "" {
+		where = append(where, "external_id = "+arg(f.ExternalID))
+	}
+	if f.Cursor != "" {
+		at, id, err := decodeCursor(f.Cursor)
+		if err != nil {
+			return Page{}, err
+		}
+		where = append(where, "(created_at, id) < ("+arg(at)+", "+arg(id)+")")
+	}
+	sql := "SELECT document, created_at, id FROM reservations"
+	if len(where) > 0 {
+		sql += " WHERE " + strings.Join(where, " AND ")
+	}
+	sql += " ORDER BY created_at DESC, id DESC LIMIT " + arg(f.Limit+1)
+	rows, _ := s.pool.Query(ctx, sql, args...)
+	page := Page{Items: []canonical.Reservation{}}
+	var doc []byte
+	var createdAt time.Time
+	var id string
+	var lastAt time.Time
+	var lastID string
+	_, err := pgx.ForEachRow(rows, []any{&doc, &createdAt, &id}, func() error {
+		if len(page.Items) == f.Limit {
+			page.NextCursor = encodeCursor(lastAt, lastID)
+			return nil
+		}
+		r, err := decodeReservation(doc, nil)
+		if err != nil {
+			return err
+		}
+		page.Items = append(page.Items, *r)
+		lastAt, lastID = createdAt, id
+		return nil
+	})
+	return page, err
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+func encodeCursor(at time.Time, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(at.UTC().Format(time.RFC3339Nano) + "|" + id))
+}
+
+func decodeCursor(c string) (time.Time, string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err == nil {
+		at, id, ok := strings.Cut(string(b), "|")
+		if ok {
+			t, terr := time.Parse(time.RFC3339Nano, at)
+			if _, uerr := uuid.Parse(id); terr == nil && uerr == nil {
+				return t, id, nil
+			}
+		}
+	}
+	return time.Time{}, "", fmt.Errorf("cursor %q is not one this API handed out; start again without it: %w", truncateString(c, 40), ErrBadCursor)
+}
+
+func truncateString(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
