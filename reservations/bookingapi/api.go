@@ -1,0 +1,316 @@
+// Package bookingapi is Roomwire's HTTP booking API: properties, inventory,
+// rates, availability search, and creating, viewing, modifying and cancelling
+// reservations, with API keys scoped to properties. Errors are RFC 9457
+// problem documents with a stable code. The API is described by the OpenAPI
+// document served at /v1/openapi.json.
+package bookingapi
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	_ "embed"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/roomwire/roomwire/canonical"
+	"github.com/roomwire/roomwire/reservations"
+)
+
+//go:embed openapi.json
+var openAPIDocument []byte
+
+// Config configures the API.
+type Config struct {
+	// AdminKey authorizes everything, across all properties. Required.
+	AdminKey string
+	// MaxBodyBytes bounds request bodies. Default 1 MiB.
+	MaxBodyBytes int64
+	// RequestTimeout bounds the work of one request. Default 15 s.
+	RequestTimeout time.Duration
+	// KeyCacheTTL is how long an authenticated API key is trusted without
+	// asking the database again, and so how long a revoked key may still work.
+	// Default 30 s.
+	KeyCacheTTL time.Duration
+}
+
+func (c *Config) setDefaults() {
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = 1 << 20
+	}
+	if c.RequestTimeout == 0 {
+		c.RequestTimeout = 15 * time.Second
+	}
+	if c.KeyCacheTTL == 0 {
+		c.KeyCacheTTL = 30 * time.Second
+	}
+}
+
+// Validate reports what is wrong with the configuration.
+func (c Config) Validate() error {
+	if len(c.AdminKey) < 16 {
+		return errors.New("admin key must be at least 16 characters (set ROOMWIRE_ADMIN_KEY)")
+	}
+	return nil
+}
+
+// Access says who may call a route.
+type Access int
+
+// The access levels.
+const (
+	Public    Access = iota // no key needed: probes and documentation
+	AnyKey                  // any valid key; the handler checks property scope
+	AdminOnly               // the admin key only
+)
+
+// ReadinessCheck reports whether a dependency is ready; nil means ready.
+type ReadinessCheck func(ctx context.Context) error
+
+// API is the booking API's HTTP handler.
+type API struct {
+	cfg    Config
+	store  *reservations.Store
+	logger *slog.Logger
+	mux    *http.ServeMux
+	keys   keyCache
+
+	mu     sync.Mutex
+	checks map[string]ReadinessCheck
+}
+
+// New returns the API over store.
+func New(cfg Config, store *reservations.Store, logger *slog.Logger) (*API, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	a := &API{cfg: cfg, store: store, logger: logger, mux: http.NewServeMux(), checks: map[string]ReadinessCheck{}}
+	a.keys.ttl = cfg.KeyCacheTTL
+	a.AddReadinessCheck("database", store.Ping)
+
+	a.Handle("GET /healthz", Public, http.HandlerFunc(a.healthz))
+	a.Handle("GET /readyz", Public, http.HandlerFunc(a.readyz))
+	a.Handle("GET /v1/openapi.json", Public, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(openAPIDocument) //nolint:errcheck
+	}))
+
+	a.Handle("PUT /v1/properties/{id}", AnyKey, http.HandlerFunc(a.putProperty))
+	a.Handle("GET /v1/properties/{id}", AnyKey, http.HandlerFunc(a.getProperty))
+	a.Handle("PUT /v1/properties/{id}/inventory", AnyKey, http.HandlerFunc(a.putInventory))
+	a.Handle("PUT /v1/properties/{id}/rates", AnyKey, http.HandlerFunc(a.putRates))
+	a.Handle("GET /v1/properties/{id}/availability", AnyKey, http.HandlerFunc(a.availability))
+
+	a.Handle("POST /v1/reservations", AnyKey, http.HandlerFunc(a.createReservation))
+	a.Handle("GET /v1/reservations", AnyKey, http.HandlerFunc(a.listReservations))
+	a.Handle("GET /v1/reservations/{id}", AnyKey, http.HandlerFunc(a.getReservation))
+	a.Handle("GET /v1/reservations/{id}/revisions", AnyKey, http.HandlerFunc(a.getRevisions))
+	a.Handle("PATCH /v1/reservations/{id}", AnyKey, http.HandlerFunc(a.modifyReservation))
+	a.Handle("POST /v1/reservations/{id}/cancel", AnyKey, http.HandlerFunc(a.cancelReservation))
+
+	a.Handle("POST /v1/api-keys", AdminOnly, http.HandlerFunc(a.createAPIKey))
+	a.Handle("DELETE /v1/api-keys/{id}", AdminOnly, http.HandlerFunc(a.revokeAPIKey))
+
+	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		WriteProblem(w, r, http.StatusNotFound, CodeNotFound, "no such endpoint; see /v1/openapi.json")
+	})
+	return a, nil
+}
+
+// Handle adds a route, guarded by access. Other parts of Roomwire mount their
+// endpoints (dead letters, timelines, metrics) on the same server this way.
+func (a *API) Handle(pattern string, access Access, h http.Handler) {
+	if access != Public {
+		h = a.authenticate(access, h)
+	}
+	a.mux.Handle(pattern, h)
+}
+
+// AddReadinessCheck makes /readyz wait for another dependency.
+func (a *API) AddReadinessCheck(name string, check ReadinessCheck) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.checks[name] = check
+}
+
+// ServeHTTP serves the API: it sets the correlation id and the request
+// deadline, recovers from panics and logs every request.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	id := r.Header.Get("X-Correlation-ID")
+	if !correlationPattern.MatchString(id) {
+		id = newCorrelationID()
+	}
+	w.Header().Set("X-Correlation-ID", id)
+	ctx, cancel := context.WithTimeout(canonical.WithCorrelationID(r.Context(), id), a.cfg.RequestTimeout)
+	defer cancel()
+	r = r.WithContext(ctx)
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	defer func() {
+		if p := recover(); p != nil {
+			a.logger.ErrorContext(ctx, "panic serving request", "method", r.Method, "path", r.URL.Path, "panic", p, "correlation_id", id)
+			if !rec.wrote {
+				WriteProblem(rec, r, http.StatusInternalServerError, CodeInternal, "an unexpected error; the correlation id identifies it in the server's log")
+			}
+		}
+		a.logger.LogAttrs(ctx, slog.LevelInfo, "http request",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", rec.status),
+			slog.Duration("duration", time.Since(start)), slog.String("correlation_id", id),
+			slog.String("principal", principalName(ctx)))
+	}()
+	a.mux.ServeHTTP(rec, r)
+}
+
+var correlationPattern = regexp.MustCompile(`^[A-Za-z0-9._:\-]{8,100}$`)
+
+func newCorrelationID() string {
+	b := make([]byte, 12)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if !s.wrote {
+		s.status, s.wrote = code, true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	s.wrote = true
+	return s.ResponseWriter.Write(b)
+}
+
+// Principal is the caller behind a request's API key.
+type Principal struct {
+	ID    string // "admin" or the key id
+	Name  string
+	Scope reservations.Scope
+}
+
+type principalKey struct{}
+
+// PrincipalFrom returns the authenticated caller of a request handled under
+// AnyKey or AdminOnly access.
+func PrincipalFrom(ctx context.Context) (Principal, bool) {
+	p, ok := ctx.Value(principalKey{}).(Principal)
+	return p, ok
+}
+
+func principalName(ctx context.Context) string {
+	if p, ok := PrincipalFrom(ctx); ok {
+		return p.ID
+	}
+	return ""
+}
+
+func (a *API) authenticate(access Access, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		secret, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || secret == "" {
+			WriteProblem(w, r, http.StatusUnauthorized, CodeUnauthorized, "send an API key as: Authorization: Bearer <key>")
+			return
+		}
+		var p Principal
+		if subtle.ConstantTimeCompare([]byte(secret), []byte(a.cfg.AdminKey)) == 1 {
+			p = Principal{ID: "admin", Name: "admin", Scope: reservations.AllProperties}
+		} else {
+			key, err := a.keys.lookup(r.Context(), a.store, secret)
+			if errors.Is(err, reservations.ErrUnauthorized) {
+				WriteProblem(w, r, http.StatusUnauthorized, CodeUnauthorized, "the API key is unknown or revoked")
+				return
+			}
+			if err != nil {
+				a.writeError(w, r, err)
+				return
+			}
+			p = Principal{ID: key.ID, Name: key.Name, Scope: reservations.Scope{Properties: key.Properties}}
+		}
+		if access == AdminOnly && !p.Scope.All {
+			WriteProblem(w, r, http.StatusForbidden, CodeForbidden, "this endpoint needs the admin key")
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+	})
+}
+
+// keyCache remembers authenticated keys briefly, so that a busy partner does
+// not cost a database round trip per request.
+type keyCache struct {
+	ttl     time.Duration
+	mu      sync.Mutex
+	entries map[string]cachedKey
+}
+
+type cachedKey struct {
+	key     reservations.APIKey
+	expires time.Time
+}
+
+const keyCacheMax = 10000
+
+func (c *keyCache) lookup(ctx context.Context, store *reservations.Store, secret string) (reservations.APIKey, error) {
+	now := time.Now()
+	c.mu.Lock()
+	e, ok := c.entries[secret]
+	c.mu.Unlock()
+	if ok && now.Before(e.expires) {
+		return e.key, nil
+	}
+	key, err := store.Authenticate(ctx, secret)
+	if err != nil {
+		return key, err
+	}
+	c.mu.Lock()
+	if c.entries == nil || len(c.entries) >= keyCacheMax {
+		c.entries = map[string]cachedKey{}
+	}
+	c.entries[secret] = cachedKey{key: key, expires: now.Add(c.ttl)}
+	c.mu.Unlock()
+	return key, nil
+}
+
+func (a *API) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
+	a.mu.Lock()
+	checks := make(map[string]ReadinessCheck, len(a.checks))
+	for k, v := range a.checks {
+		checks[k] = v
+	}
+	a.mu.Unlock()
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	status := map[string]string{}
+	ready := true
+	for name, check := range checks {
+		if err := check(ctx); err != nil {
+			// The reason goes to the log, not to an unauthenticated caller.
+			a.logger.WarnContext(ctx, "not ready", "check", name, "error", err)
+			status[name] = "not ready"
+			ready = false
+		} else {
+			status[name] = "ok"
+		}
+	}
+	code := http.StatusOK
+	if !ready {
+		code = http.StatusServiceUnavailable
+	}
+	writeJSON(w, code, map[string]any{"ready": ready, "checks": status})
+}

@@ -1,0 +1,488 @@
+package bookingapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/roomwire/roomwire/canonical"
+	"github.com/roomwire/roomwire/reservations"
+)
+
+// errBadBody marks a body that is not the JSON the endpoint expects.
+var errBadBody = errors.New("bad request body")
+
+// decode reads one JSON value of the endpoint's shape from the body, refusing
+// unknown fields and trailing data, within the body size limit.
+func (a *API) decode(w http.ResponseWriter, r *http.Request, v any) error {
+	body := http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes)
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return describeJSONError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return fmt.Errorf("%w: the body must hold one JSON object and nothing after it", errBadBody)
+	}
+	return nil
+}
+
+func describeJSONError(err error) error {
+	var maxBytes *http.MaxBytesError
+	var syntax *json.SyntaxError
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &maxBytes):
+		return err
+	case errors.Is(err, io.EOF):
+		return fmt.Errorf("%w: the body is empty; send a JSON object", errBadBody)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("%w: the JSON ends too early", errBadBody)
+	case errors.As(err, &syntax):
+		return fmt.Errorf("%w: malformed JSON at byte %d: %v", errBadBody, syntax.Offset, syntax)
+	case errors.As(err, &typeErr):
+		var p canonical.Problems
+		field := typeErr.Field
+		if field == "" {
+			field = "body"
+		}
+		p.Add(field, "must be a %s, not a JSON %s", jsonKind(typeErr.Type.Kind().String()), typeErr.Value)
+		return p.Err()
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		var p canonical.Problems
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		p.Add(name, "is not a field of this request")
+		return p.Err()
+	default:
+		// Errors of the canonical types' own decoders (dates, money) say what is wrong.
+		var p canonical.Problems
+		p.Add("body", "%v", err)
+		return p.Err()
+	}
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "int", "int32", "int64", "uint", "uint32", "uint64", "float64":
+		return "number"
+	case "slice", "array":
+		return "list"
+	case "struct", "map":
+		return "object"
+	case "bool":
+		return "boolean"
+	}
+	return goKind
+}
+
+func principal(r *http.Request) Principal {
+	p, _ := PrincipalFrom(r.Context())
+	return p
+}
+
+// --- properties ---
+
+type propertyBody struct {
+	ID        string                  `json:"id,omitempty"`
+	Name      string                  `json:"name"`
+	Timezone  string                  `json:"timezone"`
+	Currency  string                  `json:"currency"`
+	RoomTypes []reservations.RoomType `json:"room_types"`
+	RatePlans []reservations.RatePlan `json:"rate_plans"`
+}
+
+func (a *API) putProperty(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if !principal(r).Scope.Allows(id) {
+		WriteProblem(w, r, http.StatusForbidden, CodeForbidden, fmt.Sprintf("property %q is outside this API key's scope", id))
+		return
+	}
+	var body propertyBody
+	if err := a.decode(w, r, &body); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	if body.ID != "" && body.ID != id {
+		WriteProblem(w, r, http.StatusUnprocessableEntity, CodeValidationFailed, "the body's id differs from the path's",
+			canonical.FieldError{Field: "id", Message: fmt.Sprintf("is %q but the path names %q; leave it out or make them equal", body.ID, id)})
+		return
+	}
+	p := reservations.Property{ID: id, Name: body.Name, Timezone: body.Timezone, Currency: body.Currency, RoomTypes: body.RoomTypes, RatePlans: body.RatePlans}
+	created, err := a.store.PutProperty(r.Context(), p)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	stored, err := a.store.GetProperty(r.Context(), reservations.AllProperties, id)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, stored)
+}
+
+func (a *API) getProperty(w http.ResponseWriter, r *http.Request) {
+	p, err := a.store.GetProperty(r.Context(), principal(r).Scope, r.PathValue("id"))
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, p)
+}
+
+func (a *API) putInventory(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Updates []reservations.InventoryUpdate `json:"updates"`
+	}
+	if err := a.decode(w, r, &body); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	if err := a.store.PutInventory(r.Context(), principal(r).Scope, r.PathValue("id"), body.Updates); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]int{"updated": len(body.Updates)})
+}
+
+type rateUpdateBody struct {
+	RatePlan string         `json:"rate_plan"`
+	From     canonical.Date `json:"from"`
+	To       canonical.Date `json:"to"`
+	Amount   string         `json:"amount"`
+	Currency string         `json:"currency"`
+}
+
+func (a *API) putRates(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Updates []rateUpdateBody `json:"updates"`
+	}
+	if err := a.decode(w, r, &body); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	var p canonical.Problems
+	updates := make([]reservations.RateUpdate, len(body.Updates))
+	for i, u := range body.Updates {
+		price, err := canonical.ParseMoney(u.Amount, u.Currency)
+		if err != nil {
+			p.Add(fmt.Sprintf("updates[%d].amount", i), "%v", err)
+		}
+		updates[i] = reservations.RateUpdate{RatePlan: u.RatePlan, From: u.From, To: u.To, Price: price}
+	}
+	if err := p.Err(); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	if err := a.store.PutRates(r.Context(), principal(r).Scope, r.PathValue("id"), updates); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]int{"updated": len(updates)})
+}
+
+func (a *API) availability(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	var p canonical.Problems
+	query := reservations.AvailabilityQuery{PropertyID: r.PathValue("id"), Adults: 1, IncludeSoldOut: q.Get("include_sold_out") == "true"}
+	query.Arrival = queryDate(&p, q.Get("arrival"), "arrival", true)
+	query.Departure = queryDate(&p, q.Get("departure"), "departure", true)
+	if s := q.Get("adults"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			p.Add("adults", "must be a whole number, got %q", s)
+		}
+		query.Adults = n
+	}
+	if err := p.Err(); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	offers, err := a.store.Availability(r.Context(), principal(r).Scope, query)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"property_id": query.PropertyID, "arrival": query.Arrival, "departure": query.Departure,
+		"adults": query.Adults, "offers": offers,
+	})
+}
+
+func queryDate(p *canonical.Problems, s, field string, required bool) canonical.Date {
+	if s == "" {
+		if required {
+			p.Add(field, "is required (YYYY-MM-DD)")
+		}
+		return canonical.Date{}
+	}
+	d, err := canonical.ParseDate(s)
+	if err != nil {
+		p.Add(field, "%v", err)
+	}
+	return d
+}
+
+// --- reservations ---
+
+// createBody is what a booker sends to create a reservation. Prices come from
+// the property's rates; ids, status and version from Roomwire.
+type createBody struct {
+	PropertyID       string               `json:"property_id"`
+	Channel          string               `json:"channel"`
+	ExternalID       string               `json:"external_id"`
+	PrimaryGuest     canonical.Guest      `json:"primary_guest"`
+	AdditionalGuests []canonical.Guest    `json:"additional_guests"`
+	RoomStays        []stayBody           `json:"room_stays"`
+	Guarantee        *canonical.Guarantee `json:"guarantee"`
+	Comments         []string             `json:"comments"`
+}
+
+type stayBody struct {
+	RoomType     string         `json:"room_type"`
+	RatePlan     string         `json:"rate_plan"`
+	Arrival      canonical.Date `json:"arrival"`
+	Departure    canonical.Date `json:"departure"`
+	Adults       int            `json:"adults"`
+	ChildrenAges []int          `json:"children_ages"`
+}
+
+func toStays(in []stayBody) []canonical.RoomStay {
+	out := make([]canonical.RoomStay, len(in))
+	for i, s := range in {
+		out[i] = canonical.RoomStay{RoomType: s.RoomType, RatePlan: s.RatePlan, Arrival: s.Arrival, Departure: s.Departure, Adults: s.Adults, ChildrenAges: s.ChildrenAges}
+	}
+	return out
+}
+
+// MaxIdempotencyKeyLen bounds the Idempotency-Key header.
+const MaxIdempotencyKeyLen = 255
+
+func (a *API) createReservation(w http.ResponseWriter, r *http.Request) {
+	key := r.Header.Get("Idempotency-Key")
+	if len(key) > MaxIdempotencyKeyLen {
+		WriteProblem(w, r, http.StatusUnprocessableEntity, CodeValidationFailed, "",
+			canonical.FieldError{Field: "Idempotency-Key", Message: fmt.Sprintf("is longer than %d characters", MaxIdempotencyKeyLen)})
+		return
+	}
+	var body createBody
+	if err := a.decode(w, r, &body); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	p := principal(r)
+	res, err := a.store.Create(r.Context(), p.Scope, reservations.CreateRequest{
+		Reservation: canonical.Reservation{
+			PropertyID: body.PropertyID, Channel: body.Channel, ExternalID: body.ExternalID,
+			PrimaryGuest: body.PrimaryGuest, AdditionalGuests: body.AdditionalGuests, RoomStays: toStays(body.RoomStays),
+			Guarantee: body.Guarantee, Comments: body.Comments,
+		},
+		IdempotencyKey: key,
+		Principal:      p.ID,
+	})
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	if res.Replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
+	w.Header().Set("Location", "/v1/reservations/"+res.Reservation.ID)
+	writeReservation(w, http.StatusCreated, res.Reservation)
+}
+
+func writeReservation(w http.ResponseWriter, status int, res *canonical.Reservation) {
+	w.Header().Set("ETag", strconv.Quote(strconv.Itoa(res.Version)))
+	writeJSON(w, status, res)
+}
+
+func (a *API) getReservation(w http.ResponseWriter, r *http.Request) {
+	res, err := a.store.Get(r.Context(), principal(r).Scope, r.PathValue("id"))
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeReservation(w, http.StatusOK, res)
+}
+
+func (a *API) getRevisions(w http.ResponseWriter, r *http.Request) {
+	revs, err := a.store.Revisions(r.Context(), principal(r).Scope, r.PathValue("id"))
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": revs})
+}
+
+func (a *API) listReservations(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	var p canonical.Problems
+	f := reservations.Filter{
+		PropertyID: q.Get("property_id"),
+		Status:     canonical.Status(q.Get("status")),
+		Guest:      q.Get("guest"),
+		Channel:    q.Get("channel"),
+		ExternalID: q.Get("external_id"),
+		Cursor:     q.Get("cursor"),
+	}
+	if f.Status != "" && !f.Status.Valid() {
+		p.Add("status", "%q is not one of confirmed, cancelled, no_show, checked_in, checked_out", q.Get("status"))
+	}
+	f.ArrivalFrom = queryDate(&p, q.Get("arrival_from"), "arrival_from", false)
+	f.ArrivalTo = queryDate(&p, q.Get("arrival_to"), "arrival_to", false)
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			p.Add("limit", "must be a whole number from 1 to 500, got %q", s)
+		}
+		f.Limit = n
+	}
+	if len(f.Guest) > canonical.MaxNameLen {
+		p.Add("guest", "is longer than %d characters", canonical.MaxNameLen)
+	}
+	if err := p.Err(); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	page, err := a.store.List(r.Context(), principal(r).Scope, f)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, page)
+}
+
+// ifMatch reads the version a caller last saw from If-Match: "3" (or W/"3").
+// No header means no check.
+func ifMatch(r *http.Request) (int, error) {
+	h := strings.TrimSpace(r.Header.Get("If-Match"))
+	if h == "" {
+		return 0, nil
+	}
+	v, err := strconv.Atoi(strings.Trim(strings.TrimPrefix(h, "W/"), `"`))
+	if err != nil || v < 1 {
+		var p canonical.Problems
+		p.Add("If-Match", `must be the reservation's ETag, e.g. "3", got %s`, h)
+		return 0, p.Err()
+	}
+	return v, nil
+}
+
+// modifyBody lists what PATCH may change. A field left out is kept; a field
+// sent replaces the current value (a list replaces the whole list).
+type modifyBody struct {
+	PrimaryGuest     *canonical.Guest      `json:"primary_guest"`
+	AdditionalGuests *[]canonical.Guest    `json:"additional_guests"`
+	RoomStays        *[]stayBody           `json:"room_stays"`
+	Guarantee        **canonical.Guarantee `json:"guarantee"`
+	Comments         *[]string             `json:"comments"`
+	Status           *canonical.Status     `json:"status"`
+}
+
+func (a *API) modifyReservation(w http.ResponseWriter, r *http.Request) {
+	version, err := ifMatch(r)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	var body modifyBody
+	if err := a.decode(w, r, &body); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	res, err := a.store.Update(r.Context(), principal(r).Scope, r.PathValue("id"), reservations.UpdateOptions{IfVersion: version},
+		func(res *canonical.Reservation) error {
+			if body.PrimaryGuest != nil {
+				res.PrimaryGuest = *body.PrimaryGuest
+			}
+			if body.AdditionalGuests != nil {
+				res.AdditionalGuests = *body.AdditionalGuests
+			}
+			if body.RoomStays != nil {
+				res.RoomStays = keepPrices(res.RoomStays, toStays(*body.RoomStays))
+			}
+			if body.Guarantee != nil {
+				res.Guarantee = *body.Guarantee
+			}
+			if body.Comments != nil {
+				res.Comments = *body.Comments
+			}
+			if body.Status != nil {
+				res.Status = *body.Status
+			}
+			return nil
+		})
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeReservation(w, http.StatusOK, res)
+}
+
+// keepPrices carries the agreed nightly prices over to new stays that are the
+// same stay as before (same room type, rate plan and dates), so that a change
+// of guest count does not re-price a booking; any other stay is priced anew.
+func keepPrices(old, stays []canonical.RoomStay) []canonical.RoomStay {
+	for i := range stays {
+		for _, o := range old {
+			if o.RoomType == stays[i].RoomType && o.RatePlan == stays[i].RatePlan && o.Arrival == stays[i].Arrival && o.Departure == stays[i].Departure {
+				stays[i].NightlyPrices = o.NightlyPrices
+				break
+			}
+		}
+	}
+	return stays
+}
+
+func (a *API) cancelReservation(w http.ResponseWriter, r *http.Request) {
+	version, err := ifMatch(r)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	res, err := a.store.Cancel(r.Context(), principal(r).Scope, r.PathValue("id"), reservations.UpdateOptions{IfVersion: version})
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeReservation(w, http.StatusOK, res)
+}
+
+// --- API keys ---
+
+func (a *API) createAPIKey(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Name       string   `json:"name"`
+		Properties []string `json:"properties"`
+	}
+	if err := a.decode(w, r, &body); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	key, secret, err := a.store.CreateAPIKey(r.Context(), body.Name, body.Properties)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, struct {
+		reservations.APIKey
+		Key  string `json:"key"`
+		Note string `json:"note"`
+	}{key, secret, "Store the key now: Roomwire keeps only its hash and cannot show it again."})
+}
+
+func (a *API) revokeAPIKey(w http.ResponseWriter, r *http.Request) {
+	if err := a.store.RevokeAPIKey(r.Context(), r.PathValue("id")); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,115 @@
+package bookingapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/roomwire/roomwire/canonical"
+	"github.com/roomwire/roomwire/reservations"
+)
+
+// Problem is an RFC 9457 problem document. Code is stable and meant for
+// programs; Title and Detail are for people.
+type Problem struct {
+	Type          string                 `json:"type"`
+	Title         string                 `json:"title"`
+	Status        int                    `json:"status"`
+	Code          string                 `json:"code"`
+	Detail        string                 `json:"detail,omitempty"`
+	Errors        []canonical.FieldError `json:"errors,omitempty"`
+	CorrelationID string                 `json:"correlation_id,omitempty"`
+}
+
+// The stable problem codes.
+const (
+	CodeValidationFailed    = "validation_failed"
+	CodeNoAvailability      = "no_availability"
+	CodeVersionConflict     = "version_conflict"
+	CodeIdempotencyConflict = "idempotency_conflict"
+	CodeUnauthorized        = "unauthorized"
+	CodeForbidden           = "forbidden"
+	CodeNotFound            = "not_found"
+	CodeInvalidState        = "invalid_state"
+	CodeBadRequest          = "bad_request"
+	CodePayloadTooLarge     = "payload_too_large"
+	CodeMethodNotAllowed    = "method_not_allowed"
+	CodeTimeout             = "timeout"
+	CodeInternal            = "internal"
+)
+
+var problemTitles = map[string]string{
+	CodeValidationFailed:    "The request is not valid",
+	CodeNoAvailability:      "No availability",
+	CodeVersionConflict:     "The reservation changed since you read it",
+	CodeIdempotencyConflict: "Idempotency key reused with a different request",
+	CodeUnauthorized:        "Authentication required",
+	CodeForbidden:           "Not allowed for this API key",
+	CodeNotFound:            "Not found",
+	CodeInvalidState:        "Not possible in the reservation's current state",
+	CodeBadRequest:          "Bad request",
+	CodePayloadTooLarge:     "Request body too large",
+	CodeMethodNotAllowed:    "Method not allowed",
+	CodeTimeout:             "The request took too long",
+	CodeInternal:            "Internal error",
+}
+
+// WriteProblem writes a problem document with the given status and code.
+func WriteProblem(w http.ResponseWriter, r *http.Request, status int, code, detail string, fields ...canonical.FieldError) {
+	p := Problem{
+		Type:          "https://roomwire.dev/problems/" + code,
+		Title:         problemTitles[code],
+		Status:        status,
+		Code:          code,
+		Detail:        detail,
+		Errors:        fields,
+		CorrelationID: canonical.CorrelationID(r.Context()),
+	}
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="roomwire"`)
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(p) //nolint:errcheck // the client went away
+}
+
+// writeError answers err as a problem, choosing status and code by its class.
+// Unclassified errors are logged and answered without detail.
+func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var v canonical.ValidationError
+	var maxBytes *http.MaxBytesError
+	switch {
+	case errors.As(err, &v):
+		WriteProblem(w, r, http.StatusUnprocessableEntity, CodeValidationFailed, "Fix the fields listed in errors and send the request again.", v...)
+	case errors.Is(err, reservations.ErrNoAvailability):
+		WriteProblem(w, r, http.StatusConflict, CodeNoAvailability, err.Error())
+	case errors.Is(err, reservations.ErrVersionConflict):
+		WriteProblem(w, r, http.StatusPreconditionFailed, CodeVersionConflict, err.Error())
+	case errors.Is(err, reservations.ErrIdempotencyConflict):
+		WriteProblem(w, r, http.StatusUnprocessableEntity, CodeIdempotencyConflict, err.Error()+"; use a new Idempotency-Key for a new request")
+	case errors.Is(err, reservations.ErrNotFound):
+		WriteProblem(w, r, http.StatusNotFound, CodeNotFound, err.Error())
+	case errors.Is(err, reservations.ErrForbidden):
+		WriteProblem(w, r, http.StatusForbidden, CodeForbidden, err.Error())
+	case errors.Is(err, reservations.ErrInvalidState):
+		WriteProblem(w, r, http.StatusConflict, CodeInvalidState, err.Error())
+	case errors.Is(err, reservations.ErrBadCursor):
+		WriteProblem(w, r, http.StatusBadRequest, CodeBadRequest, err.Error())
+	case errors.As(err, &maxBytes):
+		WriteProblem(w, r, http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "the body is larger than the limit of this endpoint")
+	case errors.Is(err, errBadBody):
+		WriteProblem(w, r, http.StatusBadRequest, CodeBadRequest, err.Error())
+	case errors.Is(err, context.DeadlineExceeded):
+		WriteProblem(w, r, http.StatusServiceUnavailable, CodeTimeout, "try again; if it persists, the database may be overloaded")
+	default:
+		a.logger.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "error", err)
+		WriteProblem(w, r, http.StatusInternalServerError, CodeInternal, "an unexpected error; the correlation id identifies it in the server's log")
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v) //nolint:errcheck // the client went away
+}
