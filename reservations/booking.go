@@ -354,6 +354,11 @@ func adjustInventory(ctx context.Context, tx pgx.Tx, propertyID string, delta ma
 	b.Queue(`INSERT INTO inventory (property_id, room_type, night)
 		SELECT $1, t.room_type, t.night FROM unnest($2::text[], $3::date[]) AS t(room_type, night)
 		ON CONFLICT DO NOTHING`, propertyID, roomTypes, nights)
+	// Lock in a fixed order first: an UPDATE joined to a list locks rows in
+	// whatever order its plan visits them, and crossed orders deadlock.
+	b.Queue(`SELECT 1 FROM inventory i JOIN unnest($2::text[], $3::date[]) AS t(room_type, night)
+		ON i.room_type = t.room_type AND i.night = t.night
+		WHERE i.property_id = $1 ORDER BY i.room_type, i.night FOR UPDATE OF i`, propertyID, roomTypes, nights)
 	b.Queue(`UPDATE inventory i SET units_sold = greatest(i.units_sold + t.qty, 0)
 		FROM unnest($2::text[], $3::date[], $4::int[]) AS t(room_type, night, qty), room_types rt
 		WHERE i.property_id = $1 AND i.room_type = t.room_type AND i.night = t.night
@@ -362,9 +367,11 @@ func adjustInventory(ctx context.Context, tx pgx.Tx, propertyID string, delta ma
 		RETURNING i.room_type, i.night, coalesce(i.units_sellable, rt.units) - i.units_sold`,
 		propertyID, roomTypes, nights, qty, allowOverbooking)
 	br := tx.SendBatch(ctx, b)
-	if _, err := br.Exec(); err != nil {
-		br.Close()
-		return nil, err
+	for i := 0; i < 2; i++ {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return nil, err
+		}
 	}
 	rows, _ := br.Query()
 	got, err := pgx.CollectRows(rows, scanNightAvailability)

@@ -150,6 +150,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("X-Correlation-ID", id)
 	ctx, cancel := context.WithTimeout(canonical.WithCorrelationID(r.Context(), id), a.cfg.RequestTimeout)
+	ctx = context.WithValue(ctx, principalKey{}, &principalSlot{})
 	defer cancel()
 	r = r.WithContext(ctx)
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
@@ -201,13 +202,20 @@ type Principal struct {
 	Scope reservations.Scope
 }
 
+// principalSlot is set by authentication and read by the access log, which
+// runs outside the authenticated handler's context.
+type principalSlot struct{ p *Principal }
+
 type principalKey struct{}
 
 // PrincipalFrom returns the authenticated caller of a request handled under
 // AnyKey or AdminOnly access.
 func PrincipalFrom(ctx context.Context) (Principal, bool) {
-	p, ok := ctx.Value(principalKey{}).(Principal)
-	return p, ok
+	slot, ok := ctx.Value(principalKey{}).(*principalSlot)
+	if !ok || slot.p == nil {
+		return Principal{}, false
+	}
+	return *slot.p, true
 }
 
 func principalName(ctx context.Context) string {
@@ -243,7 +251,13 @@ func (a *API) authenticate(access Access, next http.Handler) http.Handler {
 			WriteProblem(w, r, http.StatusForbidden, CodeForbidden, "this endpoint needs the admin key")
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+		slot, ok := r.Context().Value(principalKey{}).(*principalSlot)
+		if !ok {
+			slot = &principalSlot{}
+			r = r.WithContext(context.WithValue(r.Context(), principalKey{}, slot))
+		}
+		slot.p = &p
+		next.ServeHTTP(w, r)
 	})
 }
 

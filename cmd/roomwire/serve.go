@@ -1,0 +1,180 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/roomwire/roomwire/config"
+	"github.com/roomwire/roomwire/reservations"
+	"github.com/roomwire/roomwire/reservations/bookingapi"
+)
+
+func init() {
+	register(command{name: "serve", summary: "run the hub: booking API, event backbone and connectors", run: serve})
+	register(command{name: "migrate", summary: "apply pending database migrations and exit", run: migrate})
+}
+
+const configHelp = `
+Configuration comes from the file named by --config (or ROOMWIRE_CONFIG), then
+the environment: DATABASE_URL, ROOMWIRE_HTTP_ADDR, ROOMWIRE_ADMIN_KEY,
+ROOMWIRE_STATE_DIR, ROOMWIRE_KAFKA_BROKERS, ROOMWIRE_LOG_LEVEL, ...
+See config/roomwire.example.yaml for every key and its default.`
+
+func configFlag(fs interface {
+	StringVar(*string, string, string, string)
+}) *string {
+	path := new(string)
+	fs.StringVar(path, "config", os.Getenv("ROOMWIRE_CONFIG"), "YAML configuration `file` (env ROOMWIRE_CONFIG)")
+	return path
+}
+
+func serve(ctx context.Context, args []string) error {
+	fs := newFlags("serve", "[--config FILE] [--no-migrate]", `
+Runs the hub: the booking API on http.addr, the event backbone (Kafka, or an
+embedded Kafka-protocol broker when no brokers are configured) and the
+connectors. SIGINT or SIGTERM stops it gracefully: in-flight requests finish.
+`+configHelp)
+	cfgPath := configFlag(fs)
+	noMigrate := fs.Bool("no-migrate", false, "do not apply pending migrations on start")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		return err
+	}
+	if err := cfg.RequireAdminKey(); err != nil {
+		return err
+	}
+	logger := newLogger(cfg.Log)
+	pool, err := openDatabase(ctx, cfg.Database)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if *cfg.Database.MigrateOnStart && !*noMigrate {
+		applied, err := reservations.Migrate(ctx, pool)
+		if err != nil {
+			return err
+		}
+		if len(applied) > 0 {
+			logger.Info("applied migrations", "migrations", strings.Join(applied, ", "))
+		}
+	}
+	store := reservations.New(pool)
+	api, err := bookingapi.New(bookingapi.Config{
+		AdminKey:       cfg.HTTP.AdminKey,
+		MaxBodyBytes:   cfg.HTTP.MaxBodyBytes,
+		RequestTimeout: cfg.HTTP.RequestTimeout,
+	}, store, logger)
+	if err != nil {
+		return err
+	}
+	return serveHTTP(ctx, cfg.HTTP, api, logger)
+}
+
+// serveHTTP serves h until ctx ends, then lets in-flight requests finish.
+func serveHTTP(ctx context.Context, cfg config.HTTP, h http.Handler, logger *slog.Logger) error {
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (is another roomwire running? set ROOMWIRE_HTTP_ADDR to another port)", cfg.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      cfg.RequestTimeout + 5*time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	logger.Info("roomwire is serving", "addr", "http://"+ln.Addr().String(), "version", version())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down: letting in-flight requests finish", "timeout", cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+func migrate(ctx context.Context, args []string) error {
+	fs := newFlags("migrate", "[--config FILE]", `
+Applies the database migrations that are not applied yet, in order, and exits.
+Safe to run from several processes at once.`+configHelp)
+	cfgPath := configFlag(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		return err
+	}
+	pool, err := openDatabase(ctx, cfg.Database)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	applied, err := reservations.Migrate(ctx, pool)
+	if err != nil {
+		return err
+	}
+	if len(applied) == 0 {
+		fmt.Println("The database is up to date.")
+		return nil
+	}
+	for _, m := range applied {
+		fmt.Println("applied", m)
+	}
+	return nil
+}
+
+// openDatabase connects to PostgreSQL and checks that it answers.
+func openDatabase(ctx context.Context, cfg config.Database) (*pgxpool.Pool, error) {
+	pc, err := pgxpool.ParseConfig(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("database.url: %w", err)
+	}
+	pc.MaxConns = cfg.MaxConns
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, err
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := pool.Ping(pctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("cannot reach PostgreSQL at %s:%d/%s: %w\nStart PostgreSQL or point DATABASE_URL at a running server", pc.ConnConfig.Host, pc.ConnConfig.Port, pc.ConnConfig.Database, err)
+	}
+	return pool, nil
+}
+
+func newLogger(cfg config.Log) *slog.Logger {
+	var level slog.Level
+	level.UnmarshalText([]byte(cfg.Level)) //nolint:errcheck // validated by config
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Format == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}

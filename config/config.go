@@ -1,0 +1,362 @@
+// Package config loads Roomwire's configuration: one YAML file, then
+// environment variables over it, then defaults for what is still unset. The
+// defaults suit local development; Validate names every bad key and says what
+// it expects.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the whole configuration of a Roomwire process.
+type Config struct {
+	Database Database `yaml:"database"`
+	HTTP     HTTP     `yaml:"http"`
+	Kafka    Kafka    `yaml:"kafka"`
+	Log      Log      `yaml:"log"`
+	// StateDir holds what the process keeps on local disk: the embedded
+	// broker's log segments, and the demo's private database.
+	StateDir string `yaml:"state_dir"`
+}
+
+// Database is the PostgreSQL the reservation store lives in.
+type Database struct {
+	URL            string `yaml:"url"`
+	MaxConns       int32  `yaml:"max_conns"`
+	MigrateOnStart *bool  `yaml:"migrate_on_start"`
+}
+
+// HTTP is the API server.
+type HTTP struct {
+	Addr            string        `yaml:"addr"`
+	AdminKey        string        `yaml:"admin_key"`
+	MaxBodyBytes    int64         `yaml:"max_body_bytes"`
+	RequestTimeout  time.Duration `yaml:"request_timeout"`
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+}
+
+// Kafka is the broker connection. With no brokers, serve runs an embedded
+// Kafka-protocol broker in the process, keeping its data under StateDir.
+type Kafka struct {
+	Brokers  []string `yaml:"brokers"`
+	ClientID string   `yaml:"client_id"`
+	// Version is the Kafka protocol version to speak, e.g. "2.1.0"; at least 0.11.
+	Version string `yaml:"version"`
+	// EmbeddedAddr is where the embedded broker listens when Brokers is empty.
+	EmbeddedAddr string    `yaml:"embedded_addr"`
+	SASL         KafkaSASL `yaml:"sasl"`
+	TLS          KafkaTLS  `yaml:"tls"`
+}
+
+// KafkaSASL is SASL authentication to the brokers.
+type KafkaSASL struct {
+	Mechanism string `yaml:"mechanism"` // PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512
+	User      string `yaml:"user"`
+	Password  string `yaml:"password"`
+}
+
+// KafkaTLS is TLS to the brokers.
+type KafkaTLS struct {
+	Enabled            bool   `yaml:"enabled"`
+	CAFile             string `yaml:"ca_file"`
+	CertFile           string `yaml:"cert_file"`
+	KeyFile            string `yaml:"key_file"`
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
+}
+
+// Log is logging.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // text or json
+}
+
+// Defaults.
+const (
+	DefaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+	DefaultHTTPAddr    = "127.0.0.1:8080"
+	DefaultStateDir    = ".roomwire"
+	DefaultKafkaAddr   = "127.0.0.1:9092"
+)
+
+// Environment variables read over the file.
+var envVars = []struct {
+	name, key string
+	set       func(*Config, string) error
+}{
+	{"DATABASE_URL", "database.url", func(c *Config, v string) error { c.Database.URL = v; return nil }},
+	{"ROOMWIRE_HTTP_ADDR", "http.addr", func(c *Config, v string) error { c.HTTP.Addr = v; return nil }},
+	{"ROOMWIRE_ADMIN_KEY", "http.admin_key", func(c *Config, v string) error { c.HTTP.AdminKey = v; return nil }},
+	{"ROOMWIRE_STATE_DIR", "state_dir", func(c *Config, v string) error { c.StateDir = v; return nil }},
+	{"ROOMWIRE_KAFKA_BROKERS", "kafka.brokers", func(c *Config, v string) error {
+		c.Kafka.Brokers = nil
+		for _, b := range strings.Split(v, ",") {
+			if b = strings.TrimSpace(b); b != "" {
+				c.Kafka.Brokers = append(c.Kafka.Brokers, b)
+			}
+		}
+		return nil
+	}},
+	{"ROOMWIRE_KAFKA_SASL_PASSWORD", "kafka.sasl.password", func(c *Config, v string) error { c.Kafka.SASL.Password = v; return nil }},
+	{"ROOMWIRE_LOG_LEVEL", "log.level", func(c *Config, v string) error { c.Log.Level = v; return nil }},
+	{"ROOMWIRE_LOG_FORMAT", "log.format", func(c *Config, v string) error { c.Log.Format = v; return nil }},
+	{"ROOMWIRE_DB_MAX_CONNS", "database.max_conns", func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("must be a whole number, got %q", v)
+		}
+		c.Database.MaxConns = int32(n)
+		return nil
+	}},
+}
+
+// EnvVars lists the environment variables Load reads, with the key each sets.
+func EnvVars() map[string]string {
+	m := map[string]string{}
+	for _, e := range envVars {
+		m[e.name] = e.key
+	}
+	return m
+}
+
+// Load reads the file at path (none if path is ""), applies the environment
+// and the defaults, and validates the result.
+func Load(path string) (*Config, error) {
+	c := &Config{}
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		if err := Parse(b, c); err != nil {
+			return nil, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	for _, e := range envVars {
+		if v, ok := os.LookupEnv(e.name); ok && v != "" {
+			if err := e.set(c, v); err != nil {
+				return nil, fmt.Errorf("config: %s (%s): %w", e.name, e.key, err)
+			}
+		}
+	}
+	c.SetDefaults()
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+var yamlFieldNotFound = regexp.MustCompile(`line (\d+): field (\S+) not found in type config\.(\w+)`)
+
+// Parse decodes YAML into c, refusing keys Roomwire does not know, so that a
+// misspelt key is an error rather than a silently ignored setting.
+func Parse(b []byte, c *Config) error {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil // an empty file sets nothing
+		}
+		if m := yamlFieldNotFound.FindAllStringSubmatch(err.Error(), -1); len(m) > 0 {
+			var parts []string
+			for _, x := range m {
+				parts = append(parts, fmt.Sprintf("line %s: unknown key %q in %s", x[1], x[2], sectionName(x[3])))
+			}
+			return errors.New(strings.Join(parts, "; ") + " (see config/roomwire.example.yaml for the known keys)")
+		}
+		if m := yamlBadDuration.FindAllStringSubmatch(err.Error(), -1); len(m) > 0 {
+			var parts []string
+			for _, x := range m {
+				parts = append(parts, fmt.Sprintf("line %s: %q is not a duration; write it like 15s, 500ms or 2m", x[1], x[2]))
+			}
+			return errors.New(strings.Join(parts, "; "))
+		}
+		return err
+	}
+	return nil
+}
+
+var yamlBadDuration = regexp.MustCompile("line (\\d+): cannot unmarshal !!\\w+ `([^`]*)` into time.Duration")
+
+func sectionName(goType string) string {
+	switch goType {
+	case "Config":
+		return "the top level"
+	case "KafkaSASL":
+		return "kafka.sasl"
+	case "KafkaTLS":
+		return "kafka.tls"
+	}
+	return strings.ToLower(goType)
+}
+
+// SetDefaults fills what is unset with values that suit local development.
+func (c *Config) SetDefaults() {
+	if c.Database.URL == "" {
+		c.Database.URL = DefaultDatabaseURL
+	}
+	if c.Database.MaxConns == 0 {
+		c.Database.MaxConns = 20
+	}
+	if c.Database.MigrateOnStart == nil {
+		yes := true
+		c.Database.MigrateOnStart = &yes
+	}
+	if c.HTTP.Addr == "" {
+		c.HTTP.Addr = DefaultHTTPAddr
+	}
+	if c.HTTP.MaxBodyBytes == 0 {
+		c.HTTP.MaxBodyBytes = 1 << 20
+	}
+	if c.HTTP.RequestTimeout == 0 {
+		c.HTTP.RequestTimeout = 15 * time.Second
+	}
+	if c.HTTP.ShutdownTimeout == 0 {
+		c.HTTP.ShutdownTimeout = 30 * time.Second
+	}
+	if c.StateDir == "" {
+		c.StateDir = DefaultStateDir
+	}
+	if c.Kafka.ClientID == "" {
+		c.Kafka.ClientID = "roomwire"
+	}
+	if c.Kafka.Version == "" {
+		c.Kafka.Version = "2.1.0"
+	}
+	if c.Kafka.EmbeddedAddr == "" {
+		c.Kafka.EmbeddedAddr = DefaultKafkaAddr
+	}
+	if c.Log.Level == "" {
+		c.Log.Level = "info"
+	}
+	if c.Log.Format == "" {
+		c.Log.Format = "text"
+	}
+}
+
+// Problem is one bad configuration key.
+type Problem struct {
+	Key     string
+	Message string
+}
+
+// Problems lists every bad key.
+type Problems []Problem
+
+func (p Problems) Error() string {
+	lines := make([]string, len(p))
+	for i, x := range p {
+		lines[i] = "  " + x.Key + ": " + x.Message
+	}
+	return "configuration is not valid:\n" + strings.Join(lines, "\n")
+}
+
+// Validate checks every key and returns all problems at once.
+func (c *Config) Validate() error {
+	var p Problems
+	add := func(key, format string, args ...any) { p = append(p, Problem{key, fmt.Sprintf(format, args...)}) }
+
+	if u, err := url.Parse(c.Database.URL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		add("database.url", "must be a postgres:// URL such as %s (env DATABASE_URL)", DefaultDatabaseURL)
+	}
+	if c.Database.MaxConns < 1 || c.Database.MaxConns > 1000 {
+		add("database.max_conns", "must be between 1 and 1000, got %d", c.Database.MaxConns)
+	}
+	if !validHostPort(c.HTTP.Addr) {
+		add("http.addr", "must be host:port such as 127.0.0.1:8080 (env ROOMWIRE_HTTP_ADDR), got %q", c.HTTP.Addr)
+	}
+	if c.HTTP.AdminKey != "" && len(c.HTTP.AdminKey) < 16 {
+		add("http.admin_key", "must be at least 16 characters; make one with: openssl rand -hex 24")
+	}
+	if c.HTTP.MaxBodyBytes < 1024 || c.HTTP.MaxBodyBytes > 64<<20 {
+		add("http.max_body_bytes", "must be between 1024 and 67108864, got %d", c.HTTP.MaxBodyBytes)
+	}
+	if c.HTTP.RequestTimeout < 100*time.Millisecond || c.HTTP.RequestTimeout > 10*time.Minute {
+		add("http.request_timeout", "must be between 100ms and 10m, got %s", c.HTTP.RequestTimeout)
+	}
+	if c.HTTP.ShutdownTimeout < time.Second || c.HTTP.ShutdownTimeout > 10*time.Minute {
+		add("http.shutdown_timeout", "must be between 1s and 10m, got %s", c.HTTP.ShutdownTimeout)
+	}
+	for i, b := range c.Kafka.Brokers {
+		if !validHostPort(b) {
+			add(fmt.Sprintf("kafka.brokers[%d]", i), "must be host:port such as kafka-1:9092, got %q", b)
+		}
+	}
+	if !kafkaVersion.MatchString(c.Kafka.Version) {
+		add("kafka.version", "must be a Kafka version such as 2.1.0 or 3.6.0, got %q", c.Kafka.Version)
+	}
+	if !validHostPort(c.Kafka.EmbeddedAddr) {
+		add("kafka.embedded_addr", "must be host:port such as 127.0.0.1:9092, got %q", c.Kafka.EmbeddedAddr)
+	}
+	switch c.Kafka.SASL.Mechanism {
+	case "":
+	case "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512":
+		if c.Kafka.SASL.User == "" || c.Kafka.SASL.Password == "" {
+			add("kafka.sasl", "mechanism %s needs user and password (env ROOMWIRE_KAFKA_SASL_PASSWORD)", c.Kafka.SASL.Mechanism)
+		}
+	default:
+		add("kafka.sasl.mechanism", "must be PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512, got %q", c.Kafka.SASL.Mechanism)
+	}
+	if (c.Kafka.TLS.CertFile == "") != (c.Kafka.TLS.KeyFile == "") {
+		add("kafka.tls", "cert_file and key_file go together")
+	}
+	for key, f := range map[string]string{"kafka.tls.ca_file": c.Kafka.TLS.CAFile, "kafka.tls.cert_file": c.Kafka.TLS.CertFile, "kafka.tls.key_file": c.Kafka.TLS.KeyFile} {
+		if f != "" {
+			if _, err := os.Stat(f); err != nil {
+				add(key, "cannot read %s: %v", f, errors.Unwrap(err))
+			}
+		}
+	}
+	switch strings.ToLower(c.Log.Level) {
+	case "debug", "info", "warn", "error":
+	default:
+		add("log.level", "must be debug, info, warn or error, got %q", c.Log.Level)
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		add("log.format", "must be text or json, got %q", c.Log.Format)
+	}
+	if c.StateDir == "" || strings.ContainsRune(c.StateDir, 0) {
+		add("state_dir", "must be a directory path (env ROOMWIRE_STATE_DIR)")
+	}
+	if len(p) > 0 {
+		return p
+	}
+	return nil
+}
+
+var kafkaVersion = regexp.MustCompile(`^\d+\.\d+\.\d+(\.\d+)?$`)
+
+func validHostPort(s string) bool {
+	_, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return false
+	}
+	n, err := strconv.Atoi(port)
+	return err == nil && n >= 0 && n <= 65535
+}
+
+// RequireAdminKey reports the missing admin key in words that say how to fix it.
+func (c *Config) RequireAdminKey() error {
+	if c.HTTP.AdminKey == "" {
+		return errors.New("no admin key: set ROOMWIRE_ADMIN_KEY (or http.admin_key in the config file) to a secret of 16+ characters, e.g. export ROOMWIRE_ADMIN_KEY=$(openssl rand -hex 24)")
+	}
+	return nil
+}
+
+// EmbeddedBrokerDir is where the embedded broker keeps its data.
+func (c *Config) EmbeddedBrokerDir() string { return filepath.Join(c.StateDir, "kafka") }
+
+// UsesEmbeddedBroker reports whether serve must start the embedded broker.
+func (c *Config) UsesEmbeddedBroker() bool { return len(c.Kafka.Brokers) == 0 }
