@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/roomwire/roomwire/reservations"
@@ -292,4 +293,29 @@ func TestAPIKeysAreScopedToProperties(t *testing.T) {
 	admin.do("DELETE", "/v1/api-keys/"+created.body["id"].(string), nil).expect(t, 204, "")
 	admin.do("GET", "/healthz", nil).expect(t, 200, "")
 	admin.do("GET", "/readyz", nil).expect(t, 200, "")
+}
+
+// BenchmarkCreateOverHTTP books through the API over real HTTP, from many
+// goroutines, with an idempotency key per booking.
+func BenchmarkCreateOverHTTP(b *testing.B) {
+	c := newServer(b)
+	for p := 0; p < 20; p++ {
+		setUpProperty(b, c, fmt.Sprintf("P%02d", p), 10000)
+	}
+	var n atomic.Int64
+	b.SetParallelism(8)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1)
+			body := bookingBody(fmt.Sprintf("P%02d", i%20), "Bench")
+			body["room_stays"].([]map[string]any)[0]["arrival"] = fmt.Sprintf("2027-04-%02d", 1+i%27)
+			body["room_stays"].([]map[string]any)[0]["departure"] = fmt.Sprintf("2027-04-%02d", 3+i%27)
+			r := c.do("POST", "/v1/reservations", body, "Idempotency-Key", fmt.Sprintf("bench-%d", i))
+			if r.status != http.StatusCreated {
+				b.Fatalf("status %d: %s", r.status, r.raw)
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "reservations/s")
 }
