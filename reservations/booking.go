@@ -37,6 +37,8 @@ type CreateRequest struct {
 	// so a reservation with no availability is stored and flagged overbooked
 	// rather than refused.
 	AllowOverbooking bool
+	// ChannelRevision is the channel's stamp of this version of its booking.
+	ChannelRevision string
 }
 
 // CreateResult is a created, or replayed, reservation.
@@ -118,10 +120,10 @@ func (s *Store) Create(ctx context.Context, scope Scope, req CreateRequest) (Cre
 				externalID = &r.ExternalID
 			}
 			b.Queue(`INSERT INTO reservations (id, confirmation_number, property_id, channel, external_id, status,
-					version, arrival, departure, guest_search, request_hash, document, created_at, modified_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)`,
+					version, arrival, departure, guest_search, request_hash, document, created_at, modified_at, channel_revision)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, nullif($14, ''))`,
 				r.ID, r.ConfirmationNumber, r.PropertyID, r.Channel, externalID, string(r.Status),
-				r.Version, r.Arrival().Time(), r.Departure().Time(), guestSearch(&r), hash, doc, now)
+				r.Version, r.Arrival().Time(), r.Departure().Time(), guestSearch(&r), hash, doc, now, req.ChannelRevision)
 			b.Queue(`INSERT INTO reservation_revisions (reservation_id, version, change, document, created_at)
 				VALUES ($1, $2, $3, $4, $5)`, r.ID, r.Version, string(canonical.EventReservationCreated), doc, now)
 			if req.IdempotencyKey != "" {
@@ -435,8 +437,9 @@ type UpdateOptions struct {
 	// IfVersion, when non-zero, is the version the caller last saw; a
 	// reservation changed since answers ErrVersionConflict.
 	IfVersion int
-	// AllowOverbooking: see CreateRequest.
+	// AllowOverbooking and ChannelRevision: see CreateRequest.
 	AllowOverbooking bool
+	ChannelRevision  string
 }
 
 // Update changes a reservation with fn, which may change guests, room stays,
@@ -515,8 +518,8 @@ func (s *Store) Update(ctx context.Context, scope Scope, id string, opts UpdateO
 		}
 		b := &pgx.Batch{}
 		b.Queue(`UPDATE reservations SET status = $2, version = $3, arrival = $4, departure = $5, guest_search = $6,
-				document = $7, modified_at = $8 WHERE id = $1`,
-			r.ID, string(r.Status), r.Version, r.Arrival().Time(), r.Departure().Time(), guestSearch(r), newDoc, now)
+				document = $7, modified_at = $8, channel_revision = coalesce(nullif($9, ''), channel_revision) WHERE id = $1`,
+			r.ID, string(r.Status), r.Version, r.Arrival().Time(), r.Departure().Time(), guestSearch(r), newDoc, now, opts.ChannelRevision)
 		b.Queue(`INSERT INTO reservation_revisions (reservation_id, version, change, document, created_at)
 			VALUES ($1, $2, $3, $4, $5)`, r.ID, r.Version, string(change), newDoc, now)
 		if err := queueEvents(b, events); err != nil {

@@ -37,12 +37,8 @@ func (s *Store) Get(ctx context.Context, scope Scope, idOrConfirmation string) (
 
 // FindByExternalID returns the reservation a channel knows by externalID.
 func (s *Store) FindByExternalID(ctx context.Context, channel, externalID string) (*canonical.Reservation, error) {
-	var doc []byte
-	err := s.pool.QueryRow(ctx, `SELECT document FROM reservations WHERE channel = $1 AND external_id = $2`, channel, externalID).Scan(&doc)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, notFound("reservation", channel+"/"+externalID)
-	}
-	return decodeReservation(doc, err)
+	r, _, err := s.findChannelBooking(ctx, channel, externalID)
+	return r, err
 }
 
 func (s *Store) get(ctx context.Context, id string) (*canonical.Reservation, error) {

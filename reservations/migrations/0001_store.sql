@@ -59,6 +59,7 @@ CREATE TABLE reservations (
     property_id         text NOT NULL REFERENCES properties (id),
     channel             text NOT NULL,
     external_id         text,
+    channel_revision    text,          -- the channel's stamp of the version last applied
     status              text NOT NULL,
     version             int  NOT NULL,
     arrival             date NOT NULL,

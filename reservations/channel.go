@@ -1,0 +1,101 @@
+package reservations
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/roomwire/roomwire/canonical"
+)
+
+// Outcome says what applying a channel booking did.
+type Outcome string
+
+// The outcomes.
+const (
+	OutcomeCreated   Outcome = "created"
+	OutcomeModified  Outcome = "modified"
+	OutcomeCancelled Outcome = "cancelled"
+	OutcomeUnchanged Outcome = "unchanged" // a repeat of a revision already applied
+)
+
+// ApplyChannelBooking applies a booking a channel or PMS delivered. Its guest
+// has already booked, so a booking with no availability is kept and flagged
+// overbooked rather than refused. It is idempotent: a repeat of the same
+// revision, or of an identical booking, changes nothing. A modification of a
+// booking Roomwire has not seen yet (a change made before the original was
+// acknowledged) creates it.
+func (s *Store) ApplyChannelBooking(ctx context.Context, b canonical.ChannelBooking) (*canonical.Reservation, Outcome, error) {
+	if err := b.Validate(); err != nil {
+		return nil, "", err
+	}
+	in := b.Reservation
+	for attempt := 0; attempt < 3; attempt++ {
+		existing, revision, err := s.findChannelBooking(ctx, in.Channel, in.ExternalID)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			if b.Action == canonical.ChannelCancel {
+				return nil, "", fmt.Errorf("channel %s cancels reservation %q, which Roomwire never received: %w", in.Channel, in.ExternalID, ErrNotFound)
+			}
+			res, err := s.Create(ctx, AllProperties, CreateRequest{Reservation: in, AllowOverbooking: true, ChannelRevision: b.Revision})
+			if errors.Is(err, ErrIdempotencyConflict) {
+				continue // another revision was created meanwhile: apply this one over it
+			}
+			if err != nil {
+				return nil, "", err
+			}
+			if res.Replayed {
+				return res.Reservation, OutcomeUnchanged, nil
+			}
+			return res.Reservation, OutcomeCreated, nil
+		case err != nil:
+			return nil, "", err
+		}
+		if b.Revision != "" && b.Revision == revision {
+			return existing, OutcomeUnchanged, nil
+		}
+		before := existing.Version
+		res, err := s.Update(ctx, AllProperties, existing.ID, UpdateOptions{AllowOverbooking: true, ChannelRevision: b.Revision},
+			func(r *canonical.Reservation) error {
+				if b.Action == canonical.ChannelCancel {
+					r.Status = canonical.StatusCancelled
+					return nil
+				}
+				r.PrimaryGuest, r.AdditionalGuests = in.PrimaryGuest, in.AdditionalGuests
+				r.RoomStays, r.Total = in.RoomStays, in.Total
+				r.Guarantee, r.Comments = in.Guarantee, in.Comments
+				if in.Status != "" && in.Status != canonical.StatusCancelled {
+					r.Status = in.Status
+				}
+				return nil
+			})
+		if err != nil {
+			return nil, "", err
+		}
+		switch {
+		case res.Version == before:
+			return res, OutcomeUnchanged, nil
+		case res.Status == canonical.StatusCancelled:
+			return res, OutcomeCancelled, nil
+		}
+		return res, OutcomeModified, nil
+	}
+	return nil, "", fmt.Errorf("channel %s reservation %q keeps changing under concurrent deliveries; retry", in.Channel, in.ExternalID)
+}
+
+func (s *Store) findChannelBooking(ctx context.Context, channel, externalID string) (*canonical.Reservation, string, error) {
+	var doc []byte
+	var revision *string
+	err := s.pool.QueryRow(ctx, `SELECT document, channel_revision FROM reservations WHERE channel = $1 AND external_id = $2`,
+		channel, externalID).Scan(&doc, &revision)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, "", notFound("reservation", channel+"/"+externalID)
+	}
+	r, err := decodeReservation(doc, err)
+	if err != nil || revision == nil {
+		return r, "", err
+	}
+	return r, *revision, nil
+}
