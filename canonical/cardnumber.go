@@ -12,7 +12,10 @@ func ContainsCardNumber(s string) bool {
 // of 13 to 19 digits in s.
 func FindCardNumber(s string) (start, end int, ok bool) {
 	for i := 0; i < len(s); i++ {
-		if !isDigit(s[i]) || (i > 0 && isDigit(s[i-1])) {
+		// A run starts at a digit that does not continue an earlier run,
+		// directly or across one separator.
+		if !isDigit(s[i]) || (i > 0 && isDigit(s[i-1])) ||
+			(i > 1 && (s[i-1] == ' ' || s[i-1] == '-') && isDigit(s[i-2])) {
 			continue
 		}
 		// Collect the digits of this run, skipping single separators. Only a

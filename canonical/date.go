@@ -70,7 +70,8 @@ func cmpInt(a, b int) int {
 
 // DaysUntil returns the number of nights from d to o (negative if o is earlier).
 func (d Date) DaysUntil(o Date) int {
-	return int(o.Time().Sub(d.Time()).Hours() / 24)
+	// Unix seconds rather than a Duration, which saturates after 292 years.
+	return int((o.Time().Unix() - d.Time().Unix()) / 86400)
 }
 
 // String returns "2027-04-10".

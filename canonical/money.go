@@ -25,11 +25,11 @@ func NewMoney(minor int64, currency string) Money { return Money{Minor: minor, C
 func ParseMoney(amount, currency string) (Money, error) {
 	exp, ok := CurrencyExponent(currency)
 	if !ok {
-		return Money{}, fmt.Errorf("unknown currency %q (want an ISO 4217 code such as EUR)", currency)
+		return Money{}, fmt.Errorf("unknown currency %q (want an ISO 4217 code such as EUR)", truncate(currency, 10))
 	}
 	minor, err := parseDecimal(amount, exp)
 	if err != nil {
-		return Money{}, fmt.Errorf("amount %q in %s: %w", amount, currency, err)
+		return Money{}, fmt.Errorf("amount %q in %s: %w", truncate(amount, 40), currency, err)
 	}
 	return Money{Minor: minor, Currency: currency}, nil
 }
@@ -84,12 +84,13 @@ func (m Money) Decimal() string {
 	if !ok {
 		exp = 2
 	}
-	v := m.Minor
+	// Through uint64, so that the most negative int64 has a magnitude too.
+	v := uint64(m.Minor)
 	sign := ""
-	if v < 0 {
+	if m.Minor < 0 {
 		sign, v = "-", -v
 	}
-	s := strconv.FormatInt(v, 10)
+	s := strconv.FormatUint(v, 10)
 	if exp == 0 {
 		return sign + s
 	}
@@ -113,7 +114,11 @@ func (m Money) Add(o Money) (Money, error) {
 	if o.Currency != "" && o.Currency != m.Currency {
 		return Money{}, fmt.Errorf("cannot add %s to %s", o.Currency, m.Currency)
 	}
-	return Money{Minor: m.Minor + o.Minor, Currency: m.Currency}, nil
+	sum := m.Minor + o.Minor
+	if (o.Minor > 0 && sum < m.Minor) || (o.Minor < 0 && sum > m.Minor) {
+		return Money{}, fmt.Errorf("%s + %s overflows", m, o)
+	}
+	return Money{Minor: sum, Currency: m.Currency}, nil
 }
 
 type moneyJSON struct {
@@ -136,6 +141,9 @@ func (m *Money) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return errors.New(`money must be an object like {"amount": "286.00", "currency": "EUR"}`)
 	}
+	if len(raw.Amount) == 0 || string(raw.Amount) == "null" {
+		return errors.New(`money needs an amount, a decimal string like "286.00"`)
+	}
 	var amount string
 	if err := json.Unmarshal(raw.Amount, &amount); err != nil {
 		return fmt.Errorf(`amount must be a decimal string like "286.00", got %s`, truncate(string(raw.Amount), 40))
@@ -148,9 +156,15 @@ func (m *Money) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// truncate shortens s to n bytes for an error message. Errors reach logs and
+// dead-letter records, so a value holding a card number is not echoed at all.
 func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
+	out := s
+	if len(s) > n {
+		out = s[:n] + "..."
 	}
-	return s[:n] + "..."
+	if ContainsCardNumber(s) || ContainsCardNumber(out) {
+		return "(not shown: holds a card number)"
+	}
+	return out
 }

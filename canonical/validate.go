@@ -218,12 +218,18 @@ func (s RoomStay) validate(p *Problems, path, currency string) {
 	p.CheckCode(path+".rate_plan", s.RatePlan)
 	okA := p.CheckDate(path+".arrival", s.Arrival)
 	okD := p.CheckDate(path+".departure", s.Departure)
+	// The nights are listed only for a stay of bounded length: dates far
+	// apart would make Nights allocate millions of them.
+	nightsKnown := false
 	if okA && okD {
 		switch n := s.Arrival.DaysUntil(s.Departure); {
 		case n <= 0:
 			p.Add(path+".departure", "must be after arrival (%s), got %s", s.Arrival, s.Departure)
+			nightsKnown = true
 		case n > MaxStayNights:
 			p.Add(path+".departure", "stay of %d nights is longer than the %d allowed", n, MaxStayNights)
+		default:
+			nightsKnown = true
 		}
 	}
 	if s.Adults < 1 {
@@ -239,14 +245,17 @@ func (s RoomStay) validate(p *Problems, path, currency string) {
 	if len(s.NightlyPrices) == 0 {
 		return
 	}
-	nights := s.Nights()
-	if len(s.NightlyPrices) != len(nights) || len(nights) == 0 {
-		p.Add(path+".nightly_prices", "has %d prices for %d nights", len(s.NightlyPrices), len(nights))
-		return
+	var nights []Date
+	if nightsKnown {
+		nights = s.Nights()
+		if len(s.NightlyPrices) != len(nights) || len(nights) == 0 {
+			p.Add(path+".nightly_prices", "has %d prices for %d nights", len(s.NightlyPrices), len(nights))
+			return
+		}
 	}
 	for i, np := range s.NightlyPrices {
 		f := fmt.Sprintf("%s.nightly_prices[%d]", path, i)
-		if np.Date != nights[i] {
+		if nightsKnown && np.Date != nights[i] {
 			p.Add(f+".date", "expected %s, the stay's night number %d", nights[i], i+1)
 		}
 		p.CheckMoney(f+".price", np.Price)

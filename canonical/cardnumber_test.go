@@ -1,0 +1,83 @@
+package canonical
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestFindCardNumber(t *testing.T) {
+	tests := []struct {
+		name       string
+		in         string
+		start, end int
+		ok         bool
+	}{
+		{"Visa", "4111111111111111", 0, 16, true},
+		{"Mastercard", "5555555555554444", 0, 16, true},
+		{"Amex of 15 digits", "378282246310005", 0, 15, true},
+		{"13 digits", "4222222222222", 0, 13, true},
+		{"19 digits", "4111111111111111110", 0, 19, true},
+		{"groups of four with spaces", "4111 1111 1111 1111", 0, 19, true},
+		{"groups of four with dashes", "4111-1111-1111-1111", 0, 19, true},
+		{"Amex grouping", "3782 822463 10005", 0, 17, true},
+		{"separators anywhere", "41-1111 111111-11 11", 0, 20, true},
+		{"inside text", "card: 4111 1111 1111 1111, exp 12/27", 6, 25, true},
+		{"letters around", "tok4111111111111111x", 3, 19, true},
+		{"dashes around", "-4111111111111111-", 1, 17, true},
+		{"trailing separator is not part of it", "4111 1111 1111 1111 ", 0, 19, true},
+		{"after a shorter run", "room 12, card 5555555555554444", 14, 30, true},
+		{"first of two", "4111111111111111 or 5555555555554444", 0, 16, true},
+		{"after a Luhn-invalid run", "4111111111111112 then 5555555555554444", 22, 38, true},
+		{"after non-ASCII text", "n° 4111111111111111", 4, 20, true},
+
+		{"empty", "", 0, 0, false},
+		{"no digits", "tok_abcdef", 0, 0, false},
+		{"mask with X", "4111XXXXXXXX1111", 0, 0, false},
+		{"mask with stars", "411111******1111", 0, 0, false},
+		{"mask with dots", "4111 .... .... 1111", 0, 0, false},
+		{"Luhn-invalid", "4111111111111112", 0, 0, false},
+		{"Luhn-invalid with spaces", "4111 1111 1111 1112", 0, 0, false},
+		{"12 Luhn-valid digits", "411111111117", 0, 0, false},
+		{"20 Luhn-valid digits", "41111111111111111115", 0, 0, false},
+		{"long id", "20270410123456789012345678", 0, 0, false},
+		{"20 digits with spaces", "4111 1111 1111 1111 1111", 0, 0, false},
+		// Only a whole run counts, wherever the card-like part of it sits.
+		{"card number after another group", "1234 4111 1111 1111 1111", 0, 0, false},
+		{"card number before another group", "4111 1111 1111 1111 1234", 0, 0, false},
+		{"double space splits a run", "4111  1111 1111 1111", 0, 0, false},
+		{"two separators split a run", "4111 -1111-1111-1111", 0, 0, false},
+		{"underscore splits a run", "4111_1111_1111_1111", 0, 0, false},
+		{"dot splits a run", "4111.1111.1111.1111", 0, 0, false},
+		{"phone number", "+351 21 123 4567", 0, 0, false},
+		{"non-ASCII digits", "٤١١١١١١١١١١١١١١١", 0, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			start, end, ok := FindCardNumber(tt.in)
+			if ok != tt.ok || start != tt.start || end != tt.end {
+				t.Fatalf("FindCardNumber(%q) = %d, %d, %v; want %d, %d, %v", tt.in, start, end, ok, tt.start, tt.end, tt.ok)
+			}
+			if got := ContainsCardNumber(tt.in); got != tt.ok {
+				t.Fatalf("ContainsCardNumber(%q) = %v, want %v", tt.in, got, tt.ok)
+			}
+		})
+	}
+}
+
+// Redacting the span FindCardNumber returns removes the card number.
+func TestFindCardNumberSpanRedacts(t *testing.T) {
+	s := "Guest wrote 4111 1111 1111 1111 in the comment, and 5555-5555-5555-4444 too."
+	for i := 0; i < 3; i++ {
+		start, end, ok := FindCardNumber(s)
+		if !ok {
+			break
+		}
+		s = s[:start] + strings.Repeat("X", end-start) + s[end:]
+	}
+	if ContainsCardNumber(s) {
+		t.Fatalf("still holds a card number after redaction: %q", s)
+	}
+	if want := "Guest wrote XXXXXXXXXXXXXXXXXXX in the comment, and XXXXXXXXXXXXXXXXXXX too."; s != want {
+		t.Fatalf("redacted = %q, want %q", s, want)
+	}
+}
