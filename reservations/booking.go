@@ -59,9 +59,6 @@ func (s *Store) Create(ctx context.Context, scope Scope, req CreateRequest) (Cre
 		r.Channel = canonical.ChannelDirect
 	}
 	hash := requestHash(&r)
-	if res, err := s.findEarlier(ctx, s.pool, req, &r, hash); res != nil || err != nil {
-		return CreateResult{Reservation: res, Replayed: res != nil}, err
-	}
 	if !scope.Allows(r.PropertyID) {
 		return CreateResult{}, fmt.Errorf("property %q is outside this API key's scope: %w", r.PropertyID, ErrForbidden)
 	}
@@ -92,11 +89,8 @@ func (s *Store) Create(ctx context.Context, scope Scope, req CreateRequest) (Cre
 			// Concurrent repeats of one request queue here, and all but the
 			// first find the reservation it made.
 			if lock, ok := replayLockKey(req, &r); ok {
-				if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, lock); err != nil {
-					return err
-				}
 				var err error
-				if earlier, err = s.findEarlier(ctx, tx, req, &r, hash); earlier != nil || err != nil {
+				if earlier, err = findEarlier(ctx, tx, lock, req, &r, hash); earlier != nil || err != nil {
 					return err
 				}
 			}
@@ -145,7 +139,7 @@ func (s *Store) Create(ctx context.Context, scope Scope, req CreateRequest) (Cre
 		case isUniqueViolation(err, ""):
 			// A concurrent request with another key but the same channel
 			// reservation won the race; answer as it did.
-			if res, err2 := s.findEarlier(ctx, s.pool, req, &r, hash); res != nil || err2 != nil {
+			if res, err2 := s.findEarlierOutsideTx(ctx, req, &r, hash); res != nil || err2 != nil {
 				return CreateResult{Reservation: res, Replayed: res != nil}, err2
 			}
 		}
@@ -155,35 +149,74 @@ func (s *Store) Create(ctx context.Context, scope Scope, req CreateRequest) (Cre
 
 // findEarlier returns the reservation an earlier identical request created, by
 // idempotency key or by (channel, external id); or ErrIdempotencyConflict when
-// either was used for a different request.
-func (s *Store) findEarlier(ctx context.Context, q querier, req CreateRequest, r *canonical.Reservation, hash []byte) (*canonical.Reservation, error) {
-	var id string
-	var earlierHash []byte
-	if req.IdempotencyKey != "" {
-		err := q.QueryRow(ctx, `SELECT reservation_id, request_hash FROM idempotency_keys WHERE principal = $1 AND key = $2`,
-			req.Principal, req.IdempotencyKey).Scan(&id, &earlierHash)
-		if err == nil {
-			if string(earlierHash) != string(hash) {
-				return nil, fmt.Errorf("Idempotency-Key %q was first used with a different request: %w", req.IdempotencyKey, ErrIdempotencyConflict)
-			}
-			return getReservation(ctx, q, id)
-		} else if !errors.Is(err, pgx.ErrNoRows) {
-			return nil, err
-		}
+// either was used for a different request. It first takes the advisory lock
+// lock, so that concurrent repeats of one request queue behind the first, and
+// sends lock and look-ups in one round trip.
+func findEarlier(ctx context.Context, tx pgx.Tx, lock int64, req CreateRequest, r *canonical.Reservation, hash []byte) (*canonical.Reservation, error) {
+	b := &pgx.Batch{}
+	b.Queue(`SELECT pg_advisory_xact_lock($1)`, lock)
+	b.Queue(`SELECT reservation_id::text, request_hash FROM idempotency_keys WHERE principal = $1 AND key = $2`, req.Principal, req.IdempotencyKey)
+	b.Queue(`SELECT id::text, request_hash FROM reservations WHERE channel = $1 AND external_id = $2`, r.Channel, r.ExternalID)
+	br := tx.SendBatch(ctx, b)
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return nil, err
 	}
-	if r.ExternalID != "" {
-		err := q.QueryRow(ctx, `SELECT id, request_hash FROM reservations WHERE channel = $1 AND external_id = $2`,
-			r.Channel, r.ExternalID).Scan(&id, &earlierHash)
-		if err == nil {
-			if string(earlierHash) != string(hash) {
-				return nil, fmt.Errorf("channel %s already has a different reservation with external id %q: %w", r.Channel, r.ExternalID, ErrIdempotencyConflict)
-			}
-			return getReservation(ctx, q, id)
-		} else if !errors.Is(err, pgx.ErrNoRows) {
-			return nil, err
-		}
+	var byKey, byExternal earlierRequest
+	if err := byKey.scan(br.QueryRow(), req.IdempotencyKey != ""); err != nil {
+		return nil, err
+	}
+	if err := byExternal.scan(br.QueryRow(), r.ExternalID != ""); err != nil {
+		return nil, err
+	}
+	if err := br.Close(); err != nil {
+		return nil, err
+	}
+	switch {
+	case byKey.found && string(byKey.hash) != string(hash):
+		return nil, fmt.Errorf("Idempotency-Key %q was first used with a different request: %w", req.IdempotencyKey, ErrIdempotencyConflict)
+	case byKey.found:
+		return getReservation(ctx, tx, byKey.id)
+	case byExternal.found && string(byExternal.hash) != string(hash):
+		return nil, fmt.Errorf("channel %s already has a different reservation with external id %q: %w", r.Channel, r.ExternalID, ErrIdempotencyConflict)
+	case byExternal.found:
+		return getReservation(ctx, tx, byExternal.id)
 	}
 	return nil, nil
+}
+
+// findEarlierOutsideTx is findEarlier for after a lost race, when the winner
+// has committed.
+func (s *Store) findEarlierOutsideTx(ctx context.Context, req CreateRequest, r *canonical.Reservation, hash []byte) (*canonical.Reservation, error) {
+	lock, ok := replayLockKey(req, r)
+	if !ok {
+		return nil, nil
+	}
+	var res *canonical.Reservation
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var err error
+		res, err = findEarlier(ctx, tx, lock, req, r, hash)
+		return err
+	})
+	return res, err
+}
+
+type earlierRequest struct {
+	found bool
+	id    string
+	hash  []byte
+}
+
+func (e *earlierRequest) scan(row pgx.Row, wanted bool) error {
+	err := row.Scan(&e.id, &e.hash)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return nil
+	case err != nil:
+		return err
+	}
+	e.found = wanted
+	return nil
 }
 
 // replayLockKey names what makes two create requests the same booking: the

@@ -2,6 +2,7 @@ package reservations
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -177,30 +178,28 @@ type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
+// loadProperty reads a property with its room types and rate plans in one
+// round trip: it is on the path of every booking.
 func loadProperty(ctx context.Context, q querier, id string) (*Property, error) {
 	p := &Property{ID: id}
-	err := q.QueryRow(ctx, `SELECT name, timezone, currency FROM properties WHERE id = $1`, id).
-		Scan(&p.Name, &p.Timezone, &p.Currency)
+	var roomTypes, ratePlans []byte
+	err := q.QueryRow(ctx, `
+		SELECT p.name, p.timezone, p.currency,
+			coalesce((SELECT json_agg(json_build_object('code', code, 'name', name, 'units', units,
+				'max_occupancy', coalesce(max_occupancy, 0)) ORDER BY code) FROM room_types WHERE property_id = p.id), '[]'),
+			coalesce((SELECT json_agg(json_build_object('code', code, 'room_type', room_type, 'name', name) ORDER BY code)
+				FROM rate_plans WHERE property_id = p.id), '[]')
+		FROM properties p WHERE p.id = $1`, id).Scan(&p.Name, &p.Timezone, &p.Currency, &roomTypes, &ratePlans)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, notFound("property", id)
 	}
 	if err != nil {
 		return nil, err
 	}
-	rows, _ := q.Query(ctx, `SELECT code, name, units, coalesce(max_occupancy, 0) FROM room_types WHERE property_id = $1 ORDER BY code`, id)
-	p.RoomTypes, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (RoomType, error) {
-		var rt RoomType
-		return rt, r.Scan(&rt.Code, &rt.Name, &rt.Units, &rt.MaxOccupancy)
-	})
-	if err != nil {
+	if err := json.Unmarshal(roomTypes, &p.RoomTypes); err != nil {
 		return nil, err
 	}
-	rows, _ = q.Query(ctx, `SELECT code, room_type, name FROM rate_plans WHERE property_id = $1 ORDER BY code`, id)
-	p.RatePlans, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (RatePlan, error) {
-		var rp RatePlan
-		return rp, r.Scan(&rp.Code, &rp.RoomType, &rp.Name)
-	})
-	if err != nil {
+	if err := json.Unmarshal(ratePlans, &p.RatePlans); err != nil {
 		return nil, err
 	}
 	return p, nil
