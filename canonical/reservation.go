@@ -181,3 +181,69 @@ type Guarantee struct {
 	HolderName string `json:"holder_name,omitempty"`
 	TokenVault string `json:"token_vault,omitempty"` // who issued the token
 }
+
+// Clone returns a deep copy of r, so that changing the copy's lists never
+// changes r.
+func (r *Reservation) Clone() *Reservation {
+	c := *r
+	c.AdditionalGuests = cloneGuests(r.AdditionalGuests)
+	c.PrimaryGuest = cloneGuests([]Guest{r.PrimaryGuest})[0]
+	if r.RoomStays != nil {
+		c.RoomStays = make([]RoomStay, len(r.RoomStays))
+		for i, s := range r.RoomStays {
+			s.ChildrenAges = cloneSlice(s.ChildrenAges)
+			s.NightlyPrices = cloneSlice(s.NightlyPrices)
+			c.RoomStays[i] = s
+		}
+	}
+	if r.Guarantee != nil {
+		g := *r.Guarantee
+		c.Guarantee = &g
+	}
+	c.Comments = cloneSlice(r.Comments)
+	c.Flags = cloneSlice(r.Flags)
+	return &c
+}
+
+func cloneGuests(in []Guest) []Guest {
+	if in == nil {
+		return nil
+	}
+	out := make([]Guest, len(in))
+	for i, g := range in {
+		if g.Address != nil {
+			a := *g.Address
+			a.Lines = cloneSlice(a.Lines)
+			g.Address = &a
+		}
+		out[i] = g
+	}
+	return out
+}
+
+func cloneSlice[T any](s []T) []T {
+	if s == nil {
+		return nil
+	}
+	return append(make([]T, 0, len(s)), s...)
+}
+
+// CanBecome reports whether a reservation in status s may move to status to.
+// Cancelled, checked-out and no-show reservations are final.
+func (s Status) CanBecome(to Status) bool {
+	if s == to {
+		return true
+	}
+	switch s {
+	case StatusConfirmed:
+		return to == StatusCancelled || to == StatusCheckedIn || to == StatusNoShow
+	case StatusCheckedIn:
+		return to == StatusCheckedOut
+	}
+	return false
+}
+
+// Final reports whether nothing about a reservation in this status may change.
+func (s Status) Final() bool {
+	return s == StatusCancelled || s == StatusCheckedOut || s == StatusNoShow
+}

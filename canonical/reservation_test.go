@@ -135,3 +135,45 @@ func TestARIKinds(t *testing.T) {
 		}
 	}
 }
+
+func TestCloneSharesNothing(t *testing.T) {
+	r := &Reservation{
+		PrimaryGuest:     Guest{Surname: "Silva", Address: &Address{Lines: []string{"Rua 1"}}},
+		AdditionalGuests: []Guest{{Surname: "Costa"}},
+		RoomStays:        []RoomStay{{ChildrenAges: []int{7}, NightlyPrices: []NightlyPrice{{Price: NewMoney(1, "EUR")}}}},
+		Guarantee:        &Guarantee{Type: "card"},
+		Comments:         []string{"a"},
+		Flags:            []Flag{FlagOverbooked},
+	}
+	c := r.Clone()
+	if !reflect.DeepEqual(c, r) {
+		t.Fatalf("clone differs: %+v", c)
+	}
+	c.PrimaryGuest.Address.Lines[0] = "x"
+	c.AdditionalGuests[0].Surname = "x"
+	c.RoomStays[0].ChildrenAges[0] = 9
+	c.RoomStays[0].NightlyPrices[0].Price.Minor = 9
+	c.Guarantee.Type = "x"
+	c.Comments[0] = "x"
+	c.Flags[0] = "x"
+	if r.PrimaryGuest.Address.Lines[0] != "Rua 1" || r.AdditionalGuests[0].Surname != "Costa" || r.RoomStays[0].ChildrenAges[0] != 7 ||
+		r.RoomStays[0].NightlyPrices[0].Price.Minor != 1 || r.Guarantee.Type != "card" || r.Comments[0] != "a" || r.Flags[0] != FlagOverbooked {
+		t.Fatalf("changing the clone changed the original: %+v", r)
+	}
+}
+
+func TestStatusTransitions(t *testing.T) {
+	allowed := map[[2]Status]bool{
+		{StatusConfirmed, StatusCancelled}: true, {StatusConfirmed, StatusCheckedIn}: true, {StatusConfirmed, StatusNoShow}: true,
+		{StatusCheckedIn, StatusCheckedOut}: true,
+	}
+	all := []Status{StatusConfirmed, StatusCancelled, StatusNoShow, StatusCheckedIn, StatusCheckedOut}
+	for _, from := range all {
+		for _, to := range all {
+			want := from == to || allowed[[2]Status{from, to}]
+			if got := from.CanBecome(to); got != want {
+				t.Errorf("%s -> %s = %v, want %v", from, to, got, want)
+			}
+		}
+	}
+}

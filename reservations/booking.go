@@ -54,7 +54,7 @@ type CreateResult struct {
 // and ErrIdempotencyConflict when the key or the (channel, external id) was
 // used for a different request.
 func (s *Store) Create(ctx context.Context, scope Scope, req CreateRequest) (CreateResult, error) {
-	r := *cloneReservation(&req.Reservation) // never write into the caller's slices
+	r := *req.Reservation.Clone() // never write into the caller's slices
 	if r.Channel == "" {
 		r.Channel = canonical.ChannelDirect
 	}
@@ -174,7 +174,7 @@ func findEarlier(ctx context.Context, tx pgx.Tx, lock int64, req CreateRequest, 
 	}
 	switch {
 	case byKey.found && string(byKey.hash) != string(hash):
-		return nil, fmt.Errorf("Idempotency-Key %q was first used with a different request: %w", req.IdempotencyKey, ErrIdempotencyConflict)
+		return nil, fmt.Errorf("Idempotency-Key %q was first used with a different request; use a new key for a new request: %w", req.IdempotencyKey, ErrIdempotencyConflict)
 	case byKey.found:
 		return getReservation(ctx, tx, byKey.id)
 	case byExternal.found && string(byExternal.hash) != string(hash):
@@ -484,7 +484,8 @@ func (s *Store) Update(ctx context.Context, scope Scope, id string, opts UpdateO
 	var out *canonical.Reservation
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var doc []byte
-		err := tx.QueryRow(ctx, `SELECT document FROM reservations WHERE id = $1 FOR UPDATE`, id).Scan(&doc)
+		cond, value := reservationRef(id)
+		err := tx.QueryRow(ctx, `SELECT document FROM reservations WHERE `+cond+` FOR UPDATE`, value).Scan(&doc)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return notFound("reservation", id)
 		}
@@ -498,16 +499,20 @@ func (s *Store) Update(ctx context.Context, scope Scope, id string, opts UpdateO
 		if !scope.Allows(old.PropertyID) {
 			return notFound("reservation", id)
 		}
-		r := cloneReservation(&old)
+		r := old.Clone()
 		if err := fn(r); err != nil {
 			return err
+		}
+		if reflect.DeepEqual(r, &old) {
+			out = &old
+			return nil
+		}
+		if !old.Status.CanBecome(r.Status) {
+			return fmt.Errorf("reservation %s is %s and cannot become %s: %w", id, old.Status, r.Status, ErrInvalidState)
 		}
 		// What identifies the reservation is not the caller's to change.
 		r.ID, r.ConfirmationNumber, r.PropertyID, r.Channel, r.ExternalID = old.ID, old.ConfirmationNumber, old.PropertyID, old.Channel, old.ExternalID
 		r.Version, r.CreatedAt, r.ModifiedAt, r.SchemaVersion = old.Version, old.CreatedAt, old.ModifiedAt, canonical.SchemaVersion
-		if old.Status == canonical.StatusCancelled && r.Status != canonical.StatusCancelled {
-			return fmt.Errorf("reservation %s is cancelled and cannot be changed: %w", id, ErrInvalidState)
-		}
 		prop, err := loadProperty(ctx, tx, r.PropertyID)
 		if err != nil {
 			return err
@@ -520,6 +525,9 @@ func (s *Store) Update(ctx context.Context, scope Scope, id string, opts UpdateO
 		if reflect.DeepEqual(r, &old) {
 			out = &old
 			return nil
+		}
+		if old.Status.Final() {
+			return fmt.Errorf("reservation %s is %s and can no longer change: %w", id, old.Status, ErrInvalidState)
 		}
 		if opts.IfVersion != 0 && opts.IfVersion != old.Version {
 			return fmt.Errorf("reservation %s is at version %d, not %d; fetch it again and reapply your change: %w", id, old.Version, opts.IfVersion, ErrVersionConflict)
@@ -574,11 +582,4 @@ func (s *Store) Cancel(ctx context.Context, scope Scope, id string, opts UpdateO
 		r.Status = canonical.StatusCancelled
 		return nil
 	})
-}
-
-func cloneReservation(r *canonical.Reservation) *canonical.Reservation {
-	b, _ := json.Marshal(r)
-	var c canonical.Reservation
-	json.Unmarshal(b, &c) //nolint:errcheck // it was just marshalled
-	return &c
 }

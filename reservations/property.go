@@ -369,6 +369,7 @@ type AvailabilityQuery struct {
 	PropertyID         string
 	Arrival, Departure canonical.Date
 	Adults             int
+	Children           int
 	IncludeSoldOut     bool // also list offers with no unit left
 }
 
@@ -390,6 +391,9 @@ func (s *Store) Availability(ctx context.Context, scope Scope, q AvailabilityQue
 	}
 	if q.Adults < 1 || q.Adults > canonical.MaxGuestsInRoom {
 		pr.Add("adults", "must be between 1 and %d", canonical.MaxGuestsInRoom)
+	}
+	if q.Children < 0 || q.Adults+q.Children > canonical.MaxGuestsInRoom {
+		pr.Add("children", "must be between 0 and %d less the adults", canonical.MaxGuestsInRoom)
 	}
 	if err := pr.Err(); err != nil {
 		return nil, err
@@ -417,7 +421,7 @@ func (s *Store) Availability(ctx context.Context, scope Scope, q AvailabilityQue
 		GROUP BY rp.code, a.code, a.available
 		HAVING count(*) = $5
 		ORDER BY a.code, rp.code`,
-		q.PropertyID, q.Arrival.Time(), q.Departure.Time(), q.Adults, nights)
+		q.PropertyID, q.Arrival.Time(), q.Departure.Time(), q.Adults+q.Children, nights)
 	var offers []Offer
 	var ratePlan, roomType, currency string
 	var available int

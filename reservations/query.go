@@ -18,21 +18,25 @@ import (
 
 // Get returns a reservation by id or confirmation number. A reservation outside
 // scope is reported as not found, so that a key cannot probe other properties.
-func (s *Store) Get(ctx context.Context, scope Scope, idOrConfirmation string) (*canonical.Reservation, error) {
-	var r *canonical.Reservation
-	var err error
-	if _, perr := uuid.Parse(idOrConfirmation); perr == nil {
-		r, err = s.get(ctx, idOrConfirmation)
-	} else {
-		r, err = getWhere(ctx, s.pool, "confirmation_number = $1", idOrConfirmation)
-	}
+func (s *Store) Get(ctx context.Context, scope Scope, ref string) (*canonical.Reservation, error) {
+	cond, value := reservationRef(ref)
+	r, err := getWhere(ctx, s.pool, cond, value)
 	if err != nil {
 		return nil, err
 	}
 	if !scope.Allows(r.PropertyID) {
-		return nil, notFound("reservation", idOrConfirmation)
+		return nil, notFound("reservation", ref)
 	}
 	return r, nil
+}
+
+// reservationRef returns the condition that finds a reservation by ref: its
+// id if ref is a UUID, else its confirmation number.
+func reservationRef(ref string) (cond string, value string) {
+	if _, err := uuid.Parse(ref); err == nil {
+		return "id = $1", ref
+	}
+	return "confirmation_number = $1", ref
 }
 
 // FindByExternalID returns the reservation a channel knows by externalID.
@@ -71,10 +75,11 @@ func decodeReservation(doc []byte, err error) (*canonical.Reservation, error) {
 
 // Revisions returns every version of a reservation, oldest first.
 func (s *Store) Revisions(ctx context.Context, scope Scope, id string) ([]canonical.Reservation, error) {
-	if _, err := s.Get(ctx, scope, id); err != nil {
+	r, err := s.Get(ctx, scope, id)
+	if err != nil {
 		return nil, err
 	}
-	rows, _ := s.pool.Query(ctx, `SELECT document FROM reservation_revisions WHERE reservation_id = $1 ORDER BY version`, id)
+	rows, _ := s.pool.Query(ctx, `SELECT document FROM reservation_revisions WHERE reservation_id = $1 ORDER BY version`, r.ID)
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (canonical.Reservation, error) {
 		var doc []byte
 		if err := row.Scan(&doc); err != nil {

@@ -463,3 +463,58 @@ func TestInventoryOverridesRoomTypeUnits(t *testing.T) {
 		t.Fatalf("bad update: %v", err)
 	}
 }
+
+func TestCreateKeepsGuaranteeAndComments(t *testing.T) {
+	s := newStore(t, 1)
+	b := booking("")
+	b.Guarantee = &canonical.Guarantee{Type: "card", CardToken: "tok_8Kq2ZpW4vR", CardMask: "4111XXXXXXXX1111"}
+	b.Comments = []string{"Late arrival"}
+	res, err := s.Create(context.Background(), reservations.AllProperties, reservations.CreateRequest{Reservation: b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Get(context.Background(), reservations.AllProperties, res.Reservation.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Guarantee == nil || got.Guarantee.CardToken != "tok_8Kq2ZpW4vR" || len(got.Comments) != 1 {
+		t.Fatalf("stored %+v, comments %v", got.Guarantee, got.Comments)
+	}
+}
+
+func TestFinalReservationsDoNotChange(t *testing.T) {
+	s := newStore(t, 1)
+	ctx := context.Background()
+	res, err := s.Create(ctx, reservations.AllProperties, reservations.CreateRequest{Reservation: booking("")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := res.Reservation.ID
+	setStatus := func(st canonical.Status) error {
+		_, err := s.Update(ctx, reservations.AllProperties, id, reservations.UpdateOptions{}, func(r *canonical.Reservation) error {
+			r.Status = st
+			return nil
+		})
+		return err
+	}
+	if err := setStatus(canonical.StatusCheckedIn); err != nil {
+		t.Fatal(err)
+	}
+	if err := setStatus(canonical.StatusCancelled); !errors.Is(err, reservations.ErrInvalidState) {
+		t.Fatalf("cancel a checked-in stay: %v", err)
+	}
+	if err := setStatus(canonical.StatusCheckedOut); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Update(ctx, reservations.AllProperties, id, reservations.UpdateOptions{}, func(r *canonical.Reservation) error {
+		r.Comments = []string{"after the stay"}
+		return nil
+	})
+	if !errors.Is(err, reservations.ErrInvalidState) {
+		t.Fatalf("change a checked-out reservation: %v", err)
+	}
+	// The stay was lived: checking out keeps the nights sold.
+	if got := unitsSold(t, s, "DBL", "2027-04-10"); got != 1 {
+		t.Fatalf("units sold after check-out = %d", got)
+	}
+}

@@ -118,9 +118,6 @@ func New(cfg Config, store *reservations.Store, logger *slog.Logger) (*API, erro
 	a.Handle("POST /v1/api-keys", AdminOnly, http.HandlerFunc(a.createAPIKey))
 	a.Handle("DELETE /v1/api-keys/{id}", AdminOnly, http.HandlerFunc(a.revokeAPIKey))
 
-	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		WriteProblem(w, r, http.StatusNotFound, CodeNotFound, "no such endpoint; see /v1/openapi.json")
-	})
 	return a, nil
 }
 
@@ -166,7 +163,43 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			slog.Duration("duration", time.Since(start)), slog.String("correlation_id", id),
 			slog.String("principal", principalName(ctx)))
 	}()
-	a.mux.ServeHTTP(rec, r)
+	if h, pattern := a.mux.Handler(r); pattern == "" {
+		a.noRoute(rec, r, h)
+		return
+	}
+	a.mux.ServeHTTP(rec, r) // sets the path values that Handler does not
+}
+
+// noRoute answers a request no route matches with a problem document: 405 when
+// the path exists for other methods, else 404. The mux's own answer tells which.
+func (a *API) noRoute(w http.ResponseWriter, r *http.Request, muxAnswer http.Handler) {
+	probe := &headerOnly{header: http.Header{}}
+	muxAnswer.ServeHTTP(probe, r)
+	if probe.status == http.StatusMethodNotAllowed {
+		w.Header().Set("Allow", probe.header.Get("Allow"))
+		WriteProblem(w, r, http.StatusMethodNotAllowed, CodeMethodNotAllowed, r.Method+" is not allowed here; allowed: "+probe.header.Get("Allow"))
+		return
+	}
+	WriteProblem(w, r, http.StatusNotFound, CodeNotFound, "no such endpoint; see /v1/openapi.json")
+}
+
+// headerOnly records the status and headers a handler writes, and drops the body.
+type headerOnly struct {
+	header http.Header
+	status int
+}
+
+func (h *headerOnly) Header() http.Header { return h.header }
+func (h *headerOnly) WriteHeader(code int) {
+	if h.status == 0 {
+		h.status = code
+	}
+}
+func (h *headerOnly) Write(b []byte) (int, error) {
+	if h.status == 0 {
+		h.status = http.StatusOK
+	}
+	return len(b), nil
 }
 
 var correlationPattern = regexp.MustCompile(`^[A-Za-z0-9._:\-]{8,100}$`)

@@ -250,6 +250,9 @@ func TestValidationAndErrorsOverHTTP(t *testing.T) {
 		{"bad availability query", "GET", "/v1/properties/LIS/availability?arrival=2027-04-12&departure=2027-04-10", nil, 422, "validation_failed"},
 		{"bad If-Match", "PATCH", "/v1/reservations/RWXXXXXXXX", `{}`, 422, "validation_failed"},
 		{"no such endpoint", "GET", "/v2/nothing", nil, 404, "not_found"},
+		{"wrong method", "DELETE", "/v1/reservations", nil, 405, "method_not_allowed"},
+		{"modify by an id that is no reservation", "PATCH", "/v1/reservations/not-a-uuid", `{}`, 404, "not_found"},
+		{"revisions by an id that is no reservation", "GET", "/v1/reservations/RW00000000/revisions", nil, 404, "not_found"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -195,12 +195,14 @@ func (a *API) availability(w http.ResponseWriter, r *http.Request) {
 	query := reservations.AvailabilityQuery{PropertyID: r.PathValue("id"), Adults: 1, IncludeSoldOut: q.Get("include_sold_out") == "true"}
 	query.Arrival = queryDate(&p, q.Get("arrival"), "arrival", true)
 	query.Departure = queryDate(&p, q.Get("departure"), "departure", true)
-	if s := q.Get("adults"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil {
-			p.Add("adults", "must be a whole number, got %q", s)
+	for field, dst := range map[string]*int{"adults": &query.Adults, "children": &query.Children} {
+		if s := q.Get(field); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil {
+				p.Add(field, "must be a whole number, got %q", s)
+			}
+			*dst = n
 		}
-		query.Adults = n
 	}
 	if err := p.Err(); err != nil {
 		a.writeError(w, r, err)
@@ -213,7 +215,7 @@ func (a *API) availability(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"property_id": query.PropertyID, "arrival": query.Arrival, "departure": query.Departure,
-		"adults": query.Adults, "offers": offers,
+		"adults": query.Adults, "children": query.Children, "offers": offers,
 	})
 }
 
@@ -364,7 +366,7 @@ func (a *API) listReservations(w http.ResponseWriter, r *http.Request) {
 // No header means no check.
 func ifMatch(r *http.Request) (int, error) {
 	h := strings.TrimSpace(r.Header.Get("If-Match"))
-	if h == "" {
+	if h == "" || h == "*" {
 		return 0, nil
 	}
 	v, err := strconv.Atoi(strings.Trim(strings.TrimPrefix(h, "W/"), `"`))
@@ -376,15 +378,15 @@ func ifMatch(r *http.Request) (int, error) {
 	return v, nil
 }
 
-// modifyBody lists what PATCH may change. A field left out is kept; a field
-// sent replaces the current value (a list replaces the whole list).
+// modifyBody lists what PATCH may change. A field left out (or null) is kept;
+// a field sent replaces the current value (a list replaces the whole list).
 type modifyBody struct {
-	PrimaryGuest     *canonical.Guest      `json:"primary_guest"`
-	AdditionalGuests *[]canonical.Guest    `json:"additional_guests"`
-	RoomStays        *[]stayBody           `json:"room_stays"`
-	Guarantee        **canonical.Guarantee `json:"guarantee"`
-	Comments         *[]string             `json:"comments"`
-	Status           *canonical.Status     `json:"status"`
+	PrimaryGuest     *canonical.Guest     `json:"primary_guest"`
+	AdditionalGuests *[]canonical.Guest   `json:"additional_guests"`
+	RoomStays        *[]stayBody          `json:"room_stays"`
+	Guarantee        *canonical.Guarantee `json:"guarantee"`
+	Comments         *[]string            `json:"comments"`
+	Status           *canonical.Status    `json:"status"`
 }
 
 func (a *API) modifyReservation(w http.ResponseWriter, r *http.Request) {
@@ -410,7 +412,7 @@ func (a *API) modifyReservation(w http.ResponseWriter, r *http.Request) {
 				res.RoomStays = keepPrices(res.RoomStays, toStays(*body.RoomStays))
 			}
 			if body.Guarantee != nil {
-				res.Guarantee = *body.Guarantee
+				res.Guarantee = body.Guarantee
 			}
 			if body.Comments != nil {
 				res.Comments = *body.Comments

@@ -87,7 +87,7 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, reservations.ErrVersionConflict):
 		WriteProblem(w, r, http.StatusPreconditionFailed, CodeVersionConflict, err.Error())
 	case errors.Is(err, reservations.ErrIdempotencyConflict):
-		WriteProblem(w, r, http.StatusUnprocessableEntity, CodeIdempotencyConflict, err.Error()+"; use a new Idempotency-Key for a new request")
+		WriteProblem(w, r, http.StatusUnprocessableEntity, CodeIdempotencyConflict, err.Error())
 	case errors.Is(err, reservations.ErrNotFound):
 		WriteProblem(w, r, http.StatusNotFound, CodeNotFound, err.Error())
 	case errors.Is(err, reservations.ErrForbidden):
