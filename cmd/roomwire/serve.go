@@ -8,14 +8,12 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/roomwire/roomwire/config"
 	"github.com/roomwire/roomwire/reservations"
-	"github.com/roomwire/roomwire/reservations/bookingapi"
 )
 
 func init() {
@@ -56,30 +54,12 @@ connectors. SIGINT or SIGTERM stops it gracefully: in-flight requests finish.
 		return err
 	}
 	logger := newLogger(cfg.Log)
-	pool, err := openDatabase(ctx, cfg.Database)
+	h, err := startHub(ctx, cfg, logger, hubOptions{migrate: !*noMigrate})
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
-	if *cfg.Database.MigrateOnStart && !*noMigrate {
-		applied, err := reservations.Migrate(ctx, pool)
-		if err != nil {
-			return err
-		}
-		if len(applied) > 0 {
-			logger.Info("applied migrations", "migrations", strings.Join(applied, ", "))
-		}
-	}
-	store := reservations.New(pool)
-	api, err := bookingapi.New(bookingapi.Config{
-		AdminKey:       cfg.HTTP.AdminKey,
-		MaxBodyBytes:   cfg.HTTP.MaxBodyBytes,
-		RequestTimeout: cfg.HTTP.RequestTimeout,
-	}, store, logger)
-	if err != nil {
-		return err
-	}
-	return serveHTTP(ctx, cfg.HTTP, api, logger)
+	defer h.close()
+	return serveHTTP(ctx, cfg.HTTP, h.api, logger)
 }
 
 // serveHTTP serves h until ctx ends, then lets in-flight requests finish.
