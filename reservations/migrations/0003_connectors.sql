@@ -27,6 +27,10 @@ CREATE TABLE connector_links (
     partner_group_id text NOT NULL DEFAULT '',
     partner_ids      text[] NOT NULL,
     synced_version   int NOT NULL DEFAULT 0, -- the Roomwire version the partner has
+    -- 'roomwire': Roomwire made the booking at the partner (outbound);
+    -- 'partner': the partner sent it in. Inbound webhooks skip the former,
+    -- which would otherwise come back as echoes.
+    origin           text NOT NULL CHECK (origin IN ('roomwire', 'partner')),
     created_at       timestamptz NOT NULL DEFAULT now(),
     updated_at       timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (connector, reservation_id)

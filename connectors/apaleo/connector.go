@@ -1,0 +1,194 @@
+// Package apaleo connects Roomwire to the Apaleo PMS: it writes Roomwire's
+// reservations to Apaleo as bookings (created, amended, cancelled), receives
+// Apaleo's reservation webhooks and backfills over a date range, and pulls
+// unit-group availability and rates into Roomwire's inventory and rates.
+// Package apaleosim simulates the Apaleo API for tests and the demo.
+package apaleo
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/roomwire/roomwire/connectors"
+)
+
+// Name is the connector's registered name.
+const Name = "apaleo"
+
+// Config configures the connector.
+type Config struct {
+	// APIURL is Apaleo's API. Default https://api.apaleo.com.
+	APIURL string `json:"api_url"`
+	// IdentityURL is Apaleo's identity server. Default https://identity.apaleo.com.
+	IdentityURL  string `json:"identity_url"`
+	ClientID     string `json:"client_id"`
+	ClientSecret string `json:"client_secret"`
+	// WebhookUser and WebhookPassword are the basic-auth credentials Apaleo
+	// is configured to send with its webhooks.
+	WebhookUser     string `json:"webhook_user"`
+	WebhookPassword string `json:"webhook_password"`
+	// ChannelCode is put on bookings Roomwire makes in Apaleo; reservations
+	// carrying it are not read back. Default ChannelManager.
+	ChannelCode string `json:"channel_code"`
+	// Properties are the Apaleo property ids whose availability and rates
+	// are pulled, and which the backfill reads.
+	Properties []string `json:"properties"`
+	// ARIDays is how many days ahead availability and rates are pulled. Default 90.
+	ARIDays int `json:"ari_days"`
+	// ARIInterval is how often they are pulled. Default 15m.
+	ARIInterval connectors.Duration `json:"ari_interval"`
+	// Timeout bounds one HTTP attempt. Default 10s.
+	Timeout connectors.Duration `json:"timeout"`
+
+	// HTTP overrides the shared client's settings (tests use it for speed).
+	HTTP connectors.HTTPConfig `json:"-"`
+}
+
+// Fields is the connector's configuration spec.
+var Fields = []connectors.Field{
+	{Name: "api_url", Type: "string", Default: "https://api.apaleo.com", Description: "Apaleo API base URL"},
+	{Name: "identity_url", Type: "string", Default: "https://identity.apaleo.com", Description: "Apaleo identity server (POST /connect/token)"},
+	{Name: "client_id", Type: "string", Env: "ROOMWIRE_APALEO_CLIENT_ID", Required: true, Description: "OAuth2 client id (client credentials)"},
+	{Name: "client_secret", Type: "string", Env: "ROOMWIRE_APALEO_CLIENT_SECRET", Required: true, Secret: true, Description: "OAuth2 client secret"},
+	{Name: "webhook_user", Type: "string", Env: "ROOMWIRE_APALEO_WEBHOOK_USER", Description: "basic-auth user Apaleo sends with webhooks"},
+	{Name: "webhook_password", Type: "string", Env: "ROOMWIRE_APALEO_WEBHOOK_PASSWORD", Secret: true, Description: "basic-auth password Apaleo sends with webhooks"},
+	{Name: "channel_code", Type: "string", Default: DefaultChannelCode, Description: "Apaleo channel code of bookings Roomwire makes"},
+	{Name: "properties", Type: "[]string", Description: "Apaleo property ids to pull availability and rates for, and to backfill"},
+	{Name: "ari_days", Type: "int", Default: "90", Description: "days ahead to pull availability and rates"},
+	{Name: "ari_interval", Type: "duration", Default: "15m", Description: "how often to pull availability and rates"},
+	{Name: "timeout", Type: "duration", Default: "10s", Description: "timeout of one HTTP attempt"},
+}
+
+func (c *Config) setDefaults() {
+	if c.APIURL == "" {
+		c.APIURL = "https://api.apaleo.com"
+	}
+	if c.IdentityURL == "" {
+		c.IdentityURL = "https://identity.apaleo.com"
+	}
+	if c.ChannelCode == "" {
+		c.ChannelCode = DefaultChannelCode
+	}
+	if c.ARIDays == 0 {
+		c.ARIDays = 90
+	}
+	if c.ARIInterval == 0 {
+		c.ARIInterval = connectors.Duration(15 * time.Minute)
+	}
+	if c.Timeout != 0 && c.HTTP.Timeout == 0 {
+		c.HTTP.Timeout = time.Duration(c.Timeout)
+	}
+	c.APIURL = strings.TrimRight(c.APIURL, "/")
+	c.IdentityURL = strings.TrimRight(c.IdentityURL, "/")
+}
+
+// Validate names every problem with the configuration.
+func (c Config) Validate() error {
+	var errs []string
+	for _, u := range []struct{ name, v string }{{"api_url", c.APIURL}, {"identity_url", c.IdentityURL}} {
+		p, err := url.Parse(u.v)
+		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			errs = append(errs, u.name+": must be an http(s) URL")
+		}
+	}
+	if c.ClientID == "" || c.ClientSecret == "" {
+		errs = append(errs, "client_id and client_secret: are required")
+	}
+	if (c.WebhookUser == "") != (c.WebhookPassword == "") {
+		errs = append(errs, "webhook_user and webhook_password: set both or neither")
+	}
+	if c.ARIDays < 1 || c.ARIDays > 730 {
+		errs = append(errs, "ari_days: must be between 1 and 730")
+	}
+	if c.ARIInterval < connectors.Duration(time.Second) {
+		errs = append(errs, "ari_interval: must be at least 1s")
+	}
+	if err := c.HTTP.Validate(); err != nil {
+		errs = append(errs, err.Error())
+	}
+	if len(errs) > 0 {
+		return errors.New("apaleo: " + strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+func init() {
+	connectors.Register(connectors.Spec{
+		Name:    Name,
+		Summary: "Apaleo PMS: bookings both ways, reservation webhooks, availability and rates",
+		Capabilities: []connectors.Capability{
+			connectors.CapReservationsInbound, connectors.CapReservationsOutbound, connectors.CapARIInbound,
+		},
+		Fields:          Fields,
+		DefaultMappings: statusMappings,
+		Translator:      Translator{},
+		New: func(raw map[string]any, res connectors.Resources) (connectors.Connector, error) {
+			var cfg Config
+			if err := connectors.DecodeConfig(Fields, raw, &cfg); err != nil {
+				return nil, err
+			}
+			return New(cfg, res)
+		},
+	})
+}
+
+// Connector is the Apaleo connector.
+type Connector struct {
+	cfg    Config
+	res    connectors.Resources
+	logger *slog.Logger
+	client *connectors.Client
+	tokens *tokenSource
+	tr     Translator
+}
+
+// Interface guards.
+var (
+	_ connectors.WebhookReceiver = (*Connector)(nil)
+	_ connectors.Puller          = (*Connector)(nil)
+	_ connectors.Outbound        = (*Connector)(nil)
+	_ connectors.Closer          = (*Connector)(nil)
+)
+
+// New returns a connector. res must carry the mapping, link and receipt stores.
+func New(cfg Config, res connectors.Resources) (*Connector, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if res.Mappings == nil || res.Links == nil || res.Receipts == nil {
+		return nil, errors.New("apaleo: the hub must provide mappings, links and receipts (connectors.NewResources)")
+	}
+	if res.Logger == nil {
+		res.Logger = slog.New(slog.DiscardHandler)
+	}
+	client, err := connectors.NewClient(Name, cfg.HTTP, res.Logger, connectors.WithErrorDescriber(describeError))
+	if err != nil {
+		return nil, fmt.Errorf("apaleo: %w", err)
+	}
+	c := &Connector{cfg: cfg, res: res, logger: res.Logger, client: client, tr: Translator{ChannelCode: cfg.ChannelCode}}
+	c.tokens = &tokenSource{c: c}
+	return c, nil
+}
+
+// Name returns "apaleo".
+func (c *Connector) Name() string { return Name }
+
+// Close releases the HTTP client.
+func (c *Connector) Close() error { return c.client.Close() }
+
+// Breakers returns the state of the connector's circuit breakers.
+func (c *Connector) Breakers() []connectors.BreakerState { return c.client.Breakers() }
+
+// describeError reads Apaleo's error body: {"messages": ["..."]}.
+func describeError(status int, body []byte) string {
+	var e Error
+	if err := connectors.DecodeJSON(body, &e); err != nil || len(e.Messages) == 0 {
+		return ""
+	}
+	return strings.Join(e.Messages, " ")
+}

@@ -1,0 +1,135 @@
+package apaleo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"github.com/roomwire/roomwire/canonical"
+	"github.com/roomwire/roomwire/connectors"
+)
+
+// HandleEvent writes a reservation event to Apaleo: a reservation Apaleo does
+// not have yet is booked, one it has is amended or cancelled. The partner ids
+// are kept against Roomwire's, with the version Apaleo has, so a redelivered
+// or stale event does nothing. Reservations that came from Apaleo are not
+// sent back.
+func (c *Connector) HandleEvent(ctx context.Context, e canonical.Event) error {
+	switch e.Type {
+	case canonical.EventReservationCreated, canonical.EventReservationModified, canonical.EventReservationCancelled:
+	default:
+		return nil // availability, rates and overbooking alerts are not Apaleo's to hear
+	}
+	r := e.Reservation
+	if r == nil {
+		return connectors.Permanent(fmt.Errorf("apaleo: event %s (%s) carries no reservation", e.ID, e.Type))
+	}
+	if r.Channel == Channel {
+		return nil // Apaleo made it: sending it back would echo forever
+	}
+	link, err := c.res.Links.Get(ctx, Name, r.ID)
+	switch {
+	case errors.Is(err, connectors.ErrNoLink):
+		link = nil
+	case err != nil:
+		return connectors.Retryable(err)
+	}
+	if link != nil && link.SyncedVersion >= r.Version {
+		return nil // Apaleo already has this version or a later one
+	}
+	set, err := c.res.Mappings.Set(ctx, Name)
+	if err != nil {
+		return connectors.Retryable(err)
+	}
+	cancelled := r.Status == canonical.StatusCancelled
+	if link == nil && cancelled {
+		return nil // never booked in Apaleo, so nothing to cancel
+	}
+	pr, err := set.ReservationToPartner(r)
+	if err != nil {
+		return fmt.Errorf("apaleo: reservation %s: %w", r.ID, err)
+	}
+	switch {
+	case link == nil:
+		return c.create(ctx, r, pr)
+	case cancelled:
+		return c.cancel(ctx, r, link)
+	}
+	return c.amend(ctx, r, pr, link)
+}
+
+// IdempotencyKey is the key of the booking request for a reservation. It is
+// the reservation id alone, not id and version: if a creation's outcome is
+// lost and a later version tries again, Apaleo must still answer with the
+// booking the first attempt made.
+func IdempotencyKey(reservationID string) string { return "roomwire-" + reservationID + "-create" }
+
+func (c *Connector) create(ctx context.Context, r, pr *canonical.Reservation) error {
+	req, err := BookingRequest(pr, c.cfg.ChannelCode)
+	if err != nil {
+		return err
+	}
+	h := http.Header{}
+	h.Set(connectors.IdempotencyHeader, IdempotencyKey(r.ID))
+	var out CreateBookingResult
+	if err := c.call(ctx, http.MethodPost, "/booking/v1/bookings", "/booking/v1/bookings", h, req, &out); err != nil {
+		return fmt.Errorf("apaleo: book reservation %s: %w", r.ID, err)
+	}
+	ids := make([]string, 0, len(out.ReservationIDs))
+	for _, x := range out.ReservationIDs {
+		ids = append(ids, x.ID)
+	}
+	if out.ID == "" || len(ids) != len(r.RoomStays) {
+		return connectors.Permanent(fmt.Errorf("apaleo: book reservation %s: Apaleo answered booking %q with %d reservations for %d rooms",
+			r.ID, connectors.SafeText(out.ID, 40), len(ids), len(r.RoomStays)))
+	}
+	if err := c.res.Links.Put(ctx, connectors.Link{Connector: Name, ReservationID: r.ID, PartnerGroupID: out.ID,
+		PartnerIDs: ids, SyncedVersion: r.Version, Origin: connectors.OriginRoomwire}); err != nil {
+		return connectors.Retryable(err) // the retry books again with the same key, and Apaleo answers the same booking
+	}
+	c.logger.InfoContext(ctx, "booked in Apaleo", "reservation_id", r.ID, "property", r.PropertyID, "apaleo_booking", out.ID,
+		"version", r.Version, "correlation_id", canonical.CorrelationID(ctx))
+	return nil
+}
+
+func (c *Connector) amend(ctx context.Context, r, pr *canonical.Reservation, link *connectors.Link) error {
+	if len(link.PartnerIDs) != len(pr.RoomStays) {
+		return connectors.Permanent(fmt.Errorf("apaleo: amend reservation %s: it has %d rooms but Apaleo booking %s has %d; "+
+			"Apaleo cannot add or remove rooms by amendment, so change the booking in Apaleo", r.ID, len(pr.RoomStays), link.PartnerGroupID, len(link.PartnerIDs)))
+	}
+	for i, s := range pr.RoomStays {
+		id := link.PartnerIDs[i]
+		h := http.Header{}
+		h.Set(connectors.IdempotencyHeader, fmt.Sprintf("roomwire-%s-v%d-amend-%d", r.ID, r.Version, i))
+		body := AmendRequest(s, pr.Comments)
+		err := c.call(ctx, http.MethodPut, "/booking/v1/reservation-actions/"+url.PathEscape(id)+"/amend",
+			"/booking/v1/reservation-actions/{id}/amend", h, body, nil)
+		if err != nil {
+			return fmt.Errorf("apaleo: amend %s (reservation %s): %w", id, r.ID, err)
+		}
+	}
+	return c.synced(ctx, r, link, "amended in Apaleo")
+}
+
+func (c *Connector) cancel(ctx context.Context, r *canonical.Reservation, link *connectors.Link) error {
+	for _, id := range link.PartnerIDs {
+		err := c.call(ctx, http.MethodPut, "/booking/v1/reservation-actions/"+url.PathEscape(id)+"/cancel",
+			"/booking/v1/reservation-actions/{id}/cancel", nil, nil, nil)
+		if err != nil {
+			return fmt.Errorf("apaleo: cancel %s (reservation %s): %w", id, r.ID, err)
+		}
+	}
+	return c.synced(ctx, r, link, "cancelled in Apaleo")
+}
+
+func (c *Connector) synced(ctx context.Context, r *canonical.Reservation, link *connectors.Link, what string) error {
+	link.SyncedVersion = r.Version
+	if err := c.res.Links.Put(ctx, *link); err != nil {
+		return connectors.Retryable(err) // amending and cancelling again is harmless
+	}
+	c.logger.InfoContext(ctx, what, "reservation_id", r.ID, "property", r.PropertyID, "apaleo_booking", link.PartnerGroupID,
+		"version", r.Version, "correlation_id", canonical.CorrelationID(ctx))
+	return nil
+}

@@ -1,0 +1,159 @@
+package apaleo
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/roomwire/roomwire/canonical"
+	"github.com/roomwire/roomwire/connectors"
+)
+
+// maxWebhookBytes bounds a webhook body; Apaleo's are a few hundred bytes.
+const maxWebhookBytes = 64 << 10
+
+// reservationEvents are the reservation webhook types the connector acts on.
+var reservationEvents = map[string]bool{
+	"created": true, "changed": true, "amended": true, "canceled": true,
+	"checked-in": true, "checked-out": true, "set-to-no-show": true,
+}
+
+// Webhook returns the receiver of Apaleo's webhooks, served at POST /webhooks
+// below the connector's prefix (/v1/connectors/apaleo/webhooks). It checks the
+// basic-auth credentials, answers health checks, fetches the reservation a
+// reservation event names (the payload carries only its id), and acknowledges
+// once the sink has it. A repeated delivery is acknowledged without
+// fetching again. Failures answer in Apaleo's error format: 503 for what a
+// retry may cure, so Apaleo sends again, and 422 for what it cannot.
+func (c *Connector) Webhook(sink connectors.Sink) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /webhooks", func(w http.ResponseWriter, r *http.Request) {
+		if !c.authorized(r) {
+			w.Header().Set("WWW-Authenticate", `Basic realm="roomwire apaleo webhooks"`)
+			writeError(w, http.StatusUnauthorized, "missing or wrong basic-auth credentials")
+			return
+		}
+		data, err := connectors.ReadLimited(r.Body, maxWebhookBytes)
+		if err != nil {
+			writeError(w, http.StatusRequestEntityTooLarge, err.Error())
+			return
+		}
+		ctx := r.Context()
+		if id := r.Header.Get(connectors.CorrelationHeader); id != "" && len(id) <= 100 && canonical.CorrelationID(ctx) == "" {
+			ctx = canonical.WithCorrelationID(ctx, id)
+		}
+		status, err := c.HandleWebhook(ctx, data, sink)
+		if err != nil {
+			c.logger.WarnContext(ctx, "webhook refused", "status", status, "error", err.Error(),
+				"correlation_id", canonical.CorrelationID(ctx))
+			if status == http.StatusServiceUnavailable {
+				w.Header().Set("Retry-After", "30")
+			}
+			writeError(w, status, err.Error())
+			return
+		}
+		w.WriteHeader(status)
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "Apaleo webhooks are received with POST at /webhooks")
+	})
+	return mux
+}
+
+// authorized checks the basic-auth credentials in constant time. With no
+// credentials configured, webhooks are refused: an open receiver would let
+// anyone make Roomwire fetch reservations.
+func (c *Connector) authorized(r *http.Request) bool {
+	user, pass, ok := r.BasicAuth()
+	if !ok || c.cfg.WebhookUser == "" {
+		return false
+	}
+	// Comparing hashes keeps the comparison constant-time whatever the lengths.
+	u1, u2 := sha256.Sum256([]byte(user)), sha256.Sum256([]byte(c.cfg.WebhookUser))
+	p1, p2 := sha256.Sum256([]byte(pass)), sha256.Sum256([]byte(c.cfg.WebhookPassword))
+	return subtle.ConstantTimeCompare(u1[:], u2[:])&subtle.ConstantTimeCompare(p1[:], p2[:]) == 1
+}
+
+// HandleWebhook processes one webhook body and returns the HTTP status to
+// answer with.
+func (c *Connector) HandleWebhook(ctx context.Context, data []byte, sink connectors.Sink) (int, error) {
+	var hook Webhook
+	if err := connectors.DecodeJSON(data, &hook); err != nil {
+		return http.StatusBadRequest, fmt.Errorf("apaleo webhook: %w", err)
+	}
+	if hook.Topic == "System" || hook.Type == "healthcheck" {
+		return http.StatusOK, nil
+	}
+	if hook.Topic != "Reservation" || !reservationEvents[hook.Type] {
+		c.logger.DebugContext(ctx, "webhook ignored", "topic", connectors.SafeText(hook.Topic, 40), "type", connectors.SafeText(hook.Type, 40))
+		return http.StatusOK, nil
+	}
+	if hook.ID == "" || hook.Data.EntityID == "" {
+		return http.StatusBadRequest, errors.New("apaleo webhook: id and data.entityId are required")
+	}
+	seen, err := c.res.Receipts.Seen(ctx, Name, hook.ID)
+	if err != nil {
+		return http.StatusServiceUnavailable, err
+	}
+	if seen {
+		c.logger.DebugContext(ctx, "webhook already handled", "webhook_id", hook.ID)
+		return http.StatusOK, nil
+	}
+	if _, err := c.receive(ctx, hook.Data.EntityID, sink); err != nil {
+		if connectors.IsRetryable(err) {
+			return http.StatusServiceUnavailable, err
+		}
+		return http.StatusUnprocessableEntity, err
+	}
+	if err := c.res.Receipts.Record(ctx, Name, hook.ID); err != nil {
+		// The booking is durable; a repeat will be absorbed by the idempotent applier.
+		c.logger.WarnContext(ctx, "could not record webhook receipt", "error", err.Error())
+	}
+	return http.StatusOK, nil
+}
+
+// receive fetches a reservation and delivers it, unless Roomwire made it.
+// It reports whether it delivered.
+func (c *Connector) receive(ctx context.Context, id string, sink connectors.Sink) (bool, error) {
+	r, err := c.GetReservation(ctx, id)
+	if err != nil {
+		return false, err
+	}
+	return c.deliver(ctx, r, sink)
+}
+
+// deliver translates a reservation and hands it to the sink, unless Roomwire
+// made it (it carries Roomwire's channel code, or is linked as Roomwire's).
+func (c *Connector) deliver(ctx context.Context, r *Reservation, sink connectors.Sink) (bool, error) {
+	if r.ChannelCode == c.cfg.ChannelCode {
+		return false, nil
+	}
+	link, err := c.res.Links.FindByPartnerID(ctx, Name, r.ID)
+	switch {
+	case err == nil && link.Origin == connectors.OriginRoomwire:
+		return false, nil
+	case err != nil && !errors.Is(err, connectors.ErrNoLink):
+		return false, connectors.Retryable(err)
+	}
+	b, err := ReservationToBooking(r)
+	if err != nil {
+		return false, err
+	}
+	if err := sink.Deliver(ctx, *b); err != nil {
+		return false, fmt.Errorf("apaleo: deliver reservation %s: %w", connectors.SafeText(r.ID, 40), err)
+	}
+	c.logger.InfoContext(ctx, "received reservation from Apaleo", "apaleo_reservation", r.ID, "property", r.Property.ID,
+		"status", r.Status, "correlation_id", canonical.CorrelationID(ctx))
+	return true, nil
+}
+
+// writeError answers in Apaleo's own error format.
+func writeError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(Error{Messages: []string{connectors.SafeText(msg, 500)}}) //nolint:errcheck
+}

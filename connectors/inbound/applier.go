@@ -1,0 +1,166 @@
+package inbound
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/roomwire/roomwire/canonical"
+	"github.com/roomwire/roomwire/connectors"
+	"github.com/roomwire/roomwire/reservations"
+)
+
+// Applier applies inbound messages to the reservation store. It is
+// idempotent, as the store's channel bookings are: a redelivered message
+// changes nothing.
+type Applier struct {
+	store    *reservations.Store
+	mappings *connectors.Mappings
+	links    *connectors.Links
+	logger   *slog.Logger
+}
+
+// NewApplier returns an applier writing to store, mapping codes with mappings
+// and recording partner ids in links.
+func NewApplier(store *reservations.Store, mappings *connectors.Mappings, links *connectors.Links, logger *slog.Logger) *Applier {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Applier{store: store, mappings: mappings, links: links, logger: logger}
+}
+
+// Handle is a Watermill handler (message.NoPublishHandlerFunc) for the
+// inbound topics. Its errors are classified: unmapped codes and bad messages
+// are permanent, so the router dead-letters them; others are retryable.
+func (a *Applier) Handle(msg *message.Message) error {
+	ctx := msg.Context()
+	if c := msg.Metadata.Get(MetadataCorrelationID); c != "" && canonical.CorrelationID(ctx) == "" {
+		ctx = canonical.WithCorrelationID(ctx, c)
+	}
+	e, err := Decode(msg.Payload)
+	if err != nil {
+		return err
+	}
+	return a.Apply(ctx, e)
+}
+
+var _ message.NoPublishHandlerFunc = (*Applier)(nil).Handle
+
+// Apply maps and applies one inbound message.
+func (a *Applier) Apply(ctx context.Context, e *Envelope) error {
+	set, err := a.mappings.Set(ctx, e.Connector)
+	if err != nil {
+		return connectors.Retryable(err)
+	}
+	log := a.logger.With("connector", e.Connector, "correlation_id", canonical.CorrelationID(ctx))
+	switch {
+	case e.Booking != nil:
+		b := *e.Booking
+		if b.Connector == "" {
+			b.Connector = e.Connector
+		}
+		if err := set.MapBooking(&b); err != nil {
+			return err
+		}
+		res, outcome, err := a.store.ApplyChannelBooking(ctx, b)
+		if err != nil {
+			return classifyStoreError(fmt.Errorf("apply %s booking %s: %w", e.Connector, connectors.SafeText(b.Reservation.ExternalID, 64), err))
+		}
+		if err := a.links.Put(ctx, connectors.Link{Connector: e.Connector, ReservationID: res.ID,
+			PartnerIDs: []string{b.Reservation.ExternalID}, SyncedVersion: res.Version, Origin: connectors.OriginPartner}); err != nil {
+			return connectors.Retryable(err)
+		}
+		log.InfoContext(ctx, "applied channel booking", "property", res.PropertyID, "reservation_id", res.ID,
+			"outcome", string(outcome), "version", res.Version)
+		return nil
+	case e.ARI != nil:
+		u := *e.ARI
+		if err := set.MapARI(&u); err != nil {
+			return err
+		}
+		if err := a.applyARI(ctx, &u); err != nil {
+			return classifyStoreError(fmt.Errorf("apply %s ARI for %s: %w", e.Connector, u.PropertyID, err))
+		}
+		log.InfoContext(ctx, "applied ARI update", "property", u.PropertyID,
+			"availability", len(u.Availability), "rates", len(u.Rates))
+		return nil
+	}
+	return connectors.Permanent(errors.New("inbound: empty message"))
+}
+
+// classifyStoreError marks the store's refusals permanent; anything else
+// (a lost connection, a timeout) stays retryable.
+func classifyStoreError(err error) error {
+	switch {
+	case errors.Is(err, reservations.ErrNotFound), errors.Is(err, reservations.ErrIdempotencyConflict),
+		errors.Is(err, reservations.ErrInvalidState), errors.Is(err, reservations.ErrForbidden):
+		return connectors.Permanent(err)
+	}
+	return err // validation errors are permanent by ClassOf; others retryable
+}
+
+// applyARI writes availability and rates. A partner's availability is what is
+// left to sell; the store keeps what may be sold in all, so the units Roomwire
+// has already sold each night are added back.
+func (a *Applier) applyARI(ctx context.Context, u *canonical.ARIUpdate) error {
+	var inv []reservations.InventoryUpdate
+	for _, av := range u.Availability {
+		sold, err := a.unitsSold(ctx, u.PropertyID, av.RoomType, av.From, av.To)
+		if err != nil {
+			return err
+		}
+		for _, night := range canonical.Nights(av.From, av.To.AddDays(1)) {
+			units := max(av.Available, 0) + sold[night]
+			if k := len(inv) - 1; k >= 0 && inv[k].RoomType == av.RoomType && inv[k].Units == units && inv[k].To.AddDays(1) == night {
+				inv[k].To = night
+				continue
+			}
+			inv = append(inv, reservations.InventoryUpdate{RoomType: av.RoomType, From: night, To: night, Units: units})
+		}
+	}
+	for len(inv) > 0 {
+		n := min(len(inv), reservations.MaxUpdates)
+		if err := a.store.PutInventory(ctx, reservations.AllProperties, u.PropertyID, inv[:n]); err != nil {
+			return err
+		}
+		inv = inv[n:]
+	}
+	var rates []reservations.RateUpdate
+	for _, r := range u.Rates {
+		rates = append(rates, reservations.RateUpdate{RatePlan: r.RatePlan, From: r.From, To: r.To, Price: r.Price})
+	}
+	for len(rates) > 0 {
+		n := min(len(rates), reservations.MaxUpdates)
+		if err := a.store.PutRates(ctx, reservations.AllProperties, u.PropertyID, rates[:n]); err != nil {
+			return err
+		}
+		rates = rates[n:]
+	}
+	if len(u.Restrictions) > 0 {
+		a.logger.DebugContext(ctx, "restrictions are not kept by the store yet; skipped", "count", len(u.Restrictions))
+	}
+	return nil
+}
+
+// unitsSold reads the units sold per night. The store has no call for it
+// yet, so this reads its inventory table directly.
+func (a *Applier) unitsSold(ctx context.Context, property, roomType string, from, to canonical.Date) (map[canonical.Date]int, error) {
+	if from.DaysUntil(to) > reservations.MaxUpdateNights || to.Before(from) {
+		return nil, connectors.Permanent(fmt.Errorf("availability of %s from %s to %s: not a range of at most %d nights", roomType, from, to, reservations.MaxUpdateNights))
+	}
+	rows, _ := a.store.Pool().Query(ctx, `SELECT night, units_sold FROM inventory
+		WHERE property_id = $1 AND room_type = $2 AND night BETWEEN $3 AND $4`, property, roomType, from.Time(), to.Time())
+	out := map[canonical.Date]int{}
+	var night time.Time
+	var sold int
+	_, err := pgx.ForEachRow(rows, []any{&night, &sold}, func() error {
+		out[canonical.DateOf(night)] = sold
+		return nil
+	})
+	return out, err
+}

@@ -1,0 +1,193 @@
+package connectors
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/roomwire/roomwire/canonical"
+	"github.com/roomwire/roomwire/reservations/bookingapi"
+)
+
+// Mappings stores connectors' code mappings in PostgreSQL.
+type Mappings struct{ pool *pgxpool.Pool }
+
+// NewMappings returns the mapping store on pool.
+func NewMappings(pool *pgxpool.Pool) *Mappings { return &Mappings{pool: pool} }
+
+// List returns the stored mappings of connector (not its defaults).
+func (m *Mappings) List(ctx context.Context, connector string) ([]Mapping, error) {
+	rows, _ := m.pool.Query(ctx, `SELECT kind, property_id, partner_code, roomwire_code FROM connector_mappings
+		WHERE connector = $1 ORDER BY kind, property_id, partner_code`, connector)
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Mapping, error) {
+		var x Mapping
+		return x, r.Scan(&x.Kind, &x.Property, &x.Partner, &x.Roomwire)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("mappings: %w", err)
+	}
+	return list, nil
+}
+
+// Set returns connector's mappings ready to use: its registered defaults,
+// overridden by the stored ones.
+func (m *Mappings) Set(ctx context.Context, connector string) (*MappingSet, error) {
+	stored, err := m.List(ctx, connector)
+	if err != nil {
+		return nil, err
+	}
+	var defaults []Mapping
+	if s, ok := Lookup(connector); ok {
+		defaults = s.DefaultMappings
+	}
+	return NewMappingSet(connector, defaults, stored), nil
+}
+
+// Replace makes list the stored mappings of connector, in one transaction.
+func (m *Mappings) Replace(ctx context.Context, connector string, list []Mapping) error {
+	if err := ValidateMappings(list); err != nil {
+		return err
+	}
+	return pgx.BeginFunc(ctx, m.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM connector_mappings WHERE connector = $1`, connector); err != nil {
+			return err
+		}
+		b := &pgx.Batch{}
+		for _, x := range list {
+			b.Queue(`INSERT INTO connector_mappings (connector, kind, property_id, partner_code, roomwire_code) VALUES ($1, $2, $3, $4, $5)`,
+				connector, string(x.Kind), x.Property, x.Partner, x.Roomwire)
+		}
+		return tx.SendBatch(ctx, b).Close()
+	})
+}
+
+// MappingFile is the mapping file's form: connector name to its mappings.
+//
+//	apaleo:
+//	  - {kind: property, partner: LIS, roomwire: LIS}
+//	  - {kind: room_type, property: LIS, partner: LIS-DBL, roomwire: DBL}
+//
+// JSON is YAML too, so the same file may be written as JSON.
+type MappingFile map[string][]Mapping
+
+// ReadMappingFile reads and checks a mapping file: each connector named must be
+// registered and each mapping valid.
+func ReadMappingFile(path string) (MappingFile, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("mappings: %w", err)
+	}
+	var f MappingFile
+	dec := yaml.NewDecoder(strings.NewReader(string(b)))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil {
+		return nil, fmt.Errorf("mappings %s: %v", path, err)
+	}
+	names := make([]string, 0, len(f))
+	for n := range f {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if _, ok := Lookup(n); !ok {
+			return nil, fmt.Errorf("mappings %s: no connector %q (registered: %s)", path, n, strings.Join(Names(), ", "))
+		}
+		if err := ValidateMappings(f[n]); err != nil {
+			return nil, fmt.Errorf("mappings %s: %s: %w", path, n, err)
+		}
+	}
+	return f, nil
+}
+
+// LoadFile stores the mappings of the file at path, replacing the stored
+// mappings of every connector it names. serve calls it at start when a
+// mapping file is configured; the file is then the record for those connectors.
+func (m *Mappings) LoadFile(ctx context.Context, path string) error {
+	f, err := ReadMappingFile(path)
+	if err != nil {
+		return err
+	}
+	for n, list := range f {
+		if err := m.Replace(ctx, n, list); err != nil {
+			return fmt.Errorf("mappings %s: %s: %w", path, n, err)
+		}
+	}
+	return nil
+}
+
+// mappingsBody is the body of PUT and GET /v1/connectors/{name}/mappings.
+type mappingsBody struct {
+	Connector string    `json:"connector,omitempty"`
+	Mappings  []Mapping `json:"mappings"`
+	// Defaults are the connector's built-in mappings, which stored ones override.
+	Defaults []Mapping `json:"defaults,omitempty"`
+}
+
+// Handler serves GET and PUT /v1/connectors/{name}/mappings. PUT replaces
+// the connector's stored mappings with the body's
+// {"mappings": [{"kind": "rate_plan", "property": "LIS", "partner": "LIS-FLEX-DBL", "roomwire": "FLEX"}]}.
+// Mount it for the admin key only:
+//
+//	api.Handle("GET /v1/connectors/{name}/mappings", bookingapi.AdminOnly, mappings.Handler())
+//	api.Handle("PUT /v1/connectors/{name}/mappings", bookingapi.AdminOnly, mappings.Handler())
+func (m *Mappings) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := r.PathValue("name")
+		spec, ok := Lookup(name)
+		if !ok {
+			bookingapi.WriteProblem(w, r, http.StatusNotFound, bookingapi.CodeNotFound,
+				fmt.Sprintf("no connector %q (registered: %s)", SafeText(name, 40), strings.Join(Names(), ", ")))
+			return
+		}
+		switch r.Method {
+		case http.MethodGet:
+		case http.MethodPut:
+			data, err := ReadLimited(http.MaxBytesReader(w, r.Body, 4<<20), 4<<20)
+			if err != nil {
+				bookingapi.WriteProblem(w, r, http.StatusRequestEntityTooLarge, bookingapi.CodePayloadTooLarge, err.Error())
+				return
+			}
+			var body mappingsBody
+			if err := DecodeJSON(data, &body); err != nil {
+				bookingapi.WriteProblem(w, r, http.StatusBadRequest, bookingapi.CodeBadRequest, err.Error())
+				return
+			}
+			if body.Mappings == nil {
+				bookingapi.WriteProblem(w, r, http.StatusBadRequest, bookingapi.CodeBadRequest, `the body needs "mappings": a list, empty to remove all`)
+				return
+			}
+			if err := m.Replace(r.Context(), name, body.Mappings); err != nil {
+				var v canonical.ValidationError
+				if errors.As(err, &v) {
+					bookingapi.WriteProblem(w, r, http.StatusUnprocessableEntity, bookingapi.CodeValidationFailed, "some mappings are not valid", v...)
+					return
+				}
+				bookingapi.WriteProblem(w, r, http.StatusInternalServerError, bookingapi.CodeInternal, "could not store the mappings")
+				return
+			}
+		default:
+			w.Header().Set("Allow", "GET, PUT")
+			bookingapi.WriteProblem(w, r, http.StatusMethodNotAllowed, bookingapi.CodeMethodNotAllowed, "use GET or PUT")
+			return
+		}
+		list, err := m.List(r.Context(), name)
+		if err != nil {
+			bookingapi.WriteProblem(w, r, http.StatusInternalServerError, bookingapi.CodeInternal, "could not read the mappings")
+			return
+		}
+		if list == nil {
+			list = []Mapping{}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(mappingsBody{Connector: name, Mappings: list, Defaults: spec.DefaultMappings}) //nolint:errcheck
+	})
+}

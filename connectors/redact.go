@@ -1,0 +1,110 @@
+package connectors
+
+import (
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/roomwire/roomwire/canonical"
+)
+
+// Redacted replaces a secret wherever Roomwire would otherwise write it.
+const Redacted = "[REDACTED]"
+
+// secretNames matches the names of fields, headers and query parameters whose
+// values are secrets or card data.
+var secretNames = regexp.MustCompile(`(?i)(authori[sz]ation|password|passwd|secret|token|api[-_]?key|cookie|` +
+	`cvv|cvc|cv2|security[-_]?code|card[-_]?number|account[-_]?number|pan$|^pan|signature|credential|assertion)`)
+
+// IsSecretName reports whether a field, header or parameter called name holds
+// a value that must never be logged.
+func IsSecretName(name string) bool { return secretNames.MatchString(name) }
+
+// jsonSecret matches "name": "value" (or a bare number value) where name is a secret name.
+var jsonSecret = regexp.MustCompile(`(?i)("(?:[^"\\]|\\.)*?(?:authori[sz]ation|password|passwd|secret|token|api[-_]?key|cvv|cvc|cv2|securitycode|security_code|cardnumber|card_number|accountnumber|account_number|signature|credential)(?:[^"\\]|\\.)*?"\s*:\s*)("(?:[^"\\]|\\.)*"|-?[0-9][0-9.eE+-]*)`)
+
+// formSecret matches name=value in a form or query string.
+var formSecret = regexp.MustCompile(`(?i)((?:^|[&?\s])[a-z_\-]*(?:password|secret|token|api[-_]?key|assertion|cvv|cvc)[a-z_\-]*=)([^&\s]*)`)
+
+// RedactText removes secrets and card numbers from text that may be logged:
+// JSON or form values of secret-named fields, bearer and basic credentials,
+// and any run of digits that passes as a card number.
+func RedactText(s string) string {
+	s = jsonSecret.ReplaceAllString(s, `${1}"`+Redacted+`"`)
+	s = formSecret.ReplaceAllString(s, `${1}`+Redacted)
+	s = bearer.ReplaceAllString(s, `${1}`+Redacted)
+	return MaskCardNumbers(s)
+}
+
+var bearer = regexp.MustCompile(`(?i)((?:bearer|basic)\s+)[A-Za-z0-9._~+/=\-]+`)
+
+// MaskCardNumbers replaces every Luhn-valid run of 13 to 19 digits in s.
+func MaskCardNumbers(s string) string {
+	// Bounded: each pass removes one card number.
+	for i := 0; i < 64; i++ {
+		start, end, ok := canonical.FindCardNumber(s)
+		if !ok {
+			return s
+		}
+		s = s[:start] + "[CARD]" + s[end:]
+	}
+	return s
+}
+
+// RedactHeaders returns a copy of h fit to log: secret-named headers are
+// replaced, other values have card numbers masked.
+func RedactHeaders(h http.Header) map[string]string {
+	out := make(map[string]string, len(h))
+	for k, v := range h {
+		val := strings.Join(v, ", ")
+		if IsSecretName(k) {
+			val = Redacted
+		} else {
+			val = MaskCardNumbers(val)
+		}
+		out[k] = val
+	}
+	return out
+}
+
+// RedactURL returns u as a string fit to log: user info and secret-named
+// query parameters are replaced.
+func RedactURL(u *url.URL) string {
+	if u == nil {
+		return ""
+	}
+	c := *u
+	if c.User != nil {
+		c.User = url.User(Redacted)
+	}
+	if c.RawQuery != "" {
+		q := c.Query()
+		for k := range q {
+			if IsSecretName(k) {
+				q[k] = []string{Redacted}
+			}
+		}
+		c.RawQuery = q.Encode()
+	}
+	return MaskCardNumbers(c.String())
+}
+
+// safeText shortens s to n bytes (on a rune boundary) for an error message or
+// log line, after redacting it.
+func safeText(s string, n int) string {
+	s = RedactText(s)
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
+}
+
+// SafeText redacts s and shortens it to at most n bytes, for error messages
+// that reach logs and dead-letter records.
+func SafeText(s string, n int) string { return safeText(s, n) }

@@ -1,0 +1,319 @@
+package connectors
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Capability is something a connector can do. The hub wires a connector by
+// its capabilities: inbound ones get a Sink, outbound ones a consumer group.
+type Capability string
+
+// The capabilities.
+const (
+	CapReservationsInbound  Capability = "reservations.inbound"
+	CapReservationsOutbound Capability = "reservations.outbound"
+	CapARIInbound           Capability = "ari.inbound"
+	CapARIOutbound          Capability = "ari.outbound"
+	CapPayments             Capability = "payments"
+)
+
+// Inbound reports whether c brings messages into Roomwire.
+func (c Capability) Inbound() bool { return c == CapReservationsInbound || c == CapARIInbound }
+
+// Outbound reports whether c sends Roomwire's events to a partner.
+func (c Capability) Outbound() bool {
+	return c == CapReservationsOutbound || c == CapARIOutbound || c == CapPayments
+}
+
+func (c Capability) valid() bool { return c.Inbound() || c.Outbound() }
+
+// Field describes one configuration key of a connector, for validation,
+// defaults and `roomwire connectors`.
+type Field struct {
+	Name        string
+	Type        string // string, int, bool, duration or []string
+	Default     string // applied when the key is absent
+	Env         string // environment variable read when the key is absent, e.g. for secrets
+	Required    bool
+	Secret      bool // never printed or logged
+	Description string
+}
+
+// Spec is a connector's registration: its name, what it can do, its
+// configuration, its default code mappings and how to build it.
+type Spec struct {
+	Name         string
+	Summary      string
+	Capabilities []Capability
+	Fields       []Field
+	// DefaultMappings apply unless the mapping store says otherwise; typically
+	// the partner's fixed status codes.
+	DefaultMappings []Mapping
+	// Translator converts the partner's messages; used by `roomwire translate`.
+	Translator Translator
+	// New builds a connector from its configuration (see DecodeConfig) and
+	// the hub's shared resources.
+	New func(cfg map[string]any, res Resources) (Connector, error)
+}
+
+// Has reports whether the spec declares capability c.
+func (s Spec) Has(c Capability) bool {
+	for _, x := range s.Capabilities {
+		if x == c {
+			return true
+		}
+	}
+	return false
+}
+
+// Resources are what the hub shares with every connector it builds.
+type Resources struct {
+	Logger   *slog.Logger
+	Mappings *Mappings // code mappings in PostgreSQL
+	Links    *Links    // partner ids against Roomwire ids
+	Receipts *Receipts // partner message ids already handled
+}
+
+var (
+	registryMu sync.RWMutex
+	registry   = map[string]Spec{}
+)
+
+var namePattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}$`)
+
+// Register adds a connector. Call it from the connector package's init; it
+// panics on a duplicate or incomplete registration, which is a programming
+// error that must fail at start.
+func Register(s Spec) {
+	if !namePattern.MatchString(s.Name) {
+		panic(fmt.Sprintf("connectors: invalid connector name %q: want lower-case letters, digits and _", s.Name))
+	}
+	if s.New == nil {
+		panic("connectors: connector " + s.Name + " has no constructor")
+	}
+	if len(s.Capabilities) == 0 {
+		panic("connectors: connector " + s.Name + " declares no capabilities")
+	}
+	for _, c := range s.Capabilities {
+		if !c.valid() {
+			panic(fmt.Sprintf("connectors: connector %s declares unknown capability %q", s.Name, c))
+		}
+	}
+	seen := map[string]bool{}
+	for _, f := range s.Fields {
+		if seen[f.Name] || f.Name == "" {
+			panic(fmt.Sprintf("connectors: connector %s: config field %q is empty or appears twice", s.Name, f.Name))
+		}
+		seen[f.Name] = true
+	}
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	if _, dup := registry[s.Name]; dup {
+		panic("connectors: connector registered twice: " + s.Name)
+	}
+	registry[s.Name] = s
+}
+
+// Lookup returns the registered connector called name.
+func Lookup(name string) (Spec, bool) {
+	registryMu.RLock()
+	defer registryMu.RUnlock()
+	s, ok := registry[name]
+	return s, ok
+}
+
+// Specs returns every registered connector, by name.
+func Specs() []Spec {
+	registryMu.RLock()
+	defer registryMu.RUnlock()
+	out := make([]Spec, 0, len(registry))
+	for _, s := range registry {
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Names returns the names of every registered connector, sorted.
+func Names() []string {
+	var n []string
+	for _, s := range Specs() {
+		n = append(n, s.Name)
+	}
+	return n
+}
+
+// Build constructs the connector called name and checks that it implements
+// the interfaces its capabilities promise.
+func Build(name string, cfg map[string]any, res Resources) (Connector, error) {
+	s, ok := Lookup(name)
+	if !ok {
+		return nil, fmt.Errorf("no connector %q (registered: %s)", name, strings.Join(Names(), ", "))
+	}
+	if res.Logger == nil {
+		res.Logger = slog.New(slog.DiscardHandler)
+	}
+	res.Logger = res.Logger.With("connector", name)
+	c, err := s.New(cfg, res)
+	if err != nil {
+		return nil, fmt.Errorf("connector %s: %w", name, err)
+	}
+	for _, cap := range s.Capabilities {
+		var missing string
+		switch {
+		case cap.Inbound():
+			_, w := c.(WebhookReceiver)
+			_, p := c.(Puller)
+			if !w && !p {
+				missing = "WebhookReceiver or Puller"
+			}
+		case cap.Outbound():
+			if _, ok := c.(Outbound); !ok {
+				missing = "Outbound"
+			}
+		}
+		if missing != "" {
+			return nil, fmt.Errorf("connector %s declares %s but does not implement %s", name, cap, missing)
+		}
+	}
+	return c, nil
+}
+
+// DecodeConfig fills dst, a pointer to a struct with json tags named as the
+// fields, from raw: absent keys take their environment variable, then their
+// default; unknown keys, missing required keys and values of the wrong type
+// are refused, each named.
+func DecodeConfig(fields []Field, raw map[string]any, dst any) error {
+	known := map[string]Field{}
+	for _, f := range fields {
+		known[f.Name] = f
+	}
+	merged := map[string]any{}
+	var problems []string
+	for k, v := range raw {
+		f, ok := known[k]
+		if !ok {
+			problems = append(problems, fmt.Sprintf("%s: unknown key", k))
+			continue
+		}
+		merged[k] = normalizeValue(f, v)
+	}
+	for _, f := range fields {
+		if _, ok := merged[f.Name]; ok {
+			continue
+		}
+		val, have := "", false
+		if f.Env != "" {
+			val, have = os.LookupEnv(f.Env)
+		}
+		if !have && f.Default != "" {
+			val, have = f.Default, true
+		}
+		if !have {
+			if f.Required {
+				hint := ""
+				if f.Env != "" {
+					hint = " (or set " + f.Env + ")"
+				}
+				problems = append(problems, fmt.Sprintf("%s: is required%s", f.Name, hint))
+			}
+			continue
+		}
+		v, err := parseFieldValue(f, val)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s: %v", f.Name, err))
+			continue
+		}
+		merged[f.Name] = v
+	}
+	if len(problems) > 0 {
+		sort.Strings(problems)
+		return fmt.Errorf("config: %s", strings.Join(problems, "; "))
+	}
+	b, err := json.Marshal(merged)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	if err := json.Unmarshal(b, dst); err != nil {
+		return fmt.Errorf("config: %v", DescribeJSONError(b, err))
+	}
+	return nil
+}
+
+// normalizeValue turns YAML's natural forms into what the json tags expect.
+func normalizeValue(f Field, v any) any {
+	switch x := v.(type) {
+	case time.Duration:
+		return x.String()
+	case string:
+		if p, err := parseFieldValue(f, x); err == nil {
+			return p
+		}
+	}
+	return v
+}
+
+func parseFieldValue(f Field, s string) (any, error) {
+	switch f.Type {
+	case "int":
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return nil, fmt.Errorf("must be a whole number, got %q", s)
+		}
+		return n, nil
+	case "bool":
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return nil, fmt.Errorf("must be true or false, got %q", s)
+		}
+		return b, nil
+	case "duration":
+		if _, err := time.ParseDuration(s); err != nil {
+			return nil, fmt.Errorf("must be a duration such as 30s or 15m, got %q", s)
+		}
+		return s, nil
+	case "[]string":
+		var out []string
+		for _, p := range strings.Split(s, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+		return out, nil
+	}
+	return s, nil
+}
+
+// Duration is a time.Duration configured as a string such as "15m".
+type Duration time.Duration
+
+// UnmarshalJSON reads "15m" (or a number of nanoseconds).
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		var n int64
+		if err := json.Unmarshal(b, &n); err != nil {
+			return fmt.Errorf("a duration must be a string such as \"15m\"")
+		}
+		*d = Duration(n)
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a duration such as 30s or 15m", s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalJSON writes "15m0s".
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
