@@ -95,7 +95,7 @@ func DescribeJSONError(data []byte, err error) error {
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return fmt.Errorf("%s: the JSON document is truncated", position(data, int64(len(data))))
 	case errors.As(err, &syn):
-		return fmt.Errorf("%s: malformed JSON: %s", position(data, syn.Offset), syn.Error())
+		return fmt.Errorf("%s: malformed JSON: %s", position(data, syn.Offset-1), syn.Error())
 	case errors.As(err, &typ):
 		field := typ.Field
 		if field == "" {

@@ -216,7 +216,6 @@ func ReservationToBooking(r *Reservation) (*canonical.ChannelBooking, error) {
 		Connector:     Channel,
 		Action:        action,
 		Revision:      revision,
-		ReceivedAt:    time.Now().UTC().Truncate(time.Millisecond),
 		Reservation:   res,
 	}, nil
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/roomwire/roomwire/canonical"
 	"github.com/roomwire/roomwire/connectors"
@@ -143,6 +144,7 @@ func (c *Connector) deliver(ctx context.Context, r *Reservation, sink connectors
 	if err != nil {
 		return false, err
 	}
+	b.ReceivedAt = time.Now().UTC().Truncate(time.Millisecond)
 	if err := sink.Deliver(ctx, *b); err != nil {
 		return false, fmt.Errorf("apaleo: deliver reservation %s: %w", connectors.SafeText(r.ID, 40), err)
 	}

@@ -44,6 +44,9 @@ type Faults struct {
 	DuplicateWebhooks int           `json:"duplicate_webhooks"` // extra deliveries of each webhook
 	RejectRatePlans   []string      `json:"reject_rate_plans"`  // answer 422 for these, as if not configured
 	Unauthorized      bool          `json:"revoke_tokens_once"` // answer the next API call 401, as after a revoked token
+	// Status, when set, answers every API call with it (and RetryAfter for
+	// 429 and 503), to test how each status is classified.
+	Status int `json:"status"`
 }
 
 // UnitGroup is a kind of room in the simulated catalogue.
@@ -304,6 +307,13 @@ func (s *Sim) api(h func(w http.ResponseWriter, r *http.Request)) http.HandlerFu
 			return
 		}
 		if f.Latency > 0 && !sleep(r.Context(), f.Latency) {
+			return
+		}
+		if f.Status != 0 {
+			if f.RetryAfter > 0 && (f.Status == 429 || f.Status == 503) {
+				w.Header().Set("Retry-After", strconv.Itoa(f.RetryAfter))
+			}
+			writeError(w, f.Status, fmt.Sprintf("simulated HTTP %d", f.Status))
 			return
 		}
 		decision := noFault

@@ -1,0 +1,183 @@
+package apaleo_test
+
+import (
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/roomwire/roomwire/canonical"
+	"github.com/roomwire/roomwire/connectors"
+	"github.com/roomwire/roomwire/connectors/apaleo"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+// golden compares the translation of a fixture with its golden file.
+func golden(t *testing.T, fixtureName string) []byte {
+	t.Helper()
+	msg, err := apaleo.Translator{}.ToCanonical(fixture(t, fixtureName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := json.MarshalIndent(msg, "", "  ")
+	path := filepath.Join("..", "..", "testdata", "apaleo", strings.TrimSuffix(fixtureName, ".json")+".canonical.json")
+	if *update {
+		if err := os.WriteFile(path, append(got, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if strings.TrimSpace(string(want)) != strings.TrimSpace(string(got)) {
+		t.Errorf("%s: translation differs from %s (run with -update after checking):\n%s", fixtureName, path, got)
+	}
+	return want
+}
+
+func TestTranslateReferenceReservation(t *testing.T) {
+	golden(t, "reservation.json")
+	msg, err := apaleo.Translator{}.ToCanonical(fixture(t, "reservation.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := msg.Booking
+	r := b.Reservation
+	s := r.RoomStays[0]
+	checks := []struct {
+		what     string
+		got, want any
+	}{
+		{"connector", b.Connector, "apaleo"},
+		{"action", b.Action, canonical.ChannelNew},
+		{"revision", b.Revision, "2027-03-02T09:14:11+00:00"},
+		{"property", r.PropertyID, "LIS"},
+		{"status", r.Status, canonical.Status("Confirmed")},
+		{"channel", r.Channel, "apaleo"},
+		{"external id", r.ExternalID, "KQWTRZXM-1"},
+		{"arrival", s.Arrival, date("2027-04-10")},
+		{"departure", s.Departure, date("2027-04-12")},
+		{"room type", s.RoomType, "LIS-DBL"},
+		{"rate plan", s.RatePlan, "LIS-FLEX-DBL"},
+		{"adults", s.Adults, 2},
+		{"children", len(s.ChildrenAges), 0},
+		{"nights priced", len(s.NightlyPrices), 2},
+		{"first night", s.NightlyPrices[0].Price, canonical.NewMoney(13200, "EUR")},
+		{"second night", s.NightlyPrices[1].Price, canonical.NewMoney(15400, "EUR")},
+		{"total", r.Total, canonical.NewMoney(28600, "EUR")},
+		{"guest", r.PrimaryGuest.GivenName + " " + r.PrimaryGuest.Surname, "Marta Silva"},
+		{"email", r.PrimaryGuest.Email, "marta.silva@example.com"},
+		{"city", r.PrimaryGuest.Address.City, "Porto"},
+		{"guarantee", r.Guarantee.Type, "card"},
+		{"comment", r.Comments[0], "Late arrival, around 23:00."},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s: got %v, want %v", c.what, c.got, c.want)
+		}
+	}
+	// Mapped with Apaleo's default statuses, the booking is valid canonical data.
+	set := connectors.NewMappingSet(apaleo.Name, mustSpec(t).DefaultMappings, testMappings)
+	if err := set.MapBooking(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if b.Reservation.Status != canonical.StatusConfirmed || b.Reservation.RoomStays[0].RoomType != "DBL" {
+		t.Errorf("mapped: status %s room type %s", b.Reservation.Status, b.Reservation.RoomStays[0].RoomType)
+	}
+}
+
+func TestTranslateCanceledWithChildren(t *testing.T) {
+	golden(t, "reservation-canceled-children.json")
+	msg, err := apaleo.Translator{}.ToCanonical(fixture(t, "reservation-canceled-children.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := msg.Booking
+	s := b.Reservation.RoomStays[0]
+	if b.Action != canonical.ChannelCancel || len(s.ChildrenAges) != 2 || s.ChildrenAges[1] != 11 {
+		t.Errorf("action %s children %v", b.Action, s.ChildrenAges)
+	}
+	if p := s.NightlyPrices[1].Price; p != canonical.NewMoney(9825, "EUR") {
+		t.Errorf("price written 9.825e1 read as %v", p)
+	}
+	g := b.Reservation.Guarantee
+	if g.CardMask != "XXXXXXXXXXXX1111" || g.CardBrand != "VI" || g.CardExpiry != "0729" {
+		t.Errorf("guarantee %+v", g)
+	}
+	if len(b.Reservation.PrimaryGuest.Address.Lines) != 1 || b.Reservation.Comments[0] != "Cot for the little one, please." {
+		t.Errorf("guest %+v comments %v", b.Reservation.PrimaryGuest, b.Reservation.Comments)
+	}
+}
+
+func TestFullCardNumberNeverEntersTheModel(t *testing.T) {
+	data := strings.Replace(string(fixture(t, "reservation-canceled-children.json")), "xxxxxxxxxxxx1111", "4111111111111111", 1)
+	msg, err := apaleo.Translator{}.ToCanonical([]byte(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := json.Marshal(msg)
+	if canonical.ContainsCardNumber(string(out)) {
+		t.Fatalf("card number in the canonical form: %s", out)
+	}
+}
+
+func TestTranslateRefusesBadInputClearly(t *testing.T) {
+	ref := string(fixture(t, "reservation.json"))
+	tests := []struct{ name, in, want string }{
+		{"truncated", ref[:200], "truncated"},
+		{"mistyped", strings.Replace(ref, `"adults": 2`, `"adults": "two"`, 1), "field adults: expected int, got JSON string"},
+		{"bad date", strings.Replace(ref, `"arrival": "2027-04-10T15:00:00+01:00"`, `"arrival": "10/04/2027"`, 1), "arrival"},
+		{"no guest", strings.Replace(ref, `"primaryGuest"`, `"someoneElse"`, 1), "primaryGuest: is required"},
+		{"bad amount", strings.Replace(ref, `"amount": 132.0`, `"amount": 132.001`, 1), "timeSlices[0].totalGrossAmount"},
+		{"webhook", string(fixture(t, "webhook.reservation-created.json")), "webhook"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := apaleo.Translator{}.ToCanonical([]byte(tt.in))
+			if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("got %v, want one line containing %q", err, tt.want)
+			}
+			if connectors.ClassOf(err) != connectors.ClassPermanent {
+				t.Errorf("class %s, want permanent", connectors.ClassOf(err))
+			}
+		})
+	}
+}
+
+func TestReverseIsTheBookingRequest(t *testing.T) {
+	msg, err := apaleo.Translator{}.ToCanonical(fixture(t, "reservation.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := msg.Booking.Reservation
+	r.ExternalID = "4105882311"
+	r.Channel = "Booking.com"
+	out, err := apaleo.Translator{}.FromCanonical(&r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got, want apaleo.CreateBooking
+	json.Unmarshal(out, &got)
+	json.Unmarshal(fixture(t, "create-booking.request.json"), &want)
+	g, w := got.Reservations[0], want.Reservations[0]
+	if g.Arrival != w.Arrival || g.Departure != w.Departure || g.Adults != w.Adults || g.ExternalCode != w.ExternalCode ||
+		g.ChannelCode != w.ChannelCode || g.Source != w.Source || g.GuaranteeType != w.GuaranteeType || len(g.TimeSlices) != 2 ||
+		g.TimeSlices[0].RatePlanID != w.TimeSlices[0].RatePlanID || g.TimeSlices[1].TotalAmount.Amount != "154.00" {
+		t.Errorf("got %s", out)
+	}
+}
+
+func mustSpec(t *testing.T) connectors.Spec {
+	s, ok := connectors.Lookup(apaleo.Name)
+	if !ok {
+		t.Fatal("apaleo is not registered")
+	}
+	return s
+}
