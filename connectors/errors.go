@@ -162,12 +162,12 @@ func IsRetryable(err error) bool { return ClassOf(err) == ClassRetryable }
 
 // HTTPError is a partner's answer with a status that is not a success.
 type HTTPError struct {
-	Partner    string
-	Method     string
-	Route      string // the route template, e.g. /booking/v1/reservation-actions/{id}/amend
-	Status     int
-	Message    string        // the partner's own explanation, redacted
-	RetryAfter time.Duration // from Retry-After, when the partner sent it
+	Partner string
+	Method  string
+	Route   string // the route template, e.g. /booking/v1/reservation-actions/{id}/amend
+	Status  int
+	Message string        // the partner's own explanation, redacted
+	Wait    time.Duration // from Retry-After, when the partner sent it
 }
 
 func (e *HTTPError) Error() string {
@@ -175,8 +175,8 @@ func (e *HTTPError) Error() string {
 	if e.Message != "" {
 		s += ": " + e.Message
 	}
-	if e.RetryAfter > 0 {
-		s += fmt.Sprintf(" (retry after %s)", e.RetryAfter)
+	if e.Wait > 0 {
+		s += fmt.Sprintf(" (retry after %s)", e.Wait)
 	}
 	return s
 }
@@ -186,6 +186,10 @@ func (e *HTTPError) Permanent() bool { return StatusClass(e.Status) == ClassPerm
 
 // Retryable reports whether the status means the call may succeed later.
 func (e *HTTPError) Retryable() bool { return StatusClass(e.Status) == ClassRetryable }
+
+// RetryAfter is the delay the partner asked for (zero if none); the router's
+// retry waits at least that long.
+func (e *HTTPError) RetryAfter() time.Duration { return e.Wait }
 
 // StatusClass maps an HTTP status to a class: 408, 425, 429 and 5xx are
 // retryable (501 is not: the partner will never implement it in time), other

@@ -301,7 +301,7 @@ func (c *Client) do(ctx context.Context, req Request) (*Response, error) {
 	}
 	he := &HTTPError{Partner: c.partner, Method: req.Method, Route: req.Route, Status: hresp.StatusCode}
 	if d, ok := retryAfter(hresp); ok {
-		he.RetryAfter = d
+		he.Wait = d
 	}
 	if c.describe != nil {
 		he.Message = safeText(c.describe(hresp.StatusCode, data), 500)

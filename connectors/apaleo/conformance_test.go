@@ -84,4 +84,3 @@ func startHarness(t *testing.T, res connectors.Resources) *conformance.Harness {
 		},
 	}
 }
-

@@ -49,7 +49,7 @@ func TestTranslateReferenceReservation(t *testing.T) {
 	r := b.Reservation
 	s := r.RoomStays[0]
 	checks := []struct {
-		what     string
+		what      string
 		got, want any
 	}{
 		{"connector", b.Connector, "apaleo"},

@@ -23,9 +23,10 @@ const TopicPrefix = "roomwire.inbound."
 // Topic returns the Kafka topic of a connector's inbound messages.
 func Topic(connector string) string { return TopicPrefix + connector }
 
-// Metadata keys set on every inbound message.
+// Metadata keys set on every inbound message; the same keys as the router's.
 const (
 	MetadataPartitionKey  = "partition_key" // the partner's property code
+	MetadataPropertyID    = "property_id"
 	MetadataCorrelationID = "correlation_id"
 	MetadataConnector     = "connector"
 	MetadataKind          = "kind" // booking or ari

@@ -81,6 +81,7 @@ func NewMessage(ctx context.Context, e *Envelope, logger *slog.Logger) (*message
 	}
 	msg := message.NewMessage(id, payload)
 	msg.Metadata.Set(MetadataPartitionKey, e.PropertyID())
+	msg.Metadata.Set(MetadataPropertyID, e.PropertyID())
 	msg.Metadata.Set(MetadataConnector, e.Connector)
 	msg.Metadata.Set(MetadataKind, e.Kind)
 	if c := canonical.CorrelationID(ctx); c != "" {
