@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/roomwire/roomwire/canonical"
+	"github.com/roomwire/roomwire/config"
+	"github.com/roomwire/roomwire/connectors"
+	_ "github.com/roomwire/roomwire/connectors/apaleo" // registers the Apaleo connector
+	"github.com/roomwire/roomwire/connectors/inbound"
+	"github.com/roomwire/roomwire/reservations"
+)
+
+func init() {
+	register(command{name: "connectors", summary: "list the registered connectors, or backfill from one", run: runConnectors})
+}
+
+func runConnectors(ctx context.Context, args []string) error {
+	if len(args) > 0 && args[0] == "backfill" {
+		return runBackfill(ctx, args[1:])
+	}
+	fs := newFlags("connectors", "[--fields] | backfill ...", `
+Lists the connectors built into this binary with their capabilities
+(reservations.inbound, reservations.outbound, ari.inbound, ari.outbound,
+payments). With --fields, also each connector's configuration keys.
+
+'roomwire connectors backfill --help' describes the backfill.`)
+	fields := fs.Bool("fields", false, "also list each connector's configuration keys")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "NAME\tCAPABILITIES\tSUMMARY")
+	for _, s := range connectors.Specs() {
+		caps := make([]string, len(s.Capabilities))
+		for i, c := range s.Capabilities {
+			caps[i] = string(c)
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\n", s.Name, strings.Join(caps, ","), s.Summary)
+		if *fields {
+			for _, f := range s.Fields {
+				var notes []string
+				if f.Required {
+					notes = append(notes, "required")
+				}
+				if f.Default != "" {
+					notes = append(notes, "default "+f.Default)
+				}
+				if f.Env != "" {
+					notes = append(notes, "env "+f.Env)
+				}
+				if f.Secret {
+					notes = append(notes, "secret")
+				}
+				fmt.Fprintf(w, "  %s\t%s\t%s (%s)\n", f.Name, f.Type, f.Description, strings.Join(notes, ", "))
+			}
+		}
+	}
+	return w.Flush()
+}
+
+func runBackfill(ctx context.Context, args []string) error {
+	fs := newFlags("connectors backfill", "--connector NAME --from DATE --to DATE --connector-config FILE [--config FILE]", `
+Reads every reservation staying between --from and --to from the partner and
+applies those Roomwire does not have, straight to the reservation store (the
+applier is idempotent, so running it again is harmless). The connector's
+configuration is the YAML file --connector-config (its keys as listed by
+'roomwire connectors --fields'); secrets may come from the environment.`+configHelp)
+	cfgPath := configFlag(fs)
+	name := fs.String("connector", "", "connector to backfill from (required)")
+	from := fs.String("from", "", "first night, YYYY-MM-DD (required)")
+	to := fs.String("to", "", "last night, YYYY-MM-DD (required)")
+	connCfg := fs.String("connector-config", "", "YAML `file` with the connector's configuration")
+	mappingFile := fs.String("mappings", "", "a mapping `file` to store before backfilling")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *name == "" || *from == "" || *to == "" {
+		fs.Usage()
+		return errUsage
+	}
+	fromDate, err := canonical.ParseDate(*from)
+	if err != nil {
+		return fmt.Errorf("--from: %w", err)
+	}
+	toDate, err := canonical.ParseDate(*to)
+	if err != nil {
+		return fmt.Errorf("--to: %w", err)
+	}
+	raw := map[string]any{}
+	if *connCfg != "" {
+		b, err := os.ReadFile(*connCfg)
+		if err != nil {
+			return err
+		}
+		if err := yaml.Unmarshal(b, &raw); err != nil {
+			return fmt.Errorf("%s: %v", *connCfg, err)
+		}
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		return err
+	}
+	pool, err := openDatabase(ctx, cfg.Database)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	logger := newLogger(cfg.Log)
+	res := connectors.NewResources(pool, logger)
+	if *mappingFile != "" {
+		if err := res.Mappings.LoadFile(ctx, *mappingFile); err != nil {
+			return err
+		}
+	}
+	c, err := connectors.Build(*name, raw, res)
+	if err != nil {
+		return err
+	}
+	if cl, ok := c.(connectors.Closer); ok {
+		defer cl.Close()
+	}
+	b, ok := c.(interface {
+		Backfill(ctx context.Context, sink connectors.Sink, from, to canonical.Date, properties ...string) (int, error)
+	})
+	if !ok {
+		return fmt.Errorf("connector %s cannot backfill", *name)
+	}
+	sink := &inbound.DirectSink{Connector: *name, Applier: inbound.NewApplier(reservations.New(pool), res.Mappings, res.Links, logger)}
+	start := time.Now()
+	n, err := b.Backfill(ctx, sink, fromDate, toDate)
+	fmt.Printf("backfilled %d reservations from %s in %s\n", n, *name, time.Since(start).Round(time.Millisecond))
+	return err
+}

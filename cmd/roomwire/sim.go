@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/roomwire/roomwire/connectors/apaleo/apaleosim"
+)
+
+// simulator is one partner's simulator, run by `roomwire sim NAME`.
+type simulator struct {
+	summary string
+	// flags declares the simulator's switches on fs and returns the handler
+	// to build once they are parsed.
+	flags func(fs *flag.FlagSet) func(logger *slog.Logger) (http.Handler, func(), error)
+}
+
+var simulators = map[string]simulator{}
+
+// registerSimulator adds a partner simulator; partners add theirs in init.
+func registerSimulator(name string, s simulator) {
+	if _, dup := simulators[name]; dup {
+		panic("roomwire: simulator registered twice: " + name)
+	}
+	simulators[name] = s
+}
+
+func init() {
+	register(command{name: "sim", summary: "run a partner simulator (sim apaleo ...)", run: runSim})
+	registerSimulator("apaleo", simulator{summary: "the Apaleo API with webhooks and fault switches", flags: apaleoSimFlags})
+}
+
+func simNames() []string {
+	names := make([]string, 0, len(simulators))
+	for n := range simulators {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func runSim(ctx context.Context, args []string) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		fmt.Fprintf(os.Stderr, "Usage: roomwire sim NAME [--addr HOST:PORT] [flags]\n\nRuns a partner simulator alone. Simulators:\n")
+		for _, n := range simNames() {
+			fmt.Fprintf(os.Stderr, "  %-10s %s\n", n, simulators[n].summary)
+		}
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+			return flag.ErrHelp
+		}
+		return errUsage
+	}
+	s, ok := simulators[args[0]]
+	if !ok {
+		return fmt.Errorf("no simulator %q (simulators: %s)", args[0], strings.Join(simNames(), ", "))
+	}
+	fs := newFlags("sim "+args[0], "[--addr HOST:PORT] [flags]", "Runs the "+args[0]+" simulator: "+s.summary+".")
+	addr := fs.String("addr", "127.0.0.1:8091", "address to listen on")
+	build := s.flags(fs)
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	h, closeFn, err := build(logger)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", *addr, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	logger.Info(args[0]+" simulator listening", "url", "http://"+ln.Addr().String())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func apaleoSimFlags(fs *flag.FlagSet) func(*slog.Logger) (http.Handler, func(), error) {
+	clientID := fs.String("client-id", "roomwire", "OAuth2 client id the identity endpoint accepts")
+	clientSecret := fs.String("client-secret", os.Getenv("APALEO_SIM_CLIENT_SECRET"), "OAuth2 client secret it accepts (env APALEO_SIM_CLIENT_SECRET; default: a fixed demo secret)")
+	webhookURL := fs.String("webhook-url", "", "where to send reservation webhooks, e.g. http://127.0.0.1:8080/v1/connectors/apaleo/webhooks")
+	webhookUser := fs.String("webhook-user", "apaleo", "basic-auth user of webhooks")
+	webhookPassword := fs.String("webhook-password", os.Getenv("APALEO_SIM_WEBHOOK_PASSWORD"), "basic-auth password of webhooks (env APALEO_SIM_WEBHOOK_PASSWORD)")
+	errorRate := fs.Float64("error-rate", 0, "fraction of API calls answered 5xx (0 to 1)")
+	rateLimit := fs.Float64("rate-limit-rate", 0, "fraction of API calls answered 429")
+	retryAfter := fs.Int("retry-after", 1, "Retry-After seconds on 429")
+	latency := fs.Duration("latency", 0, "added to every API call")
+	timeoutRate := fs.Float64("timeout-rate", 0, "fraction of API calls that hang")
+	hangFor := fs.Duration("hang-for", 30*time.Second, "how long a hanging call hangs")
+	dups := fs.Int("duplicate-webhooks", 0, "extra deliveries of each webhook")
+	reject := fs.String("reject-rate-plans", "", "comma-separated rate plan ids answered 422")
+	return func(logger *slog.Logger) (http.Handler, func(), error) {
+		for _, r := range []float64{*errorRate, *rateLimit, *timeoutRate} {
+			if r < 0 || r > 1 {
+				return nil, nil, errors.New("rates must be between 0 and 1")
+			}
+		}
+		secret := *clientSecret
+		if secret == "" {
+			secret = "apaleo-sim-demo-secret"
+		}
+		sim := apaleosim.Demo(apaleosim.Config{ClientID: *clientID, ClientSecret: secret,
+			WebhookURL: *webhookURL, WebhookUser: *webhookUser, WebhookPassword: *webhookPassword, Logger: logger})
+		f := apaleosim.Faults{ErrorRate: *errorRate, RateLimitRate: *rateLimit, RetryAfter: *retryAfter, Latency: *latency,
+			TimeoutRate: *timeoutRate, HangFor: *hangFor, DuplicateWebhooks: *dups}
+		for _, p := range strings.Split(*reject, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				f.RejectRatePlans = append(f.RejectRatePlans, p)
+			}
+		}
+		sim.SetFaults(f)
+		return sim, sim.Close, nil
+	}
+}
