@@ -205,7 +205,12 @@ func DecodeConfig(fields []Field, raw map[string]any, dst any) error {
 			problems = append(problems, fmt.Sprintf("%s: unknown key", k))
 			continue
 		}
-		merged[k] = normalizeValue(f, v)
+		nv, err := normalizeValue(f, v)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s: %v", k, err))
+			continue
+		}
+		merged[k] = nv
 	}
 	for _, f := range fields {
 		if _, ok := merged[f.Name]; ok {
@@ -249,17 +254,16 @@ func DecodeConfig(fields []Field, raw map[string]any, dst any) error {
 	return nil
 }
 
-// normalizeValue turns YAML's natural forms into what the json tags expect.
-func normalizeValue(f Field, v any) any {
+// normalizeValue turns YAML's natural forms (and strings, as environment
+// variables and flags give them) into what the json tags expect.
+func normalizeValue(f Field, v any) (any, error) {
 	switch x := v.(type) {
 	case time.Duration:
-		return x.String()
+		return x.String(), nil
 	case string:
-		if p, err := parseFieldValue(f, x); err == nil {
-			return p
-		}
+		return parseFieldValue(f, x)
 	}
-	return v
+	return v, nil
 }
 
 func parseFieldValue(f Field, s string) (any, error) {
