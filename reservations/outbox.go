@@ -12,7 +12,11 @@ import (
 	"github.com/roomwire/roomwire/canonical"
 )
 
-// newEvent builds an event stamped with a fresh id and ctx's correlation id.
+// NewEvent builds an event stamped with a fresh id and ctx's correlation id.
+func NewEvent(ctx context.Context, t canonical.EventType, propertyID string, now time.Time, r *canonical.Reservation, ari *canonical.ARIUpdate) canonical.Event {
+	return newEvent(ctx, t, propertyID, now, r, ari)
+}
+
 func newEvent(ctx context.Context, t canonical.EventType, propertyID string, now time.Time, r *canonical.Reservation, ari *canonical.ARIUpdate) canonical.Event {
 	return canonical.Event{
 		SchemaVersion: canonical.SchemaVersion,
@@ -26,8 +30,11 @@ func newEvent(ctx context.Context, t canonical.EventType, propertyID string, now
 	}
 }
 
-// writeEvents adds events to the outbox in the caller's transaction, in order.
-func writeEvents(ctx context.Context, tx pgx.Tx, events []canonical.Event) error {
+// AppendEvents adds events to the outbox in the caller's transaction, in
+// order, so that they are published if and only if the transaction commits.
+// Parts of Roomwire that keep their own tables (payments, connectors) use it
+// with Store.InTx to publish what they change.
+func AppendEvents(ctx context.Context, tx pgx.Tx, events ...canonical.Event) error {
 	if len(events) == 0 {
 		return nil
 	}

@@ -33,9 +33,10 @@ type RoomType struct {
 
 // RatePlan is a way of selling one room type, priced per night.
 type RatePlan struct {
-	Code     string `json:"code"`
-	RoomType string `json:"room_type"`
-	Name     string `json:"name"`
+	Code     string               `json:"code"`
+	RoomType string               `json:"room_type"`
+	Name     string               `json:"name"`
+	Policy   canonical.RatePolicy `json:"policy"`
 }
 
 // Limits on catalogue changes, so one request cannot write an unbounded number of rows.
@@ -96,6 +97,7 @@ func (p *Property) validate() error {
 			pr.Add(f+".room_type", "%q is not one of this property's room types", rp.RoomType)
 		}
 		pr.CheckText(f+".name", rp.Name, canonical.MaxNameLen)
+		pr.Merge(f+".policy", rp.Policy.Validate())
 	}
 	return pr.Err()
 }
@@ -153,9 +155,9 @@ func (s *Store) PutProperty(ctx context.Context, p Property) (created bool, err 
 		}
 		for _, rp := range p.RatePlans {
 			if _, err := tx.Exec(ctx, `
-				INSERT INTO rate_plans (property_id, code, room_type, name) VALUES ($1, $2, $3, $4)
-				ON CONFLICT (property_id, code) DO UPDATE SET room_type = $3, name = $4`,
-				p.ID, rp.Code, rp.RoomType, rp.Name); err != nil {
+				INSERT INTO rate_plans (property_id, code, room_type, name, policy) VALUES ($1, $2, $3, $4, $5)
+				ON CONFLICT (property_id, code) DO UPDATE SET room_type = $3, name = $4, policy = $5`,
+				p.ID, rp.Code, rp.RoomType, rp.Name, rp.Policy); err != nil {
 				return err
 			}
 		}
@@ -187,7 +189,7 @@ func loadProperty(ctx context.Context, q querier, id string) (*Property, error) 
 		SELECT p.name, p.timezone, p.currency,
 			coalesce((SELECT json_agg(json_build_object('code', code, 'name', name, 'units', units,
 				'max_occupancy', coalesce(max_occupancy, 0)) ORDER BY code) FROM room_types WHERE property_id = p.id), '[]'),
-			coalesce((SELECT json_agg(json_build_object('code', code, 'room_type', room_type, 'name', name) ORDER BY code)
+			coalesce((SELECT json_agg(json_build_object('code', code, 'room_type', room_type, 'name', name, 'policy', policy) ORDER BY code)
 				FROM rate_plans WHERE property_id = p.id), '[]')
 		FROM properties p WHERE p.id = $1`, id).Scan(&p.Name, &p.Timezone, &p.Currency, &roomTypes, &ratePlans)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -304,7 +306,7 @@ func (s *Store) PutInventory(ctx context.Context, scope Scope, propertyID string
 			}
 			nights = append(nights, got...)
 		}
-		return writeEvents(ctx, tx, availabilityEvent(ctx, propertyID, s.now(), nights))
+		return AppendEvents(ctx, tx, availabilityEvent(ctx, propertyID, s.now(), nights)...)
 	})
 }
 
@@ -349,7 +351,7 @@ func (s *Store) PutRates(ctx context.Context, scope Scope, propertyID string, up
 			rp, _ := prop.ratePlan(u.RatePlan)
 			ari.Rates = append(ari.Rates, canonical.RateUpdate{RatePlan: u.RatePlan, RoomType: rp.RoomType, From: u.From, To: u.To, Price: u.Price})
 		}
-		return writeEvents(ctx, tx, []canonical.Event{newEvent(ctx, canonical.EventRatesChanged, propertyID, s.now(), nil, ari)})
+		return AppendEvents(ctx, tx, newEvent(ctx, canonical.EventRatesChanged, propertyID, s.now(), nil, ari))
 	})
 }
 

@@ -25,6 +25,7 @@ CREATE TABLE rate_plans (
     code        text NOT NULL,
     room_type   text NOT NULL,
     name        text NOT NULL,
+    policy      jsonb NOT NULL DEFAULT '{}', -- canonical.RatePolicy: payment and cancellation
     PRIMARY KEY (property_id, code),
     FOREIGN KEY (property_id, room_type) REFERENCES room_types (property_id, code) ON DELETE CASCADE
 );

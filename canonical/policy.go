@@ -1,0 +1,103 @@
+package canonical
+
+import "fmt"
+
+// CapturePoint is when a rate plan's guarantee is charged.
+type CapturePoint string
+
+// The capture points.
+const (
+	CaptureAtBooking  CapturePoint = "at_booking"
+	CaptureAtCheckIn  CapturePoint = "at_check_in"
+	CaptureAtCheckOut CapturePoint = "at_check_out"
+)
+
+// FeeKind is how a late cancellation is charged.
+type FeeKind string
+
+// The fee kinds.
+const (
+	FeeFirstNight FeeKind = "first_night" // the price of the first night
+	FeePercent    FeeKind = "percent"     // a percentage of the total
+	FeeFull       FeeKind = "full"        // the whole total
+)
+
+// RatePolicy is a rate plan's payment and cancellation policy, as data.
+// The zero policy is refundable with free cancellation up to arrival and
+// capture at check-in.
+type RatePolicy struct {
+	// NonRefundable plans are charged at booking and never refunded.
+	NonRefundable bool `json:"non_refundable,omitempty"`
+	// FreeCancellationDays: cancelling at least this many days before arrival
+	// costs nothing; later, the fee applies.
+	FreeCancellationDays int          `json:"free_cancellation_days,omitempty"`
+	Fee                  FeeKind      `json:"fee,omitempty"`         // default first_night
+	FeePercent           int          `json:"fee_percent,omitempty"` // for fee "percent", 1..100
+	Capture              CapturePoint `json:"capture,omitempty"`     // default at_check_in; non-refundable plans capture at booking
+}
+
+// CaptureAt returns when the guarantee is charged under the policy.
+func (p RatePolicy) CaptureAt() CapturePoint {
+	switch {
+	case p.NonRefundable:
+		return CaptureAtBooking
+	case p.Capture == "":
+		return CaptureAtCheckIn
+	}
+	return p.Capture
+}
+
+// CancellationFee returns what cancelling r on the date today costs under the
+// policy: nothing inside the free period, else the fee.
+func (p RatePolicy) CancellationFee(r *Reservation, today Date) (Money, error) {
+	if p.NonRefundable {
+		return r.Total, nil
+	}
+	if today.DaysUntil(r.Arrival()) >= p.FreeCancellationDays {
+		return NewMoney(0, r.Total.Currency), nil
+	}
+	switch p.Fee {
+	case "", FeeFirstNight:
+		fee := NewMoney(0, r.Total.Currency)
+		for _, s := range r.RoomStays {
+			if len(s.NightlyPrices) > 0 {
+				var err error
+				if fee, err = fee.Add(s.NightlyPrices[0].Price); err != nil {
+					return Money{}, err
+				}
+			}
+		}
+		return fee, nil
+	case FeePercent:
+		return NewMoney(r.Total.Minor*int64(p.FeePercent)/100, r.Total.Currency), nil
+	case FeeFull:
+		return r.Total, nil
+	}
+	return Money{}, fmt.Errorf("unknown cancellation fee kind %q", p.Fee)
+}
+
+// Validate checks the policy; field paths are relative to it.
+func (p RatePolicy) Validate() error {
+	var pr Problems
+	if p.FreeCancellationDays < 0 || p.FreeCancellationDays > 365 {
+		pr.Add("free_cancellation_days", "must be between 0 and 365")
+	}
+	switch p.Fee {
+	case "", FeeFirstNight, FeeFull:
+		if p.FeePercent != 0 {
+			pr.Add("fee_percent", "only goes with fee \"percent\"")
+		}
+	case FeePercent:
+		if p.FeePercent < 1 || p.FeePercent > 100 {
+			pr.Add("fee_percent", "must be between 1 and 100")
+		}
+	default:
+		pr.Add("fee", "%q is not one of first_night, percent, full", truncate(string(p.Fee), 20))
+	}
+	switch p.Capture {
+	case "", CaptureAtBooking, CaptureAtCheckIn, CaptureAtCheckOut:
+	default:
+		pr.Add("capture", "%q is not one of at_booking, at_check_in, at_check_out", truncate(string(p.Capture), 20))
+	}
+	return pr.Err()
+}
