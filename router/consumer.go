@@ -1,0 +1,441 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+)
+
+// HandlerFunc handles one message. Return nil when done, an error to have
+// the message retried, or Permanent(err) to send it to the dead-letter topic
+// at once. The message's context (msg.Context()) carries the correlation id
+// (CorrelationID), the delivery (DeliveryFrom) and the attempt's deadline;
+// a handler must honour it.
+type HandlerFunc func(msg *message.Message) error
+
+// ConsumerOption tunes one consumer.
+type ConsumerOption func(*consumer)
+
+// WithConnector names the partner connector the consumer calls. It puts the
+// consumer behind that partner's circuit breaker (shared by every consumer
+// of the same connector) and labels its dead letters and timeline entries.
+func WithConnector(name string) ConsumerOption {
+	return func(c *consumer) {
+		c.connector = name
+		if c.breakerKey == nil {
+			c.breakerKey = func(*message.Message) string { return name }
+		}
+	}
+}
+
+// WithBreakerKey chooses the circuit breaker per message, for partners
+// reached through a separate account per hotel: e.g. connector name plus
+// property id. One hotel's broken account then parks only that hotel's
+// messages.
+func WithBreakerKey(key func(msg *message.Message) string) ConsumerOption {
+	return func(c *consumer) { c.breakerKey = key }
+}
+
+// WithRetry overrides the backbone's retry settings for this consumer.
+func WithRetry(cfg RetryConfig) ConsumerOption {
+	return func(c *consumer) {
+		cfg.setDefaults()
+		c.retry = cfg
+	}
+}
+
+// WithHandlerTimeout overrides the backbone's per-attempt timeout.
+func WithHandlerTimeout(d time.Duration) ConsumerOption {
+	return func(c *consumer) { c.timeout = d }
+}
+
+// WithDirection sets the timeline direction of the consumer's messages. By
+// default messages from roomwire.inbound.* topics are "in" (a partner
+// telling Roomwire) and all others "out" (Roomwire telling a partner).
+func WithDirection(direction string) ConsumerOption {
+	return func(c *consumer) { c.direction = direction }
+}
+
+// consumer is one handler with its pipeline:
+//
+//	correlation -> malformed? -> parked behind others? -> dedup -> retry(
+//	    breaker -> timeout -> recover -> handler) -> park | dead-letter
+//
+// plus metrics and the timeline around it all.
+type consumer struct {
+	b          *Backbone
+	name       string
+	group      string
+	topic      string
+	connector  string
+	direction  string
+	handler    HandlerFunc
+	breakerKey func(*message.Message) string
+	retry      RetryConfig
+	timeout    time.Duration
+	logger     *slog.Logger
+}
+
+// attemptState is what one delivery learned while trying a message.
+type attemptState struct {
+	handlerCalls int
+	first, last  time.Time
+	lastErr      error
+	outcome      string
+}
+
+func (st *attemptState) failed(err error) {
+	now := time.Now()
+	if st.first.IsZero() {
+		st.first = now
+	}
+	st.last = now
+	st.lastErr = err
+}
+
+// infrastructureError is a failure of Roomwire's own storage, not of the
+// message or the partner: the message is redelivered, never dead-lettered.
+type infrastructureError struct{ err error }
+
+func (e *infrastructureError) Error() string { return e.err.Error() }
+func (e *infrastructureError) Unwrap() error { return e.err }
+
+func isInfrastructure(err error) bool {
+	var ie *infrastructureError
+	return errors.As(err, &ie)
+}
+
+// handle is the Watermill handler of the consumer. It returns an error only
+// when the message must be redelivered (shutdown, storage down); every other
+// outcome acknowledges the message.
+func (c *consumer) handle(msg *message.Message) error {
+	start := time.Now()
+	ctx := c.prepare(msg.Context(), msg)
+	msg.SetContext(ctx)
+
+	st := &attemptState{}
+	err := c.process(ctx, msg, st)
+	if err != nil {
+		st.outcome = StatusFailed
+	}
+	c.finish(ctx, msg, st, start)
+	if err != nil {
+		if ctx.Err() == nil {
+			c.logger.ErrorContext(ctx, "message will be redelivered", "error", redactError(err))
+			// Storage is down: do not spin on redeliveries.
+			sleepContext(ctx, time.Second)
+		}
+		return err
+	}
+	return nil
+}
+
+// prepare gives the message a correlation id and puts it, and the delivery,
+// in the context.
+func (c *consumer) prepare(ctx context.Context, msg *message.Message) context.Context {
+	cid := msg.Metadata.Get(MetadataCorrelationID)
+	if cid == "" {
+		cid = NewCorrelationID()
+		msg.Metadata.Set(MetadataCorrelationID, cid)
+	}
+	return withDelivery(WithCorrelationID(ctx, cid), deliveryOf(c.name, c.connector, c.topic, msg))
+}
+
+// finish records metrics and the timeline entry of a delivery.
+func (c *consumer) finish(ctx context.Context, msg *message.Message, st *attemptState, start time.Time) {
+	m := c.b.metrics
+	m.handlerMessages.WithLabelValues(c.name, st.outcome).Inc()
+	m.handlerDuration.WithLabelValues(c.name).Observe(time.Since(start).Seconds())
+	if st.outcome == "duplicate" {
+		return
+	}
+	d, _ := DeliveryFrom(ctx)
+	if d.ReservationID == "" {
+		return
+	}
+	entry := TimelineEntry{
+		ReservationID: d.ReservationID,
+		PropertyID:    d.PropertyID,
+		MessageID:     msg.UUID,
+		Direction:     c.direction,
+		Consumer:      c.name,
+		Connector:     c.connector,
+		Topic:         c.topic,
+		EventType:     msg.Metadata.Get(MetadataEventType),
+		CorrelationID: CorrelationID(ctx),
+		Status:        st.outcome,
+		Attempts:      st.handlerCalls,
+		Payload:       msg.Payload,
+	}
+	if st.lastErr != nil {
+		entry.LastError = st.lastErr.Error()
+	}
+	if err := c.b.timeline.Record(context.WithoutCancel(ctx), entry); err != nil {
+		c.logger.WarnContext(ctx, "timeline not recorded", "error", err)
+	}
+}
+
+// process takes a message through the pipeline and sets st.outcome.
+func (c *consumer) process(ctx context.Context, msg *message.Message, st *attemptState) error {
+	if problem := msg.Metadata.Get(MetadataMalformed); problem != "" {
+		st.failed(Permanentf("malformed record: %s", problem))
+		return c.deadLetter(ctx, msg, ReasonMalformed, st)
+	}
+	if c.breakerKey != nil {
+		parked, err := c.b.parking.hasParked(ctx, c.name, msg.Metadata.Get(MetadataPartitionKey))
+		if err != nil {
+			return err
+		}
+		if parked {
+			// Earlier messages of this property wait behind an open
+			// breaker; this one must not overtake them.
+			return c.park(ctx, msg, st)
+		}
+	}
+	err := c.attempt(ctx, msg, st)
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil, isInfrastructure(err):
+		return err
+	case errors.Is(err, ErrBreakerOpen):
+		return c.park(ctx, msg, st)
+	default:
+		return c.deadLetter(ctx, msg, reasonFor(err), st)
+	}
+}
+
+func reasonFor(err error) string {
+	switch {
+	case IsPermanent(err):
+		return ReasonPermanent
+	case errors.Is(err, context.DeadlineExceeded):
+		return ReasonTimeout
+	default:
+		return ReasonRetriesExhausted
+	}
+}
+
+// attempt runs the message through dedup and the retried handler. It
+// returns nil when the message is handled (or was already), otherwise the
+// last error.
+func (c *consumer) attempt(ctx context.Context, msg *message.Message, st *attemptState) error {
+	seen, err := c.b.processed.seen(ctx, c.name, msg.UUID)
+	if err != nil {
+		return &infrastructureError{err}
+	}
+	if seen {
+		st.outcome = "duplicate"
+		c.logger.DebugContext(ctx, "duplicate message skipped")
+		return nil
+	}
+	for retry := 0; ; retry++ {
+		err := c.call(ctx, msg, st)
+		if err == nil {
+			break
+		}
+		st.failed(err)
+		if IsPermanent(err) || errors.Is(err, ErrBreakerOpen) || ctx.Err() != nil || retry >= c.retry.MaxRetries {
+			return err
+		}
+		delay := c.backoff(retry, err)
+		c.b.metrics.handlerRetries.WithLabelValues(c.name).Inc()
+		c.logger.WarnContext(ctx, "handler failed, retrying", "error", redactError(err),
+			"attempt", st.handlerCalls, "retry_in", delay)
+		if err := sleepContext(ctx, delay); err != nil {
+			return err
+		}
+	}
+	// Handled. A failure to record it only risks a duplicate on a later
+	// redelivery, which partners' idempotency keys absorb; do not undo.
+	bg := context.WithoutCancel(ctx)
+	if err := c.b.processed.mark(bg, c.b.pool, c.name, msg.UUID); err != nil {
+		c.logger.WarnContext(ctx, "processed message not recorded", "error", err)
+	}
+	if d, _ := DeliveryFrom(ctx); d.ReplayCount > 0 {
+		if err := c.b.deadLetters.resolve(bg, c.name, msg.UUID); err != nil {
+			c.logger.WarnContext(ctx, "dead letter not marked resolved", "error", err)
+		}
+	}
+	st.outcome = StatusProcessed
+	return nil
+}
+
+// call makes one attempt: under the breaker, with a deadline, panics
+// turned into errors.
+func (c *consumer) call(ctx context.Context, msg *message.Message, st *attemptState) error {
+	attemptCtx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	msg.SetContext(attemptCtx)
+	defer msg.SetContext(ctx)
+	run := func() error {
+		st.handlerCalls++
+		return c.recoverPanic(attemptCtx, msg)
+	}
+	if c.breakerKey == nil {
+		return run()
+	}
+	return c.b.breakers.call(c.breakerKey(msg), run)
+}
+
+func (c *consumer) recoverPanic(ctx context.Context, msg *message.Message) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.logger.ErrorContext(ctx, "handler panicked", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			err = fmt.Errorf("handler panicked: %v", r)
+		}
+	}()
+	return c.handler(msg)
+}
+
+// backoff returns the wait before retry number retry+1: exponential,
+// capped, spread by jitter, and no shorter than a Retry-After the error
+// carries (within the cap).
+func (c *consumer) backoff(retry int, err error) time.Duration {
+	r := c.retry
+	d := float64(r.InitialInterval) * math.Pow(r.Multiplier, float64(retry))
+	if d > float64(r.MaxInterval) {
+		d = float64(r.MaxInterval)
+	}
+	if r.Jitter > 0 {
+		d *= 1 + r.Jitter*(2*rand.Float64()-1)
+	}
+	wait := time.Duration(d)
+	if hint, ok := retryDelayHint(err); ok && hint > wait {
+		wait = min(hint, r.MaxInterval)
+	}
+	return wait
+}
+
+func (c *consumer) park(ctx context.Context, msg *message.Message, st *attemptState) error {
+	breaker := ""
+	if c.breakerKey != nil {
+		breaker = c.breakerKey(msg)
+	}
+	if err := c.b.parking.park(ctx, c.name, c.topic, breaker, msg, st, c.b.cfg.ParkedRetryInterval); err != nil {
+		return &infrastructureError{err}
+	}
+	st.outcome = StatusParked
+	c.logger.WarnContext(ctx, "message parked behind open circuit breaker", "breaker", breaker)
+	return nil
+}
+
+func (c *consumer) deadLetter(ctx context.Context, msg *message.Message, reason string, st *attemptState) error {
+	f := failure{
+		consumer: c.name, connector: c.connector, topic: c.topic, reason: reason,
+		err: st.lastErr, attempts: st.handlerCalls, first: st.first, last: st.last,
+	}
+	if err := c.b.deadLetters.deadLetter(ctx, msg, f); err != nil {
+		return &infrastructureError{err}
+	}
+	st.outcome = StatusDeadLettered
+	c.logger.ErrorContext(ctx, "message dead-lettered", "reason", reason, "attempts", st.handlerCalls,
+		"error", redactError(st.lastErr), "dead_letter_topic", DeadLetterTopic(c.topic))
+	return nil
+}
+
+// drainParked retries the consumer's parked messages whose breaker lets
+// calls through again, property by property, in order.
+func (c *consumer) drainParked(ctx context.Context) error {
+	keys, err := c.b.parking.due(ctx, c.name)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if c.b.breakers.isOpen(k.breaker) {
+			continue
+		}
+		if err := c.drainKey(ctx, k.key); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// drainKey hands the parked messages of one partition key to the handler,
+// oldest first, until none is left or the breaker opens again. An advisory
+// lock keeps other processes off the same key meanwhile.
+func (c *consumer) drainKey(ctx context.Context, key string) error {
+	conn, err := c.b.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	var locked bool
+	lockKey := c.name + "/" + key
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1, hashtext($2))`, parkingLockClass, lockKey).Scan(&locked); err != nil {
+		return err
+	}
+	if !locked {
+		return nil
+	}
+	defer func() {
+		if _, err := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1, hashtext($2))`, parkingLockClass, lockKey); err != nil {
+			// A connection still holding the lock must not go back to the pool.
+			_ = conn.Conn().Close(context.Background())
+		}
+	}()
+
+	for ctx.Err() == nil {
+		pm, err := c.b.parking.head(ctx, conn, c.name, key)
+		if err != nil || pm == nil {
+			return err
+		}
+		start := time.Now()
+		mctx := c.prepare(ctx, pm.msg)
+		pm.msg.SetContext(mctx)
+		st := &attemptState{}
+		err = c.attempt(mctx, pm.msg, st)
+		switch {
+		case err == nil:
+		case ctx.Err() != nil || isInfrastructure(err):
+			return err
+		case errors.Is(err, ErrBreakerOpen):
+			return c.b.parking.postpone(ctx, conn, pm.id, st, c.b.cfg.ParkedRetryInterval)
+		default:
+			// Carry the history of the parked message into the dead letter.
+			if pm.firstFailed != nil {
+				st.first = *pm.firstFailed
+			}
+			calls := st.handlerCalls
+			st.handlerCalls += pm.attempts
+			if err := c.deadLetter(mctx, pm.msg, reasonFor(err), st); err != nil {
+				return err
+			}
+			st.handlerCalls = calls
+		}
+		if err := c.b.parking.remove(ctx, conn, pm.id); err != nil {
+			return err
+		}
+		c.finish(mctx, pm.msg, st, start)
+	}
+	return ctx.Err()
+}
+
+// defaultDirection is "in" for inbound partner topics, "out" otherwise.
+func defaultDirection(topic string) string {
+	if strings.HasPrefix(topic, inboundTopicPrefix) {
+		return DirectionIn
+	}
+	return DirectionOut
+}
+
+// sleepContext waits d or until ctx is done, and returns ctx.Err().
+func sleepContext(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

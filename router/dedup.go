@@ -1,0 +1,69 @@
+package router
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// dbtx is what the stores need of a pool or a transaction.
+type dbtx interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// processedMessages is the deduplication record: which consumer has handled
+// which message id. It lives in PostgreSQL so that every process, and a
+// restarted one, sees it.
+type processedMessages struct{ pool *pgxpool.Pool }
+
+func (p processedMessages) seen(ctx context.Context, consumer, messageID string) (bool, error) {
+	var seen bool
+	err := p.pool.QueryRow(ctx,
+		`SELECT EXISTS (SELECT 1 FROM processed_messages WHERE consumer = $1 AND message_id = $2)`,
+		consumer, messageID).Scan(&seen)
+	if err != nil {
+		return false, fmt.Errorf("dedup: %w", err)
+	}
+	return seen, nil
+}
+
+func (p processedMessages) mark(ctx context.Context, db dbtx, consumer, messageID string) error {
+	_, err := db.Exec(ctx,
+		`INSERT INTO processed_messages (consumer, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+		consumer, messageID)
+	if err != nil {
+		return fmt.Errorf("dedup: %w", err)
+	}
+	return nil
+}
+
+// forget removes ids older than retention and returns how many went.
+func (p processedMessages) forget(ctx context.Context, retention time.Duration) (int64, error) {
+	tag, err := p.pool.Exec(ctx,
+		`DELETE FROM processed_messages WHERE processed_at < now() - make_interval(secs => $1)`,
+		retention.Seconds())
+	if err != nil {
+		return 0, fmt.Errorf("dedup: forget: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// MarkProcessed records, inside the caller's transaction, that the message
+// the handler is working on (ctx is the message's context) has been
+// handled. A handler whose effect is a PostgreSQL write calls it in the same
+// transaction, so the effect and the dedup record commit together and a
+// redelivery can never apply the effect twice. Handlers that do not call it
+// are still deduplicated, right after they return.
+func MarkProcessed(ctx context.Context, tx pgx.Tx) error {
+	d, ok := DeliveryFrom(ctx)
+	if !ok {
+		return fmt.Errorf("dedup: MarkProcessed outside a handler")
+	}
+	return processedMessages{}.mark(ctx, tx, d.Consumer, d.MessageID)
+}

@@ -1,0 +1,164 @@
+package router
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/ThreeDotsLabs/watermill-kafka/v3/pkg/kafka"
+	"github.com/ThreeDotsLabs/watermill/message"
+)
+
+// Publisher publishes Watermill messages to Kafka with Roomwire's producer
+// settings (idempotent, acks from all in-sync replicas, keyed by property).
+//
+// Unlike watermill-kafka's Publisher, which waits for each record's
+// acknowledgement before sending the next, Publish hands all of its messages
+// to the producer at once and waits for them together. Order within a
+// partition is kept: the idempotent producer has one request in flight per
+// broker and retries in sequence.
+type Publisher struct {
+	producer  sarama.SyncProducer
+	marshaler kafka.Marshaler
+	logger    *slog.Logger
+
+	mu     sync.RWMutex
+	closed bool
+}
+
+var _ message.Publisher = (*Publisher)(nil)
+
+// NewPublisher connects a publisher to the cluster of cfg.
+func NewPublisher(cfg KafkaConfig, logger *slog.Logger) (*Publisher, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	sc, err := cfg.saramaConfig()
+	if err != nil {
+		return nil, err
+	}
+	producer, err := sarama.NewSyncProducer(cfg.Brokers, sc)
+	if err != nil {
+		return nil, fmt.Errorf("kafka: producer: %w", err)
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Publisher{producer: producer, marshaler: NewMarshaler(), logger: logger}, nil
+}
+
+// Publish publishes msgs to topic and returns once the cluster has
+// acknowledged every one of them. On error some of the messages may have
+// been published; publishing them again is safe, as consumers deduplicate by
+// message id.
+func (p *Publisher) Publish(topic string, msgs ...*message.Message) error {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.closed {
+		return errors.New("kafka: publisher closed")
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	records := make([]*sarama.ProducerMessage, 0, len(msgs))
+	for _, msg := range msgs {
+		rec, err := p.marshaler.Marshal(topic, msg)
+		if err != nil {
+			return fmt.Errorf("kafka: marshal message %s: %w", msg.UUID, err)
+		}
+		records = append(records, rec)
+	}
+	if len(records) == 1 {
+		if _, _, err := p.producer.SendMessage(records[0]); err != nil {
+			return fmt.Errorf("kafka: publish %s to %s: %w", msgs[0].UUID, topic, err)
+		}
+		return nil
+	}
+	if err := p.producer.SendMessages(records); err != nil {
+		var perrs sarama.ProducerErrors
+		if errors.As(err, &perrs) && len(perrs) > 0 {
+			return fmt.Errorf("kafka: publish to %s: %d of %d messages failed, first: %w", topic, len(perrs), len(records), perrs[0].Err)
+		}
+		return fmt.Errorf("kafka: publish to %s: %w", topic, err)
+	}
+	return nil
+}
+
+// Close flushes and closes the producer. It waits for Publish calls in
+// progress.
+func (p *Publisher) Close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return nil
+	}
+	p.closed = true
+	if err := p.producer.Close(); err != nil {
+		return fmt.Errorf("kafka: close producer: %w", err)
+	}
+	return nil
+}
+
+// SubscriberOptions tune a subscriber beyond the cluster configuration.
+type SubscriberOptions struct {
+	// ConsumerGroup is the full group name (ConsumerGroupPrefix is not
+	// added). Empty reads every partition without a group, from the oldest
+	// offset, committing nothing.
+	ConsumerGroup string
+	// Partitions and ReplicationFactor apply when SubscribeInitialize
+	// creates a topic (defaults 12 and the broker's default).
+	Partitions        int32
+	ReplicationFactor int16
+	// NackResendSleep is the pause before a nacked message is redelivered
+	// (default 100 ms). The consumer pipeline nacks only when storage is
+	// down or on shutdown, and waits itself first.
+	NackResendSleep time.Duration
+	// RebalanceTimeout is how long a rebalancing group waits for its members
+	// to rejoin (default 60 s). A member rejoins only after the messages it
+	// is handling are done, so it must exceed the longest handling (retries
+	// included).
+	RebalanceTimeout time.Duration
+}
+
+// NewSubscriber returns a watermill-kafka subscriber with Roomwire's
+// consumer settings and the never-failing unmarshaler.
+func NewSubscriber(cfg KafkaConfig, opts SubscriberOptions, logger *slog.Logger) (*kafka.Subscriber, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	sc, err := cfg.saramaConfig()
+	if err != nil {
+		return nil, err
+	}
+	if opts.Partitions <= 0 {
+		opts.Partitions = 12
+	}
+	if opts.ReplicationFactor == 0 {
+		opts.ReplicationFactor = -1
+	}
+	if opts.NackResendSleep <= 0 {
+		opts.NackResendSleep = 100 * time.Millisecond
+	}
+	if opts.RebalanceTimeout > 0 {
+		sc.Consumer.Group.Rebalance.Timeout = opts.RebalanceTimeout
+	}
+	return kafka.NewSubscriber(kafka.SubscriberConfig{
+		Brokers:               cfg.Brokers,
+		Unmarshaler:           NewMarshaler(),
+		OverwriteSaramaConfig: sc,
+		ConsumerGroup:         opts.ConsumerGroup,
+		// A nacked message is redelivered in place, holding up its
+		// partition: retries happen in the pipeline, not through nacks.
+		NackResendSleep:     opts.NackResendSleep,
+		ReconnectRetrySleep: time.Second,
+		InitializeTopicDetails: &sarama.TopicDetail{
+			NumPartitions:     opts.Partitions,
+			ReplicationFactor: opts.ReplicationFactor,
+		},
+	}, watermillLogger(logger))
+}

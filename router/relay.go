@@ -1,0 +1,327 @@
+package router
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// OutboxNotifyChannel is the PostgreSQL channel the outbox trigger notifies
+// on every insert, waking the relay.
+const OutboxNotifyChannel = "roomwire_outbox"
+
+// relayLockClass is the first key of the per-partition-key advisory locks
+// that keep each property's events with one relay at a time.
+const relayLockClass = 0x52656c79 // "Rely"
+
+// OutboxRelay publishes the store's outbox to Kafka: every row, at least
+// once, in id order per partition key (property).
+//
+// Each pass takes a transaction, locks the partition keys it will publish
+// with transaction-scoped advisory locks (skipping keys another process
+// holds), publishes their oldest rows in one batch, marks them published and
+// commits. A crash anywhere before the commit leaves the rows unpublished and
+// unlocked, so the next pass (here or in another process) publishes them
+// again: consumers deduplicate by message id (the event id). Several relays
+// can run at once; each key is relayed by one at a time, so order holds.
+type OutboxRelay struct {
+	pool      *pgxpool.Pool
+	publisher message.Publisher
+	timeline  *MessageTimeline
+	metrics   *Metrics
+	logger    *slog.Logger
+	cfg       RelayConfig
+
+	// afterPublish runs between publishing a batch and marking it; a
+	// non-nil error abandons the batch as a crash would. For tests.
+	afterPublish func(ctx context.Context, eventIDs []string) error
+}
+
+// NewOutboxRelay returns a relay from pool's outbox to publisher. metrics
+// may be nil.
+func NewOutboxRelay(pool *pgxpool.Pool, publisher message.Publisher, cfg RelayConfig, metrics *Metrics, logger *slog.Logger) *OutboxRelay {
+	cfg.setDefaults()
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &OutboxRelay{
+		pool: pool, publisher: publisher, timeline: NewMessageTimeline(pool),
+		metrics: metrics, logger: logger, cfg: cfg,
+	}
+}
+
+// Run relays until ctx is done. It wakes on every outbox notification and
+// polls every PollInterval in case one was missed.
+func (r *OutboxRelay) Run(ctx context.Context) error {
+	wake := make(chan struct{}, 1)
+	listenDone := make(chan struct{})
+	go func() {
+		defer close(listenDone)
+		r.listen(ctx, wake)
+	}()
+	defer func() { <-listenDone }()
+
+	r.logger.Info("outbox relay started")
+	for {
+		n, err := r.RelayOnce(ctx)
+		if ctx.Err() != nil {
+			r.logger.Info("outbox relay stopped")
+			return nil
+		}
+		if err != nil {
+			if r.metrics != nil {
+				r.metrics.relayErrors.Inc()
+			}
+			r.logger.Error("outbox relay batch failed; will retry", "error", err)
+			if sleepContext(ctx, r.cfg.RetryInterval) != nil {
+				return nil
+			}
+			continue
+		}
+		if n > 0 {
+			continue // more may be waiting
+		}
+		timer := time.NewTimer(r.cfg.PollInterval)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			r.logger.Info("outbox relay stopped")
+			return nil
+		case <-wake:
+		case <-timer.C:
+		}
+		timer.Stop()
+	}
+}
+
+// listen forwards outbox notifications to wake, reconnecting on failure.
+func (r *OutboxRelay) listen(ctx context.Context, wake chan<- struct{}) {
+	for ctx.Err() == nil {
+		err := r.listenOnce(ctx, wake)
+		if ctx.Err() != nil {
+			return
+		}
+		r.logger.Warn("outbox listener lost; polling until it reconnects", "error", err)
+		if sleepContext(ctx, r.cfg.RetryInterval) != nil {
+			return
+		}
+	}
+}
+
+func (r *OutboxRelay) listenOnce(ctx context.Context, wake chan<- struct{}) error {
+	// A connection of its own: LISTEN state must not leak into the pool.
+	conn, err := pgx.ConnectConfig(ctx, r.pool.Config().ConnConfig.Copy())
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "LISTEN "+OutboxNotifyChannel); err != nil {
+		return err
+	}
+	// Rows may have arrived while we were not listening.
+	select {
+	case wake <- struct{}{}:
+	default:
+	}
+	for {
+		if _, err := conn.WaitForNotification(ctx); err != nil {
+			return err
+		}
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// outboxRow is one row of the outbox.
+type outboxRow struct {
+	id            int64
+	eventID       string
+	topic         string
+	partitionKey  string
+	eventType     string
+	reservationID *string
+	payload       []byte
+	headers       map[string]any
+}
+
+// RelayOnce publishes one batch and returns how many rows it published.
+func (r *OutboxRelay) RelayOnce(ctx context.Context) (int, error) {
+	keys, err := r.candidateKeys(ctx)
+	if err != nil || len(keys) == 0 {
+		return 0, err
+	}
+	published := 0
+	err = pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT k FROM unnest($1::text[]) AS k
+			WHERE pg_try_advisory_xact_lock($2, hashtext(k))`, keys, relayLockClass)
+		if err != nil {
+			return err
+		}
+		locked, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil || len(locked) == 0 {
+			return err // every key is with another relay
+		}
+		rows, err = tx.Query(ctx, `
+			SELECT id, event_id::text, topic, partition_key, event_type, reservation_id::text, payload, headers
+			FROM outbox WHERE published_at IS NULL AND partition_key = ANY($1)
+			ORDER BY id LIMIT $2`, locked, r.cfg.BatchSize)
+		if err != nil {
+			return err
+		}
+		batch, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (outboxRow, error) {
+			var o outboxRow
+			err := row.Scan(&o.id, &o.eventID, &o.topic, &o.partitionKey, &o.eventType, &o.reservationID, &o.payload, &o.headers)
+			return o, err
+		})
+		if err != nil || len(batch) == 0 {
+			return err
+		}
+		if err := r.publish(batch); err != nil {
+			return err
+		}
+		eventIDs := make([]string, len(batch))
+		ids := make([]int64, len(batch))
+		for i, o := range batch {
+			eventIDs[i], ids[i] = o.eventID, o.id
+		}
+		if r.afterPublish != nil {
+			if err := r.afterPublish(ctx, eventIDs); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Exec(ctx, `UPDATE outbox SET published_at = now() WHERE id = ANY($1)`, ids); err != nil {
+			return err
+		}
+		for _, o := range batch {
+			if o.reservationID == nil {
+				continue
+			}
+			err := r.timeline.record(ctx, tx, TimelineEntry{
+				ReservationID: *o.reservationID,
+				PropertyID:    o.partitionKey,
+				MessageID:     o.eventID,
+				Direction:     DirectionOut,
+				Consumer:      relayConsumer,
+				Topic:         o.topic,
+				EventType:     o.eventType,
+				CorrelationID: correlationOf(o),
+				Status:        StatusPublished,
+				Attempts:      1,
+				Payload:       o.payload,
+			})
+			if err != nil {
+				return err
+			}
+		}
+		published = len(batch)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("outbox relay: %w", err)
+	}
+	if published > 0 && r.metrics != nil {
+		r.metrics.outboxPublished.Add(float64(published))
+	}
+	return published, nil
+}
+
+// candidateKeys returns the partition keys of the oldest unpublished rows,
+// oldest first.
+func (r *OutboxRelay) candidateKeys(ctx context.Context) ([]string, error) {
+	rows, err := r.pool.Query(ctx, `SELECT partition_key FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1`,
+		r.cfg.BatchSize)
+	if err != nil {
+		return nil, fmt.Errorf("outbox relay: %w", err)
+	}
+	all, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("outbox relay: %w", err)
+	}
+	seen := map[string]bool{}
+	var keys []string
+	for _, k := range all {
+		if !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
+		}
+	}
+	return keys, nil
+}
+
+// publish sends the batch, topic by topic, each topic's rows in id order.
+func (r *OutboxRelay) publish(batch []outboxRow) error {
+	var order []string
+	byTopic := map[string][]*message.Message{}
+	for _, o := range batch {
+		if _, ok := byTopic[o.topic]; !ok {
+			order = append(order, o.topic)
+		}
+		byTopic[o.topic] = append(byTopic[o.topic], outboxMessage(o))
+	}
+	for _, topic := range order {
+		if err := r.publisher.Publish(topic, byTopic[topic]...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// outboxMessage turns an outbox row into the message consumers see: id =
+// event id, payload = canonical event JSON, headers as metadata.
+func outboxMessage(o outboxRow) *message.Message {
+	msg := message.NewMessage(o.eventID, o.payload)
+	for k, v := range o.headers {
+		switch v := v.(type) {
+		case string:
+			msg.Metadata.Set(k, v)
+		case nil:
+		default:
+			b, _ := json.Marshal(v)
+			msg.Metadata.Set(k, string(b))
+		}
+	}
+	msg.Metadata.Set(MetadataPartitionKey, o.partitionKey)
+	msg.Metadata.Set(MetadataPropertyID, o.partitionKey)
+	msg.Metadata.Set(MetadataEventType, o.eventType)
+	if o.reservationID != nil {
+		msg.Metadata.Set(MetadataReservationID, *o.reservationID)
+	}
+	msg.Metadata.Set(MetadataCorrelationID, correlationOf(o))
+	return msg
+}
+
+// correlationOf returns the row's correlation id: from its headers, else
+// from the event, else the event id (stable across republishing).
+func correlationOf(o outboxRow) string {
+	if v, ok := o.headers[MetadataCorrelationID].(string); ok && v != "" {
+		return v
+	}
+	var ev struct {
+		CorrelationID string `json:"correlation_id"`
+	}
+	if json.Unmarshal(o.payload, &ev) == nil && ev.CorrelationID != "" {
+		return ev.CorrelationID
+	}
+	return o.eventID
+}
+
+// Backlog returns how many outbox rows wait to be published and the age of
+// the oldest.
+func (r *OutboxRelay) Backlog(ctx context.Context) (int64, time.Duration, error) {
+	var n int64
+	var age float64
+	err := r.pool.QueryRow(ctx, `SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8
+		FROM outbox WHERE published_at IS NULL`).Scan(&n, &age)
+	if err != nil {
+		return 0, 0, fmt.Errorf("outbox relay: backlog: %w", err)
+	}
+	return n, time.Duration(age * float64(time.Second)), nil
+}

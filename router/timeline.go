@@ -1,0 +1,112 @@
+package router
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Directions of a timeline entry.
+const (
+	DirectionIn  = "in"  // from a partner into Roomwire
+	DirectionOut = "out" // from Roomwire towards a partner (or onto the event topics)
+)
+
+// Statuses of a timeline entry.
+const (
+	StatusPublished    = "published"     // the outbox relay put the event on Kafka
+	StatusProcessed    = "processed"     // a consumer handled it
+	StatusParked       = "parked"        // waiting behind an open circuit breaker
+	StatusDeadLettered = "dead_lettered" // given up on; see the dead letters
+	StatusFailed       = "failed"        // failed this delivery; will be redelivered
+)
+
+// relayConsumer is the consumer name of entries the outbox relay writes.
+const relayConsumer = "outbox-relay"
+
+// TimelineEntry is one message in or out concerning a reservation, as one
+// consumer (or the relay) saw it.
+type TimelineEntry struct {
+	ID            int64     `json:"id"`
+	ReservationID string    `json:"reservation_id"`
+	PropertyID    string    `json:"property_id"`
+	MessageID     string    `json:"message_id"`
+	Direction     string    `json:"direction"`
+	Consumer      string    `json:"consumer"`
+	Connector     string    `json:"connector,omitempty"`
+	Topic         string    `json:"topic"`
+	EventType     string    `json:"event_type,omitempty"`
+	CorrelationID string    `json:"correlation_id,omitempty"`
+	Status        string    `json:"status"`
+	Attempts      int       `json:"attempts"`
+	LastError     string    `json:"last_error,omitempty"`
+	Payload       []byte    `json:"-"`
+	FirstAt       time.Time `json:"first_at"`
+	LastAt        time.Time `json:"last_at"`
+}
+
+// MessageTimeline records and reads the message history of reservations.
+type MessageTimeline struct{ pool *pgxpool.Pool }
+
+// NewMessageTimeline returns the timeline stored in pool's database.
+func NewMessageTimeline(pool *pgxpool.Pool) *MessageTimeline { return &MessageTimeline{pool: pool} }
+
+// Record writes e, or updates the entry of the same message, consumer and
+// direction (status, attempts, last error, last time). Card numbers and
+// secrets are removed from the payload and error first. Entries without a
+// reservation id are ignored. Connectors record their outbound partner calls
+// with it.
+func (t *MessageTimeline) Record(ctx context.Context, e TimelineEntry) error {
+	return t.record(ctx, t.pool, e)
+}
+
+func (t *MessageTimeline) record(ctx context.Context, db dbtx, e TimelineEntry) error {
+	if e.ReservationID == "" {
+		return nil
+	}
+	if e.Direction != DirectionIn && e.Direction != DirectionOut {
+		return fmt.Errorf("timeline: direction %q is neither in nor out", e.Direction)
+	}
+	payload, _ := redactPayload(e.Payload)
+	lastError, _ := redactText(e.LastError)
+	_, err := db.Exec(ctx, `
+		INSERT INTO message_timeline (reservation_id, property_id, message_id, direction, consumer, connector,
+			topic, event_type, correlation_id, status, attempts, last_error, payload)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+		ON CONFLICT (message_id, consumer, direction) DO UPDATE SET
+			status = EXCLUDED.status,
+			attempts = message_timeline.attempts + EXCLUDED.attempts,
+			last_error = EXCLUDED.last_error,
+			last_at = now()`,
+		e.ReservationID, e.PropertyID, e.MessageID, e.Direction, e.Consumer, e.Connector,
+		e.Topic, e.EventType, e.CorrelationID, e.Status, e.Attempts, lastError, payload)
+	if err != nil {
+		return fmt.Errorf("timeline: record %s: %w", e.MessageID, err)
+	}
+	return nil
+}
+
+// Timeline returns every entry of reservationID, oldest first.
+func (t *MessageTimeline) Timeline(ctx context.Context, reservationID string) ([]TimelineEntry, error) {
+	rows, err := t.pool.Query(ctx, `
+		SELECT id, reservation_id, property_id, message_id, direction, consumer, connector, topic,
+			event_type, correlation_id, status, attempts, last_error, coalesce(payload, ''::bytea), first_at, last_at
+		FROM message_timeline WHERE reservation_id = $1 ORDER BY first_at, id`, reservationID)
+	if err != nil {
+		return nil, fmt.Errorf("timeline: %w", err)
+	}
+	entries, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (TimelineEntry, error) {
+		var e TimelineEntry
+		err := r.Scan(&e.ID, &e.ReservationID, &e.PropertyID, &e.MessageID, &e.Direction, &e.Consumer,
+			&e.Connector, &e.Topic, &e.EventType, &e.CorrelationID, &e.Status, &e.Attempts, &e.LastError,
+			&e.Payload, &e.FirstAt, &e.LastAt)
+		return e, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("timeline: %w", err)
+	}
+	return entries, nil
+}
