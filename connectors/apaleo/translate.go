@@ -246,7 +246,12 @@ func BookingRequestToBooking(req *CreateBooking) (*canonical.ChannelBooking, err
 		if len(cr.TimeSlices) == 0 {
 			p.Add(f+".timeSlices", "at least one time slice is required")
 		}
-		nights := canonical.Nights(stay.Arrival, stay.Departure)
+		var nights []canonical.Date
+		if n := stay.Arrival.DaysUntil(stay.Departure); n > canonical.MaxStayNights {
+			p.Add(f+".departure", "a stay of %d nights is longer than the %d allowed", n, canonical.MaxStayNights)
+		} else {
+			nights = canonical.Nights(stay.Arrival, stay.Departure)
+		}
 		if len(cr.TimeSlices) > canonical.MaxStayNights {
 			p.Add(f+".timeSlices", "has %d nights; at most %d are allowed", len(cr.TimeSlices), canonical.MaxStayNights)
 			continue
@@ -305,7 +310,11 @@ func BookingRequest(r *canonical.Reservation, channelCode string) (*CreateBookin
 		external = r.ConfirmationNumber
 	}
 	req := &CreateBooking{Booker: guest}
-	for _, s := range r.RoomStays {
+	for i, s := range r.RoomStays {
+		// Bounded before a time slice is made per night.
+		if n := s.Arrival.DaysUntil(s.Departure); n < 1 || n > canonical.MaxStayNights {
+			return nil, connectors.Permanent(fmt.Errorf("apaleo: room stay %d: %d nights; Apaleo needs 1 to %d", i, n, canonical.MaxStayNights))
+		}
 		req.Reservations = append(req.Reservations, CreateReservation{
 			Arrival:       s.Arrival.String(),
 			Departure:     s.Departure.String(),
