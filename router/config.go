@@ -290,6 +290,11 @@ type Config struct {
 	// ParkedRetryInterval is how often messages parked behind an open breaker
 	// are tried again (default 5 s).
 	ParkedRetryInterval time.Duration
+	// ParkedMaxAge is how long a message may stay parked behind an open
+	// breaker before it is dead-lettered for an operator (default 24 h).
+	// A message whose own failures keep tripping the breaker would otherwise
+	// hold up its property for ever.
+	ParkedMaxAge time.Duration
 	// DedupRetention is how long processed message ids are kept for
 	// deduplication (default 7 days). It must exceed the longest time a
 	// message can be redelivered after (Kafka retention, replays).
@@ -312,6 +317,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.ParkedRetryInterval <= 0 {
 		c.ParkedRetryInterval = 5 * time.Second
+	}
+	if c.ParkedMaxAge <= 0 {
+		c.ParkedMaxAge = 24 * time.Hour
 	}
 	if c.DedupRetention <= 0 {
 		c.DedupRetention = 7 * 24 * time.Hour

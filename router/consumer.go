@@ -206,15 +206,28 @@ func (c *consumer) process(ctx context.Context, msg *message.Message, st *attemp
 		return nil
 	case ctx.Err() != nil, isInfrastructure(err):
 		return err
-	case errors.Is(err, ErrBreakerOpen):
+	case c.shouldPark(msg, err):
 		return c.park(ctx, msg, st)
 	default:
 		return c.deadLetter(ctx, msg, reasonFor(err), st)
 	}
 }
 
+// shouldPark reports whether a failed message waits for its partner rather
+// than going to the dead letters: the breaker refused the call, or the
+// message's own transient failures have just opened it (the partner is
+// down, the message is not at fault).
+func (c *consumer) shouldPark(msg *message.Message, err error) bool {
+	if c.breakerKey == nil || IsPermanent(err) {
+		return false
+	}
+	return errors.Is(err, ErrBreakerOpen) || c.b.breakers.isOpen(c.breakerKey(msg))
+}
+
 func reasonFor(err error) string {
 	switch {
+	case IsUnmapped(err):
+		return ReasonUnmapped
 	case IsPermanent(err):
 		return ReasonPermanent
 	case errors.Is(err, context.DeadlineExceeded):
@@ -398,9 +411,11 @@ func (c *consumer) drainKey(ctx context.Context, key string) error {
 		case err == nil:
 		case ctx.Err() != nil || isInfrastructure(err):
 			return err
-		case errors.Is(err, ErrBreakerOpen):
+		case c.shouldPark(pm.msg, err) && time.Since(pm.parkedAt) < c.b.cfg.ParkedMaxAge:
 			return c.b.parking.postpone(ctx, conn, pm.id, st, c.b.cfg.ParkedRetryInterval)
 		default:
+			// Permanent, or retries exhausted with the breaker closed, or
+			// parked for longer than ParkedMaxAge: an operator decides.
 			// Carry the history of the parked message into the dead letter.
 			if pm.firstFailed != nil {
 				st.first = *pm.firstFailed

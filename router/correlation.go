@@ -7,27 +7,25 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/google/uuid"
+
+	"github.com/roomwire/roomwire/canonical"
 )
 
 type contextKey int
 
-const (
-	correlationIDKey contextKey = iota
-	deliveryKey
-)
+const deliveryKey contextKey = iota
 
-// WithCorrelationID returns ctx carrying correlation id id.
+// WithCorrelationID returns ctx carrying correlation id id. It is the same
+// context value as canonical.WithCorrelationID, so the store stamps the
+// events a handler causes with the id of the message it handles.
 func WithCorrelationID(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, correlationIDKey, id)
+	return canonical.WithCorrelationID(ctx, id)
 }
 
 // CorrelationID returns the correlation id ctx carries, or "". Inside a
 // handler it is the id of the message being handled; outbound partner calls
 // send it on (e.g. as X-Correlation-ID).
-func CorrelationID(ctx context.Context) string {
-	id, _ := ctx.Value(correlationIDKey).(string)
-	return id
-}
+func CorrelationID(ctx context.Context) string { return canonical.CorrelationID(ctx) }
 
 // NewCorrelationID returns a fresh correlation id.
 func NewCorrelationID() string { return uuid.NewString() }

@@ -23,6 +23,8 @@ const (
 	ReasonMalformed = "malformed"
 	// ReasonPermanent: the handler marked the error Permanent.
 	ReasonPermanent = "permanent"
+	// ReasonUnmapped: a partner code has no mapping; replay once it has.
+	ReasonUnmapped = "unmapped"
 	// ReasonRetriesExhausted: a transient error outlasted every retry.
 	ReasonRetriesExhausted = "retries_exhausted"
 	// ReasonTimeout: the last attempt ran out of time and retries are exhausted.

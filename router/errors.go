@@ -14,8 +14,18 @@ var ErrBreakerOpen = errors.New("router: circuit breaker open")
 // permanentError marks an error that retrying cannot fix.
 type permanentError struct{ err error }
 
-func (e *permanentError) Error() string { return e.err.Error() }
-func (e *permanentError) Unwrap() error { return e.err }
+func (e *permanentError) Error() string   { return e.err.Error() }
+func (e *permanentError) Unwrap() error   { return e.err }
+func (e *permanentError) Permanent() bool { return true }
+
+// Errors are classified through these small interfaces, found with
+// errors.As, so that the connector SDK's error classes (and anyone else's)
+// work without the router importing them. The outermost error in the chain
+// that implements one decides.
+type (
+	permanentClassifier interface{ Permanent() bool }
+	unmappedClassifier  interface{ Unmapped() bool }
+)
 
 // Permanent marks err as permanent: the message is not retried and goes
 // straight to the dead-letter topic. Use it for input that can never succeed
@@ -31,11 +41,24 @@ func Permanent(err error) error {
 	return &permanentError{err: err}
 }
 
-// IsPermanent reports whether err, or any error it wraps, was marked with
-// Permanent.
+// IsPermanent reports whether err is permanent: the outermost error in its
+// chain with a Permanent() bool method says true (as Permanent's wrapper
+// does), or it reports an unmapped code (IsUnmapped).
 func IsPermanent(err error) bool {
-	var p *permanentError
-	return errors.As(err, &p)
+	if IsUnmapped(err) {
+		return true
+	}
+	var p permanentClassifier
+	return errors.As(err, &p) && p.Permanent()
+}
+
+// IsUnmapped reports whether err says a partner code has no mapping yet
+// (an error in its chain with Unmapped() bool returning true). Such a
+// message is dead-lettered with reason "unmapped" and replays once the
+// mapping is added.
+func IsUnmapped(err error) bool {
+	var u unmappedClassifier
+	return errors.As(err, &u) && u.Unmapped()
 }
 
 // Permanentf is Permanent(fmt.Errorf(format, args...)).

@@ -33,6 +33,7 @@ type parkedMessage struct {
 	attempts    int
 	lastError   string
 	firstFailed *time.Time
+	parkedAt    time.Time
 }
 
 func (p parkedMessages) hasParked(ctx context.Context, consumer, key string) (bool, error) {
@@ -104,9 +105,9 @@ func (p parkedMessages) head(ctx context.Context, db dbtx, consumer, key string)
 		metadata map[string]string
 	)
 	err := db.QueryRow(ctx, `
-		SELECT id, message_id, topic, breaker, payload, metadata, attempts, last_error, first_failed_at
+		SELECT id, message_id, topic, breaker, payload, metadata, attempts, last_error, first_failed_at, parked_at
 		FROM parked_messages WHERE consumer = $1 AND partition_key = $2 ORDER BY id LIMIT 1`, consumer, key).
-		Scan(&pm.id, &id, &pm.topic, &pm.breaker, &payload, &metadata, &pm.attempts, &pm.lastError, &pm.firstFailed)
+		Scan(&pm.id, &id, &pm.topic, &pm.breaker, &payload, &metadata, &pm.attempts, &pm.lastError, &pm.firstFailed, &pm.parkedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}

@@ -1,6 +1,7 @@
 package router
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -208,5 +209,41 @@ func TestRedact(t *testing.T) {
 	}
 	if got := redactError(errors.New("declined card " + card)); strings.Contains(got, "4111") {
 		t.Errorf("error not redacted: %s", got)
+	}
+}
+
+// classified mimics an error class of another package (the connector SDK's).
+type classified struct {
+	err                 error
+	permanent, unmapped bool
+}
+
+func (e classified) Error() string   { return e.err.Error() }
+func (e classified) Unwrap() error   { return e.err }
+func (e classified) Permanent() bool { return e.permanent }
+func (e classified) Unmapped() bool  { return e.unmapped }
+
+func TestForeignErrorClasses(t *testing.T) {
+	base := errors.New("x")
+	tests := []struct {
+		name      string
+		err       error
+		permanent bool
+		reason    string
+	}{
+		{"foreign permanent", classified{err: base, permanent: true}, true, ReasonPermanent},
+		{"foreign retryable wrapping permanent: outermost decides", classified{err: Permanent(base)}, false, ReasonRetriesExhausted},
+		{"unmapped", fmt.Errorf("apply: %w", classified{err: base, unmapped: true}), true, ReasonUnmapped},
+		{"timeout", fmt.Errorf("call: %w", context.DeadlineExceeded), false, ReasonTimeout},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := IsPermanent(tt.err); got != tt.permanent {
+				t.Errorf("IsPermanent = %v, want %v", got, tt.permanent)
+			}
+			if got := reasonFor(tt.err); got != tt.reason {
+				t.Errorf("reason = %q, want %q", got, tt.reason)
+			}
+		})
 	}
 }

@@ -1,0 +1,309 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/roomwire/roomwire/canonical"
+	"github.com/roomwire/roomwire/reservations/pgtest"
+)
+
+// publishKeyed publishes one message per id, keyed by key, in order.
+func publishKeyed(t *testing.T, pub message.Publisher, topic, key string, payload string, msgIDs ...string) {
+	t.Helper()
+	for _, id := range msgIDs {
+		msg := NewMessage(context.Background(), id, key, []byte(payload))
+		if err := pub.Publish(topic, msg); err != nil {
+			t.Fatalf("publish %s: %v", id, err)
+		}
+	}
+}
+
+// produceRaw writes a record that did not come from a Roomwire publisher:
+// no message id header, bytes that are not JSON. franz-go partitions keyed
+// records with murmur2 as Kafka's Java client does, like the Publisher.
+func produceRaw(t *testing.T, broker *EmbeddedBroker, topic, key string, value []byte) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(broker.Addrs()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: topic, Key: []byte(key), Value: value}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func deadLetterReasons(t *testing.T, b *Backbone, consumer string) map[string]DeadLetter {
+	t.Helper()
+	letters, err := b.DeadLetters().List(context.Background(), DeadLetterFilter{Consumer: consumer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]DeadLetter{}
+	for _, dl := range letters {
+		out[dl.Reason] = dl
+	}
+	return out
+}
+
+func TestPoisonMessagesGoToTheDeadLetterTopicAndThePartitionKeepsFlowing(t *testing.T) {
+	pool := pgtest.Pool(t)
+	broker := startBroker(t)
+	b := newBackbone(t, testConfig(broker), pool)
+	topic := uniqueTopic("poison")
+	handled := newEffects()
+	err := b.AddConsumer("booker", topic, func(msg *message.Message) error {
+		switch string(msg.Payload) {
+		case "poison":
+			return Permanent(errors.New("booking has no arrival date"))
+		case "flaky":
+			return errors.New("partner answered 503")
+		}
+		handled.add(msg.Metadata.Get(MetadataPartitionKey), msg.UUID)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runBackbone(t, b)
+
+	pub := b.Publisher()
+	good := ids("good", 5)
+	publishKeyed(t, pub, topic, "hotel-1", "ok", good[0])
+	produceRaw(t, broker, topic, "hotel-1", []byte{0xff, 0xfe, 0x00})
+	publishKeyed(t, pub, topic, "hotel-1", "poison", "poison-1")
+	publishKeyed(t, pub, topic, "hotel-1", "flaky", "flaky-1")
+	publishKeyed(t, pub, topic, "hotel-1", "ok", good[1:]...)
+
+	eventually(t, 30*time.Second, "the good messages behind the poison", func() bool { return len(handled.sequence("hotel-1")) == len(good) })
+	if got := strings.Join(handled.sequence("hotel-1"), ","); got != strings.Join(good, ",") {
+		t.Errorf("handled %s, want %s", got, strings.Join(good, ","))
+	}
+	recs := readTopic(t, broker, topic, 8, 10*time.Second)
+	for _, r := range recs {
+		if r.partition != recs[0].partition {
+			t.Fatalf("records of one key on partitions %d and %d", recs[0].partition, r.partition)
+		}
+	}
+
+	var reasons map[string]DeadLetter
+	eventually(t, 10*time.Second, "three dead letters", func() bool {
+		reasons = deadLetterReasons(t, b, "booker")
+		return len(reasons) == 3
+	})
+	maxAttempts := testConfig(broker).Retry.MaxRetries + 1
+	for reason, want := range map[string]struct {
+		id       string
+		attempts int
+	}{
+		ReasonMalformed:        {fmt.Sprintf("kafka:%s/%d/1", topic, recs[0].partition), 0},
+		ReasonPermanent:        {"poison-1", 1},
+		ReasonRetriesExhausted: {"flaky-1", maxAttempts},
+	} {
+		dl, ok := reasons[reason]
+		if !ok {
+			t.Errorf("no dead letter with reason %s", reason)
+			continue
+		}
+		if dl.MessageID != want.id || dl.Attempts != want.attempts || dl.OriginalTopic != topic ||
+			dl.DeadLetterTopic != DeadLetterTopic(topic) || dl.PropertyID != "hotel-1" || dl.Status != DeadLetterDead {
+			t.Errorf("%s: %+v", reason, dl)
+		}
+	}
+
+	dlq := readTopic(t, broker, DeadLetterTopic(topic), 3, 10*time.Second)
+	for _, r := range dlq {
+		h := r.headers
+		if h[MetadataDLQHandler] != "booker" || h[MetadataDLQOriginalTopic] != topic || h[MetadataDLQReason] == "" ||
+			h[MetadataDLQAttempts] == "" || h[MetadataDLQFirstFailure] == "" || h[MetadataDLQLastFailure] == "" || r.key != "hotel-1" {
+			t.Errorf("dead-letter record %s lacks metadata: %v", r.id, h)
+		}
+		if _, err := time.Parse(time.RFC3339Nano, h[MetadataDLQLastFailure]); err != nil {
+			t.Errorf("last failure %q: %v", h[MetadataDLQLastFailure], err)
+		}
+	}
+	if got := testutil.ToFloat64(b.metrics.handlerRetries.WithLabelValues("booker")); got != float64(maxAttempts-1) {
+		t.Errorf("retries metric = %v, want %d", got, maxAttempts-1)
+	}
+	if got := testutil.ToFloat64(b.metrics.deadLettered.WithLabelValues("booker", ReasonPermanent)); got != 1 {
+		t.Errorf("dead-lettered metric = %v, want 1", got)
+	}
+}
+
+func TestOpenBreakerOfOnePartnerDoesNotDelayAnother(t *testing.T) {
+	pool := pgtest.Pool(t)
+	broker := startBroker(t)
+	b := newBackbone(t, testConfig(broker), pool)
+	topic := uniqueTopic("fanout")
+	var aDown atomic.Bool
+	aDown.Store(true)
+	var aCalls atomic.Int64
+	handledA, handledB := newEffects(), newEffects()
+	err := b.AddConsumer("partner-a-push", topic, func(msg *message.Message) error {
+		aCalls.Add(1)
+		if aDown.Load() {
+			return errors.New("partner a answered 503")
+		}
+		handledA.add(msg.Metadata.Get(MetadataPartitionKey), msg.UUID)
+		return nil
+	}, WithConnector("partner-a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = b.AddConsumer("partner-b-push", topic, func(msg *message.Message) error {
+		handledB.add(msg.Metadata.Get(MetadataPartitionKey), msg.UUID)
+		return nil
+	}, WithConnector("partner-b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runBackbone(t, b)
+
+	properties := []string{"p0", "p1", "p2", "p3"}
+	sent := map[string][]string{}
+	for i := 0; i < 10; i++ {
+		for _, p := range properties {
+			id := fmt.Sprintf("%s-%02d", p, i)
+			publishKeyed(t, b.Publisher(), topic, p, "event", id)
+			sent[p] = append(sent[p], id)
+		}
+	}
+
+	eventually(t, 30*time.Second, "partner b to get every message", func() bool { return handledB.distinct() == 40 })
+	if handledA.distinct() != 0 {
+		t.Fatalf("partner a handled %d messages while down", handledA.distinct())
+	}
+	if state := b.Breakers().State("partner-a"); state == "closed" {
+		t.Errorf("partner a's breaker is %s while it fails", state)
+	}
+	if b.Breakers().State("partner-b") != "closed" {
+		t.Errorf("partner b's breaker is %s", b.Breakers().State("partner-b"))
+	}
+	// The breaker spared the partner most calls: far fewer than 40
+	// messages times 3 attempts.
+	if calls := aCalls.Load(); calls >= 40 {
+		t.Errorf("partner a was called %d times while its breaker was open", calls)
+	}
+	eventually(t, 10*time.Second, "partner a's messages to be parked", func() bool {
+		return countRows(t, pool, `SELECT count(*) FROM parked_messages WHERE consumer = 'partner-a-push'`) == 40
+	})
+
+	aDown.Store(false) // the partner is back
+	eventually(t, 30*time.Second, "partner a to catch up", func() bool { return handledA.distinct() == 40 })
+	for _, p := range properties {
+		if got := strings.Join(handledA.sequence(p), ","); got != strings.Join(sent[p], ",") {
+			t.Errorf("partner a, %s: handled %s, want %s", p, got, strings.Join(sent[p], ","))
+		}
+	}
+	if n := countRows(t, pool, `SELECT count(*) FROM dead_letters`); n != 0 {
+		t.Errorf("%d dead letters: a partner outage must not dead-letter messages", n)
+	}
+	if n := countRows(t, pool, `SELECT count(*) FROM parked_messages`); n != 0 {
+		t.Errorf("%d messages still parked", n)
+	}
+	eventually(t, 10*time.Second, "partner a's breaker to close", func() bool { return b.Breakers().State("partner-a") == "closed" })
+}
+
+// collidingKeys returns two property ids that land on the same partition of
+// a topic with partitions partitions.
+func collidingKeys(partitions int32) (string, string) {
+	first := map[int32]string{}
+	for i := 0; ; i++ {
+		k := fmt.Sprintf("hotel-%d", i)
+		p := int32(murmur2([]byte(k))&0x7fffffff) % partitions
+		if other, ok := first[p]; ok {
+			return other, k
+		}
+		first[p] = k
+	}
+}
+
+func TestPerPropertyBreakerParksOnlyThatProperty(t *testing.T) {
+	pool := pgtest.Pool(t)
+	broker := startBroker(t)
+	cfg := testConfig(broker)
+	b := newBackbone(t, cfg, pool)
+	topic := uniqueTopic("pms")
+	// Two hotels on one partition: one's broken PMS account must not hold
+	// up the other.
+	broken, healthy := collidingKeys(cfg.Topics.Partitions)
+	var fixed atomic.Bool
+	handled := newEffects()
+	err := b.AddConsumer("pms-push", topic, func(msg *message.Message) error {
+		key := msg.Metadata.Get(MetadataPartitionKey)
+		if key == broken && !fixed.Load() {
+			return errors.New("pms account answered 500")
+		}
+		handled.add(key, msg.UUID)
+		return nil
+	}, WithConnector("pms"), WithBreakerKey(func(msg *message.Message) string {
+		return "pms/" + msg.Metadata.Get(MetadataPartitionKey)
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runBackbone(t, b)
+	var sentBroken, sentHealthy []string
+	for i := 0; i < 8; i++ {
+		sentBroken = append(sentBroken, fmt.Sprintf("broken-%d", i))
+		sentHealthy = append(sentHealthy, fmt.Sprintf("healthy-%d", i))
+		publishKeyed(t, b.Publisher(), topic, broken, "x", sentBroken[i])
+		publishKeyed(t, b.Publisher(), topic, healthy, "x", sentHealthy[i])
+	}
+	eventually(t, 30*time.Second, "the healthy hotel's messages", func() bool { return len(handled.sequence(healthy)) == 8 })
+	if got := strings.Join(handled.sequence(healthy), ","); got != strings.Join(sentHealthy, ",") {
+		t.Errorf("healthy: %s", got)
+	}
+	if len(handled.sequence(broken)) != 0 || b.Breakers().State("pms/"+healthy) != "closed" {
+		t.Fatalf("broken hotel handled %d, healthy breaker %s", len(handled.sequence(broken)), b.Breakers().State("pms/"+healthy))
+	}
+	fixed.Store(true)
+	eventually(t, 30*time.Second, "the broken hotel's messages after the fix", func() bool { return len(handled.sequence(broken)) == 8 })
+	if got := strings.Join(handled.sequence(broken), ","); got != strings.Join(sentBroken, ",") {
+		t.Errorf("broken hotel handled out of order: %s", got)
+	}
+	if n := countRows(t, pool, `SELECT count(*) FROM dead_letters`); n != 0 {
+		t.Errorf("%d dead letters", n)
+	}
+}
+
+func TestCorrelationIDReachesHandlersAndTheStoreContext(t *testing.T) {
+	pool := pgtest.Pool(t)
+	broker := startBroker(t)
+	b := newBackbone(t, testConfig(broker), pool)
+	topic := uniqueTopic("corr")
+	got := make(chan [3]string, 4)
+	err := b.AddConsumer("corr-check", topic, func(msg *message.Message) error {
+		d, _ := DeliveryFrom(msg.Context())
+		got <- [3]string{CorrelationID(msg.Context()), canonical.CorrelationID(msg.Context()), d.PropertyID}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runBackbone(t, b)
+	ctx := WithCorrelationID(context.Background(), "req-42")
+	if err := b.Publisher().Publish(topic, NewMessage(ctx, "m-1", "hotel-9", []byte("{}"))); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case g := <-got:
+		if g != [3]string{"req-42", "req-42", "hotel-9"} {
+			t.Errorf("handler saw %v", g)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("message not handled")
+	}
+}
