@@ -1,0 +1,92 @@
+package connectors
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/roomwire/roomwire/canonical"
+)
+
+// CardPolicy says what an inbound connector does with a full card number a
+// partner sent: Roomwire never stores, publishes or logs one.
+type CardPolicy string
+
+// The card policies.
+const (
+	// CardDrop replaces the number by a mask keeping its last four digits,
+	// e.g. XXXXXXXXXXXX1111, and accepts the message. The default.
+	CardDrop CardPolicy = "drop"
+	// CardRefuse refuses the whole message with a permanent error.
+	CardRefuse CardPolicy = "refuse"
+)
+
+// Valid reports whether p is a known policy ("" counts as CardDrop).
+func (p CardPolicy) Valid() bool { return p == "" || p == CardDrop || p == CardRefuse }
+
+// CardPolicyField is the configuration field of the card policy, shared by
+// every connector that receives bookings.
+var CardPolicyField = Field{Name: "card_policy", Type: "string", Default: string(CardDrop),
+	Description: "a full card number in a message: drop (keep the last four digits) or refuse the message"}
+
+// ErrCardNumber is wrapped by the error of a message refused for holding a
+// card number.
+var ErrCardNumber = errors.New("the message holds a full card number")
+
+// MaskCard returns s with every card number replaced by X's and its last four
+// digits (separators dropped), and whether there was one.
+func MaskCard(s string) (string, bool) {
+	found := false
+	for i := 0; i < 64; i++ { // bounded: each pass removes one number
+		start, end, ok := canonical.FindCardNumber(s)
+		if !ok {
+			break
+		}
+		found = true
+		var digits []byte
+		for j := start; j < end; j++ {
+			if s[j] >= '0' && s[j] <= '9' {
+				digits = append(digits, s[j])
+			}
+		}
+		s = s[:start] + strings.Repeat("X", len(digits)-4) + string(digits[len(digits)-4:]) + s[end:]
+	}
+	return s, found
+}
+
+// GuardBooking applies policy to every text of b: with CardDrop each card
+// number is masked keeping its last four digits; with CardRefuse a booking
+// holding one is refused with a permanent error wrapping ErrCardNumber. It
+// reports whether a card number was found. The error never repeats the number.
+func GuardBooking(b *canonical.ChannelBooking, policy CardPolicy) (bool, error) {
+	raw, err := json.Marshal(b)
+	if err != nil {
+		return false, Permanent(fmt.Errorf("card check: %w", err))
+	}
+	if !canonical.ContainsCardNumber(string(raw)) {
+		return false, nil
+	}
+	if policy == CardRefuse {
+		return true, Permanent(fmt.Errorf("%w; refused as configured (card_policy: refuse): send the payment provider's token instead", ErrCardNumber))
+	}
+	// The JSON form holds every string of the booking; digits and X's keep it
+	// valid JSON, and Money is a string, so no number is touched.
+	masked, _ := MaskCard(string(raw))
+	var out canonical.ChannelBooking
+	if err := json.Unmarshal([]byte(masked), &out); err != nil {
+		return true, Permanent(fmt.Errorf("card check: %w", err))
+	}
+	*b = out
+	return true, nil
+}
+
+// CardMask returns a mask of a card number or partial number a partner
+// sent: a full number becomes X's and its last four digits; a mask is kept.
+func CardMask(s string) string {
+	s = strings.TrimSpace(s)
+	if m, ok := MaskCard(s); ok {
+		return m
+	}
+	return s
+}

@@ -1,0 +1,323 @@
+// Package ota connects Roomwire to channels that speak OpenTravel 2003B. It
+// receives OTA_HotelResNotifRQ pushes (new, modified and cancelled bookings)
+// and answers OTA_HotelResNotifRS once the bookings are durable, and pushes
+// availability, restrictions and rates as OTA_HotelAvailNotifRQ,
+// OTA_HotelInvCountNotifRQ and OTA_HotelRateAmountNotifRQ. Its parser and
+// writer are shared with connectors that speak OTA-like dialects
+// (bookingcom). Package otasim simulates an OTA channel.
+package ota
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/roomwire/roomwire/canonical"
+	"github.com/roomwire/roomwire/connectors"
+)
+
+// Name is the connector's registered name.
+const Name = "ota"
+
+// The ways an OTA partner proves who it is.
+const (
+	AuthBasic = "basic" // HTTP basic auth
+	AuthPOS   = "pos"   // POS/Source/RequestorID ID and MessagePassword in the message
+)
+
+// Config configures the connector for one OTA channel.
+type Config struct {
+	// Channel is Roomwire's code of the channel; bookings carry it. Default "ota".
+	Channel string `json:"channel"`
+	// Auth is how the partner authenticates its pushes: basic or pos. Default basic.
+	Auth string `json:"auth"`
+	// InboundUser and InboundPassword are what the partner must send (basic
+	// auth user and password, or RequestorID ID and MessagePassword).
+	InboundUser     string `json:"inbound_user"`
+	InboundPassword string `json:"inbound_password"`
+	// ResStatus is the partner's ResStatus vocabulary, as Status=new|modify|cancel.
+	ResStatus []string `json:"res_status"`
+	// CardPolicy says what to do with a full card number: drop or refuse.
+	CardPolicy connectors.CardPolicy `json:"card_policy"`
+
+	// ARIURL is where availability, restrictions and rates are POSTed. Empty:
+	// the connector only receives bookings.
+	ARIURL string `json:"ari_url"`
+	// ARIUser and ARIPassword authenticate ARI pushes the same way as Auth.
+	ARIUser     string `json:"ari_user"`
+	ARIPassword string `json:"ari_password"`
+	// ARIAvailability is the message that carries availability: avail
+	// (OTA_HotelAvailNotifRQ BookingLimit) or invcount (OTA_HotelInvCountNotifRQ).
+	ARIAvailability string `json:"ari_availability"`
+	// ARIOccupancy, when above zero, is sent as NumberOfGuests with each rate.
+	ARIOccupancy int `json:"ari_occupancy"`
+	// ARIMaxItems bounds the entries of one ARI message. Default 500.
+	ARIMaxItems int `json:"ari_max_items"`
+	// Timeout bounds one HTTP attempt. Default 10s.
+	Timeout connectors.Duration `json:"timeout"`
+
+	// HTTP overrides the shared client's settings (tests use it for speed).
+	HTTP connectors.HTTPConfig `json:"-"`
+}
+
+// Fields is the connector's configuration spec.
+var Fields = []connectors.Field{
+	{Name: "channel", Type: "string", Default: "ota", Description: "Roomwire's code of this OTA channel, put on its bookings"},
+	{Name: "auth", Type: "string", Default: AuthBasic, Description: "how the partner authenticates: basic (HTTP basic auth) or pos (RequestorID ID and MessagePassword)"},
+	{Name: "inbound_user", Type: "string", Env: "ROOMWIRE_OTA_INBOUND_USER", Required: true, Description: "user (or RequestorID ID) the partner sends"},
+	{Name: "inbound_password", Type: "string", Env: "ROOMWIRE_OTA_INBOUND_PASSWORD", Required: true, Secret: true, Description: "password (or MessagePassword) the partner sends"},
+	{Name: "res_status", Type: "[]string", Default: DefaultVocabularyList, Description: "the partner's ResStatus vocabulary: Status=new|modify|cancel, comma-separated"},
+	connectors.CardPolicyField,
+	{Name: "ari_url", Type: "string", Description: "where ARI notifications are POSTed; empty: receive bookings only"},
+	{Name: "ari_user", Type: "string", Env: "ROOMWIRE_OTA_ARI_USER", Description: "user (or RequestorID ID) of ARI pushes"},
+	{Name: "ari_password", Type: "string", Env: "ROOMWIRE_OTA_ARI_PASSWORD", Secret: true, Description: "password (or MessagePassword) of ARI pushes"},
+	{Name: "ari_availability", Type: "string", Default: "avail", Description: "availability as avail (OTA_HotelAvailNotifRQ BookingLimit) or invcount (OTA_HotelInvCountNotifRQ)"},
+	{Name: "ari_occupancy", Type: "int", Default: "0", Description: "NumberOfGuests sent with each rate; 0 leaves it out"},
+	{Name: "ari_max_items", Type: "int", Default: "500", Description: "most entries in one ARI message"},
+	{Name: "timeout", Type: "duration", Default: "10s", Description: "timeout of one HTTP attempt"},
+}
+
+func (c *Config) setDefaults() {
+	if c.Channel == "" {
+		c.Channel = Name
+	}
+	if c.Auth == "" {
+		c.Auth = AuthBasic
+	}
+	if len(c.ResStatus) == 0 {
+		c.ResStatus = strings.Split(DefaultVocabularyList, ",")
+	}
+	if c.CardPolicy == "" {
+		c.CardPolicy = connectors.CardDrop
+	}
+	if c.ARIAvailability == "" {
+		c.ARIAvailability = "avail"
+	}
+	if c.ARIMaxItems == 0 {
+		c.ARIMaxItems = 500
+	}
+	if c.Timeout != 0 && c.HTTP.Timeout == 0 {
+		c.HTTP.Timeout = time.Duration(c.Timeout)
+	}
+}
+
+// Validate names every problem with the configuration.
+func (c Config) Validate() error {
+	var errs []string
+	if !canonical.ValidCode(c.Channel) {
+		errs = append(errs, "channel: must be a code of letters, digits and . _ : -")
+	}
+	if c.Auth != AuthBasic && c.Auth != AuthPOS {
+		errs = append(errs, "auth: must be basic or pos")
+	}
+	if c.InboundUser == "" || c.InboundPassword == "" {
+		errs = append(errs, "inbound_user and inbound_password: are required; an open receiver would take bookings from anyone")
+	}
+	if _, err := ParseVocabulary(c.ResStatus); err != nil {
+		errs = append(errs, err.Error())
+	}
+	if !c.CardPolicy.Valid() {
+		errs = append(errs, "card_policy: must be drop or refuse")
+	}
+	if c.ARIURL != "" {
+		if p, err := url.Parse(c.ARIURL); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			errs = append(errs, "ari_url: must be an http(s) URL")
+		}
+	}
+	if c.ARIAvailability != "avail" && c.ARIAvailability != "invcount" {
+		errs = append(errs, "ari_availability: must be avail or invcount")
+	}
+	if c.ARIOccupancy < 0 || c.ARIOccupancy > canonical.MaxGuestsInRoom {
+		errs = append(errs, "ari_occupancy: must be between 0 and 20")
+	}
+	if c.ARIMaxItems < 1 || c.ARIMaxItems > 10000 {
+		errs = append(errs, "ari_max_items: must be between 1 and 10000")
+	}
+	if err := c.HTTP.Validate(); err != nil {
+		errs = append(errs, err.Error())
+	}
+	if len(errs) > 0 {
+		return errors.New("ota: " + strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// Translator converts OTA messages with the default vocabulary.
+type Translator struct{ Reader Reader }
+
+var _ connectors.Translator = Translator{}
+
+// ToCanonical reads an OTA_HotelResNotifRQ or OTA_HotelResModifyNotifRQ
+// holding one reservation, or an ARI notification.
+func (t Translator) ToCanonical(data []byte) (connectors.Message, error) {
+	root, err := connectors.CheckXML(data)
+	if err != nil {
+		return connectors.Message{}, fmt.Errorf("ota: %w", err)
+	}
+	switch root.Local {
+	case RootAvailNotifRQ.Local, RootInvCountNotifRQ.Local, RootRateAmountNotifRQ.Local:
+		m, err := ParseARI(data)
+		if err != nil {
+			return connectors.Message{}, err
+		}
+		return connectors.Message{ARI: &m.Update}, nil
+	}
+	rq, err := ParseResNotif(data)
+	if err != nil {
+		return connectors.Message{}, err
+	}
+	rd := t.Reader
+	if rd.Connector == "" {
+		rd.Connector, rd.Channel = Name, Name
+	}
+	bs, err := rd.Bookings(rq)
+	if err != nil {
+		return connectors.Message{}, fmt.Errorf("ota: %w", err)
+	}
+	if len(bs) != 1 {
+		return connectors.Message{}, connectors.Permanent(fmt.Errorf("ota: the message holds %d reservations; translate them one at a time", len(bs)))
+	}
+	return connectors.Message{Booking: &bs[0]}, nil
+}
+
+// FromCanonical renders a reservation as an OTA_HotelResNotifRQ with
+// ResStatus Commit (Cancel for a cancelled one).
+func (t Translator) FromCanonical(r *canonical.Reservation) ([]byte, error) {
+	status := "Commit"
+	if r.Status == canonical.StatusCancelled {
+		status = "Cancel"
+	}
+	return BuildResNotif("", status, r)
+}
+
+func init() {
+	connectors.Register(connectors.Spec{
+		Name:         Name,
+		Summary:      "OpenTravel 2003B channels: OTA_HotelResNotifRQ pushes in, availability, restrictions and rates out",
+		Capabilities: []connectors.Capability{connectors.CapReservationsInbound, connectors.CapARIOutbound},
+		Fields:       Fields,
+		Translator:   Translator{},
+		New: func(raw map[string]any, res connectors.Resources) (connectors.Connector, error) {
+			var cfg Config
+			if err := connectors.DecodeConfig(Fields, raw, &cfg); err != nil {
+				return nil, err
+			}
+			return New(cfg, res)
+		},
+	})
+}
+
+// Connector is the OTA connector of one channel.
+type Connector struct {
+	cfg    Config
+	res    connectors.Resources
+	logger *slog.Logger
+	client *connectors.Client
+	reader Reader
+}
+
+// Interface guards.
+var (
+	_ connectors.WebhookReceiver = (*Connector)(nil)
+	_ connectors.Outbound        = (*Connector)(nil)
+	_ connectors.ARIPusher       = (*Connector)(nil)
+	_ connectors.Closer          = (*Connector)(nil)
+)
+
+// New returns a connector.
+func New(cfg Config, res connectors.Resources) (*Connector, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	vocab, _ := ParseVocabulary(cfg.ResStatus)
+	if res.Logger == nil {
+		res.Logger = slog.New(slog.DiscardHandler)
+	}
+	client, err := connectors.NewClient(Name, cfg.HTTP, res.Logger, connectors.WithErrorDescriber(describeError))
+	if err != nil {
+		return nil, fmt.Errorf("ota: %w", err)
+	}
+	return &Connector{cfg: cfg, res: res, logger: res.Logger, client: client,
+		reader: Reader{Connector: Name, Channel: cfg.Channel, Vocabulary: vocab, Cards: cfg.CardPolicy}}, nil
+}
+
+// Name returns "ota".
+func (c *Connector) Name() string { return Name }
+
+// Close releases the HTTP client.
+func (c *Connector) Close() error { return c.client.Close() }
+
+// ARIEnabled reports whether the connector has somewhere to push ARI to.
+func (c *Connector) ARIEnabled() bool { return c.cfg.ARIURL != "" }
+
+// HandleEvent pushes availability.changed and rates.changed events at once.
+func (c *Connector) HandleEvent(ctx context.Context, e canonical.Event) error {
+	if !c.ARIEnabled() {
+		return nil
+	}
+	return connectors.HandleARIEvent(ctx, c.res, c, e)
+}
+
+// PushARI sends u (in the channel's codes) as OTA notifications, at most
+// ARIMaxItems entries each, and fails unless the channel answers Success.
+func (c *Connector) PushARI(ctx context.Context, u canonical.ARIUpdate) error {
+	if !c.ARIEnabled() {
+		return connectors.Permanent(errors.New("ota: ari_url is not configured"))
+	}
+	var pos *POS
+	header := http.Header{}
+	if c.cfg.Auth == AuthPOS {
+		pos = &POS{Sources: []Source{{RequestorID: &RequestorID{Type: "10", ID: c.cfg.ARIUser, MessagePassword: c.cfg.ARIPassword}}}}
+	}
+	for _, part := range connectors.SplitARI(u, c.cfg.ARIMaxItems) {
+		msgs, err := ARIMessages(part, c.cfg.ARIAvailability == "invcount", c.cfg.ARIOccupancy, pos)
+		if err != nil {
+			return connectors.Permanent(fmt.Errorf("ota: render ARI: %w", err))
+		}
+		for _, m := range msgs {
+			h := header.Clone()
+			// Setting values is idempotent: the message may be sent again.
+			sum := sha256.Sum256(m)
+			h.Set(connectors.IdempotencyHeader, fmt.Sprintf("%x", sum[:16]))
+			h.Set("Accept", "text/xml")
+			req := connectors.Request{Method: http.MethodPost, URL: c.cfg.ARIURL, Route: "/ari", Header: h, Body: m, ContentType: "text/xml; charset=utf-8"}
+			if c.cfg.Auth == AuthBasic && c.cfg.ARIUser != "" {
+				hreq, _ := http.NewRequest(http.MethodPost, c.cfg.ARIURL, nil)
+				hreq.SetBasicAuth(c.cfg.ARIUser, c.cfg.ARIPassword)
+				req.Header.Set("Authorization", hreq.Header.Get("Authorization"))
+			}
+			resp, err := c.client.Do(ctx, req)
+			if err != nil {
+				return err
+			}
+			if err := ParseRS(resp.Body); err != nil {
+				return err
+			}
+		}
+	}
+	c.logger.DebugContext(ctx, "pushed ARI", "hotel", u.PropertyID, "availability", len(u.Availability),
+		"restrictions", len(u.Restrictions), "rates", len(u.Rates), "correlation_id", canonical.CorrelationID(ctx))
+	return nil
+}
+
+// describeError reads an OTA reply with Errors from a failed call.
+func describeError(_ int, body []byte) string {
+	if err := ParseRS(body); err != nil && strings.Contains(err.Error(), "partner refused") {
+		return err.Error()
+	}
+	return ""
+}
+
+// constantEqual compares secrets in constant time, whatever their lengths.
+func constantEqual(a, b string) bool {
+	x, y := sha256.Sum256([]byte(a)), sha256.Sum256([]byte(b))
+	return subtle.ConstantTimeCompare(x[:], y[:]) == 1
+}
