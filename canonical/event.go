@@ -14,6 +14,14 @@ const (
 	EventReservationOverbooked EventType = "reservation.overbooked"
 	EventAvailabilityChanged   EventType = "availability.changed"
 	EventRatesChanged          EventType = "rates.changed"
+
+	// Payment events: one operation on a reservation's guarantee at its
+	// payment gateway (see Payment).
+	EventPaymentAuthorized EventType = "payment.authorized"
+	EventPaymentCaptured   EventType = "payment.captured"
+	EventPaymentFailed     EventType = "payment.failed"
+	EventPaymentVoided     EventType = "payment.voided"
+	EventPaymentRefunded   EventType = "payment.refunded"
 )
 
 // IsReservation reports whether the event carries a reservation.
@@ -25,8 +33,17 @@ func (t EventType) IsReservation() bool {
 	return false
 }
 
+// IsPayment reports whether the event carries a payment.
+func (t EventType) IsPayment() bool {
+	switch t {
+	case EventPaymentAuthorized, EventPaymentCaptured, EventPaymentFailed, EventPaymentVoided, EventPaymentRefunded:
+		return true
+	}
+	return false
+}
+
 // Event is one fact that other parts of Roomwire and its partners must hear of.
-// Exactly one of Reservation and ARI is set, as Type says.
+// Exactly one of Reservation, ARI and Payment is set, as Type says.
 type Event struct {
 	SchemaVersion int       `json:"schema_version"`
 	ID            string    `json:"id"` // unique; consumers deduplicate by it
@@ -40,6 +57,9 @@ type Event struct {
 	Reservation *Reservation `json:"reservation,omitempty"`
 	// ARI is the new availability or rates (availability.changed, rates.changed).
 	ARI *ARIUpdate `json:"ari,omitempty"`
+	// Payment is the payment operation and where the payment stands after
+	// it (payment.* events). It carries no card data beyond a mask.
+	Payment *Payment `json:"payment,omitempty"`
 }
 
 // ARIKind says which part of ARI an update carries.
@@ -113,12 +133,16 @@ type RateUpdate struct {
 const (
 	TopicReservationEvents  = "roomwire.reservation.events"
 	TopicAvailabilityEvents = "roomwire.availability.events"
+	TopicPaymentEvents      = "roomwire.payment.events"
 )
 
 // Topic returns the topic events of type t are published to.
 func (t EventType) Topic() string {
-	if t.IsReservation() {
+	switch {
+	case t.IsReservation():
 		return TopicReservationEvents
+	case t.IsPayment():
+		return TopicPaymentEvents
 	}
 	return TopicAvailabilityEvents
 }

@@ -1,0 +1,241 @@
+package payments
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"time"
+
+	"github.com/roomwire/roomwire/canonical"
+)
+
+// State is where one reservation's payment stands: the row of the payments
+// table. Amounts are minor units of Currency.
+type State struct {
+	ReservationID string
+	PropertyID    string
+	Gateway       string
+	Status        canonical.PaymentStatus
+	Reference     string // the gateway's id of the current payment
+	Currency      string
+	AmountDue     int64 // what the reservation costs now
+	Authorized    int64 // held on the card
+	Captured      int64
+	Refunded      int64
+	TokenHash     []byte // SHA-256 of the card token the hold is on
+	CardMask      string
+	HoldExpiresAt *time.Time
+	// ReservationVersion is the reservation version last acted on: events
+	// of that version or older change nothing.
+	ReservationVersion int
+	// Declined: the last authorization (or adjustment, or renewal) was
+	// declined, so the reservation carries FlagPaymentDeclined.
+	Declined bool
+	// Attention says why a person must look at the payment ("" when nothing).
+	Attention string
+	// Version rises with every change of the row (optimistic locking).
+	Version   int
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Transition is one recorded change of a payment's state.
+type Transition struct {
+	ID                 int64                   `json:"id"`
+	ReservationID      string                  `json:"reservation_id"`
+	Gateway            string                  `json:"gateway"`
+	Operation          canonical.PaymentOperation `json:"operation"`
+	From               canonical.PaymentStatus `json:"from"` // "" for the first
+	To                 canonical.PaymentStatus `json:"to"`
+	Amount             canonical.Money         `json:"amount"`
+	Reference          string                  `json:"reference,omitempty"`
+	IdempotencyKey     string                  `json:"idempotency_key,omitempty"`
+	ReservationVersion int                     `json:"reservation_version"`
+	Cause              string                  `json:"cause,omitempty"`
+	Reason             string                  `json:"reason,omitempty"`
+	EventID            string                  `json:"event_id,omitempty"`
+	At                 time.Time               `json:"at"`
+}
+
+// allowed lists the transitions of the state machine. "" is the state of a
+// reservation with no payment yet. Staying in a state is allowed where an
+// operation changes amounts but not the status (adjust, renew, a second
+// refund).
+var allowed = map[canonical.PaymentStatus][]canonical.PaymentStatus{
+	"":                          {canonical.PaymentAuthorized, canonical.PaymentFailed},
+	canonical.PaymentFailed:     {canonical.PaymentAuthorized, canonical.PaymentFailed},
+	canonical.PaymentExpired:    {canonical.PaymentAuthorized, canonical.PaymentFailed},
+	canonical.PaymentVoided:     {canonical.PaymentAuthorized, canonical.PaymentFailed},
+	canonical.PaymentAuthorized: {canonical.PaymentAuthorized, canonical.PaymentCaptured, canonical.PaymentVoided, canonical.PaymentExpired},
+	canonical.PaymentCaptured:   {canonical.PaymentRefunded},
+	canonical.PaymentRefunded:   {canonical.PaymentRefunded},
+}
+
+// CanTransition reports whether the state machine allows from -> to.
+func CanTransition(from, to canonical.PaymentStatus) bool {
+	for _, s := range allowed[from] {
+		if s == to {
+			return true
+		}
+	}
+	return false
+}
+
+// step is the next gateway operation the flow must make.
+type step struct {
+	op     canonical.PaymentOperation
+	amount int64
+}
+
+// intent is what the plan is worked out from: the reservation as the event
+// carries it, its rate plan's policy, the date at the property, and whether
+// the gateway can adjust holds.
+type intent struct {
+	r        *canonical.Reservation
+	policy   canonical.RatePolicy
+	today    canonical.Date
+	features Features
+}
+
+// tokenHash fingerprints a card token, to tell a new card from the same one
+// without keeping the token a second time.
+func tokenHash(token string) []byte {
+	if token == "" {
+		return nil
+	}
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+// cardToken returns the reservation's card token, or "" when it is not
+// guaranteed by a card.
+func cardToken(r *canonical.Reservation) string {
+	if g := r.Guarantee; g != nil && g.Type == "card" {
+		return g.CardToken
+	}
+	return ""
+}
+
+// next returns the next operation that brings the payment st (nil when the
+// reservation has none) in line with in, or false when nothing is left to do.
+// It is called again after each operation, so a plan of several operations
+// (authorize, then capture at booking) unfolds one step at a time and
+// resumes where it stopped after a failure.
+func next(st *State, in intent) (step, bool) {
+	r := in.r
+	if st != nil && r.Version <= st.ReservationVersion {
+		return step{}, false // this version, or a newer one, was acted on
+	}
+	token := cardToken(r)
+	total := r.Total.Minor
+	switch r.Status {
+	case canonical.StatusCancelled, canonical.StatusNoShow:
+		return cancellation(st, in)
+	case canonical.StatusConfirmed, canonical.StatusCheckedIn, canonical.StatusCheckedOut:
+	default:
+		return step{}, false
+	}
+	if st == nil || st.Status == canonical.PaymentVoided || st.Status == canonical.PaymentExpired || st.Status == canonical.PaymentFailed {
+		if token == "" || total <= 0 {
+			return step{}, false
+		}
+		// A declined card is tried again only when something changed that
+		// could make it pass: another card, or another amount.
+		if st != nil && st.Status == canonical.PaymentFailed &&
+			bytes.Equal(st.TokenHash, tokenHash(token)) && st.AmountDue == total {
+			return step{}, false
+		}
+		return step{op: canonical.PaymentAuthorize, amount: total}, true
+	}
+	if st.Status == canonical.PaymentAuthorized {
+		switch {
+		case token == "":
+			// The card guarantee was withdrawn: release the hold.
+			return step{op: canonical.PaymentVoid, amount: st.Authorized}, true
+		case !bytes.Equal(st.TokenHash, tokenHash(token)):
+			return step{op: canonical.PaymentReauthorize, amount: total}, true
+		case total != st.Authorized && in.features.Adjust:
+			return step{op: canonical.PaymentAdjust, amount: total}, true
+		case total > st.Authorized:
+			return step{op: canonical.PaymentReauthorize, amount: total}, true
+		}
+		// A lower total on a gateway that cannot lower a hold: keep the
+		// hold and capture less.
+		if captureDue(in) {
+			return step{op: canonical.PaymentCapture, amount: min(total, st.Authorized)}, true
+		}
+		return step{}, false
+	}
+	// Captured (or refunded): pay back what the reservation no longer costs.
+	// A higher total after capture is left to the hotel (see Attention).
+	if net := st.Captured - st.Refunded; total < net {
+		return step{op: canonical.PaymentRefund, amount: net - total}, true
+	}
+	return step{}, false
+}
+
+// captureDue reports whether the policy charges the guarantee by now.
+func captureDue(in intent) bool {
+	switch in.policy.CaptureAt() {
+	case canonical.CaptureAtBooking:
+		return true
+	case canonical.CaptureAtCheckIn:
+		return in.r.Status == canonical.StatusCheckedIn || in.r.Status == canonical.StatusCheckedOut
+	}
+	return in.r.Status == canonical.StatusCheckedOut
+}
+
+// cancellation plans a cancelled or no-show reservation: inside the free
+// period the hold is voided; after it the fee is captured (and the rest of
+// the hold released) or, when the guarantee was already charged, everything
+// beyond the fee refunded.
+func cancellation(st *State, in intent) (step, bool) {
+	if st == nil {
+		return step{}, false
+	}
+	fee, err := in.policy.CancellationFee(in.r, in.today)
+	if err != nil {
+		// The policy was validated when stored; an unknown fee kind charges
+		// nothing rather than guessing.
+		fee = canonical.NewMoney(0, in.r.Total.Currency)
+	}
+	switch st.Status {
+	case canonical.PaymentAuthorized:
+		if fee.Minor <= 0 {
+			return step{op: canonical.PaymentVoid, amount: st.Authorized}, true
+		}
+		return step{op: canonical.PaymentCapture, amount: min(fee.Minor, st.Authorized)}, true
+	case canonical.PaymentCaptured, canonical.PaymentRefunded:
+		if back := st.Captured - st.Refunded - fee.Minor; back > 0 {
+			return step{op: canonical.PaymentRefund, amount: back}, true
+		}
+	}
+	return step{}, false
+}
+
+// statusAfter is the status a successful operation leads to.
+func statusAfter(op canonical.PaymentOperation) canonical.PaymentStatus {
+	switch op {
+	case canonical.PaymentCapture:
+		return canonical.PaymentCaptured
+	case canonical.PaymentVoid:
+		return canonical.PaymentVoided
+	case canonical.PaymentRefund:
+		return canonical.PaymentRefunded
+	}
+	return canonical.PaymentAuthorized
+}
+
+// eventFor is the event type a transition to status publishes.
+func eventFor(to canonical.PaymentStatus) canonical.EventType {
+	switch to {
+	case canonical.PaymentAuthorized:
+		return canonical.EventPaymentAuthorized
+	case canonical.PaymentCaptured:
+		return canonical.EventPaymentCaptured
+	case canonical.PaymentVoided:
+		return canonical.EventPaymentVoided
+	case canonical.PaymentRefunded:
+		return canonical.EventPaymentRefunded
+	}
+	return canonical.EventPaymentFailed
+}
