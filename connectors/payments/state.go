@@ -40,20 +40,20 @@ type State struct {
 
 // Transition is one recorded change of a payment's state.
 type Transition struct {
-	ID                 int64                   `json:"id"`
-	ReservationID      string                  `json:"reservation_id"`
-	Gateway            string                  `json:"gateway"`
+	ID                 int64                      `json:"id"`
+	ReservationID      string                     `json:"reservation_id"`
+	Gateway            string                     `json:"gateway"`
 	Operation          canonical.PaymentOperation `json:"operation"`
-	From               canonical.PaymentStatus `json:"from"` // "" for the first
-	To                 canonical.PaymentStatus `json:"to"`
-	Amount             canonical.Money         `json:"amount"`
-	Reference          string                  `json:"reference,omitempty"`
-	IdempotencyKey     string                  `json:"idempotency_key,omitempty"`
-	ReservationVersion int                     `json:"reservation_version"`
-	Cause              string                  `json:"cause,omitempty"`
-	Reason             string                  `json:"reason,omitempty"`
-	EventID            string                  `json:"event_id,omitempty"`
-	At                 time.Time               `json:"at"`
+	From               canonical.PaymentStatus    `json:"from"` // "" for the first
+	To                 canonical.PaymentStatus    `json:"to"`
+	Amount             canonical.Money            `json:"amount"`
+	Reference          string                     `json:"reference,omitempty"`
+	IdempotencyKey     string                     `json:"idempotency_key,omitempty"`
+	ReservationVersion int                        `json:"reservation_version"`
+	Cause              string                     `json:"cause,omitempty"`
+	Reason             string                     `json:"reason,omitempty"`
+	EventID            string                     `json:"event_id,omitempty"`
+	At                 time.Time                  `json:"at"`
 }
 
 // allowed lists the transitions of the state machine. "" is the state of a
