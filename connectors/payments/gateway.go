@@ -148,3 +148,32 @@ func Key(reservationID string, version int, op canonical.PaymentOperation) strin
 func renewKey(reservationID string, expires time.Time) string {
 	return fmt.Sprintf("roomwire-%s-renew-%d", reservationID, expires.Unix())
 }
+
+// GatewayLogger returns logger without its debug records, for a gateway's
+// HTTP client: the SDK client logs request and answer bodies at debug level,
+// and a gateway's bodies carry card tokens (Stripe's payment_method,
+// Adyen's storedPaymentMethodId), which must never be logged.
+func GatewayLogger(logger *slog.Logger) *slog.Logger {
+	if logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(minLevel{logger.Handler(), slog.LevelInfo})
+}
+
+// minLevel drops records below level.
+type minLevel struct {
+	slog.Handler
+	level slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.level && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return minLevel{h.Handler.WithAttrs(attrs), h.level}
+}
+
+func (h minLevel) WithGroup(name string) slog.Handler {
+	return minLevel{h.Handler.WithGroup(name), h.level}
+}

@@ -1,0 +1,156 @@
+// Package stripe is Roomwire's Stripe payment gateway: PaymentIntents with
+// manual capture hold a guaranteed reservation's total on the guest's card
+// (the card token is the PaymentIntent's payment_method), capture all or
+// part of it, cancel it and refund it, each call form-encoded as Stripe's API
+// expects and carrying an Idempotency-Key derived from the reservation event.
+// Its webhook receiver verifies the Stripe-Signature header and stores the
+// notifications through the payment flow (connectors/payments). Package
+// stripesim simulates the Stripe API for tests and the demo.
+package stripe
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/roomwire/roomwire/connectors"
+	"github.com/roomwire/roomwire/connectors/payments"
+)
+
+// Name is the connector's registered name.
+const Name = "stripe"
+
+// APIVersion is the Stripe API version the connector speaks.
+const APIVersion = "2024-06-20"
+
+// DefaultTolerance is how old a webhook's signature timestamp may be.
+const DefaultTolerance = 300 * time.Second
+
+// Config configures the connector.
+type Config struct {
+	// APIURL is Stripe's API. Default https://api.stripe.com.
+	APIURL string `json:"api_url"`
+	// SecretKey is the account's secret (or restricted) API key, sk_...
+	SecretKey string `json:"secret_key"`
+	// WebhookSecret is the webhook endpoint's signing secret, whsec_...
+	WebhookSecret string `json:"webhook_secret"`
+	// WebhookTolerance is how far a signature's timestamp may be from now.
+	// Default 300s.
+	WebhookTolerance connectors.Duration `json:"webhook_tolerance"`
+	// Timeout bounds one HTTP attempt. Default 10s.
+	Timeout connectors.Duration `json:"timeout"`
+
+	// HTTP overrides the shared client's settings (tests use it for speed).
+	HTTP connectors.HTTPConfig `json:"-"`
+	// Now is the clock the webhook receiver checks timestamps against.
+	Now func() time.Time `json:"-"`
+}
+
+// Fields is the connector's configuration spec.
+var Fields = []connectors.Field{
+	{Name: "api_url", Type: "string", Default: "https://api.stripe.com", Description: "Stripe API base URL"},
+	{Name: "secret_key", Type: "string", Env: "ROOMWIRE_STRIPE_SECRET_KEY", Required: true, Secret: true, Description: "secret API key (sk_live_... or sk_test_...)"},
+	{Name: "webhook_secret", Type: "string", Env: "ROOMWIRE_STRIPE_WEBHOOK_SECRET", Secret: true, Description: "signing secret of the webhook endpoint (whsec_...)"},
+	{Name: "webhook_tolerance", Type: "duration", Default: "300s", Description: "how old a webhook signature may be"},
+	{Name: "timeout", Type: "duration", Default: "10s", Description: "timeout of one HTTP attempt"},
+}
+
+func (c *Config) setDefaults() {
+	if c.APIURL == "" {
+		c.APIURL = "https://api.stripe.com"
+	}
+	if c.WebhookTolerance == 0 {
+		c.WebhookTolerance = connectors.Duration(DefaultTolerance)
+	}
+	if c.Timeout != 0 && c.HTTP.Timeout == 0 {
+		c.HTTP.Timeout = time.Duration(c.Timeout)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	c.APIURL = strings.TrimRight(c.APIURL, "/")
+}
+
+// Validate names every problem with the configuration.
+func (c Config) Validate() error {
+	var errs []string
+	if p, err := url.Parse(c.APIURL); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+		errs = append(errs, "api_url: must be an http(s) URL")
+	}
+	if c.SecretKey == "" {
+		errs = append(errs, "secret_key: is required")
+	}
+	if c.WebhookTolerance < 0 {
+		errs = append(errs, "webhook_tolerance: must not be negative")
+	}
+	if err := c.HTTP.Validate(); err != nil {
+		errs = append(errs, err.Error())
+	}
+	if len(errs) > 0 {
+		return errors.New("stripe: " + strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+func init() {
+	connectors.Register(connectors.Spec{
+		Name:         Name,
+		Summary:      "Stripe payments: PaymentIntents with manual capture, partial capture, cancel, refunds, signed webhooks",
+		Capabilities: []connectors.Capability{connectors.CapPayments},
+		Fields:       Fields,
+		New: func(raw map[string]any, res connectors.Resources) (connectors.Connector, error) {
+			var cfg Config
+			if err := connectors.DecodeConfig(Fields, raw, &cfg); err != nil {
+				return nil, err
+			}
+			return New(cfg, res)
+		},
+	})
+}
+
+// Connector is the Stripe gateway. It embeds the payment flow's binding,
+// which makes it a connectors.Outbound once attached with
+// payments.Service.AddGateway.
+type Connector struct {
+	*payments.Binding
+	cfg    Config
+	client *connectors.Client
+}
+
+// Interface guards.
+var (
+	_ payments.Gateway           = (*Connector)(nil)
+	_ connectors.Outbound        = (*Connector)(nil)
+	_ connectors.WebhookReceiver = (*Connector)(nil)
+	_ connectors.Closer          = (*Connector)(nil)
+)
+
+// New returns a Stripe connector.
+func New(cfg Config, res connectors.Resources) (*Connector, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	client, err := connectors.NewClient(Name, cfg.HTTP, payments.GatewayLogger(res.Logger), connectors.WithErrorDescriber(describeError))
+	if err != nil {
+		return nil, fmt.Errorf("stripe: %w", err)
+	}
+	return &Connector{Binding: payments.NewBinding(Name, res.Logger), cfg: cfg, client: client}, nil
+}
+
+// Name returns "stripe".
+func (c *Connector) Name() string { return Name }
+
+// Features: Stripe captures part of a hold and refunds part of a charge,
+// but a higher amount needs a new PaymentIntent.
+func (c *Connector) Features() payments.Features {
+	return payments.Features{PartialCapture: true, PartialRefund: true}
+}
+
+// Close releases the HTTP client.
+func (c *Connector) Close() error { return c.client.Close() }
+
+// Breakers returns the state of the connector's circuit breakers.
+func (c *Connector) Breakers() []connectors.BreakerState { return c.client.Breakers() }
