@@ -1,0 +1,46 @@
+package ota_test
+
+import (
+	"bytes"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/roomwire/roomwire/canonical"
+)
+
+// testLogger logs at debug level and fails the test if a line holds a
+// secret or a card number.
+func testLogger(t *testing.T) *slog.Logger {
+	buf := &lockedBuffer{}
+	t.Cleanup(func() {
+		out := buf.String()
+		for _, s := range []string{inboundPassword, ariPassword} {
+			if strings.Contains(out, s) {
+				t.Errorf("the log holds the secret %q", s)
+			}
+		}
+		if canonical.ContainsCardNumber(out) {
+			t.Error("the log holds a card number")
+		}
+	})
+	return slog.New(slog.NewJSONHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}

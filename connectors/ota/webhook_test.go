@@ -1,0 +1,156 @@
+package ota_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/roomwire/roomwire/canonical"
+	"github.com/roomwire/roomwire/connectors"
+	"github.com/roomwire/roomwire/connectors/ota"
+	"github.com/roomwire/roomwire/reservations"
+)
+
+func TestWebhookNewModifyCancel(t *testing.T) {
+	w := newWorld(t, ota.Config{})
+	ctx := context.Background()
+	res, err := w.sim.PushRaw(ctx, fixture(t, "resnotif-new.xml"))
+	if err != nil || res.Status != 200 || res.RS.Success == nil {
+		t.Fatalf("push: %d %+v %v", res.Status, res.RS, err)
+	}
+	ref := connectors.ConfirmationReference(ota.Name, "HTL-LIS-01", "4105882311")
+	if got, _ := w.sim.Acks.Reference("4105882311"); got != ref {
+		t.Errorf("confirmation reference %q, want %q", got, ref)
+	}
+	r, err := w.store.FindByExternalID(ctx, "ota", "4105882311")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.PropertyID != "LIS" || r.RoomStays[0].RoomType != "DBL" || r.Total != eur(28600) || r.Version != 1 {
+		t.Errorf("stored %+v", r)
+	}
+	// The same message again changes nothing.
+	if res, err := w.sim.PushRaw(ctx, fixture(t, "resnotif-new.xml")); err != nil || res.RS.Success == nil {
+		t.Fatalf("repeat: %v", err)
+	}
+	if _, err := w.sim.PushRaw(ctx, fixture(t, "resnotif-modify.xml")); err != nil {
+		t.Fatal(err)
+	}
+	r, _ = w.store.FindByExternalID(ctx, "ota", "4105882311")
+	if r.Version != 2 || r.RoomStays[0].Departure != date("2027-04-13") || r.Total != eur(41800) {
+		t.Errorf("after modify: version %d departure %s total %s", r.Version, r.RoomStays[0].Departure, r.Total)
+	}
+	if _, err := w.sim.PushRaw(ctx, fixture(t, "resnotif-cancel.xml")); err != nil {
+		t.Fatal(err)
+	}
+	r, _ = w.store.FindByExternalID(ctx, "ota", "4105882311")
+	if r.Status != canonical.StatusCancelled {
+		t.Errorf("after cancel: %s", r.Status)
+	}
+	if n := w.sim.Acks.Count("4105882311"); n != 4 {
+		t.Errorf("%d acknowledgements, want 4", n)
+	}
+}
+
+func TestWebhookMultiRoomAndDuplicates(t *testing.T) {
+	w := newWorld(t, ota.Config{})
+	ctx := context.Background()
+	msg, err := ota.Translator{}.ToCanonical(fixture(t, "resnotif-multiroom-children.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.sim.SetFaults(channelsimFaults(2))
+	if res, err := w.sim.Push(ctx, "Book", &msg.Booking.Reservation); err != nil || res.RS.Success == nil {
+		t.Fatalf("push: %+v %v", res, err)
+	}
+	page, err := w.store.List(ctx, reservations.AllProperties, reservations.Filter{Channel: "ota"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Items) != 1 || page.Items[0].Version != 1 || len(page.Items[0].RoomStays) != 2 {
+		t.Fatalf("three deliveries stored %d reservations", len(page.Items))
+	}
+	if got := page.Items[0].RoomStays[0].ChildrenAges; len(got) != 3 {
+		t.Errorf("children %v", got)
+	}
+}
+
+func post(t *testing.T, h http.Handler, body []byte, auth bool) (*httptest.ResponseRecorder, *ota.ResNotifRS) {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodPost, "/reservations", bytes.NewReader(body))
+	if auth {
+		req.SetBasicAuth("channel", inboundPassword)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	var rs ota.ResNotifRS
+	if _, err := connectors.DecodeXML(rec.Body.Bytes(), &rs, ota.RootResNotifRS, ota.RootResModifyNotifRS); err != nil {
+		t.Fatalf("reply is not an OTA reply (%d): %v\n%s", rec.Code, err, rec.Body)
+	}
+	return rec, &rs
+}
+
+func TestWebhookRefusals(t *testing.T) {
+	w := newWorld(t, ota.Config{})
+	sink := &recordingSink{}
+	h := w.conn.Webhook(sink)
+	ref := fixture(t, "resnotif-new.xml")
+
+	rec, rs := post(t, h, ref, false)
+	if rec.Code != 401 || rs.Errors[0].Type != "4" || rec.Header().Get("WWW-Authenticate") == "" {
+		t.Errorf("no credentials: %d %+v", rec.Code, rs.Errors)
+	}
+	rec, rs = post(t, h, ref[:200], true)
+	if rec.Code != 200 || len(rs.Errors) != 1 || !strings.Contains(rs.Errors[0].Text, "truncated") {
+		t.Errorf("truncated: %d %+v", rec.Code, rs.Errors)
+	}
+	rec, rs = post(t, h, bytes.Replace(ref, []byte(`End="2027-04-12"`), []byte(`End="2027-04-08"`), 1), true)
+	if rec.Code != 200 || rs.Errors[0].Code != ota.CodeInvalidDate {
+		t.Errorf("departure before arrival: %d %+v", rec.Code, rs.Errors)
+	}
+	rec, _ = post(t, h, append(ref, bytes.Repeat([]byte(" "), connectors.MaxMessageBytes)...), true)
+	if rec.Code != http.StatusRequestEntityTooLarge {
+		t.Errorf("oversized: %d", rec.Code)
+	}
+	if len(sink.bookings) != 0 {
+		t.Fatalf("refused messages reached the sink: %d", len(sink.bookings))
+	}
+
+	// Unmapped codes: delivered (to wait in quarantine) and answered with an error naming the code.
+	rec, rs = post(t, h, bytes.ReplaceAll(ref, []byte(`"DBL-SEA"`), []byte(`"DBL-SEAX"`)), true)
+	if rec.Code != 200 || len(rs.Errors) != 1 || rs.Errors[0].Code != ota.CodeInvalidRoomType || !strings.Contains(rs.Errors[0].Text, `"DBL-SEAX"`) {
+		t.Errorf("unmapped: %d %+v", rec.Code, rs.Errors)
+	}
+	if len(sink.bookings) != 1 {
+		t.Errorf("the unmapped booking was not delivered for quarantine")
+	}
+
+	// Roomwire cannot make it durable: 503, so the partner sends it again.
+	sink.err = connectors.Retryable(errors.New("kafka unavailable"))
+	rec, rs = post(t, h, ref, true)
+	if rec.Code != 503 || rec.Header().Get("Retry-After") == "" || rs.Errors[0].Code != ota.CodeSystemError {
+		t.Errorf("sink down: %d %+v", rec.Code, rs.Errors)
+	}
+	if rs.Success != nil {
+		t.Error("Success sent before the message was durable")
+	}
+}
+
+func TestWebhookPOSAuth(t *testing.T) {
+	w := newWorld(t, ota.Config{Auth: ota.AuthPOS})
+	sink := &recordingSink{}
+	h := w.conn.Webhook(sink)
+	rec, rs := post(t, h, fixture(t, "resnotif-new.xml"), true) // basic auth alone is not enough
+	if rec.Code != 401 || rs.Errors[0].Code != ota.CodeAuthorization {
+		t.Errorf("no POS credentials: %d %+v", rec.Code, rs.Errors)
+	}
+	msg, _ := ota.Translator{}.ToCanonical(fixture(t, "resnotif-new.xml"))
+	res, err := w.sim.Push(context.Background(), "Commit", &msg.Booking.Reservation)
+	if err != nil || res.Status != 200 || res.RS.Success == nil {
+		t.Fatalf("POS push: %+v %v", res, err)
+	}
+}
