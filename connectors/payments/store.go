@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/roomwire/roomwire/canonical"
+	"github.com/roomwire/roomwire/reservations"
 )
 
 // errConflict means another worker changed the payment meanwhile; the
@@ -118,3 +119,6 @@ func (s *Service) Transitions(ctx context.Context, reservationID string) ([]Tran
 func (s *Service) Payment(ctx context.Context, reservationID string) (*State, error) {
 	return loadState(ctx, s.pool, reservationID)
 }
+
+// Store returns the reservation store the flow works on.
+func (s *Service) Store() *reservations.Store { return s.store }
