@@ -7,6 +7,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/roomwire/roomwire/canonical"
@@ -98,6 +99,18 @@ func openClose(closed bool) string {
 		return "Close"
 	}
 	return "Open"
+}
+
+// ReplyRoot returns the root element of the reply to a request: the same
+// name ending RS instead of RQ.
+func ReplyRoot(rq xml.Name) xml.Name {
+	return xml.Name{Space: rq.Space, Local: strings.TrimSuffix(rq.Local, "RQ") + "RS"}
+}
+
+// EchoOf returns a short hash of a message, for echo tokens and idempotency keys.
+func EchoOf(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
 }
 
 func echo(v any) string {

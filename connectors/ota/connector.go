@@ -11,6 +11,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -272,29 +273,61 @@ func (c *Connector) PushARI(ctx context.Context, u canonical.ARIUpdate) error {
 	if !c.ARIEnabled() {
 		return connectors.Permanent(errors.New("ota: ari_url is not configured"))
 	}
-	var pos *POS
-	header := http.Header{}
+	opts := ARIOptions{URL: func(string) string { return c.cfg.ARIURL }, Route: "/ari",
+		InvCount: c.cfg.ARIAvailability == "invcount", Occupancy: c.cfg.ARIOccupancy, MaxItems: c.cfg.ARIMaxItems}
 	if c.cfg.Auth == AuthPOS {
-		pos = &POS{Sources: []Source{{RequestorID: &RequestorID{Type: "10", ID: c.cfg.ARIUser, MessagePassword: c.cfg.ARIPassword}}}}
+		opts.POS = &POS{Sources: []Source{{RequestorID: &RequestorID{Type: "10", ID: c.cfg.ARIUser, MessagePassword: c.cfg.ARIPassword}}}}
+	} else {
+		opts.User, opts.Password = c.cfg.ARIUser, c.cfg.ARIPassword
 	}
-	for _, part := range connectors.SplitARI(u, c.cfg.ARIMaxItems) {
-		msgs, err := ARIMessages(part, c.cfg.ARIAvailability == "invcount", c.cfg.ARIOccupancy, pos)
+	if err := PostARI(ctx, c.client, u, opts); err != nil {
+		return err
+	}
+	c.logger.DebugContext(ctx, "pushed ARI", "hotel", u.PropertyID, "availability", len(u.Availability),
+		"restrictions", len(u.Restrictions), "rates", len(u.Rates), "correlation_id", canonical.CorrelationID(ctx))
+	return nil
+}
+
+// ARIOptions say how PostARI reaches a channel.
+type ARIOptions struct {
+	// URL returns where a message with the root element named root goes.
+	URL func(root string) string
+	// Route names the endpoint for the circuit breaker and logs; "" means
+	// the root element's name.
+	Route     string
+	InvCount  bool // availability as OTA_HotelInvCountNotifRQ
+	Occupancy int  // NumberOfGuests of rates; 0 leaves it out
+	MaxItems  int  // most entries per message
+	POS       *POS // credentials in the message, for partners that want them there
+	// User and Password, when set, go as HTTP basic auth.
+	User, Password string
+}
+
+// PostARI renders u as OTA notifications (see ARIMessages), POSTs each with
+// client, and fails unless the channel answers Success. Connectors of
+// OTA-speaking channels (ota, bookingcom) push with it.
+func PostARI(ctx context.Context, client *connectors.Client, u canonical.ARIUpdate, opts ARIOptions) error {
+	for _, part := range connectors.SplitARI(u, opts.MaxItems) {
+		msgs, err := ARIMessages(part, opts.InvCount, opts.Occupancy, opts.POS)
 		if err != nil {
 			return connectors.Permanent(fmt.Errorf("ota: render ARI: %w", err))
 		}
 		for _, m := range msgs {
-			h := header.Clone()
+			root, _ := connectors.CheckXML(m)
+			h := http.Header{}
 			// Setting values is idempotent: the message may be sent again.
 			sum := sha256.Sum256(m)
 			h.Set(connectors.IdempotencyHeader, fmt.Sprintf("%x", sum[:16]))
 			h.Set("Accept", "text/xml")
-			req := connectors.Request{Method: http.MethodPost, URL: c.cfg.ARIURL, Route: "/ari", Header: h, Body: m, ContentType: "text/xml; charset=utf-8"}
-			if c.cfg.Auth == AuthBasic && c.cfg.ARIUser != "" {
-				hreq, _ := http.NewRequest(http.MethodPost, c.cfg.ARIURL, nil)
-				hreq.SetBasicAuth(c.cfg.ARIUser, c.cfg.ARIPassword)
-				req.Header.Set("Authorization", hreq.Header.Get("Authorization"))
+			if opts.User != "" {
+				h.Set("Authorization", BasicAuth(opts.User, opts.Password))
 			}
-			resp, err := c.client.Do(ctx, req)
+			route := opts.Route
+			if route == "" {
+				route = "/" + root.Local
+			}
+			resp, err := client.Do(ctx, connectors.Request{Method: http.MethodPost, URL: opts.URL(root.Local), Route: route, Header: h,
+				Body: m, ContentType: "text/xml; charset=utf-8"})
 			if err != nil {
 				return err
 			}
@@ -303,9 +336,12 @@ func (c *Connector) PushARI(ctx context.Context, u canonical.ARIUpdate) error {
 			}
 		}
 	}
-	c.logger.DebugContext(ctx, "pushed ARI", "hotel", u.PropertyID, "availability", len(u.Availability),
-		"restrictions", len(u.Restrictions), "rates", len(u.Rates), "correlation_id", canonical.CorrelationID(ctx))
 	return nil
+}
+
+// BasicAuth returns the value of an Authorization header for HTTP basic auth.
+func BasicAuth(user, password string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+password))
 }
 
 // describeError reads an OTA reply with Errors from a failed call.
