@@ -1,0 +1,1466 @@
+package main
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	mrand "math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/roomwire/roomwire/canonical"
+	"github.com/roomwire/roomwire/config"
+)
+
+func init() {
+	register(command{name: "bench", summary: "measure booking throughput and latency end to end on a fresh database",
+		run: func(ctx context.Context, args []string) error { return runBench(ctx, args, os.Stdout, os.Stderr) }})
+}
+
+const benchUsageLine = "[--duration 30s] [--rate N | --max] [--properties N] [--concurrency N] [--json] [--config FILE] [--keep-db]"
+
+const benchDescription = `
+Measures the hub end to end, in one process. It creates a fresh database
+(roomwire_bench_<timestamp>) on the PostgreSQL server at DATABASE_URL, starts
+the hub on it, serves the booking API over HTTP on a free 127.0.0.1 port, and
+drives it over HTTP with a mix of 50% creates (with Idempotency-Key), 10%
+modifies (PATCH with If-Match), 10% cancels, 20% availability searches and 10%
+views, spread over --properties properties and a year of dates. Every property
+also has one scarce room type, so that some bookings are refused with 409 "no
+availability", as in real traffic. Then it runs the booking's write
+transaction directly with pgx on separate properties of the same database:
+the raw PostgreSQL baseline, half before the load and half after it. The
+database is dropped at the end unless --keep-db.
+
+Load. With --rate N, N operations per second are started on a fixed clock
+whatever the response times (open loop), with at most --concurrency in flight:
+an operation due while that many are in flight is skipped, and one sent more
+than 10ms after its time is late; both are counted. With --max (the default)
+--concurrency workers each send their next request as soon as the last one is
+answered (closed loop).
+
+Figures, over the measured window after the warm-up (an operation belongs to
+the window if it started in it):
+  reservations_per_second  committed reservation writes per second: creates,
+                           modifies and cancels answered 2xx
+  operations_per_second    operations completed per second, whatever the outcome
+  p50/p95/p99_commit_ms    request to response of committed writes, in ms
+                           (the API answers a write after its commit)
+  p95_read_ms              request to response of searches and views, in ms
+  errors                   unexpected statuses and transport errors, listed by
+                           kind (operation, status, problem code)
+  no_availability          409 "no availability" answers: expected, not errors
+  raw_postgres_tps         booking transactions per second run directly with
+                           pgx at the same concurrency and pool size: no HTTP,
+                           validation, pricing or idempotency
+  ratio_to_raw             reservations_per_second / raw_postgres_tps
+  p95_pms_ms, p95_ari_ms   until the PMS simulator has the booking, and until
+                           the channel simulators have the new availability
+  consumer_lag             events not yet consumed at the end
+The last three are not measured in this build; --json reports them as null
+with a note saying so.
+
+Progress goes to stderr every few seconds, the report to stdout (a table, or
+JSON with --json). The exit status is 0 when the run completed, whatever the
+figures; it is non-zero, with what to do, when the run could not be set up.
+The pool size is database.max_conns (env ROOMWIRE_DB_MAX_CONNS). The bench
+needs nothing but DATABASE_URL: it ignores http.addr and http.admin_key, and
+listens on a free port with a random admin key of its own.
+` + configHelp
+
+// benchOptions are the command line of roomwire bench.
+type benchOptions struct {
+	duration    time.Duration
+	warmup      time.Duration
+	rawDuration time.Duration
+	rate        int
+	max         bool
+	properties  int
+	concurrency int
+	json        bool
+	keepDB      bool
+	configPath  string
+	// Profiles of the load phase, for finding where the time goes; not shown
+	// in --help because they are for developers of Roomwire.
+	cpuProfile   string
+	blockProfile string
+}
+
+// hiddenBenchFlags are parsed but left out of --help.
+var hiddenBenchFlags = map[string]bool{"cpuprofile": true, "blockprofile": true}
+
+func parseBenchFlags(args []string, stderr io.Writer) (benchOptions, error) {
+	fs := newFlags("bench", benchUsageLine, benchDescription)
+	fs.SetOutput(stderr)
+	var o benchOptions
+	fs.DurationVar(&o.duration, "duration", 30*time.Second, "length of the measured window")
+	fs.DurationVar(&o.warmup, "warmup", 3*time.Second, "load before the measured window, not counted (connections, caches, plans)")
+	fs.DurationVar(&o.rawDuration, "raw-duration", 5*time.Second, "length of the raw PostgreSQL baseline")
+	fs.IntVar(&o.rate, "rate", 0, "open loop: start `N` operations per second on a fixed clock")
+	fs.BoolVar(&o.max, "max", false, "closed loop: --concurrency workers as fast as answers come (the default)")
+	fs.IntVar(&o.properties, "properties", 50, "properties to spread the load over")
+	fs.IntVar(&o.concurrency, "concurrency", 64, "workers with --max, most operations in flight with --rate, and raw baseline workers")
+	fs.BoolVar(&o.json, "json", false, "print the report as JSON")
+	fs.BoolVar(&o.keepDB, "keep-db", false, "keep the bench database instead of dropping it")
+	cfgPath := configFlag(fs)
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the load phase to `file`")
+	fs.StringVar(&o.blockProfile, "blockprofile", "", "write a block profile of the load phase to `file`")
+	fs.Usage = visibleUsage(fs, "bench", benchUsageLine, benchDescription)
+	if err := parseFlags(fs, args); err != nil {
+		return o, err
+	}
+	o.configPath = *cfgPath
+	explicit := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { explicit[f.Name] = true })
+	var bad []string
+	switch {
+	case explicit["rate"] && explicit["max"]:
+		bad = append(bad, "--rate and --max exclude each other: choose an open loop at a fixed rate or a closed loop at full speed")
+	case explicit["rate"] && o.rate < 1:
+		bad = append(bad, "--rate must be at least 1 operation per second")
+	}
+	o.max = o.rate == 0
+	if o.duration < time.Second {
+		bad = append(bad, "--duration must be at least 1s")
+	}
+	if o.warmup < 0 {
+		bad = append(bad, "--warmup must not be negative")
+	}
+	if o.rawDuration < 500*time.Millisecond {
+		bad = append(bad, "--raw-duration must be at least 500ms")
+	}
+	if o.properties < 1 || o.properties > 10000 {
+		bad = append(bad, "--properties must be between 1 and 10000")
+	}
+	if o.concurrency < 1 || o.concurrency > 10000 {
+		bad = append(bad, "--concurrency must be between 1 and 10000")
+	}
+	if len(bad) > 0 {
+		fmt.Fprintf(stderr, "roomwire bench: %s\n", strings.Join(bad, "\nroomwire bench: "))
+		return o, errUsage
+	}
+	return o, nil
+}
+
+// visibleUsage is newFlags' usage without the hidden flags.
+func visibleUsage(fs *flag.FlagSet, name, usageLine, description string) func() {
+	return func() {
+		visible := newFlags(name, usageLine, description)
+		visible.SetOutput(fs.Output())
+		fs.VisitAll(func(f *flag.Flag) {
+			if !hiddenBenchFlags[f.Name] {
+				visible.Var(f.Value, f.Name, f.Usage)
+				visible.Lookup(f.Name).DefValue = f.DefValue
+			}
+		})
+		visible.Usage()
+	}
+}
+
+// runBench is roomwire bench: set up, load, baseline, report.
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	stderr = &lockedWriter{w: stderr}
+	o, err := parseBenchFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	cfg, err := config.Load(o.configPath)
+	if err != nil {
+		return err
+	}
+	say := func(format string, a ...any) { fmt.Fprintf(stderr, "bench: "+format+"\n", a...) }
+
+	// A fresh database, so that figures never depend on what an earlier run
+	// or a real installation left behind.
+	serverURL := cfg.Database.URL
+	dbName, dbURL, err := createBenchDatabase(ctx, serverURL)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if o.keepDB {
+			say("kept database %s (drop it with: DROP DATABASE %s)", dbName, dbName)
+			return
+		}
+		dctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := dropBenchDatabase(dctx, serverURL, dbName); err != nil {
+			say("could not drop database %s: %v", dbName, err)
+		}
+	}()
+	stateDir, err := os.MkdirTemp("", "roomwire-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(stateDir)
+
+	cfg.Database.URL = dbURL
+	yes := true
+	cfg.Database.MigrateOnStart = &yes // the database is new: it must be migrated
+	cfg.StateDir = stateDir            // never share a serve's local state
+	cfg.HTTP.AdminKey = randomHex(24)  // the bench is the only caller; the key never leaves the process
+	logger := benchLogger(cfg.Log, stderr)
+
+	say("database %s on %s, %d properties, pool of %d connections", dbName, serverAddr(dbURL), o.properties, cfg.Database.MaxConns)
+	h, err := startHub(ctx, cfg, logger, hubOptions{migrate: true})
+	if err != nil {
+		return fmt.Errorf("start the hub: %w", err)
+	}
+	defer h.close()
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("listen on a free 127.0.0.1 port: %w", err)
+	}
+	// The same server settings as serveHTTP's.
+	srv := &http.Server{
+		Handler:           h.api,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      cfg.HTTP.RequestTimeout + 5*time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	go srv.Serve(ln) //nolint:errcheck // ends with ErrServerClosed at Shutdown
+	client := benchClient(o.concurrency, cfg.HTTP.RequestTimeout)
+	stopServer := sync.OnceFunc(func() {
+		client.CloseIdleConnections()
+		sctx, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout)
+		defer cancel()
+		srv.Shutdown(sctx) //nolint:errcheck // in-flight requests have all been answered
+	})
+	defer stopServer()
+
+	l := &benchLoad{
+		opts:   o,
+		client: client,
+		base:   "http://" + ln.Addr().String(),
+		auth:   "Bearer " + cfg.HTTP.AdminKey,
+		runID:  randomHex(4),
+		first:  canonical.DateOf(time.Now().UTC()).AddDays(1),
+		stderr: stderr,
+	}
+	setupStart := time.Now()
+	if err := l.setUp(ctx); err != nil {
+		return fmt.Errorf("set up properties over the API: %w", err)
+	}
+	say("set up %d properties with rates for %d nights in %s", o.properties, benchNights, time.Since(setupStart).Round(time.Millisecond))
+
+	// The raw baseline runs half before and half after the load, so that a
+	// change in what else the machine runs shows, rather than skewing the ratio.
+	rawProps, err := setUpRawProperties(ctx, h.pool, o.properties)
+	if err != nil {
+		return fmt.Errorf("raw PostgreSQL baseline: %w", err)
+	}
+	say("raw PostgreSQL baseline, first half: the booking transaction with pgx, %d workers, %s", o.concurrency, o.rawDuration/2)
+	rawBefore, err := runRawBaseline(ctx, h.pool, o.concurrency, o.rawDuration/2, rawProps, l.first)
+	if err != nil {
+		return fmt.Errorf("raw PostgreSQL baseline: %w", err)
+	}
+
+	stopProfiles, err := startProfiles(o)
+	if err != nil {
+		return err
+	}
+	if o.max {
+		say("load: closed loop, %d workers, %s warm-up then %s measured", o.concurrency, o.warmup, o.duration)
+	} else {
+		say("load: open loop, %d operations/s, at most %d in flight, %s warm-up then %s measured", o.rate, o.concurrency, o.warmup, o.duration)
+	}
+	res := l.run(ctx, stderr)
+	if err := stopProfiles(); err != nil {
+		return err
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("interrupted during the load; no report")
+	}
+	stopServer()
+
+	say("raw PostgreSQL baseline, second half: %s", o.rawDuration-o.rawDuration/2)
+	rawAfter, err := runRawBaseline(ctx, h.pool, o.concurrency, o.rawDuration-o.rawDuration/2, rawProps, l.first)
+	if err != nil {
+		return fmt.Errorf("raw PostgreSQL baseline: %w", err)
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("interrupted during the raw baseline; no report")
+	}
+	raw := [2]rawResult{rawBefore, rawAfter}
+	var unpublished int64
+	h.pool.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE published_at IS NULL`).Scan(&unpublished) //nolint:errcheck // only for a note
+
+	rep := buildReport(o, res, raw, cfg.Database.MaxConns, unpublished)
+	if o.json {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	printReport(stdout, o, rep)
+	return nil
+}
+
+// createBenchDatabase creates roomwire_bench_<timestamp> on the server at
+// serverURL and returns its name and URL.
+func createBenchDatabase(ctx context.Context, serverURL string) (name, dbURL string, err error) {
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(cctx, serverURL)
+	if err != nil {
+		return "", "", fmt.Errorf("cannot reach PostgreSQL at %s: %w\nStart PostgreSQL, or set DATABASE_URL to a server where this user may create databases, e.g. %s", serverAddr(serverURL), err, config.DefaultDatabaseURL)
+	}
+	defer conn.Close(context.Background())
+	// Milliseconds keep two runs started in the same second apart.
+	now := time.Now().UTC()
+	name = fmt.Sprintf("roomwire_bench_%s_%03d", now.Format("20060102_150405"), now.Nanosecond()/1e6)
+	if _, err := conn.Exec(cctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		return "", "", fmt.Errorf("create database %s on %s: %w\nThe user in DATABASE_URL needs the CREATEDB privilege", name, serverAddr(serverURL), err)
+	}
+	u, err := url.Parse(serverURL)
+	if err != nil {
+		return "", "", fmt.Errorf("database.url: %w", err)
+	}
+	u.Path = "/" + name
+	return name, u.String(), nil
+}
+
+func dropBenchDatabase(ctx context.Context, serverURL, name string) error {
+	conn, err := pgx.Connect(ctx, serverURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
+	return err
+}
+
+// serverAddr names a database server without its credentials.
+func serverAddr(dbURL string) string {
+	u, err := url.Parse(dbURL)
+	if err != nil || u.Host == "" {
+		return "the server in DATABASE_URL"
+	}
+	return u.Host
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// benchLogger formats every record the hub logs, as serve would, but prints
+// only warnings and errors: an access log line per request would bury the
+// progress lines, and skipping the formatting would flatter the figures.
+func benchLogger(cfg config.Log, stderr io.Writer) *slog.Logger {
+	var level slog.Level
+	level.UnmarshalText([]byte(cfg.Level)) //nolint:errcheck // validated by config
+	opts := &slog.HandlerOptions{Level: level}
+	newHandler := func(w io.Writer) slog.Handler {
+		if cfg.Format == "json" {
+			return slog.NewJSONHandler(w, opts)
+		}
+		return slog.NewTextHandler(w, opts)
+	}
+	return slog.New(splitHandler{quiet: newHandler(io.Discard), loud: newHandler(stderr)})
+}
+
+// splitHandler sends records below warning level to quiet, the rest to loud.
+type splitHandler struct{ quiet, loud slog.Handler }
+
+func (s splitHandler) Enabled(ctx context.Context, l slog.Level) bool { return s.loud.Enabled(ctx, l) }
+
+func (s splitHandler) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level >= slog.LevelWarn {
+		return s.loud.Handle(ctx, r)
+	}
+	return s.quiet.Handle(ctx, r)
+}
+
+func (s splitHandler) WithAttrs(a []slog.Attr) slog.Handler {
+	return splitHandler{quiet: s.quiet.WithAttrs(a), loud: s.loud.WithAttrs(a)}
+}
+
+func (s splitHandler) WithGroup(name string) slog.Handler {
+	return splitHandler{quiet: s.quiet.WithGroup(name), loud: s.loud.WithGroup(name)}
+}
+
+// benchClient keeps one connection per worker alive and never opens more,
+// so that the figures measure the hub and not TCP handshakes.
+func benchClient(concurrency int, requestTimeout time.Duration) *http.Client {
+	return &http.Client{
+		Transport: &http.Transport{
+			Proxy:                 nil, // loopback; never through a proxy from the environment
+			DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			MaxIdleConns:          concurrency,
+			MaxIdleConnsPerHost:   concurrency,
+			MaxConnsPerHost:       concurrency,
+			IdleConnTimeout:       90 * time.Second,
+			DisableCompression:    true,
+			ResponseHeaderTimeout: requestTimeout + 5*time.Second,
+		},
+		// Past the API's own request timeout, so that a slow request shows
+		// as the API's 503 rather than as a client-side timeout.
+		Timeout: requestTimeout + 10*time.Second,
+	}
+}
+
+func startProfiles(o benchOptions) (stop func() error, err error) {
+	var cpu *os.File
+	if o.cpuProfile != "" {
+		if cpu, err = os.Create(o.cpuProfile); err != nil {
+			return nil, err
+		}
+		if err := pprof.StartCPUProfile(cpu); err != nil {
+			cpu.Close()
+			return nil, err
+		}
+	}
+	if o.blockProfile != "" {
+		runtime.SetBlockProfileRate(int(10 * time.Microsecond))
+	}
+	return func() error {
+		if cpu != nil {
+			pprof.StopCPUProfile()
+			if err := cpu.Close(); err != nil {
+				return err
+			}
+		}
+		if o.blockProfile != "" {
+			runtime.SetBlockProfileRate(0)
+			f, err := os.Create(o.blockProfile)
+			if err != nil {
+				return err
+			}
+			if err := pprof.Lookup("block").WriteTo(f, 0); err != nil {
+				f.Close()
+				return err
+			}
+			return f.Close()
+		}
+		return nil
+	}, nil
+}
+
+// The shape of the generated load.
+const (
+	benchNights     = 365                   // nights with rates, from tomorrow
+	benchMaxStay    = 7                     // modifies lengthen stays up to this many nights
+	benchScarceDays = 14                    // scarce room types are booked for the next two weeks only
+	benchLate       = 10 * time.Millisecond // an open-loop operation sent later than this after its time is late
+)
+
+// opKind is one kind of operation of the mix.
+type opKind int
+
+const (
+	opCreate opKind = iota
+	opModify
+	opCancel
+	opSearch
+	opView
+	numOps
+)
+
+var opNames = [numOps]string{"create", "modify", "cancel", "search", "view"}
+
+// write reports whether the operation changes a reservation.
+func (k opKind) write() bool { return k <= opCancel }
+
+// success is the status the operation answers when it did what it asked.
+func (k opKind) success() int {
+	if k == opCreate {
+		return http.StatusCreated
+	}
+	return http.StatusOK
+}
+
+// pickOp draws from the mix: 50% create, 10% modify, 10% cancel, 20% search, 10% view.
+func pickOp(rng *mrand.Rand) opKind {
+	switch r := rng.IntN(100); {
+	case r < 50:
+		return opCreate
+	case r < 60:
+		return opModify
+	case r < 70:
+		return opCancel
+	case r < 90:
+		return opSearch
+	}
+	return opView
+}
+
+// benchLoad is the load generator and what it knows of the bookings it made.
+type benchLoad struct {
+	opts   benchOptions
+	client *http.Client
+	base   string
+	auth   string
+	runID  string         // keeps idempotency keys of runs on a kept database apart
+	first  canonical.Date // the first night with rates
+	props  []string
+	stderr io.Writer
+
+	booked bookedPool
+	seq    atomic.Int64
+	seen   sync.Map // error kinds already described on stderr
+
+	// For the progress line: every operation, warm-up included.
+	ops, errs, late, skipped atomic.Int64
+	writes                   histogram
+}
+
+// bookedRes is a reservation the load made and may modify, cancel or view.
+type bookedRes struct {
+	id       string
+	version  int
+	property string
+	stay     benchStay
+}
+
+// bookedPool holds the live reservations. A modify or cancel takes its
+// reservation out while it runs, so that two never race for one version.
+type bookedPool struct {
+	mu    sync.Mutex
+	items []bookedRes
+}
+
+func (p *bookedPool) add(b bookedRes) {
+	p.mu.Lock()
+	p.items = append(p.items, b)
+	p.mu.Unlock()
+}
+
+func (p *bookedPool) take(rng *mrand.Rand) (bookedRes, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := len(p.items)
+	if n == 0 {
+		return bookedRes{}, false
+	}
+	i := rng.IntN(n)
+	b := p.items[i]
+	p.items[i] = p.items[n-1]
+	p.items = p.items[:n-1]
+	return b, true
+}
+
+func (p *bookedPool) peek(rng *mrand.Rand) (bookedRes, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.items) == 0 {
+		return bookedRes{}, false
+	}
+	return p.items[rng.IntN(len(p.items))], true
+}
+
+// recorder is what one worker (or one in-flight slot of the open loop)
+// measured. Only its owner touches it, so it needs no lock.
+type recorder struct {
+	rng     *mrand.Rand
+	commits []time.Duration // committed writes
+	reads   []time.Duration // successful searches and views
+	counts  [numOps]benchOpCount
+	errors  map[string]int64
+}
+
+// benchOpCount counts the outcomes of one kind of operation.
+type benchOpCount struct {
+	Count          int64 `json:"count"`
+	OK             int64 `json:"ok"`
+	NoAvailability int64 `json:"no_availability"`
+	Errors         int64 `json:"errors"`
+}
+
+func newRecorder(capacity int) *recorder {
+	return &recorder{
+		rng:     mrand.New(mrand.NewPCG(mrand.Uint64(), mrand.Uint64())),
+		commits: make([]time.Duration, 0, capacity),
+		reads:   make([]time.Duration, 0, capacity/2),
+		errors:  map[string]int64{},
+	}
+}
+
+// histogram counts durations in buckets 5% wide, without locks, for the
+// progress line; the report computes exact percentiles from the recorders.
+type histogram struct {
+	n       atomic.Int64
+	buckets [400]atomic.Int64 // bucket i holds [1.05^(i-1), 1.05^i) µs; the last, everything longer
+}
+
+var histGrowth = math.Log(1.05)
+
+func (h *histogram) add(d time.Duration) {
+	i := 0
+	if us := float64(d) / float64(time.Microsecond); us >= 1 {
+		i = min(int(math.Log(us)/histGrowth)+1, len(h.buckets)-1)
+	}
+	h.buckets[i].Add(1)
+	h.n.Add(1)
+}
+
+// quantile returns the upper bound of the bucket holding quantile q.
+func (h *histogram) quantile(q float64) time.Duration {
+	n := h.n.Load()
+	if n == 0 {
+		return 0
+	}
+	rank := int64(math.Ceil(q * float64(n)))
+	var seen int64
+	for i := range h.buckets {
+		if seen += h.buckets[i].Load(); seen >= rank {
+			return time.Duration(math.Pow(1.05, float64(i)) * float64(time.Microsecond))
+		}
+	}
+	return time.Duration(math.Pow(1.05, float64(len(h.buckets)-1)) * float64(time.Microsecond))
+}
+
+// The catalogue of every bench property: two room types with plenty of
+// units, and a suite with one unit that runs out.
+var (
+	benchRoomTypes = []map[string]any{
+		{"code": "DBL", "name": "Double", "units": 400, "max_occupancy": 3},
+		{"code": "TWN", "name": "Twin", "units": 400, "max_occupancy": 2},
+		{"code": "STE", "name": "Suite", "units": 1, "max_occupancy": 4},
+	}
+	benchRatePlans = []map[string]any{
+		{"code": "FLEX", "room_type": "DBL", "name": "Flexible"},
+		{"code": "NREF", "room_type": "DBL", "name": "Non-refundable"},
+		{"code": "TWIN", "room_type": "TWN", "name": "Twin flexible"},
+		{"code": "SUITE", "room_type": "STE", "name": "Suite flexible"},
+	}
+	benchPrices = map[string]string{"FLEX": "120.00", "NREF": "99.00", "TWIN": "110.00", "SUITE": "450.00"}
+	benchZones  = []string{"Europe/Lisbon", "Europe/Berlin", "America/New_York", "Asia/Tokyo"}
+)
+
+// setUp defines the properties and their rates through the API.
+func (l *benchLoad) setUp(ctx context.Context) error {
+	l.props = make([]string, l.opts.properties)
+	for i := range l.props {
+		l.props[i] = fmt.Sprintf("H%04d", i+1)
+	}
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+		next     atomic.Int64
+	)
+	for range min(8, len(l.props)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(l.props) || ctx.Err() != nil {
+					return
+				}
+				if err := l.setUpProperty(ctx, i); err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr == nil {
+		firstErr = ctx.Err()
+	}
+	return firstErr
+}
+
+func (l *benchLoad) setUpProperty(ctx context.Context, i int) error {
+	id := l.props[i]
+	body, _ := json.Marshal(map[string]any{
+		"name": "Bench Hotel " + id, "timezone": benchZones[i%len(benchZones)], "currency": "EUR",
+		"room_types": benchRoomTypes, "rate_plans": benchRatePlans,
+	})
+	resp, err := l.send(ctx, "PUT", "/v1/properties/"+id, body)
+	if err == nil && resp.status != http.StatusCreated && resp.status != http.StatusOK {
+		err = fmt.Errorf("status %d %s", resp.status, resp.code)
+	}
+	if err != nil {
+		return fmt.Errorf("PUT /v1/properties/%s: %w", id, err)
+	}
+	var updates []map[string]any
+	for _, rp := range benchRatePlans {
+		code := rp["code"].(string)
+		updates = append(updates, map[string]any{
+			"rate_plan": code, "from": l.first, "to": l.first.AddDays(benchNights - 1),
+			"amount": benchPrices[code], "currency": "EUR",
+		})
+	}
+	body, _ = json.Marshal(map[string]any{"updates": updates})
+	resp, err = l.send(ctx, "PUT", "/v1/properties/"+id+"/rates", body)
+	if err == nil && resp.status != http.StatusOK {
+		err = fmt.Errorf("status %d %s", resp.status, resp.code)
+	}
+	if err != nil {
+		return fmt.Errorf("PUT /v1/properties/%s/rates: %w", id, err)
+	}
+	return nil
+}
+
+// loadResult is what the load measured in its window.
+type loadResult struct {
+	recs          []*recorder
+	window        time.Duration
+	late, skipped int64
+}
+
+// run generates the load: warm-up, then the measured window, then it waits
+// for the operations in flight.
+func (l *benchLoad) run(ctx context.Context, stderr io.Writer) loadResult {
+	n := l.opts.concurrency
+	perSecond := 2000 // a guess of --max throughput, only to size the recorders
+	if !l.opts.max {
+		perSecond = l.opts.rate
+	}
+	capacity := max(256, int(float64(perSecond)*l.opts.duration.Seconds()/float64(n)*1.2))
+	recs := make([]*recorder, n)
+	for i := range recs {
+		recs[i] = newRecorder(capacity)
+	}
+	start := time.Now()
+	windowStart := start.Add(l.opts.warmup)
+	end := windowStart.Add(l.opts.duration)
+	done := make(chan struct{})
+	var progress sync.WaitGroup
+	progress.Add(1)
+	go func() {
+		defer progress.Done()
+		l.progress(stderr, start, windowStart, end, done)
+	}()
+	res := loadResult{recs: recs, window: l.opts.duration}
+	if l.opts.max {
+		l.closedLoop(ctx, recs, windowStart, end)
+	} else {
+		res.late, res.skipped = l.openLoop(ctx, recs, start, windowStart, end)
+	}
+	close(done)
+	progress.Wait()
+	return res
+}
+
+// closedLoop runs one worker per recorder, each sending its next request as
+// soon as the last is answered.
+func (l *benchLoad) closedLoop(ctx context.Context, recs []*recorder, windowStart, end time.Time) {
+	var wg sync.WaitGroup
+	for _, rec := range recs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				now := time.Now()
+				if !now.Before(end) {
+					return
+				}
+				l.do(ctx, rec, !now.Before(windowStart))
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// openLoop starts operations on a fixed clock, whatever the response times.
+// The recorders double as the in-flight slots: an operation holds one while
+// it runs, and one due when none is free is skipped rather than queued, so
+// that a slow hub cannot slow the clock down.
+func (l *benchLoad) openLoop(ctx context.Context, recs []*recorder, start, windowStart, end time.Time) (late, skipped int64) {
+	slots := make(chan *recorder, len(recs))
+	for _, r := range recs {
+		slots <- r
+	}
+	interval := float64(time.Second) / float64(l.opts.rate)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	var wg sync.WaitGroup
+	for i := 0; ctx.Err() == nil; i++ {
+		due := start.Add(time.Duration(float64(i) * interval))
+		if !due.Before(end) {
+			break
+		}
+		if wait := time.Until(due); wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-ctx.Done():
+				continue
+			case <-timer.C:
+			}
+		}
+		inWindow := !due.Before(windowStart)
+		select {
+		case rec := <-slots:
+			if time.Since(due) > benchLate {
+				l.late.Add(1)
+				if inWindow {
+					late++
+				}
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				l.do(ctx, rec, inWindow)
+				slots <- rec
+			}()
+		default:
+			l.skipped.Add(1)
+			if inWindow {
+				skipped++
+			}
+		}
+	}
+	timer.Stop()
+	wg.Wait()
+	return late, skipped
+}
+
+// progress prints a line every few seconds until done is closed.
+func (l *benchLoad) progress(w io.Writer, start, windowStart, end time.Time, done <-chan struct{}) {
+	every := 5 * time.Second
+	if end.Sub(start) <= 20*time.Second {
+		every = 2 * time.Second
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	lastOps, lastAt := int64(0), start
+	for {
+		select {
+		case <-done:
+			return
+		case now := <-t.C:
+			phase := "measuring"
+			switch {
+			case now.Before(windowStart):
+				phase = "warm-up"
+			case !now.Before(end):
+				phase = "draining"
+			}
+			ops := l.ops.Load()
+			line := fmt.Sprintf("bench: %4.0fs %-9s %7.0f ops/s  p95 write %.1f ms  errors %d",
+				now.Sub(start).Seconds(), phase, float64(ops-lastOps)/now.Sub(lastAt).Seconds(),
+				durationMS(l.writes.quantile(0.95)), l.errs.Load())
+			if !l.opts.max {
+				line += fmt.Sprintf("  late %d  skipped %d", l.late.Load(), l.skipped.Load())
+			}
+			fmt.Fprintln(w, line)
+			lastOps, lastAt = ops, now
+		}
+	}
+}
+
+// benchStay is a room stay as the booking API takes it.
+type benchStay struct {
+	RoomType  string         `json:"room_type"`
+	RatePlan  string         `json:"rate_plan"`
+	Arrival   canonical.Date `json:"arrival"`
+	Departure canonical.Date `json:"departure"`
+	Adults    int            `json:"adults"`
+}
+
+// newStay draws a property and a stay: mostly doubles and twins over the
+// whole year, and 5% suites in the next two weeks, which sell out.
+func (l *benchLoad) newStay(rng *mrand.Rand) (string, benchStay) {
+	st := benchStay{Adults: 2}
+	days := benchNights - benchMaxStay - 1
+	switch r := rng.IntN(100); {
+	case r < 5:
+		st.RoomType, st.RatePlan = "STE", "SUITE"
+		days = benchScarceDays
+	case r < 30:
+		st.RoomType, st.RatePlan = "DBL", "FLEX"
+	case r < 55:
+		st.RoomType, st.RatePlan = "DBL", "NREF"
+	default:
+		st.RoomType, st.RatePlan = "TWN", "TWIN"
+	}
+	st.Arrival = l.first.AddDays(rng.IntN(days))
+	st.Departure = st.Arrival.AddDays(1 + rng.IntN(4))
+	return l.props[rng.IntN(len(l.props))], st
+}
+
+// do runs one operation drawn from the mix and records its outcome in rec
+// when record is set.
+func (l *benchLoad) do(ctx context.Context, rec *recorder, record bool) {
+	kind := pickOp(rec.rng)
+	var b bookedRes
+	var have bool
+	switch kind {
+	case opModify, opCancel:
+		b, have = l.booked.take(rec.rng)
+	case opView:
+		b, have = l.booked.peek(rec.rng)
+	}
+	if (kind == opModify || kind == opCancel || kind == opView) && !have {
+		kind = opCreate // nothing booked yet
+	}
+	ifMatch := strconv.Quote(strconv.Itoa(b.version))
+	var resp benchResponse
+	var err error
+	next := b.stay
+	switch kind {
+	case opCreate:
+		var body []byte
+		b.property, b.stay = l.newStay(rec.rng)
+		n := l.seq.Add(1)
+		body, _ = json.Marshal(map[string]any{
+			"property_id":   b.property,
+			"channel":       canonical.ChannelDirect,
+			"primary_guest": canonical.Guest{GivenName: "Ana", Surname: fmt.Sprintf("Guest%d", n), Email: fmt.Sprintf("guest%d@example.com", n)},
+			"room_stays":    []benchStay{b.stay},
+		})
+		resp, err = l.send(ctx, "POST", "/v1/reservations", body, "Idempotency-Key", fmt.Sprintf("bench-%s-%d", l.runID, n))
+	case opModify:
+		var body []byte
+		if rec.rng.IntN(2) == 0 {
+			body, _ = json.Marshal(map[string]any{"comments": []string{fmt.Sprintf("Change %d: late arrival", l.seq.Add(1))}})
+		} else {
+			// A new departure takes or gives back a night of inventory.
+			if next.Arrival.DaysUntil(next.Departure) < benchMaxStay {
+				next.Departure = next.Departure.AddDays(1)
+			} else {
+				next.Departure = next.Departure.AddDays(-1)
+			}
+			body, _ = json.Marshal(map[string]any{"room_stays": []benchStay{next}})
+		}
+		resp, err = l.send(ctx, "PATCH", "/v1/reservations/"+b.id, body, "If-Match", ifMatch)
+	case opCancel:
+		resp, err = l.send(ctx, "POST", "/v1/reservations/"+b.id+"/cancel", nil, "If-Match", ifMatch)
+	case opSearch:
+		prop, st := l.newStay(rec.rng)
+		resp, err = l.send(ctx, "GET", fmt.Sprintf("/v1/properties/%s/availability?arrival=%s&departure=%s&adults=%d",
+			prop, st.Arrival, st.Departure, st.Adults), nil)
+	case opView:
+		resp, err = l.send(ctx, "GET", "/v1/reservations/"+b.id, nil)
+	}
+
+	var ok, noAvailability bool
+	var errKind string
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return // interrupted: not the hub's doing
+	case err != nil:
+		errKind = opNames[kind] + ": transport: " + transportKind(err)
+		l.describeOnce(errKind, err.Error())
+	case resp.status == kind.success() && (!kind.write() || resp.etag > 0) && (kind != opCreate || resp.id != ""):
+		ok = true
+	case resp.status == http.StatusConflict && resp.code == "no_availability" && (kind == opCreate || kind == opModify):
+		noAvailability = true
+	default:
+		errKind = fmt.Sprintf("%s: %d %s", opNames[kind], resp.status, resp.code)
+		l.describeOnce(errKind, resp.detail)
+	}
+	switch {
+	case kind == opCreate && ok:
+		b.id, b.version = resp.id, resp.etag
+		l.booked.add(b)
+	case kind == opModify && ok:
+		b.version, b.stay = resp.etag, next
+		l.booked.add(b)
+	case kind == opModify && noAvailability:
+		l.booked.add(b) // unchanged
+	}
+	// A failed modify or cancel may or may not have committed; its
+	// reservation leaves the pool rather than cause version conflicts later.
+
+	l.ops.Add(1)
+	if errKind != "" {
+		l.errs.Add(1)
+	}
+	if ok && kind.write() {
+		l.writes.add(resp.dur)
+	}
+	if !record {
+		return
+	}
+	c := &rec.counts[kind]
+	c.Count++
+	switch {
+	case ok:
+		c.OK++
+		if kind.write() {
+			rec.commits = append(rec.commits, resp.dur)
+		} else {
+			rec.reads = append(rec.reads, resp.dur)
+		}
+	case noAvailability:
+		c.NoAvailability++
+	default:
+		c.Errors++
+		rec.errors[errKind]++
+	}
+}
+
+// describeOnce prints the first error of each kind with its detail, so that
+// a run with errors says why without flooding the terminal.
+func (l *benchLoad) describeOnce(kind, detail string) {
+	if _, seen := l.seen.LoadOrStore(kind, true); !seen && l.stderr != nil {
+		fmt.Fprintf(l.stderr, "bench: first %q: %s\n", kind, detail)
+	}
+}
+
+// benchResponse is what the load needs of an answer.
+type benchResponse struct {
+	status int
+	etag   int    // the reservation version, from ETag
+	id     string // of a created reservation
+	code   string // of a problem document
+	detail string
+	dur    time.Duration // request to the end of the response body
+}
+
+func (l *benchLoad) send(ctx context.Context, method, path string, body []byte, header ...string) (benchResponse, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, l.base+path, rd)
+	if err != nil {
+		return benchResponse{}, err
+	}
+	req.Header.Set("Authorization", l.auth)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	start := time.Now()
+	resp, err := l.client.Do(req)
+	if err != nil {
+		return benchResponse{dur: time.Since(start)}, err
+	}
+	out := benchResponse{status: resp.StatusCode}
+	if resp.StatusCode == http.StatusCreated || resp.StatusCode >= 400 {
+		var doc struct {
+			ID     string `json:"id"`
+			Code   string `json:"code"`
+			Detail string `json:"detail"`
+		}
+		json.NewDecoder(resp.Body).Decode(&doc) //nolint:errcheck // a missing id or code is judged by the caller
+		out.id, out.code, out.detail = doc.ID, doc.Code, doc.Detail
+	}
+	// Read to the end, so that the connection goes back to the pool.
+	_, err = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	out.dur = time.Since(start)
+	out.etag, _ = strconv.Atoi(strings.Trim(strings.TrimPrefix(resp.Header.Get("ETag"), "W/"), `"`))
+	return out, err
+}
+
+// transportKind names a transport error without its addresses, so that
+// errors of one kind add up.
+func transportKind(err error) string {
+	var ne net.Error
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return "timeout"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "connection reset"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "connection closed"
+	}
+	return "other"
+}
+
+func durationMS(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// lockedWriter lets the progress line, first-error lines and the hub's log
+// share stderr.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// rawResult is what one run of the raw PostgreSQL baseline measured.
+type rawResult struct {
+	committed, failed int64
+	elapsed           time.Duration
+	firstErr          error
+}
+
+func (r rawResult) tps() float64 { return float64(r.committed) / r.elapsed.Seconds() }
+
+var errRawSoldOut = errors.New("raw baseline: a night had no unit left")
+
+// setUpRawProperties makes the raw baseline's own properties, so that it
+// books nothing the load touches. The raw transaction needs no rates.
+func setUpRawProperties(ctx context.Context, pool *pgxpool.Pool, n int) ([]string, error) {
+	props := make([]string, n)
+	for i := range props {
+		props[i] = fmt.Sprintf("RAW%04d", i+1)
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO properties (id, name, timezone, currency)
+		SELECT p, 'Raw baseline ' || p, 'UTC', 'EUR' FROM unnest($1::text[]) p`, props); err != nil {
+		return nil, err
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO room_types (property_id, code, name, units)
+		SELECT p, rt, rt, 10000 FROM unnest($1::text[]) p, unnest(ARRAY['DBL', 'TWN']) rt`, props); err != nil {
+		return nil, err
+	}
+	return props, nil
+}
+
+// runRawBaseline runs the booking's write transaction straight through pgx on
+// the hub's own pool, from concurrency workers for d.
+func runRawBaseline(ctx context.Context, pool *pgxpool.Pool, concurrency int, d time.Duration, props []string, first canonical.Date) (rawResult, error) {
+	var (
+		res         rawResult
+		committed   atomic.Int64
+		failed      atomic.Int64
+		errOnce     sync.Once
+		wg          sync.WaitGroup
+		start       = time.Now()
+		end         = start.Add(d)
+		recordError = func(err error) { errOnce.Do(func() { res.firstErr = err }) }
+	)
+	for range concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := mrand.New(mrand.NewPCG(mrand.Uint64(), mrand.Uint64()))
+			for ctx.Err() == nil && time.Now().Before(end) {
+				if err := rawBooking(ctx, pool, rng, props, first); err != nil {
+					if ctx.Err() == nil {
+						failed.Add(1)
+						recordError(err)
+					}
+					continue
+				}
+				committed.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	res.elapsed = time.Since(start)
+	res.committed, res.failed = committed.Load(), failed.Load()
+	if res.committed == 0 && ctx.Err() == nil {
+		return res, fmt.Errorf("no transaction committed: %v", res.firstErr)
+	}
+	return res, nil
+}
+
+// rawBooking books one stay in one transaction with the statements the store
+// runs for a create (reservations.Store.Create and adjustInventory): take a
+// unit per night with a conditional UPDATE of the stay's inventory rows,
+// locked in order, then insert the reservation, its first revision and its
+// outbox events. It leaves out what the store does around that transaction:
+// validation, pricing, the property look-up and idempotency.
+func rawBooking(ctx context.Context, pool *pgxpool.Pool, rng *mrand.Rand, props []string, first canonical.Date) error {
+	prop := props[rng.IntN(len(props))]
+	roomType := "DBL"
+	if rng.IntN(2) == 1 {
+		roomType = "TWN"
+	}
+	arrival := first.AddDays(rng.IntN(benchNights - benchMaxStay - 1))
+	stay := canonical.RoomStay{RoomType: roomType, RatePlan: "FLEX", Arrival: arrival, Departure: arrival.AddDays(1 + rng.IntN(4)), Adults: 2}
+	nights := stay.Nights()
+	roomTypes := make([]string, len(nights))
+	dates := make([]time.Time, len(nights))
+	qty := make([]int32, len(nights))
+	for i, n := range nights {
+		roomTypes[i], dates[i], qty[i] = roomType, n.Time(), 1
+		stay.NightlyPrices = append(stay.NightlyPrices, canonical.NightlyPrice{Date: n, Price: canonical.NewMoney(12000, "EUR")})
+	}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	r := &canonical.Reservation{
+		SchemaVersion: canonical.SchemaVersion, ID: uuid.Must(uuid.NewV7()).String(),
+		ConfirmationNumber: "RB" + strings.ToUpper(randomHex(5)), PropertyID: prop,
+		Status: canonical.StatusConfirmed, Channel: canonical.ChannelDirect, Version: 1, CreatedAt: now, ModifiedAt: now,
+		PrimaryGuest: canonical.Guest{GivenName: "Ana", Surname: "Raw", Email: "ana.raw@example.com"},
+		RoomStays:    []canonical.RoomStay{stay},
+		Total:        canonical.NewMoney(12000*int64(len(nights)), "EUR"),
+	}
+	doc, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	created, err := json.Marshal(canonical.Event{SchemaVersion: canonical.SchemaVersion, ID: uuid.Must(uuid.NewV7()).String(),
+		Type: canonical.EventReservationCreated, PropertyID: prop, OccurredAt: now, Reservation: r})
+	if err != nil {
+		return err
+	}
+	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		b.Queue(`INSERT INTO inventory (property_id, room_type, night)
+			SELECT $1, t.room_type, t.night FROM unnest($2::text[], $3::date[]) AS t(room_type, night)
+			ON CONFLICT DO NOTHING`, prop, roomTypes, dates)
+		b.Queue(`SELECT 1 FROM inventory i JOIN unnest($2::text[], $3::date[]) AS t(room_type, night)
+			ON i.room_type = t.room_type AND i.night = t.night
+			WHERE i.property_id = $1 ORDER BY i.room_type, i.night FOR UPDATE OF i`, prop, roomTypes, dates)
+		b.Queue(`UPDATE inventory i SET units_sold = greatest(i.units_sold + t.qty, 0)
+			FROM unnest($2::text[], $3::date[], $4::int[]) AS t(room_type, night, qty), room_types rt
+			WHERE i.property_id = $1 AND i.room_type = t.room_type AND i.night = t.night
+			  AND rt.property_id = i.property_id AND rt.code = i.room_type
+			  AND (t.qty <= 0 OR i.units_sold + t.qty <= coalesce(i.units_sellable, rt.units))
+			RETURNING i.room_type, i.night, coalesce(i.units_sellable, rt.units) - i.units_sold`,
+			prop, roomTypes, dates, qty)
+		br := tx.SendBatch(ctx, b)
+		for range 2 {
+			if _, err := br.Exec(); err != nil {
+				br.Close()
+				return err
+			}
+		}
+		rows, _ := br.Query()
+		left, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (canonical.AvailabilityUpdate, error) {
+			var a canonical.AvailabilityUpdate
+			var night time.Time
+			err := row.Scan(&a.RoomType, &night, &a.Available)
+			a.From = canonical.DateOf(night)
+			a.To = a.From
+			return a, err
+		})
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+		if len(left) < len(nights) {
+			return errRawSoldOut
+		}
+		avail, err := json.Marshal(canonical.Event{SchemaVersion: canonical.SchemaVersion, ID: uuid.Must(uuid.NewV7()).String(),
+			Type: canonical.EventAvailabilityChanged, PropertyID: prop, OccurredAt: now,
+			ARI: &canonical.ARIUpdate{PropertyID: prop, Availability: left}})
+		if err != nil {
+			return err
+		}
+		b = &pgx.Batch{}
+		b.Queue(`INSERT INTO reservations (id, confirmation_number, property_id, channel, external_id, status,
+				version, arrival, departure, guest_search, request_hash, document, created_at, modified_at, channel_revision)
+			VALUES ($1, $2, $3, $4, NULL, $5, $6, $7, $8, $9, NULL, $10, $11, $11, NULL)`,
+			r.ID, r.ConfirmationNumber, prop, r.Channel, string(r.Status), r.Version, stay.Arrival.Time(), stay.Departure.Time(),
+			"ana raw ana.raw@example.com "+strings.ToLower(r.ConfirmationNumber), doc, now)
+		b.Queue(`INSERT INTO reservation_revisions (reservation_id, version, change, document, created_at)
+			VALUES ($1, $2, $3, $4, $5)`, r.ID, r.Version, string(canonical.EventReservationCreated), doc, now)
+		for _, e := range []struct {
+			t             canonical.EventType
+			payload       []byte
+			reservationID *string
+		}{{canonical.EventReservationCreated, created, &r.ID}, {canonical.EventAvailabilityChanged, avail, nil}} {
+			b.Queue(`INSERT INTO outbox (event_id, topic, partition_key, event_type, reservation_id, payload, headers)
+				VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+				uuid.Must(uuid.NewV7()).String(), e.t.Topic(), prop, string(e.t), e.reservationID, e.payload,
+				map[string]string{"event_type": string(e.t)})
+		}
+		return tx.SendBatch(ctx, b).Close()
+	})
+}
+
+// benchReport is the report. The figures' meanings are in --help and
+// docs/benchmarks.md; the placeholders stay null until the hub has the
+// pieces that make them measurable.
+type benchReport struct {
+	ReservationsPerSecond float64          `json:"reservations_per_second"`
+	OperationsPerSecond   float64          `json:"operations_per_second"`
+	P50CommitMS           float64          `json:"p50_commit_ms"`
+	P95CommitMS           float64          `json:"p95_commit_ms"`
+	P99CommitMS           float64          `json:"p99_commit_ms"`
+	P95ReadMS             float64          `json:"p95_read_ms"`
+	Errors                int64            `json:"errors"`
+	ErrorsByKind          map[string]int64 `json:"errors_by_kind"`
+	NoAvailability        int64            `json:"no_availability"`
+	RawPostgresTPS        float64          `json:"raw_postgres_tps"`
+	RatioToRaw            float64          `json:"ratio_to_raw"`
+	P95PMSMS              *float64         `json:"p95_pms_ms"`
+	P95ARIMS              *float64         `json:"p95_ari_ms"`
+	ConsumerLag           *int64           `json:"consumer_lag"`
+	Run                   benchRunInfo     `json:"run"`
+	Notes                 []string         `json:"notes"`
+}
+
+// benchRunInfo says how the figures were made.
+type benchRunInfo struct {
+	Mode            string                  `json:"mode"` // "max" or "rate"
+	Rate            int                     `json:"rate,omitempty"`
+	Concurrency     int                     `json:"concurrency"`
+	Properties      int                     `json:"properties"`
+	WarmupSeconds   float64                 `json:"warmup_seconds"`
+	DurationSeconds float64                 `json:"duration_seconds"`
+	Late            int64                   `json:"late"`
+	Skipped         int64                   `json:"skipped"`
+	Operations      map[string]benchOpCount `json:"operations"`
+	RawSeconds      float64                 `json:"raw_seconds"`
+	RawTransactions int64                   `json:"raw_transactions"`
+	RawFailed       int64                   `json:"raw_failed"`
+	RawTPSBefore    float64                 `json:"raw_tps_before"` // the half before the load
+	RawTPSAfter     float64                 `json:"raw_tps_after"`  // the half after it
+	DBMaxConns      int32                   `json:"db_max_conns"`
+	CPUs            int                     `json:"cpus"`
+}
+
+func buildReport(o benchOptions, res loadResult, halves [2]rawResult, maxConns int32, unpublished int64) benchReport {
+	raw := rawResult{
+		committed: halves[0].committed + halves[1].committed,
+		failed:    halves[0].failed + halves[1].failed,
+		elapsed:   halves[0].elapsed + halves[1].elapsed,
+		firstErr:  cmp.Or(halves[0].firstErr, halves[1].firstErr),
+	}
+	var commits, reads []time.Duration
+	var counts [numOps]benchOpCount
+	rep := benchReport{ErrorsByKind: map[string]int64{}}
+	for _, rec := range res.recs {
+		commits = append(commits, rec.commits...)
+		reads = append(reads, rec.reads...)
+		for k := range counts {
+			c := rec.counts[k]
+			counts[k].Count += c.Count
+			counts[k].OK += c.OK
+			counts[k].NoAvailability += c.NoAvailability
+			counts[k].Errors += c.Errors
+		}
+		for kind, n := range rec.errors {
+			rep.ErrorsByKind[kind] += n
+			rep.Errors += n
+		}
+	}
+	slices.Sort(commits)
+	slices.Sort(reads)
+	secs := res.window.Seconds()
+	var ops int64
+	rep.Run = benchRunInfo{
+		Mode: "max", Concurrency: o.concurrency, Properties: o.properties,
+		WarmupSeconds: o.warmup.Seconds(), DurationSeconds: secs, Late: res.late, Skipped: res.skipped,
+		Operations: map[string]benchOpCount{}, RawSeconds: round(raw.elapsed.Seconds(), 3),
+		RawTransactions: raw.committed, RawFailed: raw.failed, DBMaxConns: maxConns, CPUs: runtime.GOMAXPROCS(0),
+		RawTPSBefore: round(halves[0].tps(), 1), RawTPSAfter: round(halves[1].tps(), 1),
+	}
+	if !o.max {
+		rep.Run.Mode, rep.Run.Rate = "rate", o.rate
+	}
+	for k, c := range counts {
+		rep.Run.Operations[opNames[k]] = c
+		ops += c.Count
+		rep.NoAvailability += c.NoAvailability
+	}
+	rep.ReservationsPerSecond = round(float64(len(commits))/secs, 1)
+	rep.OperationsPerSecond = round(float64(ops)/secs, 1)
+	rep.P50CommitMS = round(percentileMS(commits, 0.50), 3)
+	rep.P95CommitMS = round(percentileMS(commits, 0.95), 3)
+	rep.P99CommitMS = round(percentileMS(commits, 0.99), 3)
+	rep.P95ReadMS = round(percentileMS(reads, 0.95), 3)
+	rep.RawPostgresTPS = round(raw.tps(), 1)
+	if raw.committed > 0 {
+		rep.RatioToRaw = round(float64(len(commits))/secs/raw.tps(), 3)
+	}
+	rep.Notes = []string{
+		"p95_pms_ms is not measured in this build: no PMS connector or simulator runs in the hub yet",
+		"p95_ari_ms is not measured in this build: no channel connector or simulator consumes availability yet",
+		fmt.Sprintf("consumer_lag is not measured in this build: no outbox relay or consumer runs in the hub yet (%d outbox events were left unpublished)", unpublished),
+		fmt.Sprintf("the load generator runs in the hub's process and shares its %d CPUs (GOMAXPROCS)", runtime.GOMAXPROCS(0)),
+	}
+	if ops == 0 {
+		rep.Notes = append(rep.Notes, "no operation started in the measured window: every worker was waiting for an answer from before it; the hub stalled (see the progress lines and the first errors on stderr) or --duration is shorter than its answers take")
+	}
+	if res.late+res.skipped > 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("the open loop fell behind --rate %d: %d operations were not sent because %d were in flight, and %d were sent more than %s after their time",
+			o.rate, res.skipped, o.concurrency, res.late, benchLate))
+	}
+	if lo, hi := min(halves[0].tps(), halves[1].tps()), max(halves[0].tps(), halves[1].tps()); lo < 0.75*hi {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("raw PostgreSQL tps was %.0f before the load and %.0f after it: what else runs on this machine changed during the run, so ratio_to_raw is approximate",
+			halves[0].tps(), halves[1].tps()))
+	}
+	if raw.failed > 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("%d raw baseline transactions failed; the first: %v", raw.failed, raw.firstErr))
+	}
+	return rep
+}
+
+// percentileMS is the nearest-rank percentile of sorted durations, in ms.
+func percentileMS(sorted []time.Duration, p float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := min(max(int(math.Ceil(p*float64(len(sorted))))-1, 0), len(sorted)-1)
+	return durationMS(sorted[i])
+}
+
+func round(x float64, decimals int) float64 {
+	f := math.Pow(10, float64(decimals))
+	return math.Round(x*f) / f
+}
+
+func printReport(w io.Writer, o benchOptions, rep benchReport) {
+	mode := fmt.Sprintf("closed loop, %d workers", o.concurrency)
+	if !o.max {
+		mode = fmt.Sprintf("open loop at %d operations/s, at most %d in flight", o.rate, o.concurrency)
+	}
+	fmt.Fprintf(w, "Roomwire bench: %s, %d properties, %s measured after %s warm-up\n\n", mode, o.properties, o.duration, o.warmup)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "reservations/s\t%.1f\tcreates, modifies and cancels committed (2xx)\n", rep.ReservationsPerSecond)
+	fmt.Fprintf(tw, "operations/s\t%.1f\tall operations, whatever the outcome\n", rep.OperationsPerSecond)
+	fmt.Fprintf(tw, "commit p50 / p95 / p99\t%.1f / %.1f / %.1f ms\trequest to response of committed writes\n", rep.P50CommitMS, rep.P95CommitMS, rep.P99CommitMS)
+	fmt.Fprintf(tw, "read p95\t%.1f ms\tsearches and views\n", rep.P95ReadMS)
+	fmt.Fprintf(tw, "no availability\t%d\t409 answers: expected outcomes\n", rep.NoAvailability)
+	fmt.Fprintf(tw, "errors\t%d\tunexpected statuses and transport errors\n", rep.Errors)
+	fmt.Fprintf(tw, "raw PostgreSQL tps\t%.1f\tthe booking transaction over pgx: %d workers, %d connections\n", rep.RawPostgresTPS, o.concurrency, rep.Run.DBMaxConns)
+	fmt.Fprintf(tw, "ratio to raw\t%.3f\treservations/s over raw PostgreSQL tps\n", rep.RatioToRaw)
+	fmt.Fprintf(tw, "PMS p95\t-\tnot measured in this build\n")
+	fmt.Fprintf(tw, "ARI p95\t-\tnot measured in this build\n")
+	fmt.Fprintf(tw, "consumer lag\t-\tnot measured in this build\n")
+	if !o.max {
+		fmt.Fprintf(tw, "late / skipped\t%d / %d\toperations sent over %s late / not sent, all slots busy\n", rep.Run.Late, rep.Run.Skipped, benchLate)
+	}
+	tw.Flush()
+
+	fmt.Fprintf(w, "\n")
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "operation\tcount\tok\tno availability\terrors\t\n")
+	for k := range numOps {
+		c := rep.Run.Operations[opNames[k]]
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t\n", opNames[k], c.Count, c.OK, c.NoAvailability, c.Errors)
+	}
+	tw.Flush()
+	if len(rep.ErrorsByKind) > 0 {
+		fmt.Fprintf(w, "\nerrors by kind:\n")
+		kinds := make([]string, 0, len(rep.ErrorsByKind))
+		for k := range rep.ErrorsByKind {
+			kinds = append(kinds, k)
+		}
+		sort.Strings(kinds)
+		for _, k := range kinds {
+			fmt.Fprintf(w, "  %-40s %d\n", k, rep.ErrorsByKind[k])
+		}
+	}
+	fmt.Fprintf(w, "\nnotes:\n")
+	for _, n := range rep.Notes {
+		fmt.Fprintf(w, "  - %s\n", n)
+	}
+}

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/roomwire/roomwire/reservations/pgtest"
+)
+
+// The report's keys, as machines read them.
+var benchKeys = []string{
+	"reservations_per_second", "operations_per_second", "p50_commit_ms", "p95_commit_ms", "p99_commit_ms",
+	"p95_read_ms", "errors", "no_availability", "raw_postgres_tps", "ratio_to_raw",
+	"p95_pms_ms", "p95_ari_ms", "consumer_lag", "notes",
+}
+
+// runBenchJSON runs roomwire bench with args and --json, and decodes its report.
+func runBenchJSON(t *testing.T, args ...string) (map[string]any, string) {
+	t.Helper()
+	t.Setenv("DATABASE_URL", pgtest.ServerURL())
+	var stdout, stderr bytes.Buffer
+	if err := runBench(context.Background(), append(args, "--json"), &stdout, &stderr); err != nil {
+		t.Fatalf("bench: %v\n%s", err, stderr.String())
+	}
+	var rep map[string]any
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatalf("report is not JSON: %v\n%s", err, stdout.String())
+	}
+	return rep, stderr.String()
+}
+
+func number(t *testing.T, rep map[string]any, key string) float64 {
+	t.Helper()
+	v, ok := rep[key].(float64)
+	if !ok {
+		t.Fatalf("%s = %v (%T), want a number", key, rep[key], rep[key])
+	}
+	return v
+}
+
+func TestBenchReportsSaneFigures(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{"closed loop", []string{"--max", "--duration", "2s", "--concurrency", "8"}},
+		{"open loop", []string{"--rate", "200", "--duration", "1s", "--concurrency", "16"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"--warmup", "300ms", "--raw-duration", "700ms", "--properties", "3"}, tt.args...)
+			rep, stderr := runBenchJSON(t, args...)
+			for _, k := range benchKeys {
+				if _, ok := rep[k]; !ok {
+					t.Errorf("report has no %q", k)
+				}
+			}
+			if number(t, rep, "reservations_per_second") <= 0 || number(t, rep, "operations_per_second") <= 0 {
+				t.Errorf("nothing committed: %v", rep)
+			}
+			p50, p95, p99 := number(t, rep, "p50_commit_ms"), number(t, rep, "p95_commit_ms"), number(t, rep, "p99_commit_ms")
+			if !(0 < p50 && p50 <= p95 && p95 <= p99) {
+				t.Errorf("commit percentiles out of order: p50 %v, p95 %v, p99 %v", p50, p95, p99)
+			}
+			if number(t, rep, "p95_read_ms") <= 0 {
+				t.Errorf("p95_read_ms = %v", rep["p95_read_ms"])
+			}
+			if n := number(t, rep, "errors"); n != 0 {
+				t.Errorf("errors = %v: %v\n%s", n, rep["errors_by_kind"], stderr)
+			}
+			if number(t, rep, "no_availability") < 0 {
+				t.Errorf("no_availability = %v", rep["no_availability"])
+			}
+			raw := number(t, rep, "raw_postgres_tps")
+			if raw <= 0 {
+				t.Errorf("raw_postgres_tps = %v", raw)
+			}
+			if ratio := number(t, rep, "ratio_to_raw"); ratio <= 0 {
+				t.Errorf("ratio_to_raw = %v", ratio)
+			}
+			// What this build cannot measure is null and said so, never a number.
+			for _, k := range []string{"p95_pms_ms", "p95_ari_ms", "consumer_lag"} {
+				if rep[k] != nil {
+					t.Errorf("%s = %v, want null", k, rep[k])
+				}
+				if notes := fmt.Sprint(rep["notes"]); !strings.Contains(notes, k+" is not measured") {
+					t.Errorf("no note explains %s: %s", k, notes)
+				}
+			}
+			if !strings.Contains(stderr, "raw PostgreSQL baseline") {
+				t.Errorf("no progress on stderr:\n%s", stderr)
+			}
+		})
+	}
+}
+
+func TestBenchDropsItsDatabase(t *testing.T) {
+	_, stderr := runBenchJSON(t, "--duration", "1s", "--warmup", "0s", "--raw-duration", "500ms", "--properties", "2", "--concurrency", "4")
+	m := regexp.MustCompile(`database (roomwire_bench_\w+) on`).FindStringSubmatch(stderr)
+	if m == nil {
+		t.Fatalf("stderr names no database:\n%s", stderr)
+	}
+	conn, err := pgx.Connect(context.Background(), pgtest.ServerURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var left bool
+	if err := conn.QueryRow(context.Background(), `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, m[1]).Scan(&left); err != nil {
+		t.Fatal(err)
+	}
+	if left {
+		t.Errorf("database %s is still there", m[1])
+	}
+}
+
+func TestBenchSetupFailureSaysWhatToDo(t *testing.T) {
+	// A port nothing listens on.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	t.Setenv("DATABASE_URL", "postgres://postgres@"+addr+"/postgres?sslmode=disable&connect_timeout=2")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	err = runBench(ctx, []string{"--duration", "1s"}, &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "DATABASE_URL") || !strings.Contains(err.Error(), "cannot reach PostgreSQL") {
+		t.Fatalf("err = %v, want one that says to set DATABASE_URL", err)
+	}
+	if stdout.Len() != 0 {
+		t.Errorf("a failed setup printed a report: %s", stdout.String())
+	}
+}
+
+func TestBenchFlags(t *testing.T) {
+	var stderr bytes.Buffer
+	err := runBench(context.Background(), []string{"--help"}, &bytes.Buffer{}, &stderr)
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("--help: %v", err)
+	}
+	help := stderr.String()
+	for _, want := range []string{
+		"-duration", "-rate", "-max", "-properties", "-concurrency", "-json", "-config", "-keep-db", "-warmup", "-raw-duration",
+		"reservations_per_second", "operations_per_second", "p50/p95/p99_commit_ms", "p95_read_ms", "errors", "no_availability",
+		"raw_postgres_tps", "ratio_to_raw", "p95_pms_ms", "p95_ari_ms", "consumer_lag",
+	} {
+		if !strings.Contains(help, want) {
+			t.Errorf("--help does not explain %s", want)
+		}
+	}
+	if strings.Contains(help, "cpuprofile") {
+		t.Errorf("--help shows the hidden profiling flags")
+	}
+	for _, args := range [][]string{{"--rate", "10", "--max"}, {"--rate", "0"}, {"--duration", "10ms"}, {"--concurrency", "0"}} {
+		stderr.Reset()
+		if err := runBench(context.Background(), args, &bytes.Buffer{}, &stderr); !errors.Is(err, errUsage) {
+			t.Errorf("%v: err = %v, want a usage error", args, err)
+		}
+	}
+}
