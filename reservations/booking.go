@@ -62,7 +62,7 @@ func (s *Store) Create(ctx context.Context, scope Scope, req CreateRequest) (Cre
 	if !scope.Allows(r.PropertyID) {
 		return CreateResult{}, fmt.Errorf("property %q is outside this API key's scope: %w", r.PropertyID, ErrForbidden)
 	}
-	prop, err := loadProperty(ctx, s.pool, r.PropertyID)
+	prop, err := s.catalog.get(ctx, s.pool, r.PropertyID)
 	if errors.Is(err, ErrNotFound) {
 		var pr canonical.Problems
 		pr.Add("property_id", "no property %q; define it with PUT /v1/properties/%s first", r.PropertyID, r.PropertyID)
@@ -78,7 +78,9 @@ func (s *Store) Create(ctx context.Context, scope Scope, req CreateRequest) (Cre
 	r.Version = 1
 	r.CreatedAt, r.ModifiedAt = now, now
 	r.Flags = nil
-	if err := s.prepare(ctx, prop, &r); err != nil {
+	// Validate before anything touches the database, so that bad input never
+	// reaches a query; pricing happens in the transaction, on its connection.
+	if err := checkCatalog(prop, &r); err != nil {
 		return CreateResult{}, err
 	}
 	for attempt := 0; ; attempt++ {
@@ -93,6 +95,9 @@ func (s *Store) Create(ctx context.Context, scope Scope, req CreateRequest) (Cre
 				if earlier, err = findEarlier(ctx, tx, lock, req, &r, hash); earlier != nil || err != nil {
 					return err
 				}
+			}
+			if err := prepare(ctx, tx, prop, &r); err != nil {
+				return err
 			}
 			nights, err := adjustInventory(ctx, tx, r.PropertyID, holds(&r), req.AllowOverbooking)
 			if err != nil {
@@ -242,9 +247,9 @@ func requestHash(r *canonical.Reservation) []byte {
 	return h[:]
 }
 
-// prepare checks r against the property's catalogue, prices the stays that
-// carry no prices, and validates the result.
-func (s *Store) prepare(ctx context.Context, prop *Property, r *canonical.Reservation) error {
+// checkCatalog checks r against the property's catalogue and validates it,
+// filling the total's currency when none is given.
+func checkCatalog(prop *Property, r *canonical.Reservation) error {
 	var pr canonical.Problems
 	for i, st := range r.RoomStays {
 		f := fmt.Sprintf("room_stays[%d]", i)
@@ -266,12 +271,18 @@ func (s *Store) prepare(ctx context.Context, prop *Property, r *canonical.Reserv
 	if r.Total.IsZero() || r.Total.Currency == "" {
 		r.Total = canonical.NewMoney(0, prop.Currency)
 	}
-	// Validate before pricing, so that bad dates never reach a query.
 	pr.Merge("", r.Validate())
-	if err := pr.Err(); err != nil {
+	return pr.Err()
+}
+
+// prepare checks r against the property's catalogue, prices the stays that
+// carry no prices (reading rates through q, the caller's connection), and
+// validates the result.
+func prepare(ctx context.Context, q querier, prop *Property, r *canonical.Reservation) error {
+	if err := checkCatalog(prop, r); err != nil {
 		return err
 	}
-	if err := s.price(ctx, prop, r); err != nil {
+	if err := price(ctx, q, prop, r); err != nil {
 		return err
 	}
 	return r.Validate()
@@ -279,7 +290,7 @@ func (s *Store) prepare(ctx context.Context, prop *Property, r *canonical.Reserv
 
 // price fills the nightly prices of stays that have none from the rate plans,
 // and sets the total to the sum of all nightly prices.
-func (s *Store) price(ctx context.Context, prop *Property, r *canonical.Reservation) error {
+func price(ctx context.Context, q querier, prop *Property, r *canonical.Reservation) error {
 	var plans []string
 	var from, to canonical.Date
 	for _, st := range r.RoomStays {
@@ -300,7 +311,7 @@ func (s *Store) price(ctx context.Context, prop *Property, r *canonical.Reservat
 			night canonical.Date
 		}
 		prices := map[key]canonical.Money{}
-		rows, _ := s.pool.Query(ctx, `SELECT rate_plan, night, amount, currency FROM rates
+		rows, _ := q.Query(ctx, `SELECT rate_plan, night, amount, currency FROM rates
 			WHERE property_id = $1 AND rate_plan = ANY($2) AND night >= $3 AND night < $4`,
 			prop.ID, plans, from.Time(), to.Time())
 		var plan, currency string
@@ -513,11 +524,11 @@ func (s *Store) Update(ctx context.Context, scope Scope, id string, opts UpdateO
 		// What identifies the reservation is not the caller's to change.
 		r.ID, r.ConfirmationNumber, r.PropertyID, r.Channel, r.ExternalID = old.ID, old.ConfirmationNumber, old.PropertyID, old.Channel, old.ExternalID
 		r.Version, r.CreatedAt, r.ModifiedAt, r.SchemaVersion = old.Version, old.CreatedAt, old.ModifiedAt, canonical.SchemaVersion
-		prop, err := loadProperty(ctx, tx, r.PropertyID)
+		prop, err := s.catalog.get(ctx, tx, r.PropertyID)
 		if err != nil {
 			return err
 		}
-		if err := s.prepare(ctx, prop, r); err != nil {
+		if err := prepare(ctx, tx, prop, r); err != nil {
 			return err
 		}
 		// A repeat of a change already made (a second cancel, say) is answered

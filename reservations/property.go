@@ -163,6 +163,7 @@ func (s *Store) PutProperty(ctx context.Context, p Property) (created bool, err 
 		}
 		return nil
 	})
+	s.catalog.forget(p.ID)
 	return created, err
 }
 
@@ -400,7 +401,7 @@ func (s *Store) Availability(ctx context.Context, scope Scope, q AvailabilityQue
 	if err := pr.Err(); err != nil {
 		return nil, err
 	}
-	prop, err := loadProperty(ctx, s.pool, q.PropertyID)
+	prop, err := s.catalog.get(ctx, s.pool, q.PropertyID)
 	if err != nil {
 		return nil, err
 	}

@@ -31,13 +31,18 @@ var (
 
 // Store is the reservation store. It is safe for concurrent use.
 type Store struct {
-	pool *pgxpool.Pool
-	now  func() time.Time
+	pool    *pgxpool.Pool
+	now     func() time.Time
+	catalog catalogCache
 }
 
 // New returns a store on pool. The schema must be migrated (see Migrate).
 func New(pool *pgxpool.Pool) *Store {
-	return &Store{pool: pool, now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
+	return &Store{
+		pool:    pool,
+		now:     func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
+		catalog: catalogCache{ttl: catalogTTL},
+	}
 }
 
 // Pool returns the store's connection pool.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/roomwire/roomwire/canonical"
 	"github.com/roomwire/roomwire/reservations"
@@ -516,5 +517,50 @@ func TestFinalReservationsDoNotChange(t *testing.T) {
 	// The stay was lived: checking out keeps the nights sold.
 	if got := unitsSold(t, s, "DBL", "2027-04-10"); got != 1 {
 		t.Fatalf("units sold after check-out = %d", got)
+	}
+}
+
+// Each change holds one connection only, so a small pool never deadlocks
+// under concurrent changes.
+func TestConcurrentChangesOnATinyPool(t *testing.T) {
+	s := reservations.New(pgtest.PoolWithSize(t, 2))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if _, err := s.PutProperty(ctx, reservations.Property{
+		ID: "LIS", Name: "Lisbon", Timezone: "Europe/Lisbon", Currency: "EUR",
+		RoomTypes: []reservations.RoomType{{Code: "DBL", Name: "Double", Units: 50}},
+		RatePlans: []reservations.RatePlan{{Code: "FLEX", RoomType: "DBL", Name: "Flexible"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutRates(ctx, reservations.AllProperties, "LIS", []reservations.RateUpdate{
+		{RatePlan: "FLEX", From: date("2027-01-01"), To: date("2027-12-31"), Price: canonical.NewMoney(12000, "EUR")},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 10)
+	for i := 0; i < 10; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			res, err := s.Create(ctx, reservations.AllProperties, reservations.CreateRequest{Reservation: booking("")})
+			if err != nil {
+				errs <- err
+				return
+			}
+			_, err = s.Update(ctx, reservations.AllProperties, res.Reservation.ID, reservations.UpdateOptions{}, func(r *canonical.Reservation) error {
+				r.RoomStays = []canonical.RoomStay{stay("DBL", "FLEX", "2027-05-01", fmt.Sprintf("2027-05-%02d", 2+i))}
+				return nil
+			})
+			errs <- err
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 }

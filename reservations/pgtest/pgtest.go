@@ -76,10 +76,22 @@ func URL(t testing.TB) string {
 	return WithDatabase(ServerURL(), name)
 }
 
-// Pool creates a fresh migrated database for t and returns a pool on it.
+// Pool creates a fresh migrated database for t and returns a pool of 20
+// connections on it (pgxpool's default would be as many as the CPUs).
 func Pool(t testing.TB) *pgxpool.Pool {
 	t.Helper()
-	pool, err := pgxpool.New(context.Background(), URL(t))
+	return PoolWithSize(t, 20)
+}
+
+// PoolWithSize is Pool with at most maxConns connections.
+func PoolWithSize(t testing.TB, maxConns int32) *pgxpool.Pool {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(URL(t))
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	cfg.MaxConns = maxConns
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("pgtest: %v", err)
 	}
