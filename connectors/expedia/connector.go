@@ -1,0 +1,276 @@
+// Package expedia connects Roomwire to Expedia QuickConnect. Roomwire pulls
+// booking messages (new bookings, modifications and cancellations) with
+// BookingRetrievalRQ, hands each to the sink, and only once it is durable
+// confirms it with BookingConfirmRQ carrying Roomwire's confirmation
+// reference; Expedia lists a booking message until it is confirmed.
+// Availability, restrictions and rates go out as AvailRateUpdateRQ, split to
+// the partner's limit of updates per message. QuickConnect wants the
+// credentials in the body of every message. Package expediasim simulates it.
+package expedia
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/roomwire/roomwire/canonical"
+	"github.com/roomwire/roomwire/connectors"
+)
+
+// Config configures the connector.
+type Config struct {
+	// APIURL is QuickConnect's base URL. Default https://services.expediapartnercentral.com.
+	APIURL   string `json:"api_url"`
+	Username string `json:"username"`
+	Password string `json:"password"`
+	// HotelIDs are the Expedia hotel ids whose bookings are retrieved.
+	HotelIDs []string `json:"hotel_ids"`
+	// PollInterval is how often bookings are retrieved. Default 30s.
+	PollInterval connectors.Duration `json:"poll_interval"`
+	// CardPolicy says what to do with a full card number: drop or refuse.
+	CardPolicy connectors.CardPolicy `json:"card_policy"`
+	// MaxUpdates is the partner's limit of AvailRateUpdate elements per message. Default 100.
+	MaxUpdates int `json:"max_updates"`
+	// Timeout bounds one HTTP attempt. Default 10s.
+	Timeout connectors.Duration `json:"timeout"`
+
+	HTTP connectors.HTTPConfig `json:"-"`
+}
+
+// Fields is the connector's configuration spec.
+var Fields = []connectors.Field{
+	{Name: "api_url", Type: "string", Default: "https://services.expediapartnercentral.com", Description: "QuickConnect base URL (/eqc/br, /eqc/bc, /eqc/ar)"},
+	{Name: "username", Type: "string", Env: "ROOMWIRE_EXPEDIA_USERNAME", Required: true, Description: "QuickConnect user, sent in the body"},
+	{Name: "password", Type: "string", Env: "ROOMWIRE_EXPEDIA_PASSWORD", Required: true, Secret: true, Description: "QuickConnect password, sent in the body"},
+	{Name: "hotel_ids", Type: "[]string", Required: true, Description: "Expedia hotel ids to retrieve bookings of"},
+	{Name: "poll_interval", Type: "duration", Default: "30s", Description: "how often bookings are retrieved"},
+	connectors.CardPolicyField,
+	{Name: "max_updates", Type: "int", Default: "100", Description: "most AvailRateUpdate elements in one message"},
+	{Name: "timeout", Type: "duration", Default: "10s", Description: "timeout of one HTTP attempt"},
+}
+
+func (c *Config) setDefaults() {
+	if c.APIURL == "" {
+		c.APIURL = "https://services.expediapartnercentral.com"
+	}
+	c.APIURL = strings.TrimRight(c.APIURL, "/")
+	if c.PollInterval == 0 {
+		c.PollInterval = connectors.Duration(30 * time.Second)
+	}
+	if c.CardPolicy == "" {
+		c.CardPolicy = connectors.CardDrop
+	}
+	if c.MaxUpdates == 0 {
+		c.MaxUpdates = 100
+	}
+	if c.Timeout != 0 && c.HTTP.Timeout == 0 {
+		c.HTTP.Timeout = time.Duration(c.Timeout)
+	}
+}
+
+// Validate names every problem with the configuration.
+func (c Config) Validate() error {
+	var errs []string
+	if p, err := url.Parse(c.APIURL); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+		errs = append(errs, "api_url: must be an http(s) URL")
+	}
+	if c.Username == "" || c.Password == "" {
+		errs = append(errs, "username and password: are required")
+	}
+	if len(c.HotelIDs) == 0 {
+		errs = append(errs, "hotel_ids: at least one is required")
+	}
+	if c.PollInterval < connectors.Duration(10*time.Millisecond) {
+		errs = append(errs, "poll_interval: must be at least 10ms")
+	}
+	if !c.CardPolicy.Valid() {
+		errs = append(errs, "card_policy: must be drop or refuse")
+	}
+	if c.MaxUpdates < 1 || c.MaxUpdates > 10000 {
+		errs = append(errs, "max_updates: must be between 1 and 10000")
+	}
+	if err := c.HTTP.Validate(); err != nil {
+		errs = append(errs, err.Error())
+	}
+	if len(errs) > 0 {
+		return errors.New("expedia: " + strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+func init() {
+	connectors.Register(connectors.Spec{
+		Name:         Name,
+		Summary:      "Expedia QuickConnect: booking retrieval and confirmation, availability and rates",
+		Capabilities: []connectors.Capability{connectors.CapReservationsInbound, connectors.CapARIOutbound},
+		Fields:       Fields,
+		Translator:   Translator{},
+		New: func(raw map[string]any, res connectors.Resources) (connectors.Connector, error) {
+			var cfg Config
+			if err := connectors.DecodeConfig(Fields, raw, &cfg); err != nil {
+				return nil, err
+			}
+			return New(cfg, res)
+		},
+	})
+}
+
+// Connector is the Expedia connector.
+type Connector struct {
+	cfg    Config
+	res    connectors.Resources
+	logger *slog.Logger
+	client *connectors.Client
+}
+
+// Interface guards.
+var (
+	_ connectors.Puller    = (*Connector)(nil)
+	_ connectors.Outbound  = (*Connector)(nil)
+	_ connectors.ARIPusher = (*Connector)(nil)
+	_ connectors.Closer    = (*Connector)(nil)
+)
+
+// New returns a connector.
+func New(cfg Config, res connectors.Resources) (*Connector, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if res.Logger == nil {
+		res.Logger = slog.New(slog.DiscardHandler)
+	}
+	client, err := connectors.NewClient(Name, cfg.HTTP, res.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("expedia: %w", err)
+	}
+	return &Connector{cfg: cfg, res: res, logger: res.Logger, client: client}, nil
+}
+
+// Name returns "expedia".
+func (c *Connector) Name() string { return Name }
+
+// Close releases the HTTP client.
+func (c *Connector) Close() error { return c.client.Close() }
+
+func (c *Connector) auth() Authentication {
+	return Authentication{Username: c.cfg.Username, Password: c.cfg.Password}
+}
+
+// post sends a QuickConnect message. Every message may be sent again: a
+// retrieval reads, a confirmation and an AR update set values.
+func (c *Connector) post(ctx context.Context, path string, v any) ([]byte, error) {
+	body, err := Marshal(v)
+	if err != nil {
+		return nil, connectors.Permanent(err)
+	}
+	h := http.Header{}
+	h.Set("Accept", "text/xml")
+	h.Set(connectors.IdempotencyHeader, fmt.Sprintf("%s-%d", strings.TrimPrefix(path, "/eqc/"), time.Now().UnixNano()))
+	resp, err := c.client.Do(ctx, connectors.Request{Method: http.MethodPost, URL: c.cfg.APIURL + path, Route: path, Header: h, Body: body,
+		ContentType: "text/xml; charset=utf-8"})
+	if err != nil {
+		return nil, err
+	}
+	return resp.Body, nil
+}
+
+// Run retrieves bookings every PollInterval until ctx ends.
+func (c *Connector) Run(ctx context.Context, sink connectors.Sink) error {
+	t := time.NewTicker(time.Duration(c.cfg.PollInterval))
+	defer t.Stop()
+	for {
+		for _, hotel := range c.cfg.HotelIDs {
+			if _, err := c.Retrieve(ctx, sink, hotel); err != nil && ctx.Err() == nil {
+				c.logger.WarnContext(ctx, "retrieving Expedia bookings failed", "hotel", hotel, "error", connectors.SafeText(err.Error(), 300))
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Retrieve reads the pending booking messages of a hotel, delivers each, and
+// confirms those that are durable. It returns how many it confirmed. A
+// message it cannot deliver, or whose codes are unmapped (delivered to wait
+// in quarantine), is left unconfirmed, so Expedia lists it again.
+func (c *Connector) Retrieve(ctx context.Context, sink connectors.Sink, hotel string) (int, error) {
+	data, err := c.post(ctx, "/eqc/br", RetrievalRQ{XMLName: RootRetrievalRQ, Authentication: c.auth(), Hotel: &Hotel{ID: hotel}})
+	if err != nil {
+		return 0, fmt.Errorf("expedia: retrieve bookings of %s: %w", hotel, err)
+	}
+	rs, err := ParseRetrievalRS(data)
+	if err != nil {
+		return 0, err
+	}
+	var confirm []ConfirmNumber
+	var errs []error
+	now := time.Now().UTC()
+	for i := range rs.Bookings {
+		bk := &rs.Bookings[i]
+		b, err := ToBooking(bk, c.cfg.CardPolicy)
+		if err != nil {
+			c.logger.ErrorContext(ctx, "Expedia booking refused", "expedia_booking", connectors.SafeText(bk.ID, 30), "error", connectors.SafeText(err.Error(), 300))
+			errs = append(errs, err)
+			continue
+		}
+		b.ReceivedAt = now.Truncate(time.Millisecond)
+		unmapped := connectors.CheckMapped(ctx, c.res, Name, *b)
+		if connectors.IsRetryable(unmapped) {
+			errs = append(errs, unmapped)
+			continue
+		}
+		if err := sink.Deliver(ctx, *b); err != nil {
+			errs = append(errs, fmt.Errorf("expedia: deliver booking %s: %w", b.Reservation.ExternalID, err))
+			continue
+		}
+		if unmapped != nil {
+			c.logger.WarnContext(ctx, "Expedia booking quarantined: unmapped codes", "expedia_booking", bk.ID, "error", unmapped.Error())
+			continue
+		}
+		confirm = append(confirm, ConfirmNumber{BookingID: bk.ID, BookingType: bk.Type,
+			ConfirmNumber: connectors.ConfirmationReference(Name, hotel, bk.ID), ConfirmTime: now.Format(time.RFC3339)})
+		c.logger.InfoContext(ctx, "received Expedia booking", "expedia_booking", bk.ID, "type", bk.Type, "hotel", hotel)
+	}
+	if len(confirm) > 0 {
+		data, err := c.post(ctx, "/eqc/bc", ConfirmRQ{XMLName: RootConfirmRQ, Authentication: c.auth(), Hotel: Hotel{ID: hotel}, Numbers: confirm})
+		if err == nil {
+			err = ParseRS(data)
+		}
+		if err != nil {
+			return 0, errors.Join(append(errs, fmt.Errorf("expedia: confirm bookings of %s: %w", hotel, err))...)
+		}
+	}
+	return len(confirm), errors.Join(errs...)
+}
+
+// HandleEvent pushes availability.changed and rates.changed events at once.
+func (c *Connector) HandleEvent(ctx context.Context, e canonical.Event) error {
+	return connectors.HandleARIEvent(ctx, c.res, c, e)
+}
+
+// PushARI sends u (in Expedia's codes) as AvailRateUpdateRQ messages of at
+// most MaxUpdates updates each.
+func (c *Connector) PushARI(ctx context.Context, u canonical.ARIUpdate) error {
+	updates := ARUpdates(u)
+	for len(updates) > 0 {
+		n := min(len(updates), c.cfg.MaxUpdates)
+		data, err := c.post(ctx, "/eqc/ar", ARRQ{XMLName: RootARRQ, Authentication: c.auth(), Hotel: Hotel{ID: u.PropertyID}, Updates: updates[:n]})
+		if err != nil {
+			return fmt.Errorf("expedia: AR update of %s: %w", u.PropertyID, err)
+		}
+		if err := ParseRS(data); err != nil {
+			return err
+		}
+		updates = updates[n:]
+	}
+	return nil
+}

@@ -1,0 +1,396 @@
+package expedia
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/roomwire/roomwire/canonical"
+	"github.com/roomwire/roomwire/connectors"
+)
+
+// Name is the connector's registered name, and the channel of its bookings.
+const Name = "expedia"
+
+// actions maps Expedia's booking types.
+var actions = map[string]canonical.ChannelAction{
+	"Book": canonical.ChannelNew, "Modify": canonical.ChannelModify, "Cancel": canonical.ChannelCancel,
+}
+
+func bad(format string, args ...any) error { return connectors.Permanent(fmt.Errorf(format, args...)) }
+
+// ParseRetrievalRS safely decodes a BookingRetrievalRS. Errors in it come
+// back as an error: a code of 4000 or more (Expedia's own failure) is
+// retryable, others permanent.
+func ParseRetrievalRS(data []byte) (*RetrievalRS, error) {
+	var rs RetrievalRS
+	if _, err := connectors.DecodeXML(data, &rs, RootRetrievalRS); err != nil {
+		return nil, fmt.Errorf("expedia: %w", err)
+	}
+	if len(rs.Errors) > 0 {
+		return nil, errorOf(rs.Errors[0])
+	}
+	return &rs, nil
+}
+
+// errorOf classifies a QuickConnect error.
+func errorOf(e Error) error {
+	err := fmt.Errorf("expedia: error %s: %s", connectors.SafeText(e.Code, 10), connectors.SafeText(strings.TrimSpace(e.Text), 300))
+	if n, _ := strconv.Atoi(e.Code); n >= 4000 {
+		return connectors.Retryable(err)
+	}
+	return connectors.Permanent(err)
+}
+
+// ParseRS reads a BookingConfirmRS or AvailRateUpdateRS: nil for Success.
+func ParseRS(data []byte) error {
+	var rs RS
+	if _, err := connectors.DecodeXML(data, &rs, RootConfirmRS, RootARRS); err != nil {
+		return connectors.Permanent(fmt.Errorf("expedia: reply: %w", err))
+	}
+	if len(rs.Errors) > 0 {
+		return errorOf(rs.Errors[0])
+	}
+	if rs.Success == nil {
+		return connectors.Permanent(fmt.Errorf("expedia: reply %s has neither Success nor Error", rs.XMLName.Local))
+	}
+	return nil
+}
+
+// ToBooking reads one booking message into a channel booking in Expedia's
+// codes. Nightly prices are Expedia's per-day base rates (before taxes); the
+// total is the amount after taxes.
+func ToBooking(b *Booking, cards connectors.CardPolicy) (*canonical.ChannelBooking, error) {
+	if cards == connectors.CardRefuse {
+		if raw, _ := json.Marshal(b); canonical.ContainsCardNumber(string(raw)) {
+			return nil, connectors.Permanent(fmt.Errorf("%w; refused as configured (card_policy: refuse)", connectors.ErrCardNumber))
+		}
+	}
+	action, ok := actions[b.Type]
+	if !ok {
+		return nil, bad("booking %s: type %q is not Book, Modify or Cancel", connectors.SafeText(b.ID, 20), connectors.SafeText(b.Type, 20))
+	}
+	if strings.TrimSpace(b.ID) == "" || b.Hotel.ID == "" {
+		return nil, bad("booking: id and Hotel id are required")
+	}
+	r := canonical.Reservation{SchemaVersion: canonical.SchemaVersion, PropertyID: b.Hotel.ID, Channel: Name, ExternalID: strings.TrimSpace(b.ID)}
+	if t, err := time.Parse(time.RFC3339, b.CreateDateTime); err == nil {
+		r.CreatedAt, r.ModifiedAt = t.UTC(), t.UTC()
+	}
+	if len(b.RoomStays) == 0 {
+		return nil, bad("booking %s: no RoomStay", r.ExternalID)
+	}
+	var total canonical.Money
+	var card *PaymentCard
+	for i, s := range b.RoomStays {
+		st, t, err := roomStay(s)
+		if err != nil {
+			return nil, bad("booking %s: RoomStay %d: %v", r.ExternalID, i+1, err)
+		}
+		r.RoomStays = append(r.RoomStays, st)
+		if total, err = total.Add(t); err != nil {
+			return nil, bad("booking %s: totals in two currencies", r.ExternalID)
+		}
+		if s.PaymentCard != nil && card == nil {
+			card = s.PaymentCard
+		}
+	}
+	r.Total = total
+	g := b.PrimaryGuest
+	r.PrimaryGuest = canonical.Guest{GivenName: strings.TrimSpace(g.Name.GivenName), Surname: strings.TrimSpace(g.Name.Surname), Email: strings.TrimSpace(g.Email)}
+	if p := g.Phone; p != nil && p.Number != "" {
+		var parts []string
+		if p.CountryCode != "" {
+			parts = append(parts, "+"+strings.TrimPrefix(p.CountryCode, "+"))
+		}
+		if p.CityAreaCode != "" {
+			parts = append(parts, p.CityAreaCode)
+		}
+		r.PrimaryGuest.Phone = strings.Join(append(parts, p.Number), " ")
+	}
+	for _, sr := range b.SpecialRequests {
+		if t := strings.TrimSpace(sr.Text); t != "" {
+			r.Comments = append(r.Comments, t)
+		}
+	}
+	if card != nil {
+		r.Guarantee = &canonical.Guarantee{Type: "card", CardBrand: card.CardCode, CardExpiry: card.ExpireDate, CardMask: connectors.CardMask(card.CardNumber)}
+		if card.CardHolder != nil {
+			r.Guarantee.HolderName = strings.TrimSpace(card.CardHolder.Name)
+		}
+	}
+	out := &canonical.ChannelBooking{SchemaVersion: canonical.SchemaVersion, Connector: Name, Action: action, Reservation: r}
+	if b.CreateDateTime != "" {
+		out.Revision = b.Type + "@" + b.CreateDateTime
+	}
+	if _, err := connectors.GuardBooking(out, cards); err != nil {
+		return nil, err
+	}
+	if err := out.Validate(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func roomStay(s RoomStay) (canonical.RoomStay, canonical.Money, error) {
+	var st canonical.RoomStay
+	arrival, err := canonical.ParseDate(s.StayDate.Arrival)
+	if err != nil {
+		return st, canonical.Money{}, fmt.Errorf("StayDate arrival: %v", err)
+	}
+	departure, err := canonical.ParseDate(s.StayDate.Departure)
+	if err != nil {
+		return st, canonical.Money{}, fmt.Errorf("StayDate departure: %v", err)
+	}
+	if n := arrival.DaysUntil(departure); n <= 0 || n > canonical.MaxStayNights {
+		return st, canonical.Money{}, fmt.Errorf("departure %s is not 1 to %d nights after arrival %s", departure, canonical.MaxStayNights, arrival)
+	}
+	st = canonical.RoomStay{RoomType: s.RoomTypeID, RatePlan: s.RatePlanID, Arrival: arrival, Departure: departure}
+	if st.Adults, err = strconv.Atoi(s.GuestCount.Adult); err != nil || st.Adults < 0 || st.Adults > canonical.MaxGuestsInRoom {
+		return st, canonical.Money{}, fmt.Errorf("GuestCount adult %q is not 0 to %d", connectors.SafeText(s.GuestCount.Adult, 10), canonical.MaxGuestsInRoom)
+	}
+	for _, c := range s.GuestCount.Children {
+		age, err := strconv.Atoi(c.Age)
+		if err != nil || age < 0 || age > canonical.MaxChildAge {
+			return st, canonical.Money{}, fmt.Errorf("Child age %q is not 0 to %d", connectors.SafeText(c.Age, 10), canonical.MaxChildAge)
+		}
+		st.ChildrenAges = append(st.ChildrenAges, age)
+	}
+	if n, err := strconv.Atoi(s.GuestCount.Child); err == nil && n != len(st.ChildrenAges) {
+		return st, canonical.Money{}, fmt.Errorf("GuestCount child=%d but %d Child ages", n, len(st.ChildrenAges))
+	}
+	if len(s.PerDayRates.Rates) > 0 {
+		byNight := map[canonical.Date]canonical.Money{}
+		for _, p := range s.PerDayRates.Rates {
+			d, err := canonical.ParseDate(p.StayDate)
+			if err != nil {
+				return st, canonical.Money{}, fmt.Errorf("PerDayRate stayDate: %v", err)
+			}
+			m, err := connectors.ParseAmount(p.BaseRate, s.PerDayRates.Currency)
+			if err != nil {
+				return st, canonical.Money{}, fmt.Errorf("PerDayRate %s: %v", d, err)
+			}
+			if m.Minor < 0 {
+				return st, canonical.Money{}, fmt.Errorf("PerDayRate %s: negative rate %s", d, m)
+			}
+			if _, dup := byNight[d]; dup {
+				return st, canonical.Money{}, fmt.Errorf("night %s is priced twice", d)
+			}
+			byNight[d] = m
+		}
+		for _, n := range st.Nights() {
+			m, ok := byNight[n]
+			if !ok {
+				return st, canonical.Money{}, fmt.Errorf("night %s has no PerDayRate", n)
+			}
+			st.NightlyPrices = append(st.NightlyPrices, canonical.NightlyPrice{Date: n, Price: m})
+		}
+		if len(byNight) != len(st.NightlyPrices) {
+			return st, canonical.Money{}, fmt.Errorf("PerDayRates price nights outside the stay %s to %s", arrival, departure)
+		}
+	}
+	var total canonical.Money
+	if s.Total != nil {
+		if total, err = connectors.ParseAmount(s.Total.AmountAfterTaxes, s.Total.Currency); err != nil {
+			return st, canonical.Money{}, fmt.Errorf("Total: %v", err)
+		}
+		if total.Minor < 0 {
+			return st, canonical.Money{}, fmt.Errorf("Total: negative amount %s", total)
+		}
+	} else {
+		for _, n := range st.NightlyPrices {
+			total, _ = total.Add(n.Price)
+		}
+	}
+	return st, total, nil
+}
+
+// BookingOf renders a reservation (in Expedia's codes) as a booking message
+// of type typ; the simulator lists bookings with it.
+func BookingOf(r *canonical.Reservation, typ string) Booking {
+	b := Booking{ID: r.ExternalID, Type: typ, Source: "Expedia", Status: "pending", Hotel: Hotel{ID: r.PropertyID},
+		PrimaryGuest: PrimaryGuest{Name: GuestName{GivenName: r.PrimaryGuest.GivenName, Surname: r.PrimaryGuest.Surname}, Email: r.PrimaryGuest.Email}}
+	if !r.ModifiedAt.IsZero() {
+		b.CreateDateTime = r.ModifiedAt.UTC().Format(time.RFC3339Nano)
+	}
+	if r.PrimaryGuest.Phone != "" {
+		b.PrimaryGuest.Phone = &Phone{Number: r.PrimaryGuest.Phone}
+	}
+	for _, s := range r.RoomStays {
+		rs := RoomStay{RoomTypeID: s.RoomType, RatePlanID: s.RatePlan, StayDate: StayDate{Arrival: s.Arrival.String(), Departure: s.Departure.String()},
+			GuestCount: GuestCount{Adult: strconv.Itoa(s.Adults)}}
+		if len(s.ChildrenAges) > 0 {
+			rs.GuestCount.Child = strconv.Itoa(len(s.ChildrenAges))
+		}
+		for _, a := range s.ChildrenAges {
+			rs.GuestCount.Children = append(rs.GuestCount.Children, Child{Age: strconv.Itoa(a)})
+		}
+		var sum canonical.Money
+		for _, n := range s.NightlyPrices {
+			rs.PerDayRates.Currency = n.Price.Currency
+			rs.PerDayRates.Rates = append(rs.PerDayRates.Rates, PerDayRate{StayDate: n.Date.String(), BaseRate: n.Price.Decimal()})
+			sum, _ = sum.Add(n.Price)
+		}
+		if len(r.RoomStays) == 1 && !r.Total.IsZero() {
+			sum = r.Total
+		}
+		if sum.Currency != "" {
+			rs.Total = &Total{AmountAfterTaxes: sum.Decimal(), Currency: sum.Currency}
+		}
+		if g := r.Guarantee; g != nil && g.Type == "card" {
+			rs.PaymentCard = &PaymentCard{CardCode: g.CardBrand, CardNumber: g.CardMask, ExpireDate: g.CardExpiry}
+		}
+		b.RoomStays = append(b.RoomStays, rs)
+	}
+	for _, c := range r.Comments {
+		b.SpecialRequests = append(b.SpecialRequests, SpecialRequest{Text: c})
+	}
+	return b
+}
+
+// Translator converts QuickConnect booking retrievals.
+type Translator struct{}
+
+var _ connectors.Translator = Translator{}
+
+// ToCanonical reads a BookingRetrievalRS holding one booking, or an
+// AvailRateUpdateRQ.
+func (Translator) ToCanonical(data []byte) (connectors.Message, error) {
+	root, err := connectors.CheckXML(data)
+	if err != nil {
+		return connectors.Message{}, fmt.Errorf("expedia: %w", err)
+	}
+	if root.Local == RootARRQ.Local {
+		rq, err := ParseAR(data)
+		if err != nil {
+			return connectors.Message{}, err
+		}
+		return connectors.Message{ARI: &rq.Update}, nil
+	}
+	rs, err := ParseRetrievalRS(data)
+	if err != nil {
+		return connectors.Message{}, err
+	}
+	if len(rs.Bookings) != 1 {
+		return connectors.Message{}, bad("expedia: the retrieval holds %d bookings; translate them one at a time", len(rs.Bookings))
+	}
+	b, err := ToBooking(&rs.Bookings[0], connectors.CardDrop)
+	if err != nil {
+		return connectors.Message{}, fmt.Errorf("expedia: %w", err)
+	}
+	return connectors.Message{Booking: b}, nil
+}
+
+// FromCanonical renders a reservation as a BookingRetrievalRS.
+func (Translator) FromCanonical(r *canonical.Reservation) ([]byte, error) {
+	typ := "Book"
+	if r.Status == canonical.StatusCancelled {
+		typ = "Cancel"
+	}
+	return Marshal(RetrievalRS{XMLName: RootRetrievalRS, Bookings: []Booking{BookingOf(r, typ)}})
+}
+
+// Marshal renders a QuickConnect message with its XML declaration.
+func Marshal(v any) ([]byte, error) {
+	b, err := xml.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte(xml.Header), append(b, '\n')...), nil
+}
+
+// ARMessage is a parsed AvailRateUpdateRQ.
+type ARMessage struct {
+	Auth   Authentication
+	Update canonical.ARIUpdate
+	Count  int // AvailRateUpdate elements
+}
+
+// ParseAR safely reads an AvailRateUpdateRQ into an update in Expedia's codes.
+func ParseAR(data []byte) (*ARMessage, error) {
+	var rq ARRQ
+	if _, err := connectors.DecodeXML(data, &rq, RootARRQ); err != nil {
+		return nil, fmt.Errorf("expedia: %w", err)
+	}
+	if rq.Hotel.ID == "" {
+		return nil, bad("expedia: Hotel id is required")
+	}
+	out := &ARMessage{Auth: rq.Authentication, Update: canonical.ARIUpdate{PropertyID: rq.Hotel.ID}, Count: len(rq.Updates)}
+	for i, u := range rq.Updates {
+		from, err1 := canonical.ParseDate(u.DateRange.From)
+		to, err2 := canonical.ParseDate(u.DateRange.To)
+		if err := errors.Join(err1, err2); err != nil || to.Before(from) || from.DaysUntil(to) > 3*366 {
+			return nil, bad("expedia: AvailRateUpdate %d: DateRange %q to %q is not a range of dates", i+1, connectors.SafeText(u.DateRange.From, 20), connectors.SafeText(u.DateRange.To, 20))
+		}
+		rt := u.RoomType
+		if rt.ID == "" {
+			return nil, bad("expedia: AvailRateUpdate %d: RoomType id is required", i+1)
+		}
+		if inv := rt.Inventory; inv != nil {
+			n, err := strconv.Atoi(inv.TotalInventoryAvailable)
+			if err != nil || n < 0 {
+				return nil, bad("expedia: AvailRateUpdate %d: totalInventoryAvailable %q is not a count", i+1, connectors.SafeText(inv.TotalInventoryAvailable, 20))
+			}
+			out.Update.Availability = append(out.Update.Availability, canonical.AvailabilityUpdate{RoomType: rt.ID, From: from, To: to, Available: n})
+		}
+		if rt.Closed != "" {
+			out.Update.Restrictions = append(out.Update.Restrictions, canonical.RestrictionsUpdate{RoomType: rt.ID, From: from, To: to, Closed: rt.Closed == "true"})
+		}
+		for _, rp := range rt.RatePlans {
+			if rp.Rate != nil {
+				m, err := connectors.ParseAmount(rp.Rate.PerDay.Rate, rp.Rate.Currency)
+				if err != nil || m.Minor < 0 {
+					return nil, bad("expedia: AvailRateUpdate %d: rate %q: not an amount", i+1, connectors.SafeText(rp.Rate.PerDay.Rate, 20))
+				}
+				out.Update.Rates = append(out.Update.Rates, canonical.RateUpdate{RoomType: rt.ID, RatePlan: rp.ID, From: from, To: to, Price: m})
+			}
+			if rp.Restrictions != nil || rp.Closed != "" {
+				r := canonical.RestrictionsUpdate{RoomType: rt.ID, RatePlan: rp.ID, From: from, To: to, Closed: rp.Closed == "true"}
+				if x := rp.Restrictions; x != nil {
+					r.ClosedToArrival, r.ClosedToDeparture = x.ClosedToArrival == "true", x.ClosedToDeparture == "true"
+					r.MinStay, _ = strconv.Atoi(x.MinLOS)
+					r.MaxStay, _ = strconv.Atoi(x.MaxLOS)
+				}
+				out.Update.Restrictions = append(out.Update.Restrictions, r)
+			}
+		}
+	}
+	return out, nil
+}
+
+// ARUpdates renders an ARI update (in Expedia's codes) as AvailRateUpdate
+// elements, one per entry.
+func ARUpdates(u canonical.ARIUpdate) []ARUpdate {
+	var out []ARUpdate
+	dr := func(from, to canonical.Date) DateRange { return DateRange{From: from.String(), To: to.String()} }
+	for _, a := range u.Availability {
+		out = append(out, ARUpdate{DateRange: dr(a.From, a.To), RoomType: ARRoomType{ID: a.RoomType,
+			Inventory: &ARInventory{TotalInventoryAvailable: strconv.Itoa(max(a.Available, 0))}}})
+	}
+	for _, r := range u.Restrictions {
+		closed := strconv.FormatBool(r.Closed)
+		if r.RatePlan == "" {
+			out = append(out, ARUpdate{DateRange: dr(r.From, r.To), RoomType: ARRoomType{ID: r.RoomType, Closed: closed}})
+			continue
+		}
+		x := &ARRestrictions{ClosedToArrival: strconv.FormatBool(r.ClosedToArrival), ClosedToDeparture: strconv.FormatBool(r.ClosedToDeparture)}
+		if r.MinStay > 0 {
+			x.MinLOS = strconv.Itoa(r.MinStay)
+		}
+		if r.MaxStay > 0 {
+			x.MaxLOS = strconv.Itoa(r.MaxStay)
+		}
+		out = append(out, ARUpdate{DateRange: dr(r.From, r.To), RoomType: ARRoomType{ID: r.RoomType,
+			RatePlans: []ARRatePlan{{ID: r.RatePlan, Closed: closed, Restrictions: x}}}})
+	}
+	for _, r := range u.Rates {
+		rate := &ARRate{Currency: r.Price.Currency}
+		rate.PerDay.Rate = r.Price.Decimal()
+		out = append(out, ARUpdate{DateRange: dr(r.From, r.To), RoomType: ARRoomType{ID: r.RoomType, RatePlans: []ARRatePlan{{ID: r.RatePlan, Rate: rate}}}})
+	}
+	return out
+}
