@@ -248,6 +248,7 @@ func (c *consumer) attempt(ctx context.Context, msg *message.Message, st *attemp
 	if seen {
 		st.outcome = "duplicate"
 		c.logger.DebugContext(ctx, "duplicate message skipped")
+		c.resolveReplay(ctx, msg)
 		return nil
 	}
 	for retry := 0; ; retry++ {
@@ -273,13 +274,21 @@ func (c *consumer) attempt(ctx context.Context, msg *message.Message, st *attemp
 	if err := c.b.processed.mark(bg, c.b.pool, c.name, msg.UUID); err != nil {
 		c.logger.WarnContext(ctx, "processed message not recorded", "error", err)
 	}
-	if d, _ := DeliveryFrom(ctx); d.ReplayCount > 0 {
-		if err := c.b.deadLetters.resolve(bg, c.name, msg.UUID); err != nil {
-			c.logger.WarnContext(ctx, "dead letter not marked resolved", "error", err)
-		}
-	}
+	c.resolveReplay(ctx, msg)
 	st.outcome = StatusProcessed
 	return nil
+}
+
+// resolveReplay marks the consumer's dead letter of a replayed message
+// resolved once the consumer has it handled.
+func (c *consumer) resolveReplay(ctx context.Context, msg *message.Message) {
+	d, _ := DeliveryFrom(ctx)
+	if d.ReplayCount == 0 {
+		return
+	}
+	if err := c.b.deadLetters.resolve(context.WithoutCancel(ctx), c.name, msg.UUID, d.ReplayCount); err != nil {
+		c.logger.WarnContext(ctx, "dead letter not marked resolved", "error", err)
+	}
 }
 
 // call makes one attempt: under the breaker, with a deadline, panics

@@ -145,7 +145,8 @@ func (d *DeadLetters) deadLetter(ctx context.Context, msg *message.Message, f fa
 			payload = EXCLUDED.payload,
 			payload_redacted = EXCLUDED.payload_redacted,
 			metadata = EXCLUDED.metadata,
-			status = 'dead'`,
+			-- A replay requested meanwhile still has to happen.
+			status = CASE WHEN dead_letters.status = 'replaying' THEN 'replaying' ELSE 'dead' END`,
 		msg.UUID, f.consumer, f.connector, f.topic, dlqTopic,
 		msg.Metadata.Get(MetadataPartitionKey), propertyID, msg.Metadata.Get(MetadataReservationID),
 		msg.Metadata.Get(MetadataEventType), msg.Metadata.Get(MetadataCorrelationID), f.reason, errText,
@@ -200,12 +201,16 @@ func redactMetadata(m map[string]string) map[string]string {
 	return m
 }
 
-// resolve marks the dead letter of (consumer, messageID) resolved: a replay
-// of it has been handled.
-func (d *DeadLetters) resolve(ctx context.Context, consumer, messageID string) error {
+// resolve marks the dead letter of (consumer, messageID) resolved: its
+// replay number replay has been handled. A dead letter replayed again since
+// (a higher replay count) stays as it is, so that replay still happens. The
+// handled replay may still be "replaying" if its publisher has not committed
+// yet: the update then waits for that commit.
+func (d *DeadLetters) resolve(ctx context.Context, consumer, messageID string, replay int) error {
 	_, err := d.pool.Exec(ctx,
-		`UPDATE dead_letters SET status = 'resolved' WHERE consumer = $1 AND message_id = $2 AND status <> 'resolved'`,
-		consumer, messageID)
+		`UPDATE dead_letters SET status = 'resolved'
+		WHERE consumer = $1 AND message_id = $2 AND replay_count = $3 AND status <> 'resolved'`,
+		consumer, messageID, replay)
 	return err
 }
 
