@@ -118,7 +118,7 @@ func newWorld(t *testing.T, gc gatewayCase, pool *pgxpool.Pool, logs *syncBuffer
 	if _, err := w.store.PutProperty(ctx, lisbon); err != nil {
 		t.Fatal(err)
 	}
-	svc, err := payments.New(payments.Config{DefaultGateway: gc.name, Properties: map[string]string{"OPO": "nosuch"}, Now: w.now}, w.store, logger)
+	svc, err := payments.New(payments.Config{DefaultGateway: gc.name, Now: w.now}, w.store, logger)
 	if err != nil {
 		t.Fatal(err)
 	}

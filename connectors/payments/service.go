@@ -122,6 +122,28 @@ func (s *Service) AddGateway(g Gateway) error {
 	return nil
 }
 
+// CheckGateways reports the configured gateways (the default and each
+// property's) that were not added: call it once every gateway is added, so
+// that a typo fails at start rather than leaving properties unsecured.
+func (s *Service) CheckGateways() error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var missing []string
+	if _, ok := s.gateways[s.cfg.DefaultGateway]; s.cfg.DefaultGateway != "" && !ok {
+		missing = append(missing, "default_gateway: "+s.cfg.DefaultGateway)
+	}
+	for p, g := range s.cfg.Properties {
+		if _, ok := s.gateways[g]; !ok {
+			missing = append(missing, "properties."+p+": "+g)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	sort.Strings(missing)
+	return fmt.Errorf("payments: gateways configured but not available (is the connector configured?): %s", strings.Join(missing, "; "))
+}
+
 // GatewayFor returns the name of the gateway a property's payments use.
 func (s *Service) GatewayFor(propertyID string) string {
 	if g, ok := s.cfg.Properties[propertyID]; ok {

@@ -127,6 +127,10 @@ func (s *Sim) payments(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 422, adyen.ServiceError{Status: 422, ErrorCode: "000", Message: "The simulator only pre-authorises (authorisationType PreAuth)", ErrorType: "validation"})
 		return
 	}
+	if s.Unknown(req.PaymentMethod.StoredPaymentMethodID) {
+		writeJSON(w, 422, adyen.ServiceError{Status: 422, ErrorCode: "800", Message: "Contract not found", ErrorType: "validation"})
+		return
+	}
 	h, decline := s.Authorize(req.PaymentMethod.StoredPaymentMethodID, req.Amount.Value, req.Amount.Currency,
 		req.Metadata["roomwire_reservation"], req.Reference, req.Metadata["property"])
 	if decline != nil {

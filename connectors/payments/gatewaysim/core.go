@@ -40,6 +40,10 @@ type Faults struct {
 	// DeclineAbove declines authorizations of more than this many minor
 	// units (0: none), as a card over its limit would be.
 	DeclineAbove int64 `json:"decline_above,omitempty"`
+	// RejectTokens are card tokens the gateway does not know: their
+	// authorizations are refused as invalid requests (400 or 422), which
+	// is not a decline but a permanent error.
+	RejectTokens []string `json:"reject_tokens,omitempty"`
 	// DuplicateWebhooks is how many extra times each webhook is sent.
 	DuplicateWebhooks int `json:"duplicate_webhooks,omitempty"`
 }
@@ -174,6 +178,14 @@ func (c *Core) SetWebhookURL(url string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.webhookURL = url
+}
+
+// Unknown reports whether token is one the gateway does not know
+// (Faults.RejectTokens); the simulator answers it as an invalid request.
+func (c *Core) Unknown(token string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Contains(c.faults.RejectTokens, token)
 }
 
 // Authorize places a hold, or declines. Only an authorization that is not

@@ -165,6 +165,11 @@ func (s *Sim) create(w http.ResponseWriter, r *http.Request) {
 		writeErrorBody(w, 400, stripe.APIError{Type: "invalid_request_error", Code: "parameter_missing", Param: "payment_method", Message: "Missing required param: payment_method."})
 		return
 	}
+	if s.Unknown(f.Get("payment_method")) {
+		writeErrorBody(w, 400, stripe.APIError{Type: "invalid_request_error", Code: "resource_missing", Param: "payment_method",
+			Message: "No such PaymentMethod"})
+		return
+	}
 	h, decline := s.Authorize(f.Get("payment_method"), amount, strings.ToUpper(f.Get("currency")),
 		f.Get("metadata[roomwire_reservation]"), f.Get("description"), f.Get("metadata[property]"))
 	if decline != nil {
