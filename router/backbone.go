@@ -278,17 +278,25 @@ func (b *Backbone) Ready(ctx context.Context) error {
 	return nil
 }
 
-// BrokerReady reports whether the Kafka cluster answers metadata requests
-// and has at least one broker.
+// BrokerReady reports whether at least one Kafka broker answers now. It
+// asks every broker for its API versions: metadata alone may come from the
+// client's cache.
 func (b *Backbone) BrokerReady(ctx context.Context) error {
-	brokers, err := b.admin.ListBrokers(ctx)
+	versions, err := b.admin.ApiVersions(ctx)
 	if err != nil {
 		return fmt.Errorf("kafka: %w", err)
 	}
-	if len(brokers) == 0 {
+	var errs []error
+	for _, v := range versions.Sorted() {
+		if v.Err == nil {
+			return nil
+		}
+		errs = append(errs, fmt.Errorf("broker %d: %w", v.NodeID, v.Err))
+	}
+	if len(errs) == 0 {
 		return errors.New("kafka: no brokers")
 	}
-	return nil
+	return fmt.Errorf("kafka: %w", errors.Join(errs...))
 }
 
 // ensureTopics creates the topics that do not exist yet (unless
