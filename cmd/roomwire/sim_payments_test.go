@@ -19,7 +19,9 @@ func TestSimPaymentGatewaysServeUntilStopped(t *testing.T) {
 			ln.Close()
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
-			go func() { done <- runSim(ctx, []string{name, "--addr", addr, "--error-rate", "0.1", "--decline-tokens", "tok_bad"}) }()
+			go func() {
+				done <- runSim(ctx, []string{name, "--addr", addr, "--error-rate", "0.1", "--decline-tokens", "tok_bad"})
+			}()
 			deadline := time.Now().Add(10 * time.Second)
 			for {
 				resp, err := http.Get("http://" + addr + "/_sim/stats")
