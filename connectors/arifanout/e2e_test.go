@@ -1,0 +1,376 @@
+package arifanout_test
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/roomwire/roomwire/canonical"
+	"github.com/roomwire/roomwire/connectors"
+	"github.com/roomwire/roomwire/connectors/arifanout"
+	"github.com/roomwire/roomwire/connectors/bookingcom"
+	"github.com/roomwire/roomwire/connectors/bookingcom/bookingcomsim"
+	"github.com/roomwire/roomwire/connectors/channelsim"
+	"github.com/roomwire/roomwire/connectors/expedia"
+	"github.com/roomwire/roomwire/connectors/expedia/expediasim"
+	"github.com/roomwire/roomwire/connectors/inbound"
+	"github.com/roomwire/roomwire/connectors/ota"
+	"github.com/roomwire/roomwire/connectors/ota/otasim"
+	"github.com/roomwire/roomwire/reservations"
+	"github.com/roomwire/roomwire/reservations/pgtest"
+	"github.com/roomwire/roomwire/router"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+const secret = "chan-Pw-never-logged"
+
+func date(s string) canonical.Date {
+	d, err := canonical.ParseDate(s)
+	if err != nil {
+		panic(err)
+	}
+	return d
+}
+
+// Each channel's codes for Roomwire's LIS, DBL and FLEX-DBL.
+var channelCodes = map[string][3]string{
+	ota.Name:        {"HTL-LIS-01", "DBL-SEA", "FLEX"},
+	bookingcom.Name: {"1180204", "118020401", "50923412"},
+	expedia.Name:    {"4411903", "200719312", "211004551A"},
+}
+
+var lisbon = reservations.Property{
+	ID: "LIS", Name: "Roomwire Demo Lisbon", Timezone: "Europe/Lisbon", Currency: "EUR",
+	RoomTypes: []reservations.RoomType{{Code: "DBL", Name: "Double", Units: 2}, {Code: "SUITE", Name: "Suite", Units: 1}},
+	RatePlans: []reservations.RatePlan{{Code: "FLEX-DBL", RoomType: "DBL", Name: "Flexible"}, {Code: "FLEX-SUITE", RoomType: "SUITE", Name: "Flexible"}},
+}
+
+var fastHTTP = connectors.HTTPConfig{Timeout: 2 * time.Second, RetryMax: 2, RetryWaitMin: 5 * time.Millisecond, RetryWaitMax: 50 * time.Millisecond,
+	Breaker: connectors.BreakerConfig{Failures: 1000}}
+
+// stack is the hub with three channels: the OTA channel pushes bookings to
+// the OTA receiver, which publishes to Kafka; the inbound applier applies
+// them; the outbox relay publishes availability; the fan-out pushes it to
+// the OTA, Booking.com and Expedia simulators.
+type stack struct {
+	store    *reservations.Store
+	res      connectors.Resources
+	otaSim   *otasim.Sim
+	bdcSim   *bookingcomsim.Sim
+	bdc      *bookingcom.Connector
+	expSim   *expediasim.Sim
+	fanout   *arifanout.Fanout
+	bdcSink  connectors.Sink
+	backbone *router.Backbone
+}
+
+func testLogger(t testing.TB) *slog.Logger {
+	if !testing.Verbose() {
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+func newStack(t testing.TB, window time.Duration) *stack {
+	t.Helper()
+	ctx := context.Background()
+	logger := testLogger(t)
+	pool := pgtest.Pool(t)
+	res := connectors.NewResources(pool, logger)
+	for name, c := range channelCodes {
+		err := res.Mappings.Replace(ctx, name, []connectors.Mapping{
+			{Kind: connectors.KindProperty, Partner: c[0], Roomwire: "LIS"},
+			{Kind: connectors.KindRoomType, Property: "LIS", Partner: c[1], Roomwire: "DBL"},
+			{Kind: connectors.KindRatePlan, Property: "LIS", Partner: c[2], Roomwire: "FLEX-DBL"},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	store := reservations.New(pool)
+	if _, err := store.PutProperty(ctx, lisbon); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.PutRates(ctx, reservations.AllProperties, "LIS", []reservations.RateUpdate{
+		{RatePlan: "FLEX-DBL", From: date("2027-04-01"), To: date("2028-03-31"), Price: canonical.NewMoney(13200, "EUR")}}); err != nil {
+		t.Fatal(err)
+	}
+	broker, err := router.StartEmbeddedBroker(t.TempDir(), logger, router.WithDefaultPartitions(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(broker.Close)
+	bb, err := router.New(router.Config{
+		Kafka:          router.KafkaConfig{Brokers: broker.Addrs(), ClientID: "roomwire-test"},
+		Topics:         router.TopicsConfig{Partitions: 2},
+		Retry:          router.RetryConfig{MaxRetries: 3, InitialInterval: 10 * time.Millisecond, MaxInterval: 100 * time.Millisecond},
+		Relay:          router.RelayConfig{PollInterval: 200 * time.Millisecond, RetryInterval: 100 * time.Millisecond},
+		HandlerTimeout: 10 * time.Second, ParkedRetryInterval: 200 * time.Millisecond, CloseTimeout: 10 * time.Second,
+	}, pool, logger, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The three channels and their connectors.
+	var receiver http.Handler
+	hooks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { receiver.ServeHTTP(w, r) }))
+	t.Cleanup(hooks.Close)
+	s := &stack{store: store, res: res, backbone: bb}
+	s.otaSim = otasim.New(otasim.Config{PushURL: hooks.URL + "/reservations", User: "channel", Password: secret})
+	otaSrv := httptest.NewServer(s.otaSim)
+	t.Cleanup(otaSrv.Close)
+	otaConn, err := ota.New(ota.Config{InboundUser: "channel", InboundPassword: secret, ARIURL: otaSrv.URL + "/ari", HTTP: fastHTTP}, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.bdcSim = bookingcomsim.New(bookingcomsim.Config{Username: "roomwire", Password: secret})
+	bdcSrv := httptest.NewServer(s.bdcSim)
+	t.Cleanup(bdcSrv.Close)
+	s.bdc, err = bookingcom.New(bookingcom.Config{APIURL: bdcSrv.URL, Username: "roomwire", Password: secret, HTTP: fastHTTP}, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.expSim = expediasim.New(expediasim.Config{Username: "roomwire", Password: secret})
+	expSrv := httptest.NewServer(s.expSim)
+	t.Cleanup(expSrv.Close)
+	expConn, err := expedia.New(expedia.Config{APIURL: expSrv.URL, Username: "roomwire", Password: secret, HotelIDs: []string{"4411903"}, HTTP: fastHTTP}, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []connectors.Closer{otaConn, s.bdc, expConn} {
+		t.Cleanup(func() { c.Close() })
+	}
+
+	// Inbound: receivers publish to Kafka; the applier consumes.
+	applier := inbound.NewApplier(store, res.Mappings, res.Links, logger)
+	receiver = otaConn.Webhook(inbound.NewSink(bb.Publisher(), ota.Name, logger))
+	s.bdcSink = inbound.NewSink(bb.Publisher(), bookingcom.Name, logger)
+	for _, name := range []string{ota.Name, bookingcom.Name} {
+		if err := bb.AddConsumer("inbound."+name, inbound.Topic(name), applier.Handle); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Outbound: the fan-out, one consumer per channel.
+	s.fanout = arifanout.New(arifanout.Config{Window: window, PollInterval: 200 * time.Millisecond, RetryMin: 50 * time.Millisecond, RetryMax: 500 * time.Millisecond},
+		pool, res.Mappings, logger)
+	for _, p := range []connectors.ARIPusher{otaConn, s.bdc, expConn} {
+		if err := s.fanout.AddChannel(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.fanout.AddConsumers(bb); err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{}, 2)
+	go func() { bb.Run(runCtx); done <- struct{}{} }()
+	go func() { s.fanout.Run(runCtx); done <- struct{}{} }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		<-done
+		bb.Close()
+	})
+	select {
+	case <-bb.Running():
+	case <-time.After(60 * time.Second):
+		t.Fatal("the backbone did not start")
+	}
+	return s
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(45 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting: %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// believes reports whether every channel believes DBL has n units left on each night.
+func (s *stack) believes(n int, nights ...string) bool {
+	for _, night := range nights {
+		for name, state := range map[string]*channelsim.ARIState{ota.Name: s.otaSim.ARI, bookingcom.Name: s.bdcSim.ARI, expedia.Name: s.expSim.ARI} {
+			c := channelCodes[name]
+			if got, ok := state.Availability(c[0], c[1], date(night)); !ok || got != n {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func otaBooking(id string) *canonical.Reservation {
+	s := canonical.RoomStay{RoomType: "DBL-SEA", RatePlan: "FLEX", Arrival: date("2027-04-10"), Departure: date("2027-04-12"), Adults: 2}
+	for _, n := range s.Nights() {
+		s.NightlyPrices = append(s.NightlyPrices, canonical.NightlyPrice{Date: n, Price: canonical.NewMoney(13200, "EUR")})
+	}
+	return &canonical.Reservation{PropertyID: "HTL-LIS-01", ExternalID: id, PrimaryGuest: canonical.Guest{GivenName: "Marta", Surname: "Silva"},
+		RoomStays: []canonical.RoomStay{s}, Total: canonical.NewMoney(26400, "EUR"),
+		CreatedAt: time.Date(2027, 3, 2, 9, 0, 0, 0, time.UTC), ModifiedAt: time.Date(2027, 3, 2, 9, 0, 0, 0, time.UTC)}
+}
+
+func TestBookingsReachEveryChannel(t *testing.T) {
+	s := newStack(t, 100*time.Millisecond)
+	ctx := context.Background()
+
+	// A booking from the OTA channel, delivered twice, lowers availability
+	// everywhere and is stored once.
+	s.otaSim.SetFaults(channelsim.Faults{Duplicates: 1})
+	res, err := s.otaSim.Push(ctx, "Commit", otaBooking("OTA-1"))
+	if err != nil || res.RS.Success == nil {
+		t.Fatalf("push: %+v %v", res, err)
+	}
+	s.otaSim.SetFaults(channelsim.Faults{})
+	eventually(t, "every channel believes 1 DBL left on 10 and 11 April", func() bool { return s.believes(1, "2027-04-10", "2027-04-11") })
+	page, err := s.store.List(ctx, reservations.AllProperties, reservations.Filter{Channel: ota.Name})
+	if err != nil || len(page.Items) != 1 || page.Items[0].Version != 1 {
+		t.Fatalf("the booking delivered twice: %d stored, %v", len(page.Items), err)
+	}
+
+	// Booking.com sells the last unit: the room type closes on every channel.
+	b := *otaBooking("")
+	b.PropertyID, b.RoomStays[0].RoomType, b.RoomStays[0].RatePlan = "1180204", "118020401", "50923412"
+	b.RoomStays[0].Departure = date("2027-04-11")
+	b.RoomStays[0].NightlyPrices = b.RoomStays[0].NightlyPrices[:1]
+	b.Total = canonical.NewMoney(13200, "EUR")
+	id := s.bdcSim.Book(b)
+	eventually(t, "Booking.com's reservation is acknowledged", func() bool {
+		s.bdc.Poll(ctx, s.bdcSink)
+		return s.bdcSim.Acknowledged(id)
+	})
+	eventually(t, "every channel believes DBL is closed on 10 April", func() bool { return s.believes(0, "2027-04-10") && s.believes(1, "2027-04-11") })
+
+	// The OTA channel cancels: its units come back everywhere.
+	cancelled := otaBooking("OTA-1")
+	cancelled.ModifiedAt = cancelled.ModifiedAt.Add(time.Hour)
+	if res, err := s.otaSim.Push(ctx, "Cancel", cancelled); err != nil || res.RS.Success == nil {
+		t.Fatalf("cancel: %+v %v", res, err)
+	}
+	eventually(t, "every channel believes 1 DBL on 10 April and 2 on 11 April", func() bool {
+		return s.believes(1, "2027-04-10") && s.believes(2, "2027-04-11")
+	})
+	if st := s.fanout.Stats(); st[expedia.Name].Pushes == 0 || st[expedia.Name].Dropped != 0 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+// A channel that fails does not hold back the others, and catches up when it recovers.
+func TestFailingChannelDoesNotBlockOthers(t *testing.T) {
+	s := newStack(t, 50*time.Millisecond)
+	ctx := context.Background()
+	s.expSim.SetFaults(channelsim.Faults{Status: 503, RetryAfter: 1})
+	if _, err := s.otaSim.Push(ctx, "Commit", otaBooking("OTA-2")); err != nil {
+		t.Fatal(err)
+	}
+	c := channelCodes[ota.Name]
+	eventually(t, "the OTA channel gets the new count", func() bool {
+		n, ok := s.otaSim.ARI.Availability(c[0], c[1], date("2027-04-10"))
+		return ok && n == 1
+	})
+	e := channelCodes[expedia.Name]
+	if _, ok := s.expSim.ARI.Availability(e[0], e[1], date("2027-04-10")); ok {
+		t.Fatal("the failing channel has the count")
+	}
+	s.expSim.SetFaults(channelsim.Faults{})
+	eventually(t, "Expedia catches up", func() bool { return s.believes(1, "2027-04-10", "2027-04-11") })
+}
+
+func TestResync(t *testing.T) {
+	pool := pgtest.Pool(t)
+	ctx := context.Background()
+	res := connectors.NewResources(pool, nil)
+	c := channelCodes[expedia.Name]
+	res.Mappings.Replace(ctx, expedia.Name, []connectors.Mapping{
+		{Kind: connectors.KindProperty, Partner: c[0], Roomwire: "LIS"},
+		{Kind: connectors.KindRoomType, Property: "LIS", Partner: c[1], Roomwire: "DBL"},
+		{Kind: connectors.KindRatePlan, Property: "LIS", Partner: c[2], Roomwire: "FLEX-DBL"},
+	})
+	store := reservations.New(pool)
+	store.PutProperty(ctx, lisbon)
+	store.PutRates(ctx, reservations.AllProperties, "LIS", []reservations.RateUpdate{{RatePlan: "FLEX-DBL", From: date("2027-04-01"), To: date("2027-04-30"), Price: canonical.NewMoney(12000, "EUR")}})
+	b := canonical.ChannelBooking{Connector: "direct", Action: canonical.ChannelNew, Reservation: canonical.Reservation{PropertyID: "LIS", Channel: "direct", ExternalID: "X1",
+		PrimaryGuest: canonical.Guest{Surname: "Ng"}, Total: canonical.NewMoney(0, "EUR"), RoomStays: []canonical.RoomStay{{RoomType: "DBL", RatePlan: "FLEX-DBL", Arrival: date("2027-04-10"), Departure: date("2027-04-12"), Adults: 1}}}}
+	if _, _, err := store.ApplyChannelBooking(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	sim := expediasim.New(expediasim.Config{Username: "roomwire", Password: secret})
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	conn, _ := expedia.New(expedia.Config{APIURL: srv.URL, Username: "roomwire", Password: secret, HotelIDs: []string{c[0]}, HTTP: fastHTTP}, res)
+	defer conn.Close()
+	u, err := arifanout.Resync(ctx, pool, res.Mappings, conn, "LIS", date("2027-04-09"), date("2027-04-12"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(u.Availability) == 0 {
+		t.Fatal("nothing read")
+	}
+	for night, want := range map[string]int{"2027-04-09": 2, "2027-04-10": 1, "2027-04-11": 1, "2027-04-12": 2} {
+		if n, _ := sim.ARI.Availability(c[0], c[1], date(night)); n != want {
+			t.Errorf("%s: %d, want %d", night, n, want)
+		}
+	}
+	if p, _ := sim.ARI.Rate(c[0], c[1], c[2], date("2027-04-12")); p.Minor != 12000 {
+		t.Errorf("rate %s", p)
+	}
+}
+
+// BenchmarkBookingToChannel measures the time from a booking's commit in the
+// store to the Expedia simulator holding the new count, through the outbox
+// relay, Kafka, the fan-out's consumer, its coalescing window (100 ms) and
+// the push. Each iteration books and then cancels one room, and reports the
+// latencies' p50, p95 and max.
+func BenchmarkBookingToChannel(b *testing.B) {
+	s := newStack(b, 100*time.Millisecond)
+	ctx := context.Background()
+	e := channelCodes[expedia.Name]
+	var lat []time.Duration
+	wait := func(night canonical.Date, want int, t0 time.Time) {
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			ch := s.expSim.ARI.Changed()
+			if n, ok := s.expSim.ARI.Availability(e[0], e[1], night); ok && n == want {
+				lat = append(lat, time.Since(t0))
+				return
+			}
+			select {
+			case <-ch:
+			case <-time.After(time.Until(deadline)):
+				b.Fatalf("the channel never saw %d on %s", want, night)
+			}
+		}
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		night := date("2027-06-01").AddDays(i % 300)
+		r := canonical.Reservation{PropertyID: "LIS", Channel: "direct", ExternalID: "bench-" + night.String() + "-" + time.Now().Format("150405.000000"),
+			PrimaryGuest: canonical.Guest{Surname: "Bench"}, Total: canonical.NewMoney(0, "EUR"),
+			RoomStays: []canonical.RoomStay{{RoomType: "DBL", RatePlan: "FLEX-DBL", Arrival: night, Departure: night.AddDays(1), Adults: 1}}}
+		if _, _, err := s.store.ApplyChannelBooking(ctx, canonical.ChannelBooking{Connector: "direct", Action: canonical.ChannelNew, Reservation: r}); err != nil {
+			b.Fatal(err)
+		}
+		wait(night, 1, time.Now())
+		t0 := time.Now()
+		if _, _, err := s.store.ApplyChannelBooking(ctx, canonical.ChannelBooking{Connector: "direct", Action: canonical.ChannelCancel, Reservation: r}); err != nil {
+			b.Fatal(err)
+		}
+		wait(night, 2, t0)
+	}
+	b.StopTimer()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Milliseconds()) }
+	b.ReportMetric(pct(0.5), "p50-ms")
+	b.ReportMetric(pct(0.95), "p95-ms")
+	b.ReportMetric(pct(1), "max-ms")
+}
