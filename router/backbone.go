@@ -173,6 +173,7 @@ func (b *Backbone) AddConsumer(name, topic string, handler HandlerFunc, opts ...
 		ConsumerGroup:     c.group,
 		Partitions:        b.cfg.Topics.Partitions,
 		ReplicationFactor: b.cfg.Topics.ReplicationFactor,
+		RebalanceTimeout:  max(time.Minute, c.longestHandling()+10*time.Second),
 	}, b.logger)
 	if err != nil {
 		return fmt.Errorf("router: consumer %s: %w", name, err)

@@ -84,6 +84,14 @@ type consumer struct {
 	logger     *slog.Logger
 }
 
+// longestHandling bounds one delivery: every attempt timing out, with the
+// longest waits between them. A rebalance waits for a delivery in progress,
+// so the group's rebalance timeout must exceed it.
+func (c *consumer) longestHandling() time.Duration {
+	n := time.Duration(c.retry.MaxRetries)
+	return (n+1)*c.timeout + n*time.Duration(float64(c.retry.MaxInterval)*(1+c.retry.Jitter))
+}
+
 // attemptState is what one delivery learned while trying a message.
 type attemptState struct {
 	handlerCalls int

@@ -45,7 +45,7 @@ func produceRaw(t *testing.T, broker *EmbeddedBroker, topic, key string, value [
 	}
 }
 
-func deadLetterReasons(t *testing.T, b *Backbone, consumer string) map[string]DeadLetter {
+func deadLettersByMessage(t *testing.T, b *Backbone, consumer string) map[string]DeadLetter {
 	t.Helper()
 	letters, err := b.DeadLetters().List(context.Background(), DeadLetterFilter{Consumer: consumer})
 	if err != nil {
@@ -53,7 +53,7 @@ func deadLetterReasons(t *testing.T, b *Backbone, consumer string) map[string]De
 	}
 	out := map[string]DeadLetter{}
 	for _, dl := range letters {
-		out[dl.Reason] = dl
+		out[dl.MessageID] = dl
 	}
 	return out
 }
@@ -70,10 +70,16 @@ func TestPoisonMessagesGoToTheDeadLetterTopicAndThePartitionKeepsFlowing(t *test
 			return Permanent(errors.New("booking has no arrival date"))
 		case "flaky":
 			return errors.New("partner answered 503")
+		case "panic":
+			var m map[string]int
+			m["boom"]++ // a bug: the recoverer turns it into an error
+		case "slow":
+			<-msg.Context().Done() // a partner that never answers
+			return msg.Context().Err()
 		}
 		handled.add(msg.Metadata.Get(MetadataPartitionKey), msg.UUID)
 		return nil
-	})
+	}, WithHandlerTimeout(200*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,45 +91,50 @@ func TestPoisonMessagesGoToTheDeadLetterTopicAndThePartitionKeepsFlowing(t *test
 	produceRaw(t, broker, topic, "hotel-1", []byte{0xff, 0xfe, 0x00})
 	publishKeyed(t, pub, topic, "hotel-1", "poison", "poison-1")
 	publishKeyed(t, pub, topic, "hotel-1", "flaky", "flaky-1")
+	publishKeyed(t, pub, topic, "hotel-1", "panic", "panic-1")
+	publishKeyed(t, pub, topic, "hotel-1", "slow", "slow-1")
 	publishKeyed(t, pub, topic, "hotel-1", "ok", good[1:]...)
 
 	eventually(t, 30*time.Second, "the good messages behind the poison", func() bool { return len(handled.sequence("hotel-1")) == len(good) })
 	if got := strings.Join(handled.sequence("hotel-1"), ","); got != strings.Join(good, ",") {
 		t.Errorf("handled %s, want %s", got, strings.Join(good, ","))
 	}
-	recs := readTopic(t, broker, topic, 8, 10*time.Second)
+	recs := readTopic(t, broker, topic, 10, 10*time.Second)
 	for _, r := range recs {
 		if r.partition != recs[0].partition {
 			t.Fatalf("records of one key on partitions %d and %d", recs[0].partition, r.partition)
 		}
 	}
 
-	var reasons map[string]DeadLetter
-	eventually(t, 10*time.Second, "three dead letters", func() bool {
-		reasons = deadLetterReasons(t, b, "booker")
-		return len(reasons) == 3
+	var letters map[string]DeadLetter
+	eventually(t, 10*time.Second, "five dead letters", func() bool {
+		letters = deadLettersByMessage(t, b, "booker")
+		return len(letters) == 5
 	})
 	maxAttempts := testConfig(broker).Retry.MaxRetries + 1
-	for reason, want := range map[string]struct {
-		id       string
+	for id, want := range map[string]struct {
+		reason   string
 		attempts int
+		error    string
 	}{
-		ReasonMalformed:        {fmt.Sprintf("kafka:%s/%d/1", topic, recs[0].partition), 0},
-		ReasonPermanent:        {"poison-1", 1},
-		ReasonRetriesExhausted: {"flaky-1", maxAttempts},
+		fmt.Sprintf("kafka:%s/%d/1", topic, recs[0].partition): {ReasonMalformed, 0, "no message id"},
+		"poison-1": {ReasonPermanent, 1, "no arrival date"},
+		"flaky-1":  {ReasonRetriesExhausted, maxAttempts, "503"},
+		"panic-1":  {ReasonRetriesExhausted, maxAttempts, "handler panicked"},
+		"slow-1":   {ReasonTimeout, maxAttempts, "deadline exceeded"},
 	} {
-		dl, ok := reasons[reason]
+		dl, ok := letters[id]
 		if !ok {
-			t.Errorf("no dead letter with reason %s", reason)
+			t.Errorf("no dead letter for %s", id)
 			continue
 		}
-		if dl.MessageID != want.id || dl.Attempts != want.attempts || dl.OriginalTopic != topic ||
+		if dl.Reason != want.reason || dl.Attempts != want.attempts || !strings.Contains(dl.Error, want.error) || dl.OriginalTopic != topic ||
 			dl.DeadLetterTopic != DeadLetterTopic(topic) || dl.PropertyID != "hotel-1" || dl.Status != DeadLetterDead {
-			t.Errorf("%s: %+v", reason, dl)
+			t.Errorf("%s: %+v", id, dl)
 		}
 	}
 
-	dlq := readTopic(t, broker, DeadLetterTopic(topic), 3, 10*time.Second)
+	dlq := readTopic(t, broker, DeadLetterTopic(topic), 5, 10*time.Second)
 	for _, r := range dlq {
 		h := r.headers
 		if h[MetadataDLQHandler] != "booker" || h[MetadataDLQOriginalTopic] != topic || h[MetadataDLQReason] == "" ||
@@ -134,8 +145,8 @@ func TestPoisonMessagesGoToTheDeadLetterTopicAndThePartitionKeepsFlowing(t *test
 			t.Errorf("last failure %q: %v", h[MetadataDLQLastFailure], err)
 		}
 	}
-	if got := testutil.ToFloat64(b.metrics.handlerRetries.WithLabelValues("booker")); got != float64(maxAttempts-1) {
-		t.Errorf("retries metric = %v, want %d", got, maxAttempts-1)
+	if got := testutil.ToFloat64(b.metrics.handlerRetries.WithLabelValues("booker")); got != float64(3*(maxAttempts-1)) {
+		t.Errorf("retries metric = %v, want %d", got, 3*(maxAttempts-1))
 	}
 	if got := testutil.ToFloat64(b.metrics.deadLettered.WithLabelValues("booker", ReasonPermanent)); got != 1 {
 		t.Errorf("dead-lettered metric = %v, want 1", got)

@@ -118,9 +118,9 @@ type SubscriberOptions struct {
 	// down or on shutdown, and waits itself first.
 	NackResendSleep time.Duration
 	// RebalanceTimeout is how long a rebalancing group waits for its members
-	// to rejoin (default 60 s). A member rejoins only after the messages it
-	// is handling are done, so it must exceed the longest handling (retries
-	// included).
+	// to rejoin (default 60 s). A member rejoins only after the
+	// messages it is handling are done, so it must exceed the longest
+	// handling, retries included; Backbone.AddConsumer works it out.
 	RebalanceTimeout time.Duration
 }
 
