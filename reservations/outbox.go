@@ -58,8 +58,11 @@ func queueEvents(b *pgx.Batch, events []canonical.Event) error {
 			headers["correlation_id"] = e.CorrelationID
 		}
 		var reservationID *string
-		if e.Reservation != nil {
+		switch {
+		case e.Reservation != nil:
 			reservationID = &e.Reservation.ID
+		case e.Payment != nil && e.Payment.ReservationID != "":
+			reservationID = &e.Payment.ReservationID
 		}
 		b.Queue(`INSERT INTO outbox (event_id, topic, partition_key, event_type, reservation_id, payload, headers)
 			VALUES ($1, $2, $3, $4, $5, $6, $7)`,
