@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 
 	"github.com/roomwire/roomwire/canonical"
@@ -70,15 +71,32 @@ func GuardBooking(b *canonical.ChannelBooking, policy CardPolicy) (bool, error) 
 	if policy == CardRefuse {
 		return true, Permanent(fmt.Errorf("%w; refused as configured (card_policy: refuse): send the payment provider's token instead", ErrCardNumber))
 	}
-	// The JSON form holds every string of the booking; digits and X's keep it
-	// valid JSON, and Money is a string, so no number is touched.
-	masked, _ := MaskCard(string(raw))
-	var out canonical.ChannelBooking
-	if err := json.Unmarshal([]byte(masked), &out); err != nil {
-		return true, Permanent(fmt.Errorf("card check: %w", err))
-	}
-	*b = out
+	maskStrings(reflect.ValueOf(b).Elem())
 	return true, nil
+}
+
+// maskStrings masks card numbers in every settable string reachable from v.
+func maskStrings(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.String:
+		if m, ok := MaskCard(v.String()); ok && v.CanSet() {
+			v.SetString(m)
+		}
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			maskStrings(v.Elem())
+		}
+	case reflect.Struct:
+		for i := 0; i < v.NumField(); i++ {
+			if v.Type().Field(i).IsExported() {
+				maskStrings(v.Field(i))
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		for i := 0; i < v.Len(); i++ {
+			maskStrings(v.Index(i))
+		}
+	}
 }
 
 // CardMask returns a mask of a card number or partial number a partner

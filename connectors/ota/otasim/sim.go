@@ -17,6 +17,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/roomwire/roomwire/canonical"
@@ -121,7 +122,7 @@ type PushResult struct {
 // OTA_HotelResNotifRQ with ResStatus status, as often as the Duplicates
 // fault says, and records the confirmation references of a Success.
 func (s *Sim) Push(ctx context.Context, status string, rs ...*canonical.Reservation) (PushResult, error) {
-	data, err := ota.BuildResNotif(fmt.Sprintf("otasim-%d", time.Now().UnixNano()), status, rs...)
+	data, err := ota.BuildResNotif("otasim-"+strconv.FormatInt(time.Now().UnixNano(), 36), status, rs...)
 	if err != nil {
 		return PushResult{}, err
 	}
