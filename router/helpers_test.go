@@ -186,6 +186,29 @@ type record struct {
 // until want records arrived (or the timeout, failing the test).
 func readTopic(t testing.TB, broker *EmbeddedBroker, topic string, want int, timeout time.Duration) []record {
 	t.Helper()
+	return readTopicUntil(t, broker, topic, func(recs []record) bool { return len(recs) >= want }, timeout)
+}
+
+// readTopicUntilIDs reads topic until every id in want has been seen.
+func readTopicUntilIDs(t testing.TB, broker *EmbeddedBroker, topic string, want []string, timeout time.Duration) []record {
+	t.Helper()
+	return readTopicUntil(t, broker, topic, func(recs []record) bool {
+		seen := map[string]bool{}
+		for _, r := range recs {
+			seen[r.id] = true
+		}
+		for _, id := range want {
+			if !seen[id] {
+				return false
+			}
+		}
+		return true
+	}, timeout)
+}
+
+// readTopicUntil reads topic from the start until done says so.
+func readTopicUntil(t testing.TB, broker *EmbeddedBroker, topic string, done func([]record) bool, timeout time.Duration) []record {
+	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(broker.Addrs()...), kgo.ConsumeTopics(topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
@@ -195,10 +218,10 @@ func readTopic(t testing.TB, broker *EmbeddedBroker, topic string, want int, tim
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	var out []record
-	for len(out) < want {
+	for !done(out) {
 		fetches := cl.PollFetches(ctx)
 		if ctx.Err() != nil {
-			t.Fatalf("read %s: got %d of %d records", topic, len(out), want)
+			t.Fatalf("read %s: gave up after %d records", topic, len(out))
 		}
 		fetches.EachRecord(func(r *kgo.Record) {
 			rec := record{key: string(r.Key), partition: r.Partition, offset: r.Offset, value: r.Value, headers: map[string]string{}}

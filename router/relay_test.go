@@ -13,6 +13,11 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/roomwire/roomwire/canonical"
 	"github.com/roomwire/roomwire/reservations/pgtest"
@@ -263,4 +268,44 @@ func TestRelayChildProcess(t *testing.T) {
 		select {} // wait here for the SIGKILL
 	}
 	_ = relay.Run(context.Background())
+}
+
+// TestRelayRetriesWhenTheBrokerRefusesWrites injects produce errors with
+// the embedded broker's fault hooks: the relay's batches fail, are retried,
+// and every event still arrives, in order per property.
+func TestRelayRetriesWhenTheBrokerRefusesWrites(t *testing.T) {
+	pool := pgtest.Pool(t)
+	broker := startBroker(t)
+	metrics, err := NewMetrics(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := interleavedEvents(20, "p1", "p2")
+	insertOutbox(t, pool, events...)
+	// Create the topic first, so the faults hit produce requests only.
+	if err := newTestPublisher(t, broker).Publish(TopicReservationEvents, NewMessage(context.Background(), "warm-up", "p0", nil)); err != nil {
+		t.Fatal(err)
+	}
+	faults := broker.Cluster().Fault(kfake.Fault{
+		Keys:  []kmsg.Key{kmsg.Produce},
+		Topic: TopicReservationEvents,
+		Err:   kerr.MessageTooLarge, // not retried by the producer itself
+		Count: 3,
+	})
+	defer faults.Remove()
+	relay := NewOutboxRelay(pool, newTestPublisher(t, broker), RelayConfig{BatchSize: 8, RetryInterval: 50 * time.Millisecond}, metrics, testLogger(t))
+	runRelay(t, relay)
+	eventually(t, 30*time.Second, "the outbox to drain despite the faults", func() bool { return unpublished(t, pool) == 0 })
+	if faults.Hits() == 0 {
+		t.Fatal("no produce request was faulted")
+	}
+	if got := testutil.ToFloat64(metrics.relayErrors); got == 0 {
+		t.Error("failed batches were not counted")
+	}
+	var want []string
+	for _, e := range events {
+		want = append(want, e.eventID)
+	}
+	got, _ := firstSeenOrder(readTopicUntilIDs(t, broker, TopicReservationEvents, want, 20*time.Second))
+	assertOrder(t, got, wantOrder(events))
 }
