@@ -92,6 +92,10 @@ func (c *consumer) longestHandling() time.Duration {
 	return (n+1)*c.timeout + n*time.Duration(float64(c.retry.MaxInterval)*(1+c.retry.Jitter))
 }
 
+// outcomeDuplicate is the metrics outcome of a message skipped because the
+// consumer had handled it before (the other outcomes are timeline statuses).
+const outcomeDuplicate = "duplicate"
+
 // attemptState is what one delivery learned while trying a message.
 type attemptState struct {
 	handlerCalls int
@@ -162,7 +166,7 @@ func (c *consumer) finish(ctx context.Context, msg *message.Message, st *attempt
 	m := c.b.metrics
 	m.handlerMessages.WithLabelValues(c.name, st.outcome).Inc()
 	m.handlerDuration.WithLabelValues(c.name).Observe(time.Since(start).Seconds())
-	if st.outcome == "duplicate" {
+	if st.outcome == outcomeDuplicate {
 		return
 	}
 	d, _ := DeliveryFrom(ctx)
@@ -254,7 +258,7 @@ func (c *consumer) attempt(ctx context.Context, msg *message.Message, st *attemp
 		return &infrastructureError{err}
 	}
 	if seen {
-		st.outcome = "duplicate"
+		st.outcome = outcomeDuplicate
 		c.logger.DebugContext(ctx, "duplicate message skipped")
 		c.resolveReplay(ctx, msg)
 		return nil
