@@ -29,7 +29,37 @@ type Config struct {
 	Log      Log      `yaml:"log"`
 	// StateDir holds what the process keeps on local disk: the embedded
 	// broker's log segments, and the demo's private database.
-	StateDir string `yaml:"state_dir"`
+	StateDir string   `yaml:"state_dir"`
+	Backbone Backbone `yaml:"backbone"`
+	// Connectors configures the partner connectors to run, by registered name
+	// (see `roomwire connectors --fields` for each one's keys). A connector
+	// runs when it is named here, even with no keys (its secrets may come
+	// from the environment).
+	Connectors map[string]map[string]any `yaml:"connectors"`
+	// MappingsFile holds partner-to-Roomwire code mappings loaded at start.
+	MappingsFile string   `yaml:"mappings_file"`
+	Payments     Payments `yaml:"payments"`
+}
+
+// Backbone tunes the event backbone.
+type Backbone struct {
+	// Partitions of each topic Roomwire creates. Fixed once topics hold data.
+	Partitions          int    `yaml:"partitions"`
+	ConsumerGroupPrefix string `yaml:"consumer_group_prefix"`
+	// Retries of a failing handler, with exponential backoff from
+	// RetryInitial doubling to RetryMax.
+	Retries        int           `yaml:"retries"`
+	RetryInitial   time.Duration `yaml:"retry_initial"`
+	RetryMax       time.Duration `yaml:"retry_max"`
+	HandlerTimeout time.Duration `yaml:"handler_timeout"`
+}
+
+// Payments chooses the payment gateway of each property.
+type Payments struct {
+	DefaultGateway string            `yaml:"default_gateway"`
+	Properties     map[string]string `yaml:"properties"`
+	RenewBefore    time.Duration     `yaml:"renew_before"`
+	CheckInterval  time.Duration     `yaml:"check_interval"`
 }
 
 // Database is the PostgreSQL the reservation store lives in.
@@ -109,7 +139,9 @@ var envVars = []struct {
 		}
 		return nil
 	}},
+	{"ROOMWIRE_KAFKA_EMBEDDED_ADDR", "kafka.embedded_addr", func(c *Config, v string) error { c.Kafka.EmbeddedAddr = v; return nil }},
 	{"ROOMWIRE_KAFKA_SASL_PASSWORD", "kafka.sasl.password", func(c *Config, v string) error { c.Kafka.SASL.Password = v; return nil }},
+	{"ROOMWIRE_MAPPINGS_FILE", "mappings_file", func(c *Config, v string) error { c.MappingsFile = v; return nil }},
 	{"ROOMWIRE_LOG_LEVEL", "log.level", func(c *Config, v string) error { c.Log.Level = v; return nil }},
 	{"ROOMWIRE_LOG_FORMAT", "log.format", func(c *Config, v string) error { c.Log.Format = v; return nil }},
 	{"ROOMWIRE_DB_MAX_CONNS", "database.max_conns", func(c *Config, v string) error {
@@ -238,6 +270,21 @@ func (c *Config) SetDefaults() {
 	if c.Kafka.EmbeddedAddr == "" {
 		c.Kafka.EmbeddedAddr = DefaultKafkaAddr
 	}
+	if c.Backbone.Partitions == 0 {
+		c.Backbone.Partitions = 12
+	}
+	if c.Backbone.Retries == 0 {
+		c.Backbone.Retries = 5
+	}
+	if c.Backbone.RetryInitial == 0 {
+		c.Backbone.RetryInitial = 100 * time.Millisecond
+	}
+	if c.Backbone.RetryMax == 0 {
+		c.Backbone.RetryMax = 1600 * time.Millisecond
+	}
+	if c.Backbone.HandlerTimeout == 0 {
+		c.Backbone.HandlerTimeout = 30 * time.Second
+	}
 	if c.Log.Level == "" {
 		c.Log.Level = "info"
 	}
@@ -327,6 +374,33 @@ func (c *Config) Validate() error {
 	if c.Log.Format != "text" && c.Log.Format != "json" {
 		add("log.format", "must be text or json, got %q", c.Log.Format)
 	}
+	if c.Backbone.Partitions < 1 || c.Backbone.Partitions > 1000 {
+		add("backbone.partitions", "must be between 1 and 1000, got %d", c.Backbone.Partitions)
+	}
+	if c.Backbone.Retries < 0 || c.Backbone.Retries > 100 {
+		add("backbone.retries", "must be between 0 and 100, got %d", c.Backbone.Retries)
+	}
+	if c.Backbone.RetryInitial <= 0 || c.Backbone.RetryMax < c.Backbone.RetryInitial {
+		add("backbone.retry_max", "must be at least backbone.retry_initial (%s), got %s", c.Backbone.RetryInitial, c.Backbone.RetryMax)
+	}
+	if c.Backbone.HandlerTimeout < 100*time.Millisecond {
+		add("backbone.handler_timeout", "must be at least 100ms, got %s", c.Backbone.HandlerTimeout)
+	}
+	for name := range c.Connectors {
+		if !connectorName.MatchString(name) {
+			add("connectors."+name, "is not a connector name (lower-case letters and digits); see roomwire connectors")
+		}
+	}
+	for p, g := range c.Payments.Properties {
+		if _, ok := c.Connectors[g]; !ok {
+			add("payments.properties."+p, "names gateway %q, which is not configured under connectors", g)
+		}
+	}
+	if g := c.Payments.DefaultGateway; g != "" {
+		if _, ok := c.Connectors[g]; !ok {
+			add("payments.default_gateway", "names gateway %q, which is not configured under connectors", g)
+		}
+	}
 	if c.StateDir == "" || strings.ContainsRune(c.StateDir, 0) {
 		add("state_dir", "must be a directory path (env ROOMWIRE_STATE_DIR)")
 	}
@@ -335,6 +409,8 @@ func (c *Config) Validate() error {
 	}
 	return nil
 }
+
+var connectorName = regexp.MustCompile(`^[a-z][a-z0-9]{0,31}$`)
 
 var kafkaVersion = regexp.MustCompile(`^\d+\.\d+\.\d+(\.\d+)?$`)
 

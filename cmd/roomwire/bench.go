@@ -224,7 +224,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	yes := true
 	cfg.Database.MigrateOnStart = &yes // the database is new: it must be migrated
 	cfg.StateDir = stateDir            // never share a serve's local state
-	cfg.HTTP.AdminKey = randomHex(24)  // the bench is the only caller; the key never leaves the process
+	if cfg.UsesEmbeddedBroker() {
+		cfg.Kafka.EmbeddedAddr = "127.0.0.1:0" // nor a running serve's broker port
+	}
+	cfg.HTTP.AdminKey = randomHex(24) // the bench is the only caller; the key never leaves the process
 	logger := benchLogger(cfg.Log, stderr)
 
 	say("database %s on %s, %d properties, pool of %d connections", dbName, serverAddr(dbURL), o.properties, cfg.Database.MaxConns)

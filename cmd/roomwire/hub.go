@@ -2,63 +2,329 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
+	"net/http"
+	"sort"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/roomwire/roomwire/config"
+	"github.com/roomwire/roomwire/connectors"
+	"github.com/roomwire/roomwire/connectors/arifanout"
+	"github.com/roomwire/roomwire/connectors/inbound"
+	"github.com/roomwire/roomwire/connectors/payments"
 	"github.com/roomwire/roomwire/reservations"
 	"github.com/roomwire/roomwire/reservations/bookingapi"
+	"github.com/roomwire/roomwire/router"
 )
 
-// hub is one running Roomwire: the store, the booking API and everything
-// mounted on it. serve, demo and bench all run the same hub.
+// hub is one running Roomwire: the store, the booking API, the event
+// backbone and the configured connectors. serve, demo and bench all run the
+// same hub.
 type hub struct {
-	cfg    *config.Config
-	logger *slog.Logger
-	pool   *pgxpool.Pool
-	store  *reservations.Store
-	api    *bookingapi.API
+	cfg      *config.Config
+	logger   *slog.Logger
+	pool     *pgxpool.Pool
+	store    *reservations.Store
+	api      *bookingapi.API
+	metrics  *prometheus.Registry
+	broker   *router.EmbeddedBroker // nil with an external cluster
+	backbone *router.Backbone
+	res      connectors.Resources
+
+	connectors map[string]connectors.Connector
+	webhooks   map[string]http.Handler // connector name -> its partner-facing handler
+	fanout     *arifanout.Fanout
+	payments   *payments.Service
+	runners    []runner
+}
+
+// runner is work that lasts as long as the hub runs.
+type runner struct {
+	name string
+	run  func(ctx context.Context) error
 }
 
 type hubOptions struct {
 	migrate bool // apply pending migrations (if the config allows it)
 }
 
-// startHub connects to the database, migrates it and builds the API. The
-// caller serves h.api and calls h.close when done.
-func startHub(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts hubOptions) (*hub, error) {
-	pool, err := openDatabase(ctx, cfg.Database)
-	if err != nil {
-		return nil, err
-	}
-	h := &hub{cfg: cfg, logger: logger, pool: pool}
-	if opts.migrate && *cfg.Database.MigrateOnStart {
-		applied, err := reservations.Migrate(ctx, pool)
+// startHub connects to the database, migrates it, starts (or connects to)
+// Kafka, builds the API, the backbone and the connectors. The caller serves
+// h.api, runs h.run, and calls h.close when done.
+func startHub(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts hubOptions) (h *hub, err error) {
+	h = &hub{cfg: cfg, logger: logger, connectors: map[string]connectors.Connector{}, webhooks: map[string]http.Handler{}}
+	defer func() {
 		if err != nil {
 			h.close()
+		}
+	}()
+	if h.pool, err = openDatabase(ctx, cfg.Database); err != nil {
+		return nil, err
+	}
+	if opts.migrate && *cfg.Database.MigrateOnStart {
+		applied, err := reservations.Migrate(ctx, h.pool)
+		if err != nil {
 			return nil, err
 		}
 		if len(applied) > 0 {
 			logger.Info("applied migrations", "migrations", strings.Join(applied, ", "))
 		}
 	}
-	h.store = reservations.New(pool)
+	h.store = reservations.New(h.pool)
 	h.api, err = bookingapi.New(bookingapi.Config{
 		AdminKey:       cfg.HTTP.AdminKey,
 		MaxBodyBytes:   cfg.HTTP.MaxBodyBytes,
 		RequestTimeout: cfg.HTTP.RequestTimeout,
 	}, h.store, logger)
 	if err != nil {
-		h.close()
 		return nil, err
 	}
+	h.metrics = prometheus.NewRegistry()
+	h.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if err := h.startBackbone(ctx); err != nil {
+		return nil, err
+	}
+	if err := h.startConnectors(ctx); err != nil {
+		return nil, err
+	}
+	h.mountRoutes()
 	return h, nil
+}
+
+// startBackbone starts the embedded broker when no brokers are configured,
+// then the backbone on the brokers.
+func (h *hub) startBackbone(ctx context.Context) error {
+	cfg := h.cfg
+	brokers := cfg.Kafka.Brokers
+	if cfg.UsesEmbeddedBroker() {
+		var err error
+		h.broker, err = router.StartEmbeddedBroker(cfg.EmbeddedBrokerDir(), h.logger,
+			router.WithListenAddress(cfg.Kafka.EmbeddedAddr), router.WithDefaultPartitions(cfg.Backbone.Partitions))
+		if err != nil {
+			return fmt.Errorf("embedded Kafka broker on %s: %w (set kafka.embedded_addr to a free port, or kafka.brokers to a cluster)", cfg.Kafka.EmbeddedAddr, err)
+		}
+		brokers = h.broker.Addrs()
+		h.logger.Info("no Kafka brokers configured: running the embedded Kafka-protocol broker",
+			"addr", strings.Join(brokers, ","), "data_dir", cfg.EmbeddedBrokerDir())
+	}
+	var err error
+	h.backbone, err = router.New(router.Config{
+		Kafka: router.KafkaConfig{
+			Brokers: brokers, ClientID: cfg.Kafka.ClientID, Version: cfg.Kafka.Version,
+			ConsumerGroupPrefix: cfg.Backbone.ConsumerGroupPrefix,
+			SASL:                router.SASLConfig(cfg.Kafka.SASL),
+			TLS:                 router.TLSConfig(cfg.Kafka.TLS),
+		},
+		Topics:         router.TopicsConfig{Partitions: int32(cfg.Backbone.Partitions)},
+		Retry:          router.RetryConfig{MaxRetries: cfg.Backbone.Retries, InitialInterval: cfg.Backbone.RetryInitial, MaxInterval: cfg.Backbone.RetryMax},
+		HandlerTimeout: cfg.Backbone.HandlerTimeout,
+	}, h.pool, h.logger, h.metrics)
+	if err != nil {
+		return err
+	}
+	h.api.AddReadinessCheck("kafka", h.backbone.BrokerReady)
+	h.runners = append(h.runners, runner{"backbone", h.backbone.Run})
+	return nil
+}
+
+// startConnectors builds every configured connector and plugs it into the
+// backbone by what it declares it can do.
+func (h *hub) startConnectors(ctx context.Context) error {
+	h.res = connectors.NewResources(h.pool, h.logger)
+	if f := h.cfg.MappingsFile; f != "" {
+		if err := h.res.Mappings.LoadFile(ctx, f); err != nil {
+			return fmt.Errorf("mappings_file %s: %w", f, err)
+		}
+	}
+	h.fanout = arifanout.New(arifanout.Config{}, h.pool, h.res.Mappings, h.logger)
+	applier := inbound.NewApplier(h.store, h.res.Mappings, h.res.Links, h.logger)
+	names := make([]string, 0, len(h.cfg.Connectors))
+	for name := range h.cfg.Connectors {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		spec, ok := connectors.Lookup(name)
+		if !ok {
+			return fmt.Errorf("connectors.%s: no such connector; registered: %s", name, strings.Join(connectors.Names(), ", "))
+		}
+		conn, err := connectors.Build(name, h.cfg.Connectors[name], h.res)
+		if err != nil {
+			return fmt.Errorf("connectors.%s: %w", name, err)
+		}
+		h.connectors[name] = conn
+		if err := h.plug(name, spec, conn, applier); err != nil {
+			return fmt.Errorf("connectors.%s: %w", name, err)
+		}
+		h.logger.Info("connector ready", "connector", name, "capabilities", spec.Capabilities)
+	}
+	if len(h.fanout.Channels()) > 0 {
+		if err := h.fanout.AddConsumers(h.backbone); err != nil {
+			return err
+		}
+		h.runners = append(h.runners, runner{"ari fan-out", func(ctx context.Context) error { h.fanout.Run(ctx); return nil }})
+	}
+	if h.payments != nil {
+		if err := h.payments.CheckGateways(); err != nil {
+			return err
+		}
+		h.runners = append(h.runners, runner{"payment holds", func(ctx context.Context) error { h.payments.Run(ctx); return nil }})
+	}
+	return nil
+}
+
+// plug wires one connector: its webhook, its pull loop, the consumer that
+// applies what it receives, and the consumer that tells it Roomwire's events.
+func (h *hub) plug(name string, spec connectors.Spec, conn connectors.Connector, applier *inbound.Applier) error {
+	sink := inbound.NewSink(h.backbone.Publisher(), name, h.logger)
+	if w, ok := conn.(connectors.WebhookReceiver); ok {
+		h.webhooks[name] = w.Webhook(sink)
+	}
+	if p, ok := conn.(connectors.Puller); ok {
+		h.runners = append(h.runners, runner{name + " pull", func(ctx context.Context) error { return p.Run(ctx, sink) }})
+	}
+	if spec.Has(connectors.CapReservationsInbound) || spec.Has(connectors.CapARIInbound) {
+		if err := h.backbone.AddConsumer("inbound."+name, inbound.Topic(name), applier.Handle); err != nil {
+			return err
+		}
+	}
+	if p, ok := conn.(connectors.ARIPusher); ok && spec.Has(connectors.CapARIOutbound) && ariEnabled(conn) {
+		if err := h.fanout.AddChannel(p); err != nil {
+			return err
+		}
+	}
+	out, isOutbound := conn.(connectors.Outbound)
+	switch {
+	case spec.Has(connectors.CapPayments):
+		g, ok := conn.(payments.Gateway)
+		if !ok {
+			return errors.New("declares payments but is no payment gateway")
+		}
+		if h.payments == nil {
+			var err error
+			pc := h.cfg.Payments
+			h.payments, err = payments.New(payments.Config{DefaultGateway: pc.DefaultGateway, Properties: pc.Properties,
+				RenewBefore: pc.RenewBefore, CheckInterval: pc.CheckInterval}, h.store, h.logger)
+			if err != nil {
+				return err
+			}
+		}
+		h.payments.AddGateway(g)
+		if isOutbound {
+			return h.backbone.AddConsumer("payments."+name, router.TopicReservationEvents, connectors.EventHandler(out), router.WithConnector(name))
+		}
+	case spec.Has(connectors.CapReservationsOutbound) && isOutbound:
+		return h.backbone.AddConsumer("outbound."+name, router.TopicReservationEvents, connectors.EventHandler(out), router.WithConnector(name))
+	}
+	return nil
+}
+
+// ariEnabled reports whether a channel connector was given somewhere to push
+// availability to; a channel configured for bookings only has not.
+func ariEnabled(conn connectors.Connector) bool {
+	if e, ok := conn.(interface{ ARIEnabled() bool }); ok {
+		return e.ARIEnabled()
+	}
+	return true
+}
+
+// mountRoutes adds the backbone's and the connectors' endpoints to the API.
+func (h *hub) mountRoutes() {
+	allowed := func(r *http.Request, propertyID string) bool {
+		p, ok := bookingapi.PrincipalFrom(r.Context())
+		return ok && p.Scope.Allows(propertyID)
+	}
+	actor := func(r *http.Request) string {
+		p, _ := bookingapi.PrincipalFrom(r.Context())
+		return p.Name
+	}
+	dlq := h.backbone.DeadLetters().Handler(router.DeadLetterHandlerOptions{Actor: actor})
+	h.api.Handle("/v1/ops/dlq", bookingapi.AdminOnly, dlq)
+	h.api.Handle("/v1/ops/dlq/", bookingapi.AdminOnly, dlq)
+	h.api.Handle("GET /v1/reservations/{id}/timeline", bookingapi.AnyKey, h.backbone.Timeline().Handler(router.TimelineHandlerOptions{Allowed: allowed}))
+	h.api.Handle("GET /metrics", bookingapi.AdminOnly, promhttp.HandlerFor(h.metrics, promhttp.HandlerOpts{}))
+	h.api.Handle("GET /v1/connectors/{name}/mappings", bookingapi.AdminOnly, h.res.Mappings.Handler())
+	h.api.Handle("PUT /v1/connectors/{name}/mappings", bookingapi.AdminOnly, h.res.Mappings.Handler())
+	for name, conn := range h.connectors {
+		if s, ok := conn.(interface{ StatusHandler() http.Handler }); ok {
+			h.api.Handle("GET /v1/connectors/"+name+"/status", bookingapi.AdminOnly, s.StatusHandler())
+		}
+	}
+	// Partners authenticate themselves to their connector's handler (basic
+	// auth, signatures), so these routes take no API key.
+	h.api.Handle("/v1/connectors/", bookingapi.Public, http.HandlerFunc(h.serveWebhook))
+}
+
+// serveWebhook passes /v1/connectors/<name>/... to the connector's handler,
+// with the prefix stripped.
+func (h *hub) serveWebhook(w http.ResponseWriter, r *http.Request) {
+	rest := strings.TrimPrefix(r.URL.Path, "/v1/connectors/")
+	name, _, _ := strings.Cut(rest, "/")
+	handler, ok := h.webhooks[name]
+	if !ok {
+		bookingapi.WriteProblem(w, r, http.StatusNotFound, bookingapi.CodeNotFound,
+			fmt.Sprintf("no connector %q receives messages here; configured: %s", connectors.SafeText(name, 40), strings.Join(h.webhookNames(), ", ")))
+		return
+	}
+	http.StripPrefix("/v1/connectors/"+name, handler).ServeHTTP(w, r)
+}
+
+func (h *hub) webhookNames() []string {
+	names := make([]string, 0, len(h.webhooks))
+	for n := range h.webhooks {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// run runs the backbone, the pull loops, the fan-out and the payment checks
+// until ctx ends or one of them fails.
+func (h *hub) run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errc := make(chan error, len(h.runners))
+	for _, r := range h.runners {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := r.run(ctx); err != nil && ctx.Err() == nil {
+				errc <- fmt.Errorf("%s: %w", r.name, err)
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	return <-errc
 }
 
 // close releases what startHub acquired, in reverse order.
 func (h *hub) close() {
+	for name, c := range h.connectors {
+		if cl, ok := c.(connectors.Closer); ok {
+			if err := cl.Close(); err != nil {
+				h.logger.Warn("closing connector", "connector", name, "error", err)
+			}
+		}
+	}
+	if h.backbone != nil {
+		if err := h.backbone.Close(); err != nil {
+			h.logger.Warn("closing the backbone", "error", err)
+		}
+	}
+	if h.broker != nil {
+		h.broker.Close()
+	}
 	if h.pool != nil {
 		h.pool.Close()
 	}

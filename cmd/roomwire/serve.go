@@ -59,7 +59,30 @@ connectors. SIGINT or SIGTERM stops it gracefully: in-flight requests finish.
 		return err
 	}
 	defer h.close()
-	return serveHTTP(ctx, cfg.HTTP, h.api, logger)
+	// The hub's work stops after the HTTP server has let in-flight requests
+	// finish, so that what they publish still reaches Kafka.
+	hubCtx, stopHub := context.WithCancel(context.WithoutCancel(ctx))
+	hubDone := make(chan error, 1)
+	go func() { hubDone <- h.run(hubCtx) }()
+	httpCtx, stopHTTP := context.WithCancel(ctx)
+	defer stopHTTP()
+	go func() {
+		select {
+		case err := <-hubDone:
+			hubDone <- err // for the wait below
+			if err != nil {
+				logger.Error("the hub stopped; shutting down", "error", err)
+			}
+			stopHTTP()
+		case <-httpCtx.Done():
+		}
+	}()
+	serveErr := serveHTTP(httpCtx, cfg.HTTP, h.api, logger)
+	stopHub()
+	if err := <-hubDone; err != nil {
+		return err
+	}
+	return serveErr
 }
 
 // serveHTTP serves h until ctx ends, then lets in-flight requests finish.

@@ -73,7 +73,7 @@ func startServe(t *testing.T, dbURL string, extraEnv ...string) *process {
 	p := &process{addr: freeAddr(t), done: make(chan error, 1)}
 	p.cmd = exec.Command(bin, "serve")
 	p.cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "ROOMWIRE_HTTP_ADDR="+p.addr,
-		"ROOMWIRE_ADMIN_KEY="+testAdminKey, "ROOMWIRE_STATE_DIR="+t.TempDir())
+		"ROOMWIRE_ADMIN_KEY="+testAdminKey, "ROOMWIRE_STATE_DIR="+t.TempDir(), "ROOMWIRE_KAFKA_EMBEDDED_ADDR=127.0.0.1:0")
 	p.cmd.Env = append(p.cmd.Env, extraEnv...)
 	stderr, _ := p.cmd.StderrPipe()
 	if err := p.cmd.Start(); err != nil {
