@@ -1,0 +1,343 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/roomwire/roomwire/config"
+)
+
+// The operator commands talk to a running hub over its API, with the admin
+// key: one source of truth, and they work from any machine that reaches it.
+
+func init() {
+	register(command{name: "dlq", summary: "list, inspect, replay and purge dead-lettered messages", run: dlqCommand})
+	register(command{name: "timeline", summary: "show every message in and out concerning a reservation", run: timelineCommand})
+}
+
+// opsClient calls a running hub's API.
+type opsClient struct {
+	base string
+	key  string
+	http *http.Client
+	json bool // print raw JSON
+}
+
+// opsFlags adds the flags every operator command shares.
+func opsFlags(fs *flag.FlagSet) func() (*opsClient, error) {
+	cfgPath := configFlag(fs)
+	hubURL := fs.String("url", os.Getenv("ROOMWIRE_URL"), "the hub's API `URL` (env ROOMWIRE_URL; default: http:// + http.addr of the config)")
+	asJSON := fs.Bool("json", false, "print the API's JSON answer")
+	return func() (*opsClient, error) {
+		cfg, err := config.Load(*cfgPath)
+		if err != nil {
+			return nil, err
+		}
+		if err := cfg.RequireAdminKey(); err != nil {
+			return nil, err
+		}
+		base := *hubURL
+		if base == "" {
+			base = "http://" + cfg.HTTP.Addr
+		}
+		return &opsClient{base: strings.TrimRight(base, "/"), key: cfg.HTTP.AdminKey, http: &http.Client{Timeout: 30 * time.Second}, json: *asJSON}, nil
+	}
+}
+
+// call sends a request and decodes a JSON answer into out, turning a problem
+// document into an error that says what the hub said.
+func (c *opsClient) call(ctx context.Context, method, path string, body any, out any) ([]byte, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("cannot reach the hub at %s: %w (is roomwire serve running? set --url or ROOMWIRE_URL)", c.base, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode >= 300 {
+		var p struct{ Title, Detail, Code string }
+		if json.Unmarshal(raw, &p) == nil && (p.Detail != "" || p.Title != "") {
+			return nil, fmt.Errorf("%s (%s, HTTP %d)", strings.TrimSpace(p.Title+": "+p.Detail), p.Code, resp.StatusCode)
+		}
+		return nil, fmt.Errorf("HTTP %d from %s", resp.StatusCode, path)
+	}
+	if out != nil && len(raw) > 0 {
+		if err := json.Unmarshal(raw, out); err != nil {
+			return nil, fmt.Errorf("unexpected answer from %s: %w", path, err)
+		}
+	}
+	return raw, nil
+}
+
+func (c *opsClient) printJSON(raw []byte) {
+	var buf bytes.Buffer
+	if json.Indent(&buf, raw, "", "  ") != nil {
+		os.Stdout.Write(raw)
+		return
+	}
+	buf.WriteByte('\n')
+	os.Stdout.Write(buf.Bytes())
+}
+
+type deadLetterRow struct {
+	ID            int64     `json:"id"`
+	Consumer      string    `json:"consumer"`
+	Connector     string    `json:"connector"`
+	OriginalTopic string    `json:"original_topic"`
+	PropertyID    string    `json:"property_id"`
+	ReservationID string    `json:"reservation_id"`
+	EventType     string    `json:"event_type"`
+	Reason        string    `json:"reason"`
+	Error         string    `json:"error"`
+	Attempts      int       `json:"attempts"`
+	FirstSeenAt   time.Time `json:"first_seen_at"`
+	Status        string    `json:"status"`
+	ReplayCount   int       `json:"replay_count"`
+}
+
+const dlqHelp = `
+Dead letters are messages a consumer gave up on: a permanent error, retries
+exhausted, an unmapped partner code, or a record that could not be read. Each
+keeps its reason, consumer, original topic and attempts. Fix the cause (a
+mapping, a partner's setting), then replay: the message goes back to its
+original topic and only the consumer that failed acts on it again.
+
+  roomwire dlq list [--topic T] [--reason R] [--status S]
+  roomwire dlq show ID
+  roomwire dlq replay ID... | --all [--topic T] [--reason R]
+  roomwire dlq purge ID... --yes
+
+Reasons: permanent, retries_exhausted, timeout, unmapped, malformed.
+Statuses: dead, replaying, replayed, resolved.
+The commands call the running hub's API with the admin key (ROOMWIRE_ADMIN_KEY).`
+
+func dlqCommand(ctx context.Context, args []string) error {
+	fs := newFlags("dlq", "list|show|replay|purge [flags] [ID...]", dlqHelp)
+	client := opsFlags(fs)
+	topic := fs.String("topic", "", "only dead letters of this original `topic`")
+	reason := fs.String("reason", "", "only dead letters with this `reason`")
+	status := fs.String("status", "", "only dead letters in this `status` (list)")
+	all := fs.Bool("all", false, "replay every dead letter that --topic and --reason select")
+	yes := fs.Bool("yes", false, "confirm purging: the messages are gone for good")
+	limit := fs.Int("limit", 100, "at most this many dead letters (list)")
+	if len(args) == 0 {
+		fs.Usage()
+		return errUsage
+	}
+	action, rest := args[0], args[1:]
+	if action == "-h" || action == "--help" {
+		fs.Usage()
+		return flag.ErrHelp
+	}
+	// Flags may come before or after the ids.
+	var ids []int64
+	for len(rest) > 0 {
+		if err := parseFlags(fs, rest); err != nil {
+			return err
+		}
+		rest = fs.Args()
+		if len(rest) > 0 {
+			id, err := strconv.ParseInt(rest[0], 10, 64)
+			if err != nil || id <= 0 {
+				return fmt.Errorf("%q is not a dead-letter id; ids are the numbers in the first column of roomwire dlq list", rest[0])
+			}
+			ids = append(ids, id)
+			rest = rest[1:]
+		}
+	}
+	c, err := client()
+	if err != nil {
+		return err
+	}
+	switch action {
+	case "list":
+		q := url.Values{}
+		for k, v := range map[string]string{"topic": *topic, "reason": *reason, "status": *status, "limit": strconv.Itoa(*limit)} {
+			if v != "" {
+				q.Set(k, v)
+			}
+		}
+		var page struct {
+			DeadLetters []deadLetterRow `json:"dead_letters"`
+			NextAfter   *int64          `json:"next_after"`
+		}
+		raw, err := c.call(ctx, "GET", "/v1/ops/dlq?"+q.Encode(), nil, &page)
+		if err != nil {
+			return err
+		}
+		if c.json {
+			c.printJSON(raw)
+			return nil
+		}
+		if len(page.DeadLetters) == 0 {
+			fmt.Println("No dead letters.")
+			return nil
+		}
+		tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tSTATUS\tREASON\tCONSUMER\tTOPIC\tPROPERTY\tRESERVATION\tATTEMPTS\tFIRST SEEN\tERROR")
+		for _, d := range page.DeadLetters {
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", d.ID, d.Status, d.Reason, d.Consumer, d.OriginalTopic,
+				dash(d.PropertyID), dash(d.ReservationID), d.Attempts, d.FirstSeenAt.Local().Format("2006-01-02 15:04:05"), truncateLine(d.Error, 80))
+		}
+		tw.Flush()
+		if page.NextAfter != nil {
+			fmt.Printf("More: roomwire dlq list --limit %d (after id %d)\n", *limit, *page.NextAfter)
+		}
+		return nil
+	case "show":
+		if len(ids) != 1 {
+			return errors.New("show takes one dead-letter id")
+		}
+		raw, err := c.call(ctx, "GET", fmt.Sprintf("/v1/ops/dlq/%d", ids[0]), nil, nil)
+		if err != nil {
+			return err
+		}
+		c.printJSON(raw)
+		return nil
+	case "replay":
+		var body any
+		switch {
+		case *all && len(ids) > 0:
+			return errors.New("give ids or --all, not both")
+		case *all:
+			body = map[string]any{"all": true, "topic": *topic, "reason": *reason}
+		case len(ids) > 0:
+			body = map[string]any{"ids": ids}
+		default:
+			return errors.New("name the dead letters to replay: roomwire dlq replay ID... or --all [--topic T]")
+		}
+		var out struct {
+			Replayed []int64 `json:"replayed"`
+			Count    int     `json:"count"`
+		}
+		raw, err := c.call(ctx, "POST", "/v1/ops/dlq/replay", body, &out)
+		if err != nil {
+			return err
+		}
+		if c.json {
+			c.printJSON(raw)
+			return nil
+		}
+		fmt.Printf("Replaying %d dead letter(s): %v\nFollow them with: roomwire dlq list --status replayed\n", out.Count, out.Replayed)
+		return nil
+	case "purge":
+		if len(ids) == 0 {
+			return errors.New("name the dead letters to purge: roomwire dlq purge ID... --yes")
+		}
+		if !*yes {
+			return fmt.Errorf("purging deletes %d dead letter(s) for good; add --yes to confirm", len(ids))
+		}
+		for _, id := range ids {
+			if _, err := c.call(ctx, "DELETE", fmt.Sprintf("/v1/ops/dlq/%d", id), nil, nil); err != nil {
+				return fmt.Errorf("purge %d: %w", id, err)
+			}
+			fmt.Printf("Purged %d\n", id)
+		}
+		return nil
+	}
+	return fmt.Errorf("unknown action %q: use list, show, replay or purge", action)
+}
+
+func timelineCommand(ctx context.Context, args []string) error {
+	fs := newFlags("timeline", "RESERVATION", `
+Shows every message in and out concerning a reservation, oldest first: its
+events as published, and what each consumer and partner connector did with
+them (processed, parked behind an open circuit breaker, failed, dead-lettered),
+with attempts and the last error. It answers "did booking X reach the PMS, and
+if not, why?". RESERVATION is an id or a confirmation number.`)
+	client := opsFlags(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return errUsage
+	}
+	c, err := client()
+	if err != nil {
+		return err
+	}
+	ref := fs.Arg(0)
+	// The timeline is kept by reservation id; a confirmation number is looked up first.
+	var res struct {
+		ID string `json:"id"`
+	}
+	if _, err := c.call(ctx, "GET", "/v1/reservations/"+url.PathEscape(ref), nil, &res); err != nil {
+		return err
+	}
+	var tl struct {
+		Entries []struct {
+			Direction string    `json:"direction"`
+			Consumer  string    `json:"consumer"`
+			Connector string    `json:"connector"`
+			Topic     string    `json:"topic"`
+			EventType string    `json:"event_type"`
+			Status    string    `json:"status"`
+			Attempts  int       `json:"attempts"`
+			LastError string    `json:"last_error"`
+			FirstAt   time.Time `json:"first_at"`
+			LastAt    time.Time `json:"last_at"`
+		} `json:"entries"`
+	}
+	raw, err := c.call(ctx, "GET", "/v1/reservations/"+url.PathEscape(res.ID)+"/timeline", nil, &tl)
+	if err != nil {
+		return err
+	}
+	if c.json {
+		c.printJSON(raw)
+		return nil
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "TIME\tDIR\tEVENT\tBY\tSTATUS\tATTEMPTS\tLAST ERROR")
+	for _, e := range tl.Entries {
+		by := e.Consumer
+		if e.Connector != "" {
+			by += " (" + e.Connector + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", e.LastAt.Local().Format("15:04:05.000"), e.Direction, dash(e.EventType), by, e.Status, e.Attempts, truncateLine(e.LastError, 80))
+	}
+	return tw.Flush()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func truncateLine(s string, max int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > max {
+		return s[:max-3] + "..."
+	}
+	return dash(s)
+}
