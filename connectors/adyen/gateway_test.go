@@ -13,6 +13,7 @@ import (
 	"github.com/roomwire/roomwire/connectors"
 	"github.com/roomwire/roomwire/connectors/adyen"
 	"github.com/roomwire/roomwire/connectors/adyen/adyensim"
+	"github.com/roomwire/roomwire/connectors/conformance"
 	"github.com/roomwire/roomwire/connectors/payments"
 	"github.com/roomwire/roomwire/connectors/payments/paymentstest"
 	"github.com/roomwire/roomwire/reservations/pgtest"
@@ -66,7 +67,12 @@ func notification(t testing.TB, ref string, _ time.Time) (http.Header, []byte) {
 	return http.Header{"Content-Type": {"application/json"}}, body
 }
 
-func TestGateway(t *testing.T) {
+// The connector conformance suite, which for a gateway runs the gateway suite.
+func TestConformance(t *testing.T) {
+	conformance.Run(t, conformance.Setup{Name: adyen.Name, Gateway: testGateway})
+}
+
+func testGateway(t *testing.T) {
 	paymentstest.Run(t, paymentstest.Setup{
 		Name:          adyen.Name,
 		Features:      payments.Features{Adjust: true, PartialCapture: true, PartialRefund: true},

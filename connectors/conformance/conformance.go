@@ -83,6 +83,17 @@ type Setup struct {
 	// Start runs the connector against its simulator with res. Nil skips
 	// the behavioural checks.
 	Start func(t *testing.T, res connectors.Resources) *Harness
+	// Gateway runs the payment gateway suite (connectors/payments/paymentstest)
+	// for a connector that declares payments; such a connector moves money,
+	// not reservations, so it has no translator or fixtures to check.
+	Gateway func(t *testing.T)
+}
+
+// translates reports whether the connector carries reservations or ARI, and
+// so must translate partner messages.
+func translates(spec connectors.Spec) bool {
+	return spec.Has(connectors.CapReservationsInbound) || spec.Has(connectors.CapReservationsOutbound) ||
+		spec.Has(connectors.CapARIInbound) || spec.Has(connectors.CapARIOutbound)
 }
 
 // Run runs the suite.
@@ -92,6 +103,16 @@ func Run(t *testing.T, s Setup) {
 		t.Fatalf("connector %q is not registered", s.Name)
 	}
 	t.Run("Registration", func(t *testing.T) { testRegistration(t, spec) })
+	if spec.Has(connectors.CapPayments) {
+		if s.Gateway == nil {
+			t.Error("the connector declares payments but its test gives no gateway suite (Setup.Gateway)")
+		} else {
+			t.Run("Gateway", s.Gateway)
+		}
+	}
+	if !translates(spec) {
+		return
+	}
 	t.Run("Fixtures", func(t *testing.T) { testFixtures(t, spec, s) })
 	t.Run("RoundTrip", func(t *testing.T) { testRoundTrip(t, spec, s) })
 	t.Run("BadInput", func(t *testing.T) { testBadInput(t, spec, s) })
@@ -108,7 +129,7 @@ func Run(t *testing.T, s Setup) {
 }
 
 func testRegistration(t *testing.T, spec connectors.Spec) {
-	if spec.Translator == nil {
+	if spec.Translator == nil && translates(spec) {
 		t.Error("the connector registers no translator; roomwire translate and this suite need one")
 	}
 	if len(spec.Capabilities) == 0 {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/roomwire/roomwire/connectors"
+	"github.com/roomwire/roomwire/connectors/conformance"
 	"github.com/roomwire/roomwire/connectors/payments"
 	"github.com/roomwire/roomwire/connectors/payments/paymentstest"
 	"github.com/roomwire/roomwire/connectors/stripe"
@@ -59,7 +60,12 @@ func notification(t testing.TB, ref string, at time.Time) (http.Header, []byte) 
 	return h, body
 }
 
-func TestGateway(t *testing.T) {
+// The connector conformance suite, which for a gateway runs the gateway suite.
+func TestConformance(t *testing.T) {
+	conformance.Run(t, conformance.Setup{Name: stripe.Name, Gateway: testGateway})
+}
+
+func testGateway(t *testing.T) {
 	paymentstest.Run(t, paymentstest.Setup{
 		Name:          stripe.Name,
 		Features:      payments.Features{PartialCapture: true, PartialRefund: true},
