@@ -15,13 +15,12 @@ import (
 
 	"github.com/roomwire/roomwire/canonical"
 	"github.com/roomwire/roomwire/connectors"
+	"github.com/roomwire/roomwire/router"
 )
 
-// TopicPrefix begins the topic of every inbound connector.
-const TopicPrefix = "roomwire.inbound."
-
-// Topic returns the Kafka topic of a connector's inbound messages.
-func Topic(connector string) string { return TopicPrefix + connector }
+// Topic returns the Kafka topic of a connector's inbound messages; the
+// backbone names it.
+func Topic(connector string) string { return router.InboundTopic(connector) }
 
 // Metadata keys set on every inbound message; the same keys as the router's.
 const (
