@@ -321,3 +321,20 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 
 // MarshalJSON writes "15m0s".
 func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// Configured returns a Spec.New that decodes a connector's raw configuration
+// with its fields into a C, then builds the connector from it, so that every
+// connector registers the same way.
+func Configured[C any, T Connector](fields []Field, build func(C, Resources) (T, error)) func(map[string]any, Resources) (Connector, error) {
+	return func(raw map[string]any, res Resources) (Connector, error) {
+		var cfg C
+		if err := DecodeConfig(fields, raw, &cfg); err != nil {
+			return nil, err
+		}
+		c, err := build(cfg, res)
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
+	}
+}

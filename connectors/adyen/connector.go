@@ -122,13 +122,7 @@ func init() {
 		Summary:      "Adyen payments: pre-authorisation, authorisation adjustment, capture, cancel, refund, HMAC-signed notifications",
 		Capabilities: []connectors.Capability{connectors.CapPayments},
 		Fields:       Fields,
-		New: func(raw map[string]any, res connectors.Resources) (connectors.Connector, error) {
-			var cfg Config
-			if err := connectors.DecodeConfig(Fields, raw, &cfg); err != nil {
-				return nil, err
-			}
-			return New(cfg, res)
-		},
+		New:          connectors.Configured(Fields, New),
 	})
 }
 

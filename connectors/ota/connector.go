@@ -205,13 +205,7 @@ func init() {
 		Capabilities: []connectors.Capability{connectors.CapReservationsInbound, connectors.CapARIOutbound},
 		Fields:       Fields,
 		Translator:   Translator{},
-		New: func(raw map[string]any, res connectors.Resources) (connectors.Connector, error) {
-			var cfg Config
-			if err := connectors.DecodeConfig(Fields, raw, &cfg); err != nil {
-				return nil, err
-			}
-			return New(cfg, res)
-		},
+		New:          connectors.Configured(Fields, New),
 	})
 }
 

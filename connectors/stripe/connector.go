@@ -100,13 +100,7 @@ func init() {
 		Summary:      "Stripe payments: PaymentIntents with manual capture, partial capture, cancel, refunds, signed webhooks",
 		Capabilities: []connectors.Capability{connectors.CapPayments},
 		Fields:       Fields,
-		New: func(raw map[string]any, res connectors.Resources) (connectors.Connector, error) {
-			var cfg Config
-			if err := connectors.DecodeConfig(Fields, raw, &cfg); err != nil {
-				return nil, err
-			}
-			return New(cfg, res)
-		},
+		New:          connectors.Configured(Fields, New),
 	})
 }
 
