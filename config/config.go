@@ -52,6 +52,12 @@ type Backbone struct {
 	RetryInitial   time.Duration `yaml:"retry_initial"`
 	RetryMax       time.Duration `yaml:"retry_max"`
 	HandlerTimeout time.Duration `yaml:"handler_timeout"`
+	// BreakerFailures failed calls in a row to one partner open its circuit
+	// breaker for BreakerOpenFor; its messages are parked meanwhile and tried
+	// again every ParkedRetryInterval once the breaker lets a call through.
+	BreakerFailures     int           `yaml:"breaker_failures"`
+	BreakerOpenFor      time.Duration `yaml:"breaker_open_for"`
+	ParkedRetryInterval time.Duration `yaml:"parked_retry_interval"`
 }
 
 // Payments chooses the payment gateway of each property.
@@ -285,6 +291,15 @@ func (c *Config) SetDefaults() {
 	if c.Backbone.HandlerTimeout == 0 {
 		c.Backbone.HandlerTimeout = 30 * time.Second
 	}
+	if c.Backbone.BreakerFailures == 0 {
+		c.Backbone.BreakerFailures = 5
+	}
+	if c.Backbone.BreakerOpenFor == 0 {
+		c.Backbone.BreakerOpenFor = 30 * time.Second
+	}
+	if c.Backbone.ParkedRetryInterval == 0 {
+		c.Backbone.ParkedRetryInterval = 5 * time.Second
+	}
 	if c.Log.Level == "" {
 		c.Log.Level = "info"
 	}
@@ -385,6 +400,15 @@ func (c *Config) Validate() error {
 	}
 	if c.Backbone.HandlerTimeout < 100*time.Millisecond {
 		add("backbone.handler_timeout", "must be at least 100ms, got %s", c.Backbone.HandlerTimeout)
+	}
+	if c.Backbone.BreakerFailures < 1 || c.Backbone.BreakerFailures > 1000 {
+		add("backbone.breaker_failures", "must be between 1 and 1000, got %d", c.Backbone.BreakerFailures)
+	}
+	if c.Backbone.BreakerOpenFor < 100*time.Millisecond {
+		add("backbone.breaker_open_for", "must be at least 100ms, got %s", c.Backbone.BreakerOpenFor)
+	}
+	if c.Backbone.ParkedRetryInterval < 10*time.Millisecond {
+		add("backbone.parked_retry_interval", "must be at least 10ms, got %s", c.Backbone.ParkedRetryInterval)
 	}
 	for name := range c.Connectors {
 		if !connectorName.MatchString(name) {

@@ -123,9 +123,11 @@ func (h *hub) startBackbone(ctx context.Context) error {
 			SASL:                router.SASLConfig(cfg.Kafka.SASL),
 			TLS:                 router.TLSConfig(cfg.Kafka.TLS),
 		},
-		Topics:         router.TopicsConfig{Partitions: int32(cfg.Backbone.Partitions)},
-		Retry:          router.RetryConfig{MaxRetries: cfg.Backbone.Retries, InitialInterval: cfg.Backbone.RetryInitial, MaxInterval: cfg.Backbone.RetryMax},
-		HandlerTimeout: cfg.Backbone.HandlerTimeout,
+		Topics:              router.TopicsConfig{Partitions: int32(cfg.Backbone.Partitions)},
+		Retry:               router.RetryConfig{MaxRetries: cfg.Backbone.Retries, InitialInterval: cfg.Backbone.RetryInitial, MaxInterval: cfg.Backbone.RetryMax},
+		Breaker:             router.BreakerConfig{ConsecutiveFailures: uint32(cfg.Backbone.BreakerFailures), OpenTimeout: cfg.Backbone.BreakerOpenFor},
+		ParkedRetryInterval: cfg.Backbone.ParkedRetryInterval,
+		HandlerTimeout:      cfg.Backbone.HandlerTimeout,
 	}, h.pool, h.logger, h.metrics)
 	if err != nil {
 		return err
