@@ -116,9 +116,10 @@ func startPrivatePostgres(ctx context.Context, dir string, say func(string, ...a
 	if p.port, err = freePort(); err != nil {
 		return nil, err
 	}
-	// The socket goes in the data directory's parent, which we own, not in
-	// /var/run/postgresql, which may not exist or be writable.
-	opts := fmt.Sprintf("-p %d -c listen_addresses=127.0.0.1 -k %s", p.port, dir)
+	// TCP on 127.0.0.1 only, and no unix socket: /var/run/postgresql may not
+	// be writable, and a socket under a deep state directory can exceed the
+	// length a socket path may have. pg_ctl hands the options to a shell.
+	opts := fmt.Sprintf("-p %d -c listen_addresses=127.0.0.1 -c unix_socket_directories=''", p.port)
 	out, err := p.command(ctx, filepath.Join(bin, "pg_ctl"), "-D", p.dataDir, "-l", p.logFile, "-o", opts, "-w", "-t", "60", "start").CombinedOutput()
 	if err != nil {
 		return nil, fmt.Errorf("pg_ctl start: %v\n%s\n(see %s)", err, lastLines(out, 10), p.logFile)
