@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
 	"strconv"
 	"sync"
 	"time"
@@ -125,6 +126,18 @@ func (b *Backbone) Breakers() *Breakers { return b.breakers }
 
 // Registry returns the Prometheus registry the metrics are on.
 func (b *Backbone) Registry() *prometheus.Registry { return b.registry }
+
+// Consumers returns the names of the consumers added so far, sorted.
+func (b *Backbone) Consumers() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	names := make([]string, 0, len(b.consumers))
+	for n := range b.consumers {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
 
 // ConsumerGroup returns the Kafka consumer group of consumer name.
 func (b *Backbone) ConsumerGroup(name string) string { return b.cfg.Kafka.ConsumerGroupPrefix + name }

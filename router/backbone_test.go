@@ -76,8 +76,12 @@ func TestRestartedConsumerResumesFromCommittedOffsets(t *testing.T) {
 	for _, parts := range lag[topic] {
 		total += parts
 	}
-	if total != 20 {
-		t.Errorf("lag after the restart = %d, want the 20 unconsumed messages (offsets must survive the broker restart)", total)
+	// The 20 unconsumed messages, plus at most one per partition whose
+	// acknowledgement raced the shutdown (redelivered, then skipped by
+	// dedup): the group resumes from its committed offsets, not the start.
+	partitions := int64(testConfig(broker).Topics.Partitions)
+	if total < 20 || total > 20+partitions {
+		t.Errorf("lag after the restart = %d, want 20 to %d (offsets must survive the broker restart)", total, 20+partitions)
 	}
 	calls.Store(0)
 	runBackbone(t, second)

@@ -33,7 +33,8 @@ type KafkaConfig struct {
 	ClientID string
 	// Version is the Kafka protocol version to speak, e.g. "2.1.0" (the
 	// default). It must be 0.11.0 or newer: the idempotent producer and record
-	// headers need it. The embedded broker is tested with 2.1.0.
+	// headers need it. Keep the default with the embedded broker: sarama
+	// 1.43 cannot decode some of kfake's answers when told 2.8 or later.
 	Version string
 	// SASL authentication; empty Mechanism means none.
 	SASL SASLConfig

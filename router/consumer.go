@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/jackc/pgx/v5"
 )
 
 // HandlerFunc handles one message. Return nil when done, an error to have
@@ -102,6 +103,13 @@ type attemptState struct {
 	first, last  time.Time
 	lastErr      error
 	outcome      string
+	// seen is the dedup record, when process read it with the parking
+	// check (one round trip for both).
+	seen *bool
+	// deferMark leaves the dedup record of a handled message to finish,
+	// which writes it with the timeline entry in one round trip.
+	deferMark bool
+	mark      bool // finish must record the message as processed
 }
 
 func (st *attemptState) failed(err error) {
@@ -133,7 +141,7 @@ func (c *consumer) handle(msg *message.Message) error {
 	ctx := c.prepare(msg.Context(), msg)
 	msg.SetContext(ctx)
 
-	st := &attemptState{}
+	st := &attemptState{deferMark: true}
 	err := c.process(ctx, msg, st)
 	if err != nil {
 		st.outcome = StatusFailed
@@ -166,11 +174,14 @@ func (c *consumer) finish(ctx context.Context, msg *message.Message, st *attempt
 	m := c.b.metrics
 	m.handlerMessages.WithLabelValues(c.name, st.outcome).Inc()
 	m.handlerDuration.WithLabelValues(c.name).Observe(time.Since(start).Seconds())
-	if st.outcome == outcomeDuplicate {
-		return
-	}
+	bg := context.WithoutCancel(ctx)
 	d, _ := DeliveryFrom(ctx)
-	if d.ReservationID == "" {
+	if st.outcome == outcomeDuplicate || d.ReservationID == "" {
+		if st.mark {
+			if err := c.b.processed.mark(bg, c.b.pool, c.name, msg.UUID); err != nil {
+				c.logger.WarnContext(ctx, "processed message not recorded", "error", err)
+			}
+		}
 		return
 	}
 	entry := TimelineEntry{
@@ -190,8 +201,21 @@ func (c *consumer) finish(ctx context.Context, msg *message.Message, st *attempt
 	if st.lastErr != nil {
 		entry.LastError = st.lastErr.Error()
 	}
-	if err := c.b.timeline.Record(context.WithoutCancel(ctx), entry); err != nil {
+	if !st.mark {
+		if err := c.b.timeline.Record(bg, entry); err != nil {
+			c.logger.WarnContext(ctx, "timeline not recorded", "error", err)
+		}
+		return
+	}
+	// The dedup record and the timeline entry in one round trip; neither
+	// undoes the handling if it fails (see attempt).
+	b := &pgx.Batch{}
+	b.Queue(markProcessedSQL, c.name, msg.UUID)
+	if err := c.b.timeline.queueRecordAll(b, []TimelineEntry{entry}); err != nil {
 		c.logger.WarnContext(ctx, "timeline not recorded", "error", err)
+	}
+	if err := c.b.pool.SendBatch(bg, b).Close(); err != nil {
+		c.logger.WarnContext(ctx, "processed message or timeline not recorded", "error", err)
 	}
 }
 
@@ -202,10 +226,16 @@ func (c *consumer) process(ctx context.Context, msg *message.Message, st *attemp
 		return c.deadLetter(ctx, msg, ReasonMalformed, st)
 	}
 	if c.breakerKey != nil {
-		parked, err := c.b.parking.hasParked(ctx, c.name, msg.Metadata.Get(MetadataPartitionKey))
+		// Parked messages ahead and the dedup record, in one round trip.
+		var parked, seen bool
+		err := c.b.pool.QueryRow(ctx, `SELECT
+				EXISTS (SELECT 1 FROM parked_messages WHERE consumer = $1 AND partition_key = $2),
+				EXISTS (SELECT 1 FROM processed_messages WHERE consumer = $1 AND message_id = $3)`,
+			c.name, msg.Metadata.Get(MetadataPartitionKey), msg.UUID).Scan(&parked, &seen)
 		if err != nil {
-			return err
+			return fmt.Errorf("parking: %w", err)
 		}
+		st.seen = &seen
 		if parked {
 			// Earlier messages of this property wait behind an open
 			// breaker; this one must not overtake them.
@@ -253,9 +283,14 @@ func reasonFor(err error) string {
 // returns nil when the message is handled (or was already), otherwise the
 // last error.
 func (c *consumer) attempt(ctx context.Context, msg *message.Message, st *attemptState) error {
-	seen, err := c.b.processed.seen(ctx, c.name, msg.UUID)
-	if err != nil {
-		return &infrastructureError{err}
+	var seen bool
+	if st.seen != nil {
+		seen, st.seen = *st.seen, nil // only the first attempt's read is current
+	} else {
+		var err error
+		if seen, err = c.b.processed.seen(ctx, c.name, msg.UUID); err != nil {
+			return &infrastructureError{err}
+		}
 	}
 	if seen {
 		st.outcome = outcomeDuplicate
@@ -282,8 +317,9 @@ func (c *consumer) attempt(ctx context.Context, msg *message.Message, st *attemp
 	}
 	// Handled. A failure to record it only risks a duplicate on a later
 	// redelivery, which partners' idempotency keys absorb; do not undo.
-	bg := context.WithoutCancel(ctx)
-	if err := c.b.processed.mark(bg, c.b.pool, c.name, msg.UUID); err != nil {
+	if st.deferMark {
+		st.mark = true
+	} else if err := c.b.processed.mark(context.WithoutCancel(ctx), c.b.pool, c.name, msg.UUID); err != nil {
 		c.logger.WarnContext(ctx, "processed message not recorded", "error", err)
 	}
 	c.resolveReplay(ctx, msg)

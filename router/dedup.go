@@ -33,10 +33,11 @@ func (p processedMessages) seen(ctx context.Context, consumer, messageID string)
 	return seen, nil
 }
 
+// markProcessedSQL records that consumer $1 handled message $2.
+const markProcessedSQL = `INSERT INTO processed_messages (consumer, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`
+
 func (p processedMessages) mark(ctx context.Context, db dbtx, consumer, messageID string) error {
-	_, err := db.Exec(ctx,
-		`INSERT INTO processed_messages (consumer, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
-		consumer, messageID)
+	_, err := db.Exec(ctx, markProcessedSQL, consumer, messageID)
 	if err != nil {
 		return fmt.Errorf("dedup: %w", err)
 	}

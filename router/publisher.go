@@ -53,8 +53,10 @@ func NewPublisher(cfg KafkaConfig, logger *slog.Logger) (*Publisher, error) {
 
 // Publish publishes msgs to topic and returns once the cluster has
 // acknowledged every one of them. On error some of the messages may have
-// been published; publishing them again is safe, as consumers deduplicate by
-// message id.
+// been published, and not necessarily a prefix: where order per key must
+// survive errors, publish a key's next message only after the previous one
+// succeeded (as the outbox relay does). Publishing again is safe, as
+// consumers deduplicate by message id.
 func (p *Publisher) Publish(topic string, msgs ...*message.Message) error {
 	p.mu.RLock()
 	defer p.mu.RUnlock()

@@ -125,9 +125,12 @@ func redactValue(v any, keys map[string]bool) (any, bool) {
 	return v, false
 }
 
+// keySeparators is built once: a Replacer builds its tables on first use,
+// and a new one per key made the redaction of every stored payload costly.
+var keySeparators = strings.NewReplacer("_", "", "-", "")
+
 func normalizeKey(k string) string {
-	k = strings.ToLower(k)
-	return strings.NewReplacer("_", "", "-", "").Replace(k)
+	return keySeparators.Replace(strings.ToLower(k))
 }
 
 // redactText removes card numbers and secret values from free text.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -25,8 +26,8 @@ const relayLockClass = 0x52656c79 // "Rely"
 //
 // Each pass takes a transaction, locks the partition keys it will publish
 // with transaction-scoped advisory locks (skipping keys another process
-// holds), publishes their oldest rows in one batch, marks them published and
-// commits. A crash anywhere before the commit leaves the rows unpublished and
+// holds), publishes their oldest rows (batched across keys, one at a time
+// within a key), marks them published and commits. A crash anywhere before the commit leaves the rows unpublished and
 // unlocked, so the next pass (here or in another process) publishes them
 // again: consumers deduplicate by message id (the event id). Several relays
 // can run at once; each key is relayed by one at a time, so order holds.
@@ -159,20 +160,17 @@ func (r *OutboxRelay) RelayOnce(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	published := 0
+	var partial error
 	err = pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT k FROM unnest($1::text[]) AS k
-			WHERE pg_try_advisory_xact_lock($2, hashtext(k))`, keys, relayLockClass)
-		if err != nil {
-			return err
-		}
-		locked, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil || len(locked) == 0 {
-			return err // every key is with another relay
-		}
-		rows, err = tx.Query(ctx, `
+		// Lock and read in one round trip. A CTE that calls a volatile
+		// function is evaluated once and in full before the rows are read,
+		// so only rows of keys this relay now holds are read; keys another
+		// relay holds are skipped.
+		rows, err := tx.Query(ctx, `
+			WITH locked AS (SELECT k FROM unnest($1::text[]) AS k WHERE pg_try_advisory_xact_lock($2, hashtext(k)))
 			SELECT id, event_id::text, topic, partition_key, event_type, reservation_id::text, payload, headers
-			FROM outbox WHERE published_at IS NULL AND partition_key = ANY($1)
-			ORDER BY id LIMIT $2`, locked, r.cfg.BatchSize)
+			FROM outbox WHERE published_at IS NULL AND partition_key IN (SELECT k FROM locked)
+			ORDER BY id LIMIT $3`, keys, relayLockClass, r.cfg.BatchSize)
 		if err != nil {
 			return err
 		}
@@ -184,9 +182,14 @@ func (r *OutboxRelay) RelayOnce(ctx context.Context) (int, error) {
 		if err != nil || len(batch) == 0 {
 			return err
 		}
-		if err := r.publish(batch); err != nil {
+		sent, err := r.publish(batch)
+		if len(sent) == 0 {
 			return err
 		}
+		// Mark what went out even if some keys failed: their rows stay
+		// unpublished and come first in the next pass.
+		partial = err
+		batch = sent
 		eventIDs := make([]string, len(batch))
 		ids := make([]int64, len(batch))
 		for i, o := range batch {
@@ -197,14 +200,15 @@ func (r *OutboxRelay) RelayOnce(ctx context.Context) (int, error) {
 				return err
 			}
 		}
-		if _, err := tx.Exec(ctx, `UPDATE outbox SET published_at = now() WHERE id = ANY($1)`, ids); err != nil {
-			return err
-		}
+		// The mark and the timeline travel in one round trip.
+		b := &pgx.Batch{}
+		b.Queue(`UPDATE outbox SET published_at = now() WHERE id = ANY($1)`, ids)
+		entries := make([]TimelineEntry, 0, len(batch))
 		for _, o := range batch {
 			if o.reservationID == nil {
 				continue
 			}
-			err := r.timeline.record(ctx, tx, TimelineEntry{
+			entries = append(entries, TimelineEntry{
 				ReservationID: *o.reservationID,
 				PropertyID:    o.partitionKey,
 				MessageID:     o.eventID,
@@ -217,9 +221,12 @@ func (r *OutboxRelay) RelayOnce(ctx context.Context) (int, error) {
 				Attempts:      1,
 				Payload:       o.payload,
 			})
-			if err != nil {
-				return err
-			}
+		}
+		if err := r.timeline.queueRecordAll(b, entries); err != nil {
+			return err
+		}
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return err
 		}
 		published = len(batch)
 		return nil
@@ -229,6 +236,9 @@ func (r *OutboxRelay) RelayOnce(ctx context.Context) (int, error) {
 	}
 	if published > 0 && r.metrics != nil {
 		r.metrics.outboxPublished.Add(float64(published))
+	}
+	if partial != nil {
+		return published, fmt.Errorf("outbox relay: %w", partial)
 	}
 	return published, nil
 }
@@ -256,22 +266,60 @@ func (r *OutboxRelay) candidateKeys(ctx context.Context) ([]string, error) {
 	return keys, nil
 }
 
-// publish sends the batch, topic by topic, each topic's rows in id order.
-func (r *OutboxRelay) publish(batch []outboxRow) error {
-	var order []string
-	byTopic := map[string][]*message.Message{}
+// publish sends the batch and returns the rows that went out.
+//
+// Rows of one partition key go out one at a time, each after the previous
+// one is acknowledged: if the broker refused part of a batch, a later event
+// of a property must not be in the log ahead of an earlier one (the
+// idempotent producer keeps order across retries, not across errors it
+// gives up on). Rows of different keys go out together, one per key per
+// round trip, so a backlog spread over many properties still moves in
+// batches. After a failure, a key's remaining rows wait for the next pass.
+func (r *OutboxRelay) publish(batch []outboxRow) ([]outboxRow, error) {
+	var keys []string
+	queues := map[string][]outboxRow{}
 	for _, o := range batch {
-		if _, ok := byTopic[o.topic]; !ok {
-			order = append(order, o.topic)
+		if _, ok := queues[o.partitionKey]; !ok {
+			keys = append(keys, o.partitionKey)
 		}
-		byTopic[o.topic] = append(byTopic[o.topic], outboxMessage(o))
+		queues[o.partitionKey] = append(queues[o.partitionKey], o)
 	}
-	for _, topic := range order {
-		if err := r.publisher.Publish(topic, byTopic[topic]...); err != nil {
-			return err
+	var (
+		sent     []outboxRow
+		firstErr error
+		failed   = map[string]bool{}
+	)
+	for round := 0; ; round++ {
+		var wave []outboxRow
+		for _, k := range keys {
+			if q := queues[k]; round < len(q) && !failed[k] {
+				wave = append(wave, q[round])
+			}
+		}
+		if len(wave) == 0 {
+			return sent, firstErr
+		}
+		errs := make([]error, len(wave))
+		var wg sync.WaitGroup
+		for i, o := range wave {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = r.publisher.Publish(o.topic, outboxMessage(o))
+			}()
+		}
+		wg.Wait()
+		for i, o := range wave {
+			if errs[i] != nil {
+				failed[o.partitionKey] = true
+				if firstErr == nil {
+					firstErr = fmt.Errorf("publish %s to %s: %w", o.eventID, o.topic, errs[i])
+				}
+				continue
+			}
+			sent = append(sent, o)
 		}
 	}
-	return nil
 }
 
 // outboxMessage turns an outbox row into the message consumers see: id =

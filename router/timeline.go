@@ -89,6 +89,57 @@ func (t *MessageTimeline) record(ctx context.Context, db dbtx, e TimelineEntry) 
 	return nil
 }
 
+// queueRecordAll queues on b one statement that writes entries as record
+// does: the relay records every reservation event of a batch, and a round
+// trip each made the timeline most of the relay's time.
+func (t *MessageTimeline) queueRecordAll(b *pgx.Batch, entries []TimelineEntry) error {
+	n := len(entries)
+	cols := struct {
+		res, prop, msg, dir, cons, conn, topic, typ, corr, status, lastErr []string
+		attempts                                                           []int32
+		payload                                                            [][]byte
+	}{}
+	seen := make(map[[3]string]bool, n)
+	for _, e := range entries {
+		if e.ReservationID == "" {
+			continue
+		}
+		if e.Direction != DirectionIn && e.Direction != DirectionOut {
+			return fmt.Errorf("timeline: direction %q is neither in nor out", e.Direction)
+		}
+		// One statement may not update a row twice; a message is recorded
+		// once per consumer and direction anyway.
+		k := [3]string{e.MessageID, e.Consumer, e.Direction}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		payload, _ := redactPayload(e.Payload)
+		lastError, _ := redactText(e.LastError)
+		cols.res, cols.prop, cols.msg = append(cols.res, e.ReservationID), append(cols.prop, e.PropertyID), append(cols.msg, e.MessageID)
+		cols.dir, cols.cons, cols.conn = append(cols.dir, e.Direction), append(cols.cons, e.Consumer), append(cols.conn, e.Connector)
+		cols.topic, cols.typ, cols.corr = append(cols.topic, e.Topic), append(cols.typ, e.EventType), append(cols.corr, e.CorrelationID)
+		cols.status, cols.lastErr = append(cols.status, e.Status), append(cols.lastErr, lastError)
+		cols.attempts, cols.payload = append(cols.attempts, int32(e.Attempts)), append(cols.payload, payload)
+	}
+	if len(cols.msg) == 0 {
+		return nil
+	}
+	b.Queue(`
+		INSERT INTO message_timeline (reservation_id, property_id, message_id, direction, consumer, connector,
+			topic, event_type, correlation_id, status, attempts, last_error, payload)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+			$7::text[], $8::text[], $9::text[], $10::text[], $11::int[], $12::text[], $13::bytea[])
+		ON CONFLICT (message_id, consumer, direction) DO UPDATE SET
+			status = EXCLUDED.status,
+			attempts = message_timeline.attempts + EXCLUDED.attempts,
+			last_error = EXCLUDED.last_error,
+			last_at = now()`,
+		cols.res, cols.prop, cols.msg, cols.dir, cols.cons, cols.conn,
+		cols.topic, cols.typ, cols.corr, cols.status, cols.attempts, cols.lastErr, cols.payload)
+	return nil
+}
+
 // Timeline returns every entry of reservationID, oldest first.
 func (t *MessageTimeline) Timeline(ctx context.Context, reservationID string) ([]TimelineEntry, error) {
 	rows, err := t.pool.Query(ctx, `
