@@ -259,6 +259,11 @@ func runDemo(ctx context.Context, args []string, out io.Writer) (err error) {
 	if err := os.RemoveAll(kafkaDir); err != nil {
 		return fmt.Errorf("clear %s: %w", kafkaDir, err)
 	}
+	cleanups = append(cleanups, func() {
+		if !opts.keepDB {
+			os.RemoveAll(kafkaDir) // the messages of a dropped database
+		}
+	})
 	logFile, err := os.Create(filepath.Join(stateDir, "roomwire.log"))
 	if err != nil {
 		return err
@@ -966,7 +971,7 @@ func (d *demo) runScenario(ctx context.Context) error {
 		d.say("[%d/%d] %s", i+1, len(steps), s.title)
 		start := time.Now()
 		if err := s.run(ctx); err != nil {
-			d.say("  FAIL  step %d: %s", i+1, s.title)
+			d.say("  FAIL  step %d: %v", i+1, err)
 			return fmt.Errorf("step %d (%s) failed: %w", i+1, s.title, err)
 		}
 		d.say("  OK    step %d (%s)", i+1, time.Since(start).Round(10*time.Millisecond))
