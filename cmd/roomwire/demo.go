@@ -64,7 +64,8 @@ roomwire_demo_<time> on the PostgreSQL at DATABASE_URL or 127.0.0.1:5432 (or,
 when neither answers, a private PostgreSQL in the state directory if its
 server programs are installed), and simulators of Apaleo, an OpenTravel
 channel, Booking.com, Expedia and Stripe on free ports. The demo hotel and its
-partner codes are in testdata/demo.
+partner codes are in testdata/demo. Configured Kafka brokers and connectors
+are not used: the demo brings its own.
 
 Afterwards the hub keeps serving (on 127.0.0.1:8080 if free) until Ctrl-C,
 and the demo prints how to reach it, the simulators and the admin key. With
