@@ -80,6 +80,12 @@ const (
 	MaxYear         = 2199
 )
 
+var confirmationPattern = regexp.MustCompile(`^[A-Z0-9][A-Z0-9\-]{5,31}$`)
+
+// ValidConfirmationNumber reports whether s can be a confirmation number:
+// 6 to 32 upper-case letters, digits and dashes.
+func ValidConfirmationNumber(s string) bool { return confirmationPattern.MatchString(s) }
+
 var codePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:\-]{0,63}$`)
 
 // ValidCode reports whether s can be a Roomwire code: a property id, room type,

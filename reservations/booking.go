@@ -83,62 +83,32 @@ func (s *Store) Create(ctx context.Context, scope Scope, req CreateRequest) (Cre
 	if err := checkCatalog(prop, &r); err != nil {
 		return CreateResult{}, err
 	}
+	// A channel booking may come with the confirmation number its channel
+	// was already given; Roomwire's own bookings draw one.
+	given := r.ConfirmationNumber != ""
+	if given && !canonical.ValidConfirmationNumber(r.ConfirmationNumber) {
+		var pr canonical.Problems
+		pr.Add("confirmation_number", "must be 6 to 32 letters, digits and -")
+		return CreateResult{}, pr.Err()
+	}
 	for attempt := 0; ; attempt++ {
-		r.ConfirmationNumber = newConfirmationNumber()
+		if !given {
+			r.ConfirmationNumber = newConfirmationNumber()
+		}
 		var earlier *canonical.Reservation
-		err = s.inTx(ctx, func(tx pgx.Tx) error {
-			r.Flags = nil
-			// Concurrent repeats of one request queue here, and all but the
-			// first find the reservation it made.
-			if lock, ok := replayLockKey(req, &r); ok {
-				var err error
-				if earlier, err = findEarlier(ctx, tx, lock, req, &r, hash); earlier != nil || err != nil {
-					return err
-				}
+		for try := 0; try < 5; try++ {
+			earlier, err = s.createTx(ctx, req, prop, &r, hash, now)
+			if !isRetryableTxError(err) {
+				break
 			}
-			if err := prepare(ctx, tx, prop, &r); err != nil {
-				return err
-			}
-			nights, err := adjustInventory(ctx, tx, r.PropertyID, holds(&r), req.AllowOverbooking)
-			if err != nil {
-				return err
-			}
-			events := []canonical.Event{newEvent(ctx, canonical.EventReservationCreated, r.PropertyID, now, &r, nil)}
-			if overbooked(nights) {
-				r.SetFlag(canonical.FlagOverbooked)
-				events = append(events, newEvent(ctx, canonical.EventReservationOverbooked, r.PropertyID, now, &r, nil))
-			}
-			events = append(events, availabilityEvent(ctx, r.PropertyID, now, nights)...)
-			b := &pgx.Batch{}
-			doc, err := json.Marshal(&r)
-			if err != nil {
-				return err
-			}
-			var externalID *string
-			if r.ExternalID != "" {
-				externalID = &r.ExternalID
-			}
-			b.Queue(`INSERT INTO reservations (id, confirmation_number, property_id, channel, external_id, status,
-					version, arrival, departure, guest_search, request_hash, document, created_at, modified_at, channel_revision)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, nullif($14, ''))`,
-				r.ID, r.ConfirmationNumber, r.PropertyID, r.Channel, externalID, string(r.Status),
-				r.Version, r.Arrival().Time(), r.Departure().Time(), guestSearch(&r), hash, doc, now, req.ChannelRevision)
-			b.Queue(`INSERT INTO reservation_revisions (reservation_id, version, change, document, created_at)
-				VALUES ($1, $2, $3, $4, $5)`, r.ID, r.Version, string(canonical.EventReservationCreated), doc, now)
-			if req.IdempotencyKey != "" {
-				b.Queue(`INSERT INTO idempotency_keys (principal, key, request_hash, reservation_id) VALUES ($1, $2, $3, $4)`,
-					req.Principal, req.IdempotencyKey, hash, r.ID)
-			}
-			if err := queueEvents(b, events); err != nil {
-				return err
-			}
-			return tx.SendBatch(ctx, b).Close()
-		})
+		}
 		switch {
 		case err == nil && earlier != nil:
 			return CreateResult{Reservation: earlier, Replayed: true}, nil
 		case err == nil:
 			return CreateResult{Reservation: &r}, nil
+		case isUniqueViolation(err, "reservations_confirmation_number_key") && given:
+			return CreateResult{}, fmt.Errorf("confirmation number %s belongs to another reservation: %w", r.ConfirmationNumber, ErrIdempotencyConflict)
 		case isUniqueViolation(err, "reservations_confirmation_number_key") && attempt < 3:
 			continue // a rare clash of random confirmation numbers: draw again
 		case isUniqueViolation(err, ""):
@@ -152,6 +122,118 @@ func (s *Store) Create(ctx context.Context, scope Scope, req CreateRequest) (Cre
 	}
 }
 
+// createTx writes r in one transaction, in two round trips: BEGIN, the
+// replay look-up, the prices and the inventory change go in one pipeline,
+// and the inserts with COMMIT in a second one. Every booking used to wait
+// for six round trips, each also a turn of the database's CPU. It returns
+// the reservation an earlier identical request made, if any (and writes
+// nothing then).
+func (s *Store) createTx(ctx context.Context, req CreateRequest, prop *Property, r *canonical.Reservation, hash []byte, now time.Time) (*canonical.Reservation, error) {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// Release closes a connection left inside a transaction, so a failed
+	// ROLLBACK cannot leak one to the next caller.
+	defer conn.Release()
+	c := conn.Conn()
+	rollback := func() {
+		if c.PgConn().TxStatus() != 'I' {
+			c.Exec(context.WithoutCancel(ctx), "ROLLBACK") //nolint:errcheck // a failure leaves the connection to be closed
+		}
+	}
+
+	r.Flags = nil
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	// Concurrent repeats of one request queue on the lock, and all but the
+	// first find the reservation it made.
+	lock, replayable := replayLockKey(req, r)
+	if replayable {
+		queueFindEarlier(b, lock, req, r)
+	}
+	pricing := queuePrices(b, prop, r)
+	delta := holds(r)
+	keys := queueAdjustInventory(b, r.PropertyID, delta, req.AllowOverbooking)
+
+	br := c.SendBatch(ctx, b)
+	var earlierID string
+	var nights []nightAvailability
+	_, err = br.Exec()
+	if err == nil && replayable {
+		earlierID, err = readFindEarlier(br, req, r, hash)
+	}
+	if err == nil && earlierID == "" && pricing != nil {
+		err = pricing.read(br)
+	}
+	if err == nil && earlierID == "" && len(keys) > 0 {
+		// A replay's inventory change (it ran in the pipeline) is rolled
+		// back unread: the request was answered by the first one.
+		nights, err = readAdjustInventory(br, keys, delta)
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && earlierID != "" {
+		rollback()
+		return getReservation(ctx, c, earlierID) // committed by the first request; read on this connection, never a second one
+	}
+	switch {
+	case err == nil && pricing != nil:
+		err = pricing.apply(r)
+	case err == nil:
+		err = total(r) // every stay came with its prices
+	}
+	if err == nil {
+		err = r.Validate()
+	}
+	if err != nil {
+		rollback()
+		return nil, err
+	}
+
+	events := []canonical.Event{newEvent(ctx, canonical.EventReservationCreated, r.PropertyID, now, r, nil)}
+	if overbooked(nights) {
+		r.SetFlag(canonical.FlagOverbooked)
+		events = append(events, newEvent(ctx, canonical.EventReservationOverbooked, r.PropertyID, now, r, nil))
+	}
+	events = append(events, availabilityEvent(ctx, r.PropertyID, now, nights)...)
+	// Marshalled once: the document, the revision and the events share it.
+	doc, err := json.Marshal(r)
+	if err != nil {
+		rollback()
+		return nil, err
+	}
+	var externalID *string
+	if r.ExternalID != "" {
+		externalID = &r.ExternalID
+	}
+	b = &pgx.Batch{}
+	b.Queue(`INSERT INTO reservations (id, confirmation_number, property_id, channel, external_id, status,
+			version, arrival, departure, guest_search, request_hash, document, created_at, modified_at, channel_revision)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, nullif($14, ''))`,
+		r.ID, r.ConfirmationNumber, r.PropertyID, r.Channel, externalID, string(r.Status),
+		r.Version, r.Arrival().Time(), r.Departure().Time(), guestSearch(r), hash, doc, now, req.ChannelRevision)
+	b.Queue(`INSERT INTO reservation_revisions (reservation_id, version, change, document, created_at)
+		VALUES ($1, $2, $3, $4, $5)`, r.ID, r.Version, string(canonical.EventReservationCreated), doc, now)
+	if req.IdempotencyKey != "" {
+		b.Queue(`INSERT INTO idempotency_keys (principal, key, request_hash, reservation_id) VALUES ($1, $2, $3, $4)`,
+			req.Principal, req.IdempotencyKey, hash, r.ID)
+	}
+	if err := queueEventsWithDocument(b, events, r, doc); err != nil {
+		rollback()
+		return nil, err
+	}
+	// After an error PostgreSQL skips the rest of the pipeline, COMMIT
+	// included, and the transaction is rolled back below.
+	b.Queue("COMMIT")
+	if err := c.SendBatch(ctx, b).Close(); err != nil {
+		rollback()
+		return nil, err
+	}
+	return nil, nil
+}
+
 // findEarlier returns the reservation an earlier identical request created, by
 // idempotency key or by (channel, external id); or ErrIdempotencyConflict when
 // either was used for a different request. It first takes the advisory lock
@@ -159,35 +241,50 @@ func (s *Store) Create(ctx context.Context, scope Scope, req CreateRequest) (Cre
 // sends lock and look-ups in one round trip.
 func findEarlier(ctx context.Context, tx pgx.Tx, lock int64, req CreateRequest, r *canonical.Reservation, hash []byte) (*canonical.Reservation, error) {
 	b := &pgx.Batch{}
+	queueFindEarlier(b, lock, req, r)
+	br := tx.SendBatch(ctx, b)
+	id, err := readFindEarlier(br, req, r, hash)
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil || id == "" {
+		return nil, err
+	}
+	return getReservation(ctx, tx, id)
+}
+
+// queueFindEarlier queues the lock and the look-ups of findEarlier on b.
+func queueFindEarlier(b *pgx.Batch, lock int64, req CreateRequest, r *canonical.Reservation) {
 	b.Queue(`SELECT pg_advisory_xact_lock($1)`, lock)
 	b.Queue(`SELECT reservation_id::text, request_hash FROM idempotency_keys WHERE principal = $1 AND key = $2`, req.Principal, req.IdempotencyKey)
 	b.Queue(`SELECT id::text, request_hash FROM reservations WHERE channel = $1 AND external_id = $2`, r.Channel, r.ExternalID)
-	br := tx.SendBatch(ctx, b)
-	defer br.Close()
+}
+
+// readFindEarlier reads what queueFindEarlier queued: the id of the
+// reservation an earlier identical request made, "" if none, or
+// ErrIdempotencyConflict.
+func readFindEarlier(br pgx.BatchResults, req CreateRequest, r *canonical.Reservation, hash []byte) (string, error) {
 	if _, err := br.Exec(); err != nil {
-		return nil, err
+		return "", err
 	}
 	var byKey, byExternal earlierRequest
 	if err := byKey.scan(br.QueryRow(), req.IdempotencyKey != ""); err != nil {
-		return nil, err
+		return "", err
 	}
 	if err := byExternal.scan(br.QueryRow(), r.ExternalID != ""); err != nil {
-		return nil, err
-	}
-	if err := br.Close(); err != nil {
-		return nil, err
+		return "", err
 	}
 	switch {
 	case byKey.found && string(byKey.hash) != string(hash):
-		return nil, fmt.Errorf("Idempotency-Key %q was first used with a different request; use a new key for a new request: %w", req.IdempotencyKey, ErrIdempotencyConflict)
+		return "", fmt.Errorf("Idempotency-Key %q was first used with a different request; use a new key for a new request: %w", req.IdempotencyKey, ErrIdempotencyConflict)
 	case byKey.found:
-		return getReservation(ctx, tx, byKey.id)
+		return byKey.id, nil
 	case byExternal.found && string(byExternal.hash) != string(hash):
-		return nil, fmt.Errorf("channel %s already has a different reservation with external id %q: %w", r.Channel, r.ExternalID, ErrIdempotencyConflict)
+		return "", fmt.Errorf("channel %s already has a different reservation with external id %q: %w", r.Channel, r.ExternalID, ErrIdempotencyConflict)
 	case byExternal.found:
-		return getReservation(ctx, tx, byExternal.id)
+		return byExternal.id, nil
 	}
-	return nil, nil
+	return "", nil
 }
 
 // findEarlierOutsideTx is findEarlier for after a lost race, when the winner
@@ -291,6 +388,30 @@ func prepare(ctx context.Context, q querier, prop *Property, r *canonical.Reserv
 // price fills the nightly prices of stays that have none from the rate plans,
 // and sets the total to the sum of all nightly prices.
 func price(ctx context.Context, q querier, prop *Property, r *canonical.Reservation) error {
+	if p := newPriceQuery(prop, r); p != nil {
+		if err := p.scan(q.Query(ctx, p.sql, p.args...)); err != nil {
+			return err
+		}
+		return p.apply(r)
+	}
+	return total(r)
+}
+
+// priceQuery reads the rates of the stays that carry no prices.
+type priceQuery struct {
+	sql    string
+	args   []any
+	prices map[priceKey]canonical.Money
+}
+
+type priceKey struct {
+	plan  string
+	night canonical.Date
+}
+
+// newPriceQuery returns the query of r's missing prices, or nil when every
+// stay has its prices.
+func newPriceQuery(prop *Property, r *canonical.Reservation) *priceQuery {
 	var plans []string
 	var from, to canonical.Date
 	for _, st := range r.RoomStays {
@@ -305,38 +426,67 @@ func price(ctx context.Context, q querier, prop *Property, r *canonical.Reservat
 			to = st.Departure
 		}
 	}
-	if len(plans) > 0 {
-		type key struct {
-			plan  string
-			night canonical.Date
-		}
-		prices := map[key]canonical.Money{}
-		rows, _ := q.Query(ctx, `SELECT rate_plan, night, amount, currency FROM rates
+	if len(plans) == 0 {
+		return nil
+	}
+	return &priceQuery{
+		sql: `SELECT rate_plan, night, amount, currency FROM rates
 			WHERE property_id = $1 AND rate_plan = ANY($2) AND night >= $3 AND night < $4`,
-			prop.ID, plans, from.Time(), to.Time())
-		var plan, currency string
-		var night time.Time
-		var amount int64
-		if _, err := pgx.ForEachRow(rows, []any{&plan, &night, &amount, &currency}, func() error {
-			prices[key{plan, canonical.DateOf(night)}] = canonical.NewMoney(amount, currency)
-			return nil
-		}); err != nil {
-			return err
+		args: []any{prop.ID, plans, from.Time(), to.Time()},
+	}
+}
+
+// queuePrices queues the price query of r on b, or returns nil when there is
+// nothing to price.
+func queuePrices(b *pgx.Batch, prop *Property, r *canonical.Reservation) *priceQuery {
+	p := newPriceQuery(prop, r)
+	if p != nil {
+		b.Queue(p.sql, p.args...)
+	}
+	return p
+}
+
+// read reads the queued price query's rows from br.
+func (p *priceQuery) read(br pgx.BatchResults) error {
+	rows, err := br.Query()
+	return p.scan(rows, err)
+}
+
+func (p *priceQuery) scan(rows pgx.Rows, err error) error {
+	if err != nil {
+		return err
+	}
+	p.prices = map[priceKey]canonical.Money{}
+	var plan, currency string
+	var night time.Time
+	var amount int64
+	_, err = pgx.ForEachRow(rows, []any{&plan, &night, &amount, &currency}, func() error {
+		p.prices[priceKey{plan, canonical.DateOf(night)}] = canonical.NewMoney(amount, currency)
+		return nil
+	})
+	return err
+}
+
+// apply fills the stays without prices from the rates read, and the total.
+func (p *priceQuery) apply(r *canonical.Reservation) error {
+	for i := range r.RoomStays {
+		st := &r.RoomStays[i]
+		if len(st.NightlyPrices) > 0 {
+			continue
 		}
-		for i := range r.RoomStays {
-			st := &r.RoomStays[i]
-			if len(st.NightlyPrices) > 0 {
-				continue
+		for _, n := range st.Nights() {
+			price, ok := p.prices[priceKey{st.RatePlan, n}]
+			if !ok {
+				return fmt.Errorf("rate plan %s has no price for %s: %w", st.RatePlan, n, ErrNoAvailability)
 			}
-			for _, n := range st.Nights() {
-				p, ok := prices[key{st.RatePlan, n}]
-				if !ok {
-					return fmt.Errorf("rate plan %s has no price for %s: %w", st.RatePlan, n, ErrNoAvailability)
-				}
-				st.NightlyPrices = append(st.NightlyPrices, canonical.NightlyPrice{Date: n, Price: p})
-			}
+			st.NightlyPrices = append(st.NightlyPrices, canonical.NightlyPrice{Date: n, Price: price})
 		}
 	}
+	return total(r)
+}
+
+// total sets r's total to the sum of its nightly prices.
+func total(r *canonical.Reservation) error {
 	total, err := r.SumNightlyPrices()
 	if err != nil {
 		var pr canonical.Problems
@@ -375,6 +525,26 @@ func holds(r *canonical.Reservation) map[hold]int {
 // allowOverbooking. Rows are touched in (room type, night) order, so that
 // concurrent bookings lock them in the same order.
 func adjustInventory(ctx context.Context, tx pgx.Tx, propertyID string, delta map[hold]int, allowOverbooking bool) ([]nightAvailability, error) {
+	b := &pgx.Batch{}
+	keys := queueAdjustInventory(b, propertyID, delta, allowOverbooking)
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	br := tx.SendBatch(ctx, b)
+	got, err := readAdjustInventory(br, keys, delta)
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	return got, nil
+}
+
+// queueAdjustInventory queues adjustInventory's statements on b and returns
+// the (room type, night) rows they change, in lock order; none are queued
+// when nothing changes.
+func queueAdjustInventory(b *pgx.Batch, propertyID string, delta map[hold]int, allowOverbooking bool) []hold {
 	keys := make([]hold, 0, len(delta))
 	for k, q := range delta {
 		if q != 0 {
@@ -382,7 +552,7 @@ func adjustInventory(ctx context.Context, tx pgx.Tx, propertyID string, delta ma
 		}
 	}
 	if len(keys) == 0 {
-		return nil, nil
+		return nil
 	}
 	sort.Slice(keys, func(i, j int) bool {
 		if keys[i].roomType != keys[j].roomType {
@@ -396,7 +566,6 @@ func adjustInventory(ctx context.Context, tx pgx.Tx, propertyID string, delta ma
 	for i, k := range keys {
 		roomTypes[i], nights[i], qty[i] = k.roomType, k.night.Time(), int32(delta[k])
 	}
-	b := &pgx.Batch{}
 	b.Queue(`INSERT INTO inventory (property_id, room_type, night)
 		SELECT $1, t.room_type, t.night FROM unnest($2::text[], $3::date[]) AS t(room_type, night)
 		ON CONFLICT DO NOTHING`, propertyID, roomTypes, nights)
@@ -412,18 +581,19 @@ func adjustInventory(ctx context.Context, tx pgx.Tx, propertyID string, delta ma
 		  AND (t.qty <= 0 OR $5 OR i.units_sold + t.qty <= coalesce(i.units_sellable, rt.units))
 		RETURNING i.room_type, i.night, coalesce(i.units_sellable, rt.units) - i.units_sold`,
 		propertyID, roomTypes, nights, qty, allowOverbooking)
-	br := tx.SendBatch(ctx, b)
+	return keys
+}
+
+// readAdjustInventory reads what queueAdjustInventory queued: the
+// availability left on every night changed, or ErrNoAvailability.
+func readAdjustInventory(br pgx.BatchResults, keys []hold, delta map[hold]int) ([]nightAvailability, error) {
 	for i := 0; i < 2; i++ {
 		if _, err := br.Exec(); err != nil {
-			br.Close()
 			return nil, err
 		}
 	}
 	rows, _ := br.Query()
 	got, err := pgx.CollectRows(rows, scanNightAvailability)
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
 	if err != nil {
 		return nil, err
 	}

@@ -88,3 +88,23 @@ func TestChannelBookingsOverbookRatherThanRefuse(t *testing.T) {
 		t.Fatalf("channel prices not kept: total %v", res.Total)
 	}
 }
+
+func TestChannelBookingKeepsTheConfirmationNumberTheChannelWasGiven(t *testing.T) {
+	s := newStore(t, 2)
+	ctx := context.Background()
+	b := channelBooking(canonical.ChannelNew, "1")
+	b.Reservation.ConfirmationNumber = "RW-7KQ2-9XD4"
+	res, _, err := s.ApplyChannelBooking(ctx, b)
+	if err != nil || res.ConfirmationNumber != "RW-7KQ2-9XD4" {
+		t.Fatalf("stored %v, %v", res, err)
+	}
+	if got, err := s.Get(ctx, reservations.AllProperties, "RW-7KQ2-9XD4"); err != nil || got.ID != res.ID {
+		t.Fatalf("get by the channel's number: %v %v", got, err)
+	}
+	other := channelBooking(canonical.ChannelNew, "1")
+	other.Reservation.ExternalID = "BDC-OTHER"
+	other.Reservation.ConfirmationNumber = "RW-7KQ2-9XD4"
+	if _, _, err := s.ApplyChannelBooking(ctx, other); !errors.Is(err, reservations.ErrIdempotencyConflict) {
+		t.Fatalf("another booking with the same number: %v", err)
+	}
+}

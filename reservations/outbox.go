@@ -48,8 +48,15 @@ func AppendEvents(ctx context.Context, tx pgx.Tx, events ...canonical.Event) err
 // queueEvents queues the outbox inserts of events on b, so that they travel to
 // the database in the same round trip as the change they describe.
 func queueEvents(b *pgx.Batch, events []canonical.Event) error {
+	return queueEventsWithDocument(b, events, nil, nil)
+}
+
+// queueEventsWithDocument is queueEvents for events about r, whose JSON doc
+// the caller has: it goes into their payloads as it is rather than being
+// marshalled again for each.
+func queueEventsWithDocument(b *pgx.Batch, events []canonical.Event, r *canonical.Reservation, doc []byte) error {
 	for _, e := range events {
-		payload, err := json.Marshal(e)
+		payload, err := eventPayload(e, r, doc)
 		if err != nil {
 			return err
 		}
@@ -69,6 +76,25 @@ func queueEvents(b *pgx.Batch, events []canonical.Event) error {
 			e.ID, e.Type.Topic(), e.PropertyID, string(e.Type), reservationID, payload, headers)
 	}
 	return nil
+}
+
+// eventPayload is the JSON of e. When e carries r and doc is r's JSON, the
+// event is marshalled without it and doc is put in its place: the same
+// JSON, whose key order the payload's jsonb column does not keep anyway.
+func eventPayload(e canonical.Event, r *canonical.Reservation, doc []byte) ([]byte, error) {
+	if r == nil || e.Reservation != r || len(doc) == 0 {
+		return json.Marshal(e)
+	}
+	e.Reservation = nil
+	head, err := json.Marshal(e)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, len(head)+len(doc)+16)
+	out = append(out, head[:len(head)-1]...) // without the closing brace
+	out = append(out, `,"reservation":`...)
+	out = append(out, doc...)
+	return append(out, '}'), nil
 }
 
 // nightAvailability is what a room type has left to sell on one night.

@@ -64,6 +64,11 @@ func (a *Applier) Apply(ctx context.Context, e *Envelope) error {
 		if b.Connector == "" {
 			b.Connector = e.Connector
 		}
+		if b.Reservation.ConfirmationNumber == "" {
+			// The reference the channel was told on delivery, derived from its
+			// own codes, so that guest, channel and hotel quote one number.
+			b.Reservation.ConfirmationNumber = connectors.ConfirmationReference(e.Connector, b.Reservation.PropertyID, b.Reservation.ExternalID)
+		}
 		if err := set.MapBooking(&b); err != nil {
 			return err
 		}
