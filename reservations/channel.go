@@ -41,7 +41,10 @@ func (s *Store) ApplyChannelBooking(ctx context.Context, b canonical.ChannelBook
 			}
 			res, err := s.Create(ctx, AllProperties, CreateRequest{Reservation: in, AllowOverbooking: true, ChannelRevision: b.Revision})
 			if errors.Is(err, ErrIdempotencyConflict) {
-				continue // another revision was created meanwhile: apply this one over it
+				if _, _, ferr := s.findChannelBooking(ctx, in.Channel, in.ExternalID); ferr == nil {
+					continue // another revision was created meanwhile: apply this one over it
+				}
+				return nil, "", err
 			}
 			if err != nil {
 				return nil, "", err
