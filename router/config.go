@@ -241,6 +241,10 @@ type RelayConfig struct {
 	PollInterval time.Duration
 	// RetryInterval is the wait after a failed batch (default 1 s).
 	RetryInterval time.Duration
+	// Workers relay in parallel, each the partition keys whose hash falls
+	// to it (default 4): one key's events keep their order, and one
+	// batch's waits on PostgreSQL and Kafka overlap with another's.
+	Workers int
 }
 
 func (c *RelayConfig) setDefaults() {
@@ -252,6 +256,9 @@ func (c *RelayConfig) setDefaults() {
 	}
 	if c.RetryInterval <= 0 {
 		c.RetryInterval = time.Second
+	}
+	if c.Workers <= 0 {
+		c.Workers = 4
 	}
 }
 

@@ -52,10 +52,14 @@ type replayWorld struct {
 	actorHdr string
 }
 
-func newReplayWorld(t *testing.T) *replayWorld {
+func newReplayWorld(t *testing.T, configure ...func(*Config)) *replayWorld {
 	pool := pgtest.Pool(t)
 	broker := startBroker(t)
-	w := &replayWorld{b: newBackbone(t, testConfig(broker), pool), topic: uniqueTopic("replay"), pms: newEffects(), channel: newEffects()}
+	cfg := testConfig(broker)
+	for _, c := range configure {
+		c(&cfg)
+	}
+	w := &replayWorld{b: newBackbone(t, cfg, pool), topic: uniqueTopic("replay"), pms: newEffects(), channel: newEffects()}
 	w.broken.Store(map[string]bool{})
 	err := w.b.AddConsumer("pms", w.topic, func(msg *message.Message) error {
 		if w.broken.Load().(map[string]bool)[msg.UUID] {
@@ -162,29 +166,44 @@ func TestReplayProducesExactlyOneDownstreamEffect(t *testing.T) {
 }
 
 func TestReplayInterruptedBeforePublishingIsFinished(t *testing.T) {
-	w := newReplayWorld(t)
+	// Housekeeping runs once at start only, so the interrupted replay stays
+	// interrupted until the test resumes it as the housekeeping would.
+	w := newReplayWorld(t, func(c *Config) { c.MetricsInterval = time.Hour })
 	w.broken.Store(map[string]bool{"booking-z": true})
 	publishKeyed(t, w.b.Publisher(), w.topic, "hotel-2", `{}`, "booking-z")
 	dl := w.deadLetterOf(t, "booking-z")
 	w.broken.Store(map[string]bool{})
+	ctx := context.Background()
 
 	// The process dies right after recording the replay request: the
 	// request is committed, nothing is published yet.
-	accepted, err := w.b.DeadLetters().requestReplay(context.Background(), `id = ANY($1)`, []any{[]int64{dl.ID}}, "ops")
+	accepted, err := w.b.DeadLetters().requestReplay(ctx, `id = ANY($1)`, []any{[]int64{dl.ID}}, "ops")
 	if err != nil || len(accepted) != 1 {
 		t.Fatalf("request replay: %v %v", accepted, err)
 	}
-	if got, _ := w.b.DeadLetters().Get(context.Background(), dl.ID); got.Status != DeadLetterReplaying {
+	if got, _ := w.b.DeadLetters().Get(ctx, dl.ID); got.Status != DeadLetterReplaying {
 		t.Fatalf("status %s, want replaying", got.Status)
 	}
 	// Purging a dead letter whose replay is pending would lose it.
-	if err := w.b.DeadLetters().Purge(context.Background(), dl.ID, "ops"); !errors.Is(err, ErrReplayInProgress) {
+	if err := w.b.DeadLetters().Purge(ctx, dl.ID, "ops"); !errors.Is(err, ErrReplayInProgress) {
 		t.Errorf("purge during replay: %v", err)
 	}
-	// The backbone's housekeeping finishes the replay.
-	eventually(t, 30*time.Second, "the interrupted replay to be published and handled", func() bool { return w.pms.times("booking-z") == 1 })
-	if got, _ := w.b.DeadLetters().Get(context.Background(), dl.ID); got.Status != DeadLetterResolved {
-		t.Errorf("status %s, want resolved", got.Status)
+	// A second request while one is pending is not a second replay.
+	if again, err := w.b.DeadLetters().Replay(ctx, []int64{dl.ID}, "ops"); err != nil || len(again) != 0 {
+		t.Errorf("replay while replaying: %v %v", again, err)
+	}
+
+	n, err := w.b.DeadLetters().ResumeReplays(ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("resume: %d %v", n, err)
+	}
+	eventually(t, 30*time.Second, "the resumed replay to be handled", func() bool { return w.pms.times("booking-z") == 1 })
+	eventually(t, 10*time.Second, "the dead letter to be resolved", func() bool {
+		got, _ := w.b.DeadLetters().Get(ctx, dl.ID)
+		return got.Status == DeadLetterResolved
+	})
+	if n, err := w.b.DeadLetters().ResumeReplays(ctx); err != nil || n != 0 {
+		t.Errorf("second resume published %d: %v", n, err)
 	}
 }
 

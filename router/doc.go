@@ -71,7 +71,8 @@
 // # Outbox relay
 //
 // OutboxRelay publishes the store's outbox table in id order per
-// partition key, in batches, at least once: a crash between publishing and
+// partition key (batched across keys, one at a time within a key), at
+// least once: a crash between publishing and
 // marking publishes the batch again, and consumers deduplicate by the event
 // id. Several processes can relay at once; per-key advisory locks keep each
 // property with one relay at a time. An insert trigger notifies

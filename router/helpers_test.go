@@ -218,12 +218,18 @@ func readTopicUntil(t testing.TB, broker *EmbeddedBroker, topic string, done fun
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	var out []record
+	read := map[[2]int64]bool{} // partition, offset: a record read twice is one record
 	for !done(out) {
 		fetches := cl.PollFetches(ctx)
 		if ctx.Err() != nil {
 			t.Fatalf("read %s: gave up after %d records", topic, len(out))
 		}
 		fetches.EachRecord(func(r *kgo.Record) {
+			at := [2]int64{int64(r.Partition), r.Offset}
+			if read[at] {
+				return
+			}
+			read[at] = true
 			rec := record{key: string(r.Key), partition: r.Partition, offset: r.Offset, value: r.Value, headers: map[string]string{}}
 			for _, h := range r.Headers {
 				rec.headers[h.Key] = string(h.Value)

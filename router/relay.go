@@ -59,21 +59,43 @@ func NewOutboxRelay(pool *pgxpool.Pool, publisher message.Publisher, cfg RelayCo
 
 // Run relays until ctx is done. It wakes on every outbox notification and
 // polls every PollInterval in case one was missed.
+//
+// Workers relay side by side, each the partition keys whose hash falls to
+// it, so that each key stays with one worker (order holds) while the
+// round trips of one worker's batch (PostgreSQL, then Kafka acknowledgements)
+// overlap with the others': a single loop spent most of its time waiting.
 func (r *OutboxRelay) Run(ctx context.Context) error {
-	wake := make(chan struct{}, 1)
+	wakes := make([]chan struct{}, r.cfg.Workers)
+	for i := range wakes {
+		wakes[i] = make(chan struct{}, 1)
+	}
 	listenDone := make(chan struct{})
 	go func() {
 		defer close(listenDone)
-		r.listen(ctx, wake)
+		r.listen(ctx, wakes)
 	}()
 	defer func() { <-listenDone }()
 
-	r.logger.Info("outbox relay started")
+	r.logger.Info("outbox relay started", "workers", len(wakes))
+	var wg sync.WaitGroup
+	for i, wake := range wakes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.work(ctx, i, len(wakes), wake)
+		}()
+	}
+	wg.Wait()
+	r.logger.Info("outbox relay stopped")
+	return nil
+}
+
+// work relays the keys of shard (of shards) until ctx is done.
+func (r *OutboxRelay) work(ctx context.Context, shard, shards int, wake <-chan struct{}) {
 	for {
-		n, err := r.RelayOnce(ctx)
+		n, err := r.relayShard(ctx, shard, shards)
 		if ctx.Err() != nil {
-			r.logger.Info("outbox relay stopped")
-			return nil
+			return
 		}
 		if err != nil {
 			if r.metrics != nil {
@@ -81,7 +103,7 @@ func (r *OutboxRelay) Run(ctx context.Context) error {
 			}
 			r.logger.Error("outbox relay batch failed; will retry", "error", err)
 			if sleepContext(ctx, r.cfg.RetryInterval) != nil {
-				return nil
+				return
 			}
 			continue
 		}
@@ -92,8 +114,7 @@ func (r *OutboxRelay) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			timer.Stop()
-			r.logger.Info("outbox relay stopped")
-			return nil
+			return
 		case <-wake:
 		case <-timer.C:
 		}
@@ -101,8 +122,8 @@ func (r *OutboxRelay) Run(ctx context.Context) error {
 	}
 }
 
-// listen forwards outbox notifications to wake, reconnecting on failure.
-func (r *OutboxRelay) listen(ctx context.Context, wake chan<- struct{}) {
+// listen forwards outbox notifications to every worker, reconnecting on failure.
+func (r *OutboxRelay) listen(ctx context.Context, wake []chan struct{}) {
 	for ctx.Err() == nil {
 		err := r.listenOnce(ctx, wake)
 		if ctx.Err() != nil {
@@ -115,7 +136,15 @@ func (r *OutboxRelay) listen(ctx context.Context, wake chan<- struct{}) {
 	}
 }
 
-func (r *OutboxRelay) listenOnce(ctx context.Context, wake chan<- struct{}) error {
+func (r *OutboxRelay) listenOnce(ctx context.Context, wakes []chan struct{}) error {
+	notify := func() {
+		for _, wake := range wakes {
+			select {
+			case wake <- struct{}{}:
+			default:
+			}
+		}
+	}
 	// A connection of its own: LISTEN state must not leak into the pool.
 	conn, err := pgx.ConnectConfig(ctx, r.pool.Config().ConnConfig.Copy())
 	if err != nil {
@@ -126,18 +155,12 @@ func (r *OutboxRelay) listenOnce(ctx context.Context, wake chan<- struct{}) erro
 		return err
 	}
 	// Rows may have arrived while we were not listening.
-	select {
-	case wake <- struct{}{}:
-	default:
-	}
+	notify()
 	for {
 		if _, err := conn.WaitForNotification(ctx); err != nil {
 			return err
 		}
-		select {
-		case wake <- struct{}{}:
-		default:
-		}
+		notify()
 	}
 }
 
@@ -154,8 +177,11 @@ type outboxRow struct {
 }
 
 // RelayOnce publishes one batch and returns how many rows it published.
-func (r *OutboxRelay) RelayOnce(ctx context.Context) (int, error) {
-	keys, err := r.candidateKeys(ctx)
+func (r *OutboxRelay) RelayOnce(ctx context.Context) (int, error) { return r.relayShard(ctx, 0, 1) }
+
+// relayShard publishes one batch of the keys of shard (of shards).
+func (r *OutboxRelay) relayShard(ctx context.Context, shard, shards int) (int, error) {
+	keys, err := r.candidateKeys(ctx, shard, shards)
 	if err != nil || len(keys) == 0 {
 		return 0, err
 	}
@@ -243,11 +269,12 @@ func (r *OutboxRelay) RelayOnce(ctx context.Context) (int, error) {
 	return published, nil
 }
 
-// candidateKeys returns the partition keys of the oldest unpublished rows,
-// oldest first.
-func (r *OutboxRelay) candidateKeys(ctx context.Context) ([]string, error) {
-	rows, err := r.pool.Query(ctx, `SELECT partition_key FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1`,
-		r.cfg.BatchSize)
+// candidateKeys returns the partition keys of shard (of shards) of the
+// oldest unpublished rows, oldest first.
+func (r *OutboxRelay) candidateKeys(ctx context.Context, shard, shards int) ([]string, error) {
+	rows, err := r.pool.Query(ctx, `SELECT partition_key FROM outbox WHERE published_at IS NULL
+		AND ($2 = 1 OR (hashtext(partition_key) & 2147483647) % $2 = $3) ORDER BY id LIMIT $1`,
+		r.cfg.BatchSize, shards, shard)
 	if err != nil {
 		return nil, fmt.Errorf("outbox relay: %w", err)
 	}

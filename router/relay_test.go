@@ -237,6 +237,10 @@ func TestRelayKilledBetweenPublishAndMarkLosesNothing(t *testing.T) {
 	got, dups := firstSeenOrder(recs)
 	if dups != len(inFlight) {
 		t.Errorf("%d duplicates, want exactly the %d in flight at the kill", dups, len(inFlight))
+		for _, r := range recs {
+			t.Logf("record %s/%d@%d %s", r.key, r.partition, r.offset, r.id)
+		}
+		t.Logf("in flight at the kill: %v", inFlight)
 	}
 	assertOrder(t, got, wantOrder(events))
 	if n := countRows(t, pool, `SELECT count(*) FROM message_timeline WHERE status = 'published'`); n != len(events) {
@@ -258,7 +262,8 @@ func TestRelayChildProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	relay := NewOutboxRelay(pool, pub, RelayConfig{BatchSize: 10}, nil, nil)
+	// One worker: the parent counts on exactly one batch in flight at the kill.
+	relay := NewOutboxRelay(pool, pub, RelayConfig{BatchSize: 10, Workers: 1}, nil, nil)
 	relay.afterPublish = func(_ context.Context, eventIDs []string) error {
 		fmt.Printf("RELAY-PUBLISHED %s\n", strings.Join(eventIDs, ","))
 		os.Stdout.Sync()
