@@ -16,6 +16,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/roomwire/roomwire/canonical"
 )
 
 // Backbone is the event backbone of one process: the Kafka publisher, the
@@ -217,8 +219,10 @@ func (b *Backbone) Run(ctx context.Context) error {
 		b.mu.Unlock()
 		return errors.New("router: backbone already running")
 	}
-	topics := []string{TopicReservationEvents, TopicAvailabilityEvents,
-		DeadLetterTopic(TopicReservationEvents), DeadLetterTopic(TopicAvailabilityEvents)}
+	var topics []string
+	for _, t := range []string{TopicReservationEvents, TopicAvailabilityEvents, canonical.TopicPaymentEvents} {
+		topics = append(topics, t, DeadLetterTopic(t))
+	}
 	for _, c := range b.consumers {
 		topics = append(topics, c.topic, DeadLetterTopic(c.topic))
 	}

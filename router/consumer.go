@@ -176,6 +176,14 @@ func (c *consumer) finish(ctx context.Context, msg *message.Message, st *attempt
 	m.handlerDuration.WithLabelValues(c.name).Observe(time.Since(start).Seconds())
 	bg := context.WithoutCancel(ctx)
 	d, _ := DeliveryFrom(ctx)
+	if d.ReservationID == "" {
+		// A handler may learn the reservation only by handling the message
+		// (an inbound booking); it then sets it, and its property, on msg.
+		d.ReservationID = msg.Metadata.Get(MetadataReservationID)
+		if p := msg.Metadata.Get(MetadataPropertyID); d.ReservationID != "" && p != "" {
+			d.PropertyID = p
+		}
+	}
 	if st.outcome == outcomeDuplicate || d.ReservationID == "" {
 		if st.mark {
 			if err := c.b.processed.mark(bg, c.b.pool, c.name, msg.UUID); err != nil {
@@ -214,7 +222,7 @@ func (c *consumer) finish(ctx context.Context, msg *message.Message, st *attempt
 	if err := c.b.timeline.queueRecordAll(b, []TimelineEntry{entry}); err != nil {
 		c.logger.WarnContext(ctx, "timeline not recorded", "error", err)
 	}
-	if err := c.b.pool.SendBatch(bg, b).Close(); err != nil {
+	if err := withDBRetry(bg, func() error { return c.b.pool.SendBatch(bg, b).Close() }); err != nil {
 		c.logger.WarnContext(ctx, "processed message or timeline not recorded", "error", err)
 	}
 }

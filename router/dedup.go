@@ -37,11 +37,40 @@ func (p processedMessages) seen(ctx context.Context, consumer, messageID string)
 const markProcessedSQL = `INSERT INTO processed_messages (consumer, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`
 
 func (p processedMessages) mark(ctx context.Context, db dbtx, consumer, messageID string) error {
-	_, err := db.Exec(ctx, markProcessedSQL, consumer, messageID)
+	mark := func() error {
+		_, err := db.Exec(ctx, markProcessedSQL, consumer, messageID)
+		return err
+	}
+	var err error
+	if _, inTx := db.(pgx.Tx); inTx {
+		err = mark() // the caller's transaction decides
+	} else {
+		err = withDBRetry(ctx, mark)
+	}
 	if err != nil {
 		return fmt.Errorf("dedup: %w", err)
 	}
 	return nil
+}
+
+// withDBRetry runs fn up to three times, pausing between tries: a record
+// written after a message was handled must survive a dropped connection,
+// which the pool replaces, or a redelivery would handle the message again.
+func withDBRetry(ctx context.Context, fn func() error) error {
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return err
+			case <-time.After(time.Duration(attempt) * 200 * time.Millisecond):
+			}
+		}
+		if err = fn(); err == nil {
+			return nil
+		}
+	}
+	return err
 }
 
 // forget removes ids older than retention and returns how many went.

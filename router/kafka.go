@@ -27,10 +27,15 @@ func (c KafkaConfig) saramaConfig() (*sarama.Config, error) {
 	sc.Version = version // sarama otherwise speaks 2.1 features it must not assume
 	sc.ClientID = c.ClientID
 
-	// Producer: no loss, no duplicates from producer retries, order kept per
-	// partition. The idempotent producer needs WaitForAll, at most one request
-	// in flight per broker and at least one retry.
-	sc.Producer.Idempotent = true
+	// Producer: no loss, order kept per partition. Acks from every in-sync
+	// replica and one request in flight per broker keep order through
+	// retries. sarama's idempotent producer is off on purpose: after a failed
+	// send it restarts its sequence numbers under a new epoch but can still
+	// number a later batch with the old epoch, so the broker takes a new
+	// message for a retry of an old one, answers success and drops it (seen
+	// under leader moves and broker restarts). A retry may instead write a
+	// message twice; every consumer skips message ids it has handled.
+	sc.Producer.Idempotent = false
 	sc.Producer.RequiredAcks = sarama.WaitForAll
 	sc.Net.MaxOpenRequests = 1
 	sc.Producer.Retry.Max = 10

