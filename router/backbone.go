@@ -394,6 +394,8 @@ func (b *Backbone) housekeeping(ctx context.Context) {
 			} else if n > 0 {
 				b.logger.Info("expired dedup records", "count", n)
 			}
+			b.expire(ctx, "published outbox rows", "outbox", "published_at", b.cfg.OutboxRetention)
+			b.expire(ctx, "timeline entries", "message_timeline", "last_at", b.cfg.TimelineRetention)
 			lastExpiry = time.Now()
 		}
 		select {
@@ -401,6 +403,30 @@ func (b *Backbone) housekeeping(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// expire deletes the rows of table whose column is older than retention, a
+// slice at a time, so that a large backlog never holds long locks.
+func (b *Backbone) expire(ctx context.Context, what, table, column string, retention time.Duration) {
+	sql := fmt.Sprintf(`DELETE FROM %[1]s WHERE ctid = ANY (ARRAY(
+		SELECT ctid FROM %[1]s WHERE %[2]s < now() - make_interval(secs => $1) LIMIT 5000))`, table, column)
+	var total int64
+	for ctx.Err() == nil {
+		tag, err := b.pool.Exec(ctx, sql, retention.Seconds())
+		if err != nil {
+			if ctx.Err() == nil {
+				b.logger.Error("expiring "+what+" failed", "error", err)
+			}
+			break
+		}
+		total += tag.RowsAffected()
+		if tag.RowsAffected() < 5000 {
+			break
+		}
+	}
+	if total > 0 {
+		b.logger.Info("expired "+what, "count", total, "older_than", retention)
 	}
 }
 

@@ -307,6 +307,12 @@ type Config struct {
 	// deduplication (default 7 days). It must exceed the longest time a
 	// message can be redelivered after (Kafka retention, replays).
 	DedupRetention time.Duration
+	// OutboxRetention is how long published outbox rows are kept, for
+	// inspection, before the housekeeping deletes them (default 7 days).
+	OutboxRetention time.Duration
+	// TimelineRetention is how long message timeline entries are kept
+	// (default 30 days).
+	TimelineRetention time.Duration
 	// MetricsInterval is how often the gauges read from PostgreSQL and Kafka
 	// (backlog, dead letters, consumer lag) are refreshed (default 15 s).
 	MetricsInterval time.Duration
@@ -331,6 +337,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.DedupRetention <= 0 {
 		c.DedupRetention = 7 * 24 * time.Hour
+	}
+	if c.OutboxRetention <= 0 {
+		c.OutboxRetention = 7 * 24 * time.Hour
+	}
+	if c.TimelineRetention <= 0 {
+		c.TimelineRetention = 30 * 24 * time.Hour
 	}
 	if c.MetricsInterval <= 0 {
 		c.MetricsInterval = 15 * time.Second
