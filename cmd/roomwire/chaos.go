@@ -335,7 +335,7 @@ func (c *chaosRun) setUp(ctx context.Context) error {
 		return err
 	}
 	c.logger = slog.New(slog.NewTextHandler(logFile, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	if c.dbName, c.dbURL, err = createChaosDatabase(ctx, c.serverURL); err != nil {
+	if c.dbName, c.dbURL, err = createScratchDatabase(ctx, c.serverURL, "chaos"); err != nil {
 		return err
 	}
 	pc, err := pgxpool.ParseConfig(withAppName(c.dbURL, chaosSelfApp))
@@ -411,7 +411,7 @@ func (c *chaosRun) tearDown(keep bool) {
 	}
 	if c.dbName != "" {
 		dctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		if err := dropBenchDatabase(dctx, c.serverURL, c.dbName); err != nil {
+		if err := dropScratchDatabase(dctx, c.serverURL, c.dbName); err != nil {
 			c.say("could not drop database %s: %v", c.dbName, err)
 		}
 		cancel()
@@ -419,28 +419,6 @@ func (c *chaosRun) tearDown(keep bool) {
 	if c.stateDir != "" {
 		os.RemoveAll(c.stateDir)
 	}
-}
-
-// createChaosDatabase creates roomwire_chaos_<timestamp> on the server.
-func createChaosDatabase(ctx context.Context, serverURL string) (name, dbURL string, err error) {
-	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(cctx, serverURL)
-	if err != nil {
-		return "", "", fmt.Errorf("cannot reach PostgreSQL at %s: %w\nStart PostgreSQL, or set DATABASE_URL to a server where this user may create databases, e.g. %s", serverAddr(serverURL), err, config.DefaultDatabaseURL)
-	}
-	defer conn.Close(context.Background())
-	now := time.Now().UTC()
-	name = fmt.Sprintf("roomwire_chaos_%s_%03d", now.Format("20060102_150405"), now.Nanosecond()/1e6)
-	if _, err := conn.Exec(cctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
-		return "", "", fmt.Errorf("create database %s on %s: %w\nThe user in DATABASE_URL needs the CREATEDB privilege", name, serverAddr(serverURL), err)
-	}
-	u, err := url.Parse(serverURL)
-	if err != nil {
-		return "", "", fmt.Errorf("database.url: %w", err)
-	}
-	u.Path = "/" + name
-	return name, u.String(), nil
 }
 
 // withAppName tags connections, so that the PostgreSQL fault cuts serve's

@@ -291,7 +291,7 @@ func runDemo(ctx context.Context, args []string, out io.Writer) (err error) {
 			}
 		})
 	}
-	dbName, dbURL, err := createDemoDatabase(ctx, serverURL)
+	dbName, dbURL, err := createScratchDatabase(ctx, serverURL, "demo")
 	if err != nil {
 		return err
 	}
@@ -303,7 +303,7 @@ func runDemo(ctx context.Context, args []string, out io.Writer) (err error) {
 		}
 		dctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if err := dropBenchDatabase(dctx, serverURL, dbName); err != nil {
+		if err := dropScratchDatabase(dctx, serverURL, dbName); err != nil {
 			d.say("could not drop database %s: %v", dbName, err)
 		}
 	})
@@ -483,29 +483,6 @@ func pingPostgres(ctx context.Context, u string) error {
 		return err
 	}
 	return conn.Close(context.Background())
-}
-
-// createDemoDatabase creates roomwire_demo_<time>: every run starts clean
-// and never touches a real installation's database.
-func createDemoDatabase(ctx context.Context, serverURL string) (name, dbURL string, err error) {
-	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(cctx, serverURL)
-	if err != nil {
-		return "", "", fmt.Errorf("cannot reach PostgreSQL at %s: %w", serverAddr(serverURL), err)
-	}
-	defer conn.Close(context.Background())
-	now := time.Now().UTC()
-	name = fmt.Sprintf("roomwire_demo_%s_%03d", now.Format("20060102_150405"), now.Nanosecond()/1e6)
-	if _, err := conn.Exec(cctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
-		return "", "", fmt.Errorf("create database %s on %s: %w\nThe user in DATABASE_URL needs the CREATEDB privilege", name, serverAddr(serverURL), err)
-	}
-	u, err := url.Parse(serverURL)
-	if err != nil {
-		return "", "", err
-	}
-	u.Path = "/" + name
-	return name, u.String(), nil
 }
 
 // listenHub listens where the API should be: --addr, else 127.0.0.1:8080
