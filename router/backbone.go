@@ -445,9 +445,12 @@ func (b *Backbone) RefreshGauges(ctx context.Context) {
 	}
 	if depth, err := b.deadLetters.depth(ctx); err == nil {
 		m.deadLetters.Reset()
+		total := 0.0
 		for k, n := range depth {
 			m.deadLetters.WithLabelValues(k[0], k[1]).Set(n)
+			total += n
 		}
+		m.deadLettersAll.Set(total)
 	} else if ctx.Err() == nil {
 		b.logger.Warn("dead letter gauge", "error", err)
 	}
@@ -462,6 +465,7 @@ func (b *Backbone) RefreshGauges(ctx context.Context) {
 	if err := b.refreshLag(ctx); err != nil && ctx.Err() == nil {
 		b.logger.Warn("consumer lag gauge", "error", err)
 	}
+	m.breakersOpen.Set(float64(b.breakers.openCount()))
 }
 
 // refreshLag sets roomwire_consumer_lag for every consumer's group.
@@ -480,6 +484,8 @@ func (b *Backbone) refreshLag(ctx context.Context) error {
 		return err
 	}
 	b.metrics.consumerLag.Reset()
+	var total int64
+	defer func() { b.metrics.consumerLagAll.Set(float64(total)) }()
 	for _, g := range lags.Sorted() {
 		if err := g.Error(); err != nil {
 			continue
@@ -489,6 +495,7 @@ func (b *Backbone) refreshLag(ctx context.Context) error {
 				continue
 			}
 			b.metrics.consumerLag.WithLabelValues(g.Group, ml.Topic, strconv.Itoa(int(ml.Partition))).Set(float64(ml.Lag))
+			total += ml.Lag
 		}
 	}
 	return nil

@@ -70,6 +70,19 @@ func (b *Breakers) State(key string) string {
 	return cb.State().String()
 }
 
+// openCount returns how many breakers are open.
+func (b *Breakers) openCount() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := 0
+	for _, cb := range b.breakers {
+		if cb.State() == gobreaker.StateOpen {
+			n++
+		}
+	}
+	return n
+}
+
 // isOpen reports whether calls under key would be refused right now.
 func (b *Breakers) isOpen(key string) bool {
 	return b.State(key) == gobreaker.StateOpen.String()

@@ -13,9 +13,12 @@ import (
 //	roomwire_handler_retries_total{consumer}           in-place retries
 //	roomwire_dead_lettered_total{consumer,reason}      messages sent to a dead-letter topic
 //	roomwire_dead_letters{topic,reason}                dead letters waiting for an operator
+//	roomwire_dead_letters_waiting                      all of them, for alerts
 //	roomwire_parked_messages{consumer}                 messages parked behind an open breaker
 //	roomwire_circuit_breaker_state{breaker}            0 closed, 1 half-open, 2 open
+//	roomwire_circuit_breakers_open                     breakers open now, for alerts
 //	roomwire_consumer_lag{group,topic,partition}       records not yet consumed
+//	roomwire_consumer_lag_total                        all of them, for alerts
 //	roomwire_outbox_backlog                            outbox rows not yet published
 //	roomwire_outbox_oldest_age_seconds                 age of the oldest unpublished row
 //	roomwire_outbox_published_total                    outbox rows published
@@ -26,9 +29,12 @@ type Metrics struct {
 	handlerRetries  *prometheus.CounterVec
 	deadLettered    *prometheus.CounterVec
 	deadLetters     *prometheus.GaugeVec
+	deadLettersAll  prometheus.Gauge
 	parked          *prometheus.GaugeVec
 	breakerState    *prometheus.GaugeVec
+	breakersOpen    prometheus.Gauge
 	consumerLag     *prometheus.GaugeVec
+	consumerLagAll  prometheus.Gauge
 	outboxBacklog   prometheus.Gauge
 	outboxOldestAge prometheus.Gauge
 	outboxPublished prometheus.Counter
@@ -59,6 +65,20 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "roomwire_dead_letters",
 			Help: "Dead letters waiting for an operator, by original topic and reason.",
 		}, []string{"topic", "reason"}),
+		// The totals are there from the start, at 0, so alerts and
+		// dashboards need no series to appear first.
+		deadLettersAll: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "roomwire_dead_letters_waiting",
+			Help: "Dead letters waiting for an operator, over every topic and reason.",
+		}),
+		breakersOpen: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "roomwire_circuit_breakers_open",
+			Help: "Circuit breakers open now: partners whose messages are parked.",
+		}),
+		consumerLagAll: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "roomwire_consumer_lag_total",
+			Help: "Records not yet consumed, over every consumer group and partition.",
+		}),
 		parked: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "roomwire_parked_messages",
 			Help: "Messages parked behind an open circuit breaker.",
@@ -89,8 +109,8 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}),
 	}
 	for _, c := range []prometheus.Collector{
-		m.handlerMessages, m.handlerDuration, m.handlerRetries, m.deadLettered, m.deadLetters,
-		m.parked, m.breakerState, m.consumerLag, m.outboxBacklog, m.outboxOldestAge,
+		m.handlerMessages, m.handlerDuration, m.handlerRetries, m.deadLettered, m.deadLetters, m.deadLettersAll,
+		m.parked, m.breakerState, m.breakersOpen, m.consumerLag, m.consumerLagAll, m.outboxBacklog, m.outboxOldestAge,
 		m.outboxPublished, m.relayErrors,
 	} {
 		if err := reg.Register(c); err != nil {

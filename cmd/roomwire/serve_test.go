@@ -133,6 +133,19 @@ func TestServeFinishesInFlightRequestsOnSIGTERM(t *testing.T) {
 		t.Fatalf("put property: %d", resp.StatusCode)
 	}
 
+	// The operator's gauges are there from the start, and behind the admin key.
+	metrics := p.request(t, "GET", "/metrics", nil)
+	text, _ := io.ReadAll(metrics.Body)
+	metrics.Body.Close()
+	for _, name := range []string{"roomwire_consumer_lag_total 0", "roomwire_dead_letters_waiting 0", "roomwire_circuit_breakers_open 0", "roomwire_outbox_backlog"} {
+		if !strings.Contains(string(text), name) {
+			t.Errorf("/metrics has no %s", name)
+		}
+	}
+	if resp, err := http.Get("http://" + p.addr + "/metrics"); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("/metrics without a key: %v %v", resp.StatusCode, err)
+	}
+
 	// A request whose body is still arriving when SIGTERM comes.
 	body := `{"updates": [{"room_type": "DBL", "from": "2027-04-01", "to": "2027-04-30", "units": 5}]}`
 	pr, pw := io.Pipe()
