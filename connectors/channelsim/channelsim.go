@@ -194,12 +194,23 @@ type ARIState struct {
 	messages int
 	changed  chan struct{}
 	lastAt   map[nightKey]time.Time
+	observe  func(hotel, roomType string, night canonical.Date, available int, at time.Time)
 }
 
 // NewARIState returns an empty state.
 func NewARIState() *ARIState {
 	return &ARIState{avail: map[nightKey]int{}, restr: map[nightKey]Restriction{}, rates: map[nightKey]canonical.Money{},
 		changed: make(chan struct{}), lastAt: map[nightKey]time.Time{}}
+}
+
+// ObserveAvailability calls fn with every night's availability the channel
+// is told, as it is applied, so that a benchmark can tell how long new
+// availability took to reach the channel. fn runs with the state locked: it
+// must be quick and must not call the state.
+func (s *ARIState) ObserveAvailability(fn func(hotel, roomType string, night canonical.Date, available int, at time.Time)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.observe = fn
 }
 
 // Apply records one message's update: every night of each entry's From..To.
@@ -214,6 +225,9 @@ func (s *ARIState) Apply(u canonical.ARIUpdate) {
 			k := nightKey{u.PropertyID, a.RoomType, "", n}
 			s.avail[k] = a.Available
 			s.lastAt[k] = now
+			if s.observe != nil {
+				s.observe(u.PropertyID, a.RoomType, n, a.Available, now)
+			}
 		}
 	}
 	for _, r := range u.Restrictions {

@@ -100,6 +100,7 @@ type Sim struct {
 	webhooks     sync.WaitGroup
 	sent         int
 	closed       bool
+	onBooking    func(key string, at time.Time)
 }
 
 type createdBooking struct {
@@ -203,6 +204,16 @@ func (s *Sim) BookingsWithKey(key string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.keyBookings[key]
+}
+
+// ObserveBookings calls fn with the idempotency key of every booking the
+// simulator makes through its API (not replays of one already made) and the
+// time its request arrived, so that a benchmark can tell how long a booking
+// took to reach the PMS. fn runs on the request's goroutine and must be quick.
+func (s *Sim) ObserveBookings(fn func(key string, at time.Time)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.onBooking = fn
 }
 
 // Reservation returns a copy of a reservation, or nil.
@@ -375,6 +386,7 @@ func sleep(ctx context.Context, d time.Duration) bool {
 }
 
 func (s *Sim) createBooking(w http.ResponseWriter, r *http.Request) {
+	arrived := time.Now()
 	body, err := connectors.ReadLimited(r.Body, 1<<20)
 	if err != nil {
 		writeError(w, http.StatusRequestEntityTooLarge, err.Error())
@@ -408,7 +420,11 @@ func (s *Sim) createBooking(w http.ResponseWriter, r *http.Request) {
 		s.byKey[key] = createdBooking{hash: hash, result: res}
 		s.keyBookings[key]++
 	}
+	observe := s.onBooking
 	s.mu.Unlock()
+	if observe != nil {
+		observe(key, arrived)
+	}
 	s.send(events...)
 	writeJSON(w, http.StatusCreated, res)
 }
