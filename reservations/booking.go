@@ -372,32 +372,8 @@ func checkCatalog(prop *Property, r *canonical.Reservation) error {
 	return pr.Err()
 }
 
-// prepare checks r against the property's catalogue, prices the stays that
-// carry no prices (reading rates through q, the caller's connection), and
-// validates the result.
-func prepare(ctx context.Context, q querier, prop *Property, r *canonical.Reservation) error {
-	if err := checkCatalog(prop, r); err != nil {
-		return err
-	}
-	if err := price(ctx, q, prop, r); err != nil {
-		return err
-	}
-	return r.Validate()
-}
-
-// price fills the nightly prices of stays that have none from the rate plans,
-// and sets the total to the sum of all nightly prices.
-func price(ctx context.Context, q querier, prop *Property, r *canonical.Reservation) error {
-	if p := newPriceQuery(prop, r); p != nil {
-		if err := p.scan(q.Query(ctx, p.sql, p.args...)); err != nil {
-			return err
-		}
-		return p.apply(r)
-	}
-	return total(r)
-}
-
-// priceQuery reads the rates of the stays that carry no prices.
+// priceQuery reads the rates of the stays that carry no prices, to fill
+// their nightly prices from the rate plans (see apply).
 type priceQuery struct {
 	sql    string
 	args   []any
@@ -519,31 +495,12 @@ func holds(r *canonical.Reservation) map[hold]int {
 	return h
 }
 
-// adjustInventory changes units sold by delta (positive takes, negative
-// releases) and returns the availability left on every night it touched. A
-// take fails with ErrNoAvailability when a night has too few units, unless
-// allowOverbooking. Rows are touched in (room type, night) order, so that
-// concurrent bookings lock them in the same order.
-func adjustInventory(ctx context.Context, tx pgx.Tx, propertyID string, delta map[hold]int, allowOverbooking bool) ([]nightAvailability, error) {
-	b := &pgx.Batch{}
-	keys := queueAdjustInventory(b, propertyID, delta, allowOverbooking)
-	if len(keys) == 0 {
-		return nil, nil
-	}
-	br := tx.SendBatch(ctx, b)
-	got, err := readAdjustInventory(br, keys, delta)
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return nil, err
-	}
-	return got, nil
-}
-
-// queueAdjustInventory queues adjustInventory's statements on b and returns
-// the (room type, night) rows they change, in lock order; none are queued
-// when nothing changes.
+// queueAdjustInventory queues on b the change of units sold by delta
+// (positive takes, negative releases) and returns the (room type, night)
+// rows it changes; none are queued when nothing changes. Rows are locked
+// in (room type, night) order, so that concurrent bookings lock them in
+// the same order. readAdjustInventory reads the outcome: a take fails with
+// ErrNoAvailability when a night has too few units, unless allowOverbooking.
 func queueAdjustInventory(b *pgx.Batch, propertyID string, delta map[hold]int, allowOverbooking bool) []hold {
 	keys := make([]hold, 0, len(delta))
 	for k, q := range delta {
@@ -663,97 +620,185 @@ type UpdateOptions struct {
 // new version and no event.
 func (s *Store) Update(ctx context.Context, scope Scope, id string, opts UpdateOptions, fn func(*canonical.Reservation) error) (*canonical.Reservation, error) {
 	var out *canonical.Reservation
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		var doc []byte
-		cond, value := reservationRef(id)
-		err := tx.QueryRow(ctx, `SELECT document FROM reservations WHERE `+cond+` FOR UPDATE`, value).Scan(&doc)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return notFound("reservation", id)
+	var err error
+	for try := 0; try < 5; try++ {
+		out, err = s.updateTx(ctx, scope, id, opts, fn)
+		if !isRetryableTxError(err) {
+			break
 		}
-		if err != nil {
-			return err
-		}
-		var old canonical.Reservation
-		if err := json.Unmarshal(doc, &old); err != nil {
-			return fmt.Errorf("reservation %s: stored document: %w", id, err)
-		}
-		if !scope.Allows(old.PropertyID) {
-			return notFound("reservation", id)
-		}
-		r := old.Clone()
-		if err := fn(r); err != nil {
-			return err
-		}
-		if reflect.DeepEqual(r, &old) {
-			out = &old
-			return nil
-		}
-		if !old.Status.CanBecome(r.Status) {
-			return fmt.Errorf("reservation %s is %s and cannot become %s: %w", id, old.Status, r.Status, ErrInvalidState)
-		}
-		// What identifies the reservation is not the caller's to change.
-		r.ID, r.ConfirmationNumber, r.PropertyID, r.Channel, r.ExternalID = old.ID, old.ConfirmationNumber, old.PropertyID, old.Channel, old.ExternalID
-		r.Version, r.CreatedAt, r.ModifiedAt, r.SchemaVersion = old.Version, old.CreatedAt, old.ModifiedAt, canonical.SchemaVersion
-		prop, err := s.catalog.get(ctx, tx, r.PropertyID)
-		if err != nil {
-			return err
-		}
-		if err := prepare(ctx, tx, prop, r); err != nil {
-			return err
-		}
-		// A repeat of a change already made (a second cancel, say) is answered
-		// as it stands, whatever version the caller saw.
-		if reflect.DeepEqual(r, &old) {
-			out = &old
-			return nil
-		}
-		if old.Status.Final() {
-			return fmt.Errorf("reservation %s is %s and can no longer change: %w", id, old.Status, ErrInvalidState)
-		}
-		if opts.IfVersion != 0 && opts.IfVersion != old.Version {
-			return fmt.Errorf("reservation %s is at version %d, not %d; fetch it again and reapply your change: %w", id, old.Version, opts.IfVersion, ErrVersionConflict)
-		}
-		now := s.now()
-		r.Version = old.Version + 1
-		r.ModifiedAt = now
-		delta := holds(r)
-		for k, q := range holds(&old) {
-			delta[k] -= q
-		}
-		nights, err := adjustInventory(ctx, tx, r.PropertyID, delta, opts.AllowOverbooking)
-		if err != nil {
-			return err
-		}
-		change := canonical.EventReservationModified
-		if r.Status == canonical.StatusCancelled {
-			change = canonical.EventReservationCancelled
-		}
-		events := []canonical.Event{newEvent(ctx, change, r.PropertyID, now, r, nil)}
-		if overbooked(nights) && !r.HasFlag(canonical.FlagOverbooked) {
-			r.SetFlag(canonical.FlagOverbooked)
-			events = append(events, newEvent(ctx, canonical.EventReservationOverbooked, r.PropertyID, now, r, nil))
-		}
-		events = append(events, availabilityEvent(ctx, r.PropertyID, now, nights)...)
-		newDoc, err := json.Marshal(r)
-		if err != nil {
-			return err
-		}
-		b := &pgx.Batch{}
-		b.Queue(`UPDATE reservations SET status = $2, version = $3, arrival = $4, departure = $5, guest_search = $6,
-				document = $7, modified_at = $8, channel_revision = coalesce(nullif($9, ''), channel_revision) WHERE id = $1`,
-			r.ID, string(r.Status), r.Version, r.Arrival().Time(), r.Departure().Time(), guestSearch(r), newDoc, now, opts.ChannelRevision)
-		b.Queue(`INSERT INTO reservation_revisions (reservation_id, version, change, document, created_at)
-			VALUES ($1, $2, $3, $4, $5)`, r.ID, r.Version, string(change), newDoc, now)
-		if err := queueEvents(b, events); err != nil {
-			return err
-		}
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return err
-		}
-		out = r
-		return nil
-	})
+	}
 	return out, err
+}
+
+// updateTx is one attempt of Update, in three round trips: BEGIN with the
+// locked read, then the prices and the inventory change, then the writes
+// with COMMIT (it used to take six).
+func (s *Store) updateTx(ctx context.Context, scope Scope, id string, opts UpdateOptions, fn func(*canonical.Reservation) error) (*canonical.Reservation, error) {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Release() // closes a connection left inside a transaction
+	c := conn.Conn()
+	rollback := func() {
+		if c.PgConn().TxStatus() != 'I' {
+			c.Exec(context.WithoutCancel(ctx), "ROLLBACK") //nolint:errcheck // a failure leaves the connection to be closed
+		}
+	}
+	fail := func(err error) (*canonical.Reservation, error) {
+		rollback()
+		return nil, err
+	}
+	unchanged := func(old *canonical.Reservation) (*canonical.Reservation, error) {
+		rollback() // nothing was written; the lock goes with the transaction
+		return old, nil
+	}
+
+	cond, value := reservationRef(id)
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	b.Queue(`SELECT document FROM reservations WHERE `+cond+` FOR UPDATE`, value)
+	br := c.SendBatch(ctx, b)
+	var doc []byte
+	_, err = br.Exec()
+	if err == nil {
+		err = br.QueryRow().Scan(&doc)
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fail(notFound("reservation", id))
+	}
+	if err != nil {
+		return fail(err)
+	}
+	var old canonical.Reservation
+	if err := json.Unmarshal(doc, &old); err != nil {
+		return fail(fmt.Errorf("reservation %s: stored document: %w", id, err))
+	}
+	if !scope.Allows(old.PropertyID) {
+		return fail(notFound("reservation", id))
+	}
+	r := old.Clone()
+	if err := fn(r); err != nil {
+		return fail(err)
+	}
+	if reflect.DeepEqual(r, &old) {
+		return unchanged(&old)
+	}
+	if !old.Status.CanBecome(r.Status) {
+		return fail(fmt.Errorf("reservation %s is %s and cannot become %s: %w", id, old.Status, r.Status, ErrInvalidState))
+	}
+	// What identifies the reservation is not the caller's to change.
+	r.ID, r.ConfirmationNumber, r.PropertyID, r.Channel, r.ExternalID = old.ID, old.ConfirmationNumber, old.PropertyID, old.Channel, old.ExternalID
+	r.Version, r.CreatedAt, r.ModifiedAt, r.SchemaVersion = old.Version, old.CreatedAt, old.ModifiedAt, canonical.SchemaVersion
+	prop, err := s.catalog.get(ctx, c, r.PropertyID)
+	if err != nil {
+		return fail(err)
+	}
+	if err := checkCatalog(prop, r); err != nil {
+		return fail(err)
+	}
+	// Prices and inventory in one round trip. The checks below come first
+	// when they fail: the inventory change is then rolled back unread.
+	delta := holds(r)
+	for k, q := range holds(&old) {
+		delta[k] -= q
+	}
+	b = &pgx.Batch{}
+	pricing := queuePrices(b, prop, r)
+	keys := queueAdjustInventory(b, r.PropertyID, delta, opts.AllowOverbooking)
+	var nights []nightAvailability
+	if b.Len() > 0 {
+		br = c.SendBatch(ctx, b)
+		err = nil
+		if pricing != nil {
+			err = pricing.read(br)
+			if err == nil {
+				err = pricing.apply(r)
+			}
+		} else {
+			err = total(r)
+		}
+		if err == nil {
+			err = r.Validate()
+		}
+		if err == nil {
+			err = updateChecks(id, r, &old, opts)
+		}
+		if err == nil && len(keys) > 0 {
+			nights, err = readAdjustInventory(br, keys, delta)
+		}
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
+	} else {
+		err = total(r)
+		if err == nil {
+			err = r.Validate()
+		}
+		if err == nil {
+			err = updateChecks(id, r, &old, opts)
+		}
+	}
+	if errors.Is(err, errUnchanged) {
+		return unchanged(&old)
+	}
+	if err != nil {
+		return fail(err)
+	}
+
+	now := s.now()
+	r.Version = old.Version + 1
+	r.ModifiedAt = now
+	change := canonical.EventReservationModified
+	if r.Status == canonical.StatusCancelled {
+		change = canonical.EventReservationCancelled
+	}
+	events := []canonical.Event{newEvent(ctx, change, r.PropertyID, now, r, nil)}
+	if overbooked(nights) && !r.HasFlag(canonical.FlagOverbooked) {
+		r.SetFlag(canonical.FlagOverbooked)
+		events = append(events, newEvent(ctx, canonical.EventReservationOverbooked, r.PropertyID, now, r, nil))
+	}
+	events = append(events, availabilityEvent(ctx, r.PropertyID, now, nights)...)
+	newDoc, err := json.Marshal(r) // once, for the row, the revision and the events
+	if err != nil {
+		return fail(err)
+	}
+	b = &pgx.Batch{}
+	b.Queue(`UPDATE reservations SET status = $2, version = $3, arrival = $4, departure = $5, guest_search = $6,
+			document = $7, modified_at = $8, channel_revision = coalesce(nullif($9, ''), channel_revision) WHERE id = $1`,
+		r.ID, string(r.Status), r.Version, r.Arrival().Time(), r.Departure().Time(), guestSearch(r), newDoc, now, opts.ChannelRevision)
+	b.Queue(`INSERT INTO reservation_revisions (reservation_id, version, change, document, created_at)
+		VALUES ($1, $2, $3, $4, $5)`, r.ID, r.Version, string(change), newDoc, now)
+	if err := queueEventsWithDocument(b, events, r, newDoc); err != nil {
+		return fail(err)
+	}
+	b.Queue("COMMIT") // skipped by PostgreSQL after an error; rolled back below
+	if err := c.SendBatch(ctx, b).Close(); err != nil {
+		return fail(err)
+	}
+	return r, nil
+}
+
+// errUnchanged says that a change, once priced, leaves the reservation as it was.
+var errUnchanged = errors.New("unchanged")
+
+// updateChecks are Update's checks of a priced change r of old.
+func updateChecks(id string, r, old *canonical.Reservation, opts UpdateOptions) error {
+	// A repeat of a change already made (a second cancel, say) is answered
+	// as it stands, whatever version the caller saw.
+	if reflect.DeepEqual(r, old) {
+		return errUnchanged
+	}
+	if old.Status.Final() {
+		return fmt.Errorf("reservation %s is %s and can no longer change: %w", id, old.Status, ErrInvalidState)
+	}
+	if opts.IfVersion != 0 && opts.IfVersion != old.Version {
+		return fmt.Errorf("reservation %s is at version %d, not %d; fetch it again and reapply your change: %w", id, old.Version, opts.IfVersion, ErrVersionConflict)
+	}
+	return nil
 }
 
 // Cancel cancels a reservation and gives its units back. Cancelling a
