@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -36,6 +37,11 @@ import (
 
 	"github.com/roomwire/roomwire/canonical"
 	"github.com/roomwire/roomwire/config"
+	"github.com/roomwire/roomwire/connectors"
+	"github.com/roomwire/roomwire/connectors/apaleo"
+	"github.com/roomwire/roomwire/connectors/apaleo/apaleosim"
+	"github.com/roomwire/roomwire/connectors/ota"
+	"github.com/roomwire/roomwire/connectors/ota/otasim"
 )
 
 func init() {
@@ -43,17 +49,24 @@ func init() {
 		run: func(ctx context.Context, args []string) error { return runBench(ctx, args, os.Stdout, os.Stderr) }})
 }
 
-const benchUsageLine = "[--duration 30s] [--rate N | --max] [--properties N] [--concurrency N] [--json] [--config FILE] [--keep-db]"
+const benchUsageLine = "[--duration 30s] [--rate N | --max] [--properties N] [--concurrency N] [--drain 30s] [--json] [--config FILE] [--keep-db]"
 
 const benchDescription = `
 Measures the hub end to end, in one process. It creates a fresh database
 (roomwire_bench_<timestamp>) on the PostgreSQL server at DATABASE_URL, starts
-the hub on it, serves the booking API over HTTP on a free 127.0.0.1 port, and
-drives it over HTTP with a mix of 50% creates (with Idempotency-Key), 10%
-modifies (PATCH with If-Match), 10% cancels, 20% availability searches and 10%
-views, spread over --properties properties and a year of dates. Every property
-also has one scarce room type, so that some bookings are refused with 409 "no
-availability", as in real traffic. Then it runs the booking's write
+the hub on it as serve does, with the event backbone (the embedded Kafka
+broker unless brokers are configured), the outbox relay and two partners of
+its own: the Apaleo simulator as the PMS and an OpenTravel channel simulator
+that receives the ARI fan-out, each with code mappings for every bench
+property (connectors, mappings and payments in the configuration are
+ignored). It serves the booking API over HTTP on a free 127.0.0.1 port and
+drives it over HTTP with a mix of 40% creates (with Idempotency-Key), 10%
+OTA_HotelResNotifRQ pushes from the channel, 10% modifies (PATCH with
+If-Match), 10% cancels, 20% availability searches and 10% views, spread over
+--properties properties and a year of dates. Every property also has one
+scarce room type, so that some bookings are refused with 409 "no
+availability", as in real traffic. After the load it waits up to --drain for
+the events to reach the partners. Then it runs the booking's write
 transaction directly with pgx on separate properties of the same database:
 the raw PostgreSQL baseline, half before the load and half after it. The
 database is dropped at the end unless --keep-db.
@@ -67,11 +80,11 @@ answered (closed loop).
 
 Figures, over the measured window after the warm-up (an operation belongs to
 the window if it started in it):
-  reservations_per_second  committed reservation writes per second: creates,
-                           modifies and cancels answered 2xx
+  reservations_per_second  reservation writes per second: creates, modifies
+                           and cancels answered 2xx (after their commit), and
+                           OTA pushes answered Success (once durable in Kafka)
   operations_per_second    operations completed per second, whatever the outcome
-  p50/p95/p99_commit_ms    request to response of committed writes, in ms
-                           (the API answers a write after its commit)
+  p50/p95/p99_commit_ms    request to response of those writes, in ms
   p95_read_ms              request to response of searches and views, in ms
   errors                   unexpected statuses and transport errors, listed by
                            kind (operation, status, problem code)
@@ -80,11 +93,14 @@ the window if it started in it):
                            pgx at the same concurrency and pool size: no HTTP,
                            validation, pricing or idempotency
   ratio_to_raw             reservations_per_second / raw_postgres_tps
-  p95_pms_ms, p95_ari_ms   until the PMS simulator has the booking, and until
-                           the channel simulators have the new availability
-  consumer_lag             events not yet consumed at the end
-The last three are not measured in this build; --json reports them as null
-with a note saying so.
+  p95_pms_ms               from a create's 201 to the Apaleo simulator
+                           receiving its booking, in ms
+  p95_ari_ms               from a create's 201 to the channel simulator
+                           receiving the new availability of every night it
+                           took, in ms
+  consumer_lag             records not yet consumed, summed over every
+                           consumer group and partition, after the drain
+  outbox_backlog           outbox events not yet published, after the drain
 
 Progress goes to stderr every few seconds, the report to stdout (a table, or
 JSON with --json). The exit status is 0 when the run completed, whatever the
@@ -99,6 +115,7 @@ type benchOptions struct {
 	duration    time.Duration
 	warmup      time.Duration
 	rawDuration time.Duration
+	drain       time.Duration
 	rate        int
 	max         bool
 	properties  int
@@ -122,6 +139,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (benchOptions, error) {
 	fs.DurationVar(&o.duration, "duration", 30*time.Second, "length of the measured window")
 	fs.DurationVar(&o.warmup, "warmup", 3*time.Second, "load before the measured window, not counted (connections, caches, plans)")
 	fs.DurationVar(&o.rawDuration, "raw-duration", 5*time.Second, "length of the raw PostgreSQL baseline")
+	fs.DurationVar(&o.drain, "drain", 30*time.Second, "longest wait after the load for the outbox, the consumers and the partners to catch up")
 	fs.IntVar(&o.rate, "rate", 0, "open loop: start `N` operations per second on a fixed clock")
 	fs.BoolVar(&o.max, "max", false, "closed loop: --concurrency workers as fast as answers come (the default)")
 	fs.IntVar(&o.properties, "properties", 50, "properties to spread the load over")
@@ -151,6 +169,9 @@ func parseBenchFlags(args []string, stderr io.Writer) (benchOptions, error) {
 	}
 	if o.warmup < 0 {
 		bad = append(bad, "--warmup must not be negative")
+	}
+	if o.drain < 0 {
+		bad = append(bad, "--drain must not be negative")
 	}
 	if o.rawDuration < 500*time.Millisecond {
 		bad = append(bad, "--raw-duration must be at least 500ms")
@@ -230,12 +251,51 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cfg.HTTP.AdminKey = randomHex(24) // the bench is the only caller; the key never leaves the process
 	logger := benchLogger(cfg.Log, stderr)
 
+	// The partners are the bench's own simulators, so that the figures never
+	// depend on (or write to) a real partner named in the configuration.
+	props := benchPropertyIDs(o.properties)
+	partners, err := startBenchPartners(props, logger)
+	if err != nil {
+		return fmt.Errorf("start the partner simulators: %w", err)
+	}
+	defer partners.close()
+	cfg.Connectors = partners.connectorConfig()
+	cfg.MappingsFile = ""
+	cfg.Payments = config.Payments{}
+
 	say("database %s on %s, %d properties, pool of %d connections", dbName, serverAddr(dbURL), o.properties, cfg.Database.MaxConns)
 	h, err := startHub(ctx, cfg, logger, hubOptions{migrate: true})
 	if err != nil {
 		return fmt.Errorf("start the hub: %w", err)
 	}
 	defer h.close()
+	for name, list := range partners.mappings() {
+		if err := h.res.Mappings.Replace(ctx, name, list); err != nil {
+			return fmt.Errorf("store the %s mappings: %w", name, err)
+		}
+	}
+	// The backbone, the relay, the consumers and the ARI fan-out run for the
+	// whole bench, as in serve; the partners see every booking the load makes.
+	runCtx, stopRun := context.WithCancel(ctx)
+	runDone := make(chan error, 1)
+	go func() { runDone <- h.run(runCtx) }()
+	stopHub := sync.OnceFunc(func() {
+		stopRun()
+		if err := <-runDone; err != nil {
+			say("the hub's backbone stopped with: %v", err)
+		}
+	})
+	defer stopHub()
+	select {
+	case <-h.backbone.Running():
+	case err := <-runDone:
+		runDone <- err
+		return fmt.Errorf("start the event backbone: %w", err)
+	case <-time.After(60 * time.Second):
+		return errors.New("the event backbone did not start within 60s; is the Kafka broker reachable?")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -262,19 +322,30 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer stopServer()
 
 	l := &benchLoad{
-		opts:   o,
-		client: client,
-		base:   "http://" + ln.Addr().String(),
-		auth:   "Bearer " + cfg.HTTP.AdminKey,
-		runID:  randomHex(4),
-		first:  canonical.DateOf(time.Now().UTC()).AddDays(1),
-		stderr: stderr,
+		opts:     o,
+		client:   client,
+		base:     "http://" + ln.Addr().String(),
+		auth:     "Bearer " + cfg.HTTP.AdminKey,
+		otaAuth:  "Basic " + base64.StdEncoding.EncodeToString([]byte(partners.otaUser+":"+partners.otaPassword)),
+		runID:    randomHex(4),
+		first:    canonical.DateOf(time.Now().UTC()).AddDays(1),
+		props:    props,
+		stderr:   stderr,
+		delivery: partners.delivery,
+		backlog:  func(ctx context.Context) (int64, error) { n, _, err := h.backbone.Relay().Backlog(ctx); return n, err },
 	}
 	setupStart := time.Now()
 	if err := l.setUp(ctx); err != nil {
 		return fmt.Errorf("set up properties over the API: %w", err)
 	}
 	say("set up %d properties with rates for %d nights in %s", o.properties, benchNights, time.Since(setupStart).Round(time.Millisecond))
+	// Defining properties and rates sends rates to the channel; let that
+	// settle so that the load starts on an idle backbone.
+	if st, err := drainBackbone(ctx, h, o.drain); err != nil {
+		return fmt.Errorf("wait for the set-up's events: %w", err)
+	} else if !st.drained() {
+		say("the set-up's events had not all reached the partners after %s: %s", o.drain, st)
+	}
 
 	// The raw baseline runs half before and half after the load, so that a
 	// change in what else the machine runs shows, rather than skewing the ratio.
@@ -305,6 +376,13 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("interrupted during the load; no report")
 	}
 	stopServer()
+	say("waiting up to %s for the outbox, the consumers and the partners to catch up", o.drain)
+	drained, err := drainBackbone(ctx, h, o.drain)
+	if err != nil {
+		return fmt.Errorf("after the load: %w", err)
+	}
+	drainEnd := time.Now()
+	say("after %s: %s", drained.waited.Round(time.Millisecond), drained)
 
 	say("raw PostgreSQL baseline, second half: %s", o.rawDuration-o.rawDuration/2)
 	rawAfter, err := runRawBaseline(ctx, h.pool, o.concurrency, o.rawDuration-o.rawDuration/2, rawProps, l.first)
@@ -315,10 +393,14 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("interrupted during the raw baseline; no report")
 	}
 	raw := [2]rawResult{rawBefore, rawAfter}
-	var unpublished int64
-	h.pool.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE published_at IS NULL`).Scan(&unpublished) //nolint:errcheck // only for a note
+	stopHub()
 
-	rep := buildReport(o, res, raw, cfg.Database.MaxConns, unpublished)
+	// Channel bookings are applied after their push was answered; count
+	// those of this run that made it to the store.
+	var otaStored int64
+	h.pool.QueryRow(ctx, `SELECT count(*) FROM reservations WHERE channel = $1 AND external_id LIKE $2`, //nolint:errcheck // only for the report
+		ota.Name, "BENCH-"+l.runID+"-%").Scan(&otaStored)
+	rep := buildReport(o, res, raw, cfg.Database.MaxConns, l.delivery.results(drainEnd), drained, l.otaAccepted.Load(), otaStored)
 	if o.json {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -483,6 +565,7 @@ type opKind int
 
 const (
 	opCreate opKind = iota
+	opOTA           // a channel's OTA_HotelResNotifRQ push of a new booking
 	opModify
 	opCancel
 	opSearch
@@ -490,7 +573,7 @@ const (
 	numOps
 )
 
-var opNames = [numOps]string{"create", "modify", "cancel", "search", "view"}
+var opNames = [numOps]string{"create", "ota_push", "modify", "cancel", "search", "view"}
 
 // write reports whether the operation changes a reservation.
 func (k opKind) write() bool { return k <= opCancel }
@@ -503,11 +586,14 @@ func (k opKind) success() int {
 	return http.StatusOK
 }
 
-// pickOp draws from the mix: 50% create, 10% modify, 10% cancel, 20% search, 10% view.
+// pickOp draws from the mix: 40% create, 10% OTA push, 10% modify, 10%
+// cancel, 20% search, 10% view.
 func pickOp(rng *mrand.Rand) opKind {
 	switch r := rng.IntN(100); {
-	case r < 50:
+	case r < 40:
 		return opCreate
+	case r < 50:
+		return opOTA
 	case r < 60:
 		return opModify
 	case r < 70:
@@ -520,18 +606,22 @@ func pickOp(rng *mrand.Rand) opKind {
 
 // benchLoad is the load generator and what it knows of the bookings it made.
 type benchLoad struct {
-	opts   benchOptions
-	client *http.Client
-	base   string
-	auth   string
-	runID  string         // keeps idempotency keys of runs on a kept database apart
-	first  canonical.Date // the first night with rates
-	props  []string
-	stderr io.Writer
+	opts     benchOptions
+	client   *http.Client
+	base     string
+	auth     string
+	otaAuth  string         // the channel's credentials for its pushes
+	runID    string         // keeps idempotency keys of runs on a kept database apart
+	first    canonical.Date // the first night with rates
+	props    []string
+	stderr   io.Writer
+	delivery *benchDelivery
+	backlog  func(ctx context.Context) (int64, error) // outbox rows not yet published, for the progress line
 
-	booked bookedPool
-	seq    atomic.Int64
-	seen   sync.Map // error kinds already described on stderr
+	booked      bookedPool
+	seq         atomic.Int64
+	otaAccepted atomic.Int64 // OTA pushes answered Success, warm-up included
+	seen        sync.Map     // error kinds already described on stderr
 
 	// For the progress line: every operation, warm-up included.
 	ops, errs, late, skipped atomic.Int64
@@ -661,12 +751,17 @@ var (
 	benchZones  = []string{"Europe/Lisbon", "Europe/Berlin", "America/New_York", "Asia/Tokyo"}
 )
 
+// benchPropertyIDs names the bench's properties.
+func benchPropertyIDs(n int) []string {
+	props := make([]string, n)
+	for i := range props {
+		props[i] = fmt.Sprintf("H%04d", i+1)
+	}
+	return props
+}
+
 // setUp defines the properties and their rates through the API.
 func (l *benchLoad) setUp(ctx context.Context) error {
-	l.props = make([]string, l.opts.properties)
-	for i := range l.props {
-		l.props[i] = fmt.Sprintf("H%04d", i+1)
-	}
 	var (
 		wg       sync.WaitGroup
 		mu       sync.Mutex
@@ -871,6 +966,13 @@ func (l *benchLoad) progress(w io.Writer, start, windowStart, end time.Time, don
 			line := fmt.Sprintf("bench: %4.0fs %-9s %7.0f ops/s  p95 write %.1f ms  errors %d",
 				now.Sub(start).Seconds(), phase, float64(ops-lastOps)/now.Sub(lastAt).Seconds(),
 				durationMS(l.writes.quantile(0.95)), l.errs.Load())
+			if l.backlog != nil {
+				qctx, cancel := context.WithTimeout(context.Background(), time.Second)
+				if n, err := l.backlog(qctx); err == nil {
+					line += fmt.Sprintf("  outbox %d", n)
+				}
+				cancel()
+			}
 			if !l.opts.max {
 				line += fmt.Sprintf("  late %d  skipped %d", l.late.Load(), l.skipped.Load())
 			}
@@ -910,6 +1012,17 @@ func (l *benchLoad) newStay(rng *mrand.Rand) (string, benchStay) {
 	return l.props[rng.IntN(len(l.props))], st
 }
 
+// newChannelStay draws a stay for a channel's push: a double or a twin, as
+// channels book what they were told is available and the suite is not
+// offered to them.
+func (l *benchLoad) newChannelStay(rng *mrand.Rand) (string, benchStay) {
+	for {
+		if prop, st := l.newStay(rng); st.RoomType != "STE" {
+			return prop, st
+		}
+	}
+}
+
 // do runs one operation drawn from the mix and records its outcome in rec
 // when record is set.
 func (l *benchLoad) do(ctx context.Context, rec *recorder, record bool) {
@@ -928,6 +1041,7 @@ func (l *benchLoad) do(ctx context.Context, rec *recorder, record bool) {
 	ifMatch := strconv.Quote(strconv.Itoa(b.version))
 	var resp benchResponse
 	var err error
+	var track *ariWrite // the write's availability changes, followed to the channel
 	next := b.stay
 	switch kind {
 	case opCreate:
@@ -940,7 +1054,17 @@ func (l *benchLoad) do(ctx context.Context, rec *recorder, record bool) {
 			"primary_guest": canonical.Guest{GivenName: "Ana", Surname: fmt.Sprintf("Guest%d", n), Email: fmt.Sprintf("guest%d@example.com", n)},
 			"room_stays":    []benchStay{b.stay},
 		})
+		track = l.delivery.begin(stayKeys(b.property, b.stay, nil))
 		resp, err = l.send(ctx, "POST", "/v1/reservations", body, "Idempotency-Key", fmt.Sprintf("bench-%s-%d", l.runID, n))
+	case opOTA:
+		var body []byte
+		b.property, b.stay = l.newChannelStay(rec.rng)
+		body, err = l.otaBooking(b.property, b.stay, l.seq.Add(1))
+		if err != nil {
+			panic(err) // the bench built a message its own channel cannot parse: a bug of the bench
+		}
+		track = l.delivery.begin(stayKeys(b.property, b.stay, nil))
+		resp, err = l.sendAs(ctx, l.otaAuth, "text/xml; charset=utf-8", "POST", "/v1/connectors/ota/reservations", body)
 	case opModify:
 		var body []byte
 		if rec.rng.IntN(2) == 0 {
@@ -954,8 +1078,10 @@ func (l *benchLoad) do(ctx context.Context, rec *recorder, record bool) {
 			}
 			body, _ = json.Marshal(map[string]any{"room_stays": []benchStay{next}})
 		}
+		track = l.delivery.begin(stayKeys(b.property, next, &b.stay))
 		resp, err = l.send(ctx, "PATCH", "/v1/reservations/"+b.id, body, "If-Match", ifMatch)
 	case opCancel:
+		track = l.delivery.begin(stayKeys(b.property, b.stay, nil))
 		resp, err = l.send(ctx, "POST", "/v1/reservations/"+b.id+"/cancel", nil, "If-Match", ifMatch)
 	case opSearch:
 		prop, st := l.newStay(rec.rng)
@@ -973,6 +1099,11 @@ func (l *benchLoad) do(ctx context.Context, rec *recorder, record bool) {
 	case err != nil:
 		errKind = opNames[kind] + ": transport: " + transportKind(err)
 		l.describeOnce(errKind, err.Error())
+	case kind == opOTA && resp.status == http.StatusOK && resp.otaSuccess:
+		ok = true
+	case kind == opOTA:
+		errKind = fmt.Sprintf("%s: %d %s", opNames[kind], resp.status, resp.code)
+		l.describeOnce(errKind, resp.detail)
 	case resp.status == kind.success() && (!kind.write() || resp.etag > 0) && (kind != opCreate || resp.id != ""):
 		ok = true
 	case resp.status == http.StatusConflict && resp.code == "no_availability" && (kind == opCreate || kind == opModify):
@@ -985,6 +1116,8 @@ func (l *benchLoad) do(ctx context.Context, rec *recorder, record bool) {
 	case kind == opCreate && ok:
 		b.id, b.version = resp.id, resp.etag
 		l.booked.add(b)
+	case kind == opOTA && ok:
+		l.otaAccepted.Add(1)
 	case kind == opModify && ok:
 		b.version, b.stay = resp.etag, next
 		l.booked.add(b)
@@ -993,6 +1126,18 @@ func (l *benchLoad) do(ctx context.Context, rec *recorder, record bool) {
 	}
 	// A failed modify or cancel may or may not have committed; its
 	// reservation leaves the pool rather than cause version conflicts later.
+	if track != nil {
+		outcome := writeUnknown
+		switch {
+		case kind == opOTA:
+			// Acknowledged once durable: it commits later, out of sight.
+		case ok:
+			outcome = writeCommitted
+		case noAvailability:
+			outcome = writeUnchanged
+		}
+		l.delivery.end(track, outcome, resp.end, resp.id, record && kind == opCreate)
+	}
 
 	l.ops.Add(1)
 	if errKind != "" {
@@ -1032,15 +1177,23 @@ func (l *benchLoad) describeOnce(kind, detail string) {
 
 // benchResponse is what the load needs of an answer.
 type benchResponse struct {
-	status int
-	etag   int    // the reservation version, from ETag
-	id     string // of a created reservation
-	code   string // of a problem document
-	detail string
-	dur    time.Duration // request to the end of the response body
+	status     int
+	etag       int    // the reservation version, from ETag
+	id         string // of a created reservation
+	code       string // of a problem document
+	detail     string
+	otaSuccess bool          // an OTA reply with Success
+	dur        time.Duration // request to the end of the response body
+	end        time.Time     // when the response body had been read
 }
 
 func (l *benchLoad) send(ctx context.Context, method, path string, body []byte, header ...string) (benchResponse, error) {
+	return l.sendAs(ctx, l.auth, "application/json", method, path, body, header...)
+}
+
+// sendAs sends a request with the given Authorization and body type. OTA
+// replies (XML) are read for their Success or Errors.
+func (l *benchLoad) sendAs(ctx context.Context, auth, contentType, method, path string, body []byte, header ...string) (benchResponse, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -1049,9 +1202,9 @@ func (l *benchLoad) send(ctx context.Context, method, path string, body []byte, 
 	if err != nil {
 		return benchResponse{}, err
 	}
-	req.Header.Set("Authorization", l.auth)
+	req.Header.Set("Authorization", auth)
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", contentType)
 	}
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
@@ -1062,6 +1215,20 @@ func (l *benchLoad) send(ctx context.Context, method, path string, body []byte, 
 		return benchResponse{dur: time.Since(start)}, err
 	}
 	out := benchResponse{status: resp.StatusCode}
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/xml") {
+		var rs ota.ResNotifRS
+		data, rerr := io.ReadAll(resp.Body)
+		if _, derr := connectors.DecodeXML(data, &rs, ota.RootResNotifRS); derr == nil {
+			out.otaSuccess = rs.Success != nil
+			if len(rs.Errors) > 0 {
+				out.code, out.detail = rs.Errors[0].Code, rs.Errors[0].Text
+			}
+		}
+		resp.Body.Close()
+		out.end = time.Now()
+		out.dur = out.end.Sub(start)
+		return out, rerr
+	}
 	if resp.StatusCode == http.StatusCreated || resp.StatusCode >= 400 {
 		var doc struct {
 			ID     string `json:"id"`
@@ -1074,7 +1241,8 @@ func (l *benchLoad) send(ctx context.Context, method, path string, body []byte, 
 	// Read to the end, so that the connection goes back to the pool.
 	_, err = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
-	out.dur = time.Since(start)
+	out.end = time.Now()
+	out.dur = out.end.Sub(start)
 	out.etag, _ = strconv.Atoi(strings.Trim(strings.TrimPrefix(resp.Header.Get("ETag"), "W/"), `"`))
 	return out, err
 }
@@ -1278,8 +1446,11 @@ func rawBooking(ctx context.Context, pool *pgxpool.Pool, rng *mrand.Rand, props 
 			payload       []byte
 			reservationID *string
 		}{{canonical.EventReservationCreated, created, &r.ID}, {canonical.EventAvailabilityChanged, avail, nil}} {
-			b.Queue(`INSERT INTO outbox (event_id, topic, partition_key, event_type, reservation_id, payload, headers)
-				VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			// Written as already published: the same insert (and trigger) as
+			// the store's, but the relay leaves the baseline's events alone,
+			// so that they add no work to the load's backbone.
+			b.Queue(`INSERT INTO outbox (event_id, topic, partition_key, event_type, reservation_id, payload, headers, published_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, now())`,
 				uuid.Must(uuid.NewV7()).String(), e.t.Topic(), prop, string(e.t), e.reservationID, e.payload,
 				map[string]string{"event_type": string(e.t)})
 		}
@@ -1288,8 +1459,9 @@ func rawBooking(ctx context.Context, pool *pgxpool.Pool, rng *mrand.Rand, props 
 }
 
 // benchReport is the report. The figures' meanings are in --help and
-// docs/benchmarks.md; the placeholders stay null until the hub has the
-// pieces that make them measurable.
+// docs/benchmarks.md. The delivery figures are pointers: null when nothing
+// could be measured (no create in the window reached the partner), never a
+// made-up number.
 type benchReport struct {
 	ReservationsPerSecond float64          `json:"reservations_per_second"`
 	OperationsPerSecond   float64          `json:"operations_per_second"`
@@ -1305,6 +1477,7 @@ type benchReport struct {
 	P95PMSMS              *float64         `json:"p95_pms_ms"`
 	P95ARIMS              *float64         `json:"p95_ari_ms"`
 	ConsumerLag           *int64           `json:"consumer_lag"`
+	OutboxBacklog         int64            `json:"outbox_backlog"`
 	Run                   benchRunInfo     `json:"run"`
 	Notes                 []string         `json:"notes"`
 }
@@ -1327,9 +1500,28 @@ type benchRunInfo struct {
 	RawTPSAfter     float64                 `json:"raw_tps_after"`  // the half after it
 	DBMaxConns      int32                   `json:"db_max_conns"`
 	CPUs            int                     `json:"cpus"`
+	Delivery        benchDeliveryInfo       `json:"delivery"`
 }
 
-func buildReport(o benchOptions, res loadResult, halves [2]rawResult, maxConns int32, unpublished int64) benchReport {
+// benchDeliveryInfo says how the delivery figures were made.
+type benchDeliveryInfo struct {
+	DrainSeconds      float64  `json:"drain_seconds"` // waited after the load for the backlog to go
+	Drained           bool     `json:"drained"`       // nothing was left when the wait ended
+	ARIPending        int64    `json:"ari_pending"`   // changes not yet pushed to the channel at the end
+	PMSMeasured       int      `json:"pms_measured"`  // creates of the window the PMS received
+	PMSMissing        int      `json:"pms_missing"`   // creates of the window it had not received at the end
+	P50PMSMS          *float64 `json:"p50_pms_ms"`
+	P99PMSMS          *float64 `json:"p99_pms_ms"`
+	ARIMeasured       int      `json:"ari_measured"` // creates followed to the channel
+	ARIMissing        int      `json:"ari_missing"`  // followed, but not heard of at the end
+	ARINotFollowed    int      `json:"ari_not_followed"`
+	P50ARIMS          *float64 `json:"p50_ari_ms"`
+	P99ARIMS          *float64 `json:"p99_ari_ms"`
+	OTAPushesAccepted int64    `json:"ota_pushes_accepted"` // warm-up included
+	OTABookingsStored int64    `json:"ota_bookings_stored"` // of those, applied to the store by the end
+}
+
+func buildReport(o benchOptions, res loadResult, halves [2]rawResult, maxConns int32, del deliveryResults, drained drainState, otaAccepted, otaStored int64) benchReport {
 	raw := rawResult{
 		committed: halves[0].committed + halves[1].committed,
 		failed:    halves[0].failed + halves[1].failed,
@@ -1383,11 +1575,43 @@ func buildReport(o benchOptions, res loadResult, halves [2]rawResult, maxConns i
 	if raw.committed > 0 {
 		rep.RatioToRaw = round(float64(len(commits))/secs/raw.tps(), 3)
 	}
+	dl := &rep.Run.Delivery
+	dl.DrainSeconds, dl.Drained, dl.ARIPending = round(drained.waited.Seconds(), 3), drained.drained(), drained.ariPending
+	dl.PMSMeasured, dl.PMSMissing = len(del.pms)-del.pmsMissing, del.pmsMissing
+	dl.ARIMeasured, dl.ARIMissing, dl.ARINotFollowed = len(del.ari)-del.ariMissing, del.ariMissing, del.ariExcluded
+	dl.OTAPushesAccepted, dl.OTABookingsStored = otaAccepted, otaStored
+	if len(del.pms) > 0 {
+		rep.P95PMSMS = ptr(round(percentileMS(del.pms, 0.95), 3))
+		dl.P50PMSMS, dl.P99PMSMS = ptr(round(percentileMS(del.pms, 0.50), 3)), ptr(round(percentileMS(del.pms, 0.99), 3))
+	}
+	if len(del.ari) > 0 {
+		rep.P95ARIMS = ptr(round(percentileMS(del.ari, 0.95), 3))
+		dl.P50ARIMS, dl.P99ARIMS = ptr(round(percentileMS(del.ari, 0.50), 3)), ptr(round(percentileMS(del.ari, 0.99), 3))
+	}
+	if drained.lagErr == nil {
+		rep.ConsumerLag = ptr(drained.lag)
+	}
+	rep.OutboxBacklog = drained.outbox
 	rep.Notes = []string{
-		"p95_pms_ms is not measured in this build: no PMS connector or simulator runs in the hub yet",
-		"p95_ari_ms is not measured in this build: no channel connector or simulator consumes availability yet",
-		fmt.Sprintf("consumer_lag is not measured in this build: no outbox relay or consumer runs in the hub yet (%d outbox events were left unpublished)", unpublished),
-		fmt.Sprintf("the load generator runs in the hub's process and shares its %d CPUs (GOMAXPROCS)", runtime.GOMAXPROCS(0)),
+		fmt.Sprintf("the load generator, the embedded Kafka broker and the partner simulators run in the hub's process and share its %d CPUs (GOMAXPROCS) with PostgreSQL", runtime.GOMAXPROCS(0)),
+		fmt.Sprintf("p95_pms_ms: from the 201 of %d creates of the window to the Apaleo simulator receiving their bookings; p95_ari_ms: to the channel simulator receiving the new availability of every night, for the %d creates that could be told apart from other writes of the same nights (%d could not)",
+			len(del.pms), len(del.ari), del.ariExcluded),
+		fmt.Sprintf("consumer_lag and outbox_backlog are read after waiting %.1fs (at most --drain %s) for the backlog to go", drained.waited.Seconds(), o.drain),
+	}
+	if drained.lagErr != nil {
+		rep.Notes = append(rep.Notes, "consumer_lag could not be read: "+drained.lagErr.Error())
+	}
+	if !drained.drained() {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("the backlog had not gone when the wait ended (%s): the hub did not keep up with the load's events, and the delivery percentiles leave out what had not arrived", drained))
+	}
+	if del.pmsMissing > 0 || del.ariMissing > 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("%d bookings had not reached the PMS and %d creates' availability had not reached the channel when the wait ended; they count as arriving then, so p95_pms_ms and p95_ari_ms are lower bounds", del.pmsMissing, del.ariMissing))
+	}
+	if del.pmsEarly+del.ariEarly > 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("%d bookings reached the PMS and %d availability changes the channel before their 201 reached the load generator; they count as 0 ms", del.pmsEarly, del.ariEarly))
+	}
+	if dl.OTABookingsStored < dl.OTAPushesAccepted {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("of %d OTA pushes accepted (warm-up included), %d were in the store at the end", dl.OTAPushesAccepted, dl.OTABookingsStored))
 	}
 	if ops == 0 {
 		rep.Notes = append(rep.Notes, "no operation started in the measured window: every worker was waiting for an answer from before it; the hub stalled (see the progress lines and the first errors on stderr) or --duration is shorter than its answers take")
@@ -1407,12 +1631,21 @@ func buildReport(o benchOptions, res loadResult, halves [2]rawResult, maxConns i
 }
 
 // percentileMS is the nearest-rank percentile of sorted durations, in ms.
+func ptr[T any](v T) *T { return &v }
+
 func percentileMS(sorted []time.Duration, p float64) float64 {
 	if len(sorted) == 0 {
 		return 0
 	}
 	i := min(max(int(math.Ceil(p*float64(len(sorted))))-1, 0), len(sorted)-1)
 	return durationMS(sorted[i])
+}
+
+func msOrDash(v *float64) string {
+	if v == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f ms", *v)
 }
 
 func round(x float64, decimals int) float64 {
@@ -1435,9 +1668,14 @@ func printReport(w io.Writer, o benchOptions, rep benchReport) {
 	fmt.Fprintf(tw, "errors\t%d\tunexpected statuses and transport errors\n", rep.Errors)
 	fmt.Fprintf(tw, "raw PostgreSQL tps\t%.1f\tthe booking transaction over pgx: %d workers, %d connections\n", rep.RawPostgresTPS, o.concurrency, rep.Run.DBMaxConns)
 	fmt.Fprintf(tw, "ratio to raw\t%.3f\treservations/s over raw PostgreSQL tps\n", rep.RatioToRaw)
-	fmt.Fprintf(tw, "PMS p95\t-\tnot measured in this build\n")
-	fmt.Fprintf(tw, "ARI p95\t-\tnot measured in this build\n")
-	fmt.Fprintf(tw, "consumer lag\t-\tnot measured in this build\n")
+	fmt.Fprintf(tw, "PMS p95\t%s\tcreate's 201 to the Apaleo simulator receiving the booking\n", msOrDash(rep.P95PMSMS))
+	fmt.Fprintf(tw, "ARI p95\t%s\tcreate's 201 to the channel simulator receiving its nights' availability\n", msOrDash(rep.P95ARIMS))
+	lag := "-"
+	if rep.ConsumerLag != nil {
+		lag = strconv.FormatInt(*rep.ConsumerLag, 10)
+	}
+	fmt.Fprintf(tw, "consumer lag\t%s\trecords not yet consumed, after %.1fs of drain\n", lag, rep.Run.Delivery.DrainSeconds)
+	fmt.Fprintf(tw, "outbox backlog\t%d\tevents not yet published, after the drain\n", rep.OutboxBacklog)
 	if !o.max {
 		fmt.Fprintf(tw, "late / skipped\t%d / %d\toperations sent over %s late / not sent, all slots busy\n", rep.Run.Late, rep.Run.Skipped, benchLate)
 	}
@@ -1465,5 +1703,481 @@ func printReport(w io.Writer, o benchOptions, rep benchReport) {
 	fmt.Fprintf(w, "\nnotes:\n")
 	for _, n := range rep.Notes {
 		fmt.Fprintf(w, "  - %s\n", n)
+	}
+}
+
+// benchPartners are the partners of the bench's hub, each on its own
+// 127.0.0.1 port: the Apaleo simulator as the PMS, and an OpenTravel
+// channel simulator that takes the ARI fan-out. Their codes differ from
+// Roomwire's, so every booking and availability change goes through the
+// code mappings as it would with real partners.
+type benchPartners struct {
+	props                          []string
+	apaleo                         *apaleosim.Sim
+	ota                            *otasim.Sim
+	servers                        []*http.Server
+	apaleoURL, otaURL              string
+	apaleoClient, apaleoSecret     string
+	otaUser, otaPassword           string
+	delivery                       *benchDelivery
+	otaRoomTypes, otaRatePlans     map[string]string // Roomwire code to the channel's
+	fromOTARoomType                map[string]string // the channel's room type code to Roomwire's
+	otaHotelPrefix, apaleoIDPrefix string
+}
+
+// Partner codes of a bench property H0001: Apaleo knows it as AH0001 with
+// unit groups AH0001-DBL and rate plans AH0001-FLEX; the channel as hotel
+// OH0001 with room types DB, TW, SU and rate plans BAR, NRF, TWB, SUI.
+const (
+	benchApaleoPrefix = "A"
+	benchOTAPrefix    = "O"
+)
+
+var (
+	benchOTARoomTypes = map[string]string{"DBL": "DB", "TWN": "TW", "STE": "SU"}
+	benchOTARatePlans = map[string]string{"FLEX": "BAR", "NREF": "NRF", "TWIN": "TWB", "SUITE": "SUI"}
+	benchMinorPrices  = map[string]int64{"FLEX": 12000, "NREF": 9900, "TWIN": 11000, "SUITE": 45000}
+)
+
+// startBenchPartners starts the simulators with a catalogue for props.
+func startBenchPartners(props []string, logger *slog.Logger) (*benchPartners, error) {
+	p := &benchPartners{
+		props: props, apaleoClient: "roomwire-bench", apaleoSecret: randomHex(16),
+		otaUser: "bench-channel", otaPassword: randomHex(16),
+		otaRoomTypes: benchOTARoomTypes, otaRatePlans: benchOTARatePlans, fromOTARoomType: map[string]string{},
+	}
+	for rw, ch := range benchOTARoomTypes {
+		p.fromOTARoomType[ch] = rw
+	}
+	quiet := slog.New(slog.DiscardHandler)
+	p.apaleo = apaleosim.New(apaleosim.Config{ClientID: p.apaleoClient, ClientSecret: p.apaleoSecret, Logger: quiet})
+	for _, id := range props {
+		ap := benchApaleoPrefix + id
+		for _, rt := range benchRoomTypes {
+			code := rt["code"].(string)
+			p.apaleo.AddUnitGroup(apaleosim.UnitGroup{ID: ap + "-" + code, Property: ap, Units: rt["units"].(int)})
+		}
+		for _, rp := range benchRatePlans {
+			code := rp["code"].(string)
+			p.apaleo.AddRatePlan(apaleosim.RatePlan{ID: ap + "-" + code, Property: ap, UnitGroup: ap + "-" + rp["room_type"].(string),
+				Price: canonical.NewMoney(benchMinorPrices[code], "EUR")})
+		}
+	}
+	p.ota = otasim.New(otasim.Config{Logger: quiet})
+	p.delivery = newBenchDelivery(func(hotel, roomType string) (string, string, bool) {
+		prop, ok := strings.CutPrefix(hotel, benchOTAPrefix)
+		rt, ok2 := p.fromOTARoomType[roomType]
+		return prop, rt, ok && ok2
+	})
+	p.apaleo.ObserveBookings(p.delivery.pmsReceived)
+	p.ota.ARI.ObserveAvailability(p.delivery.ariReceived)
+	var err error
+	if p.apaleoURL, err = p.serve(p.apaleo, logger); err != nil {
+		p.close()
+		return nil, err
+	}
+	if p.otaURL, err = p.serve(p.ota, logger); err != nil {
+		p.close()
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *benchPartners) serve(h http.Handler, logger *slog.Logger) (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("listen on a free 127.0.0.1 port: %w", err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	p.servers = append(p.servers, srv)
+	go srv.Serve(ln) //nolint:errcheck // ends with ErrServerClosed at Close
+	return "http://" + ln.Addr().String(), nil
+}
+
+func (p *benchPartners) close() {
+	for _, srv := range p.servers {
+		srv.Close()
+	}
+	p.apaleo.Close()
+}
+
+// connectorConfig configures the hub's connectors for the simulators.
+func (p *benchPartners) connectorConfig() map[string]map[string]any {
+	return map[string]map[string]any{
+		apaleo.Name: {"api_url": p.apaleoURL, "identity_url": p.apaleoURL, "client_id": p.apaleoClient, "client_secret": p.apaleoSecret},
+		ota.Name:    {"inbound_user": p.otaUser, "inbound_password": p.otaPassword, "ari_url": p.otaURL + "/ari"},
+	}
+}
+
+// mappings are both partners' codes of every bench property.
+func (p *benchPartners) mappings() map[string][]connectors.Mapping {
+	out := map[string][]connectors.Mapping{}
+	for _, id := range p.props {
+		ap, oh := benchApaleoPrefix+id, benchOTAPrefix+id
+		out[apaleo.Name] = append(out[apaleo.Name], connectors.Mapping{Kind: connectors.KindProperty, Partner: ap, Roomwire: id})
+		out[ota.Name] = append(out[ota.Name], connectors.Mapping{Kind: connectors.KindProperty, Partner: oh, Roomwire: id})
+		for _, rt := range benchRoomTypes {
+			code := rt["code"].(string)
+			out[apaleo.Name] = append(out[apaleo.Name], connectors.Mapping{Kind: connectors.KindRoomType, Property: id, Partner: ap + "-" + code, Roomwire: code})
+			out[ota.Name] = append(out[ota.Name], connectors.Mapping{Kind: connectors.KindRoomType, Property: id, Partner: p.otaRoomTypes[code], Roomwire: code})
+		}
+		for _, rp := range benchRatePlans {
+			code := rp["code"].(string)
+			out[apaleo.Name] = append(out[apaleo.Name], connectors.Mapping{Kind: connectors.KindRatePlan, Property: id, Partner: ap + "-" + code, Roomwire: code})
+			out[ota.Name] = append(out[ota.Name], connectors.Mapping{Kind: connectors.KindRatePlan, Property: id, Partner: p.otaRatePlans[code], Roomwire: code})
+		}
+	}
+	return out
+}
+
+// otaBooking renders a new booking of the channel as OTA_HotelResNotifRQ, in
+// the channel's codes and with its prices, as the channel would push it.
+func (l *benchLoad) otaBooking(property string, st benchStay, n int64) ([]byte, error) {
+	now := time.Now().UTC().Truncate(time.Second)
+	stay := canonical.RoomStay{RoomType: benchOTARoomTypes[st.RoomType], RatePlan: benchOTARatePlans[st.RatePlan],
+		Arrival: st.Arrival, Departure: st.Departure, Adults: st.Adults}
+	for _, night := range canonical.Nights(st.Arrival, st.Departure) {
+		stay.NightlyPrices = append(stay.NightlyPrices, canonical.NightlyPrice{Date: night, Price: canonical.NewMoney(benchMinorPrices[st.RatePlan], "EUR")})
+	}
+	r := &canonical.Reservation{
+		PropertyID: benchOTAPrefix + property, ExternalID: fmt.Sprintf("BENCH-%s-%d", l.runID, n), CreatedAt: now, ModifiedAt: now,
+		PrimaryGuest: canonical.Guest{GivenName: "Olga", Surname: fmt.Sprintf("Channel%d", n), Email: fmt.Sprintf("channel%d@example.com", n)},
+		RoomStays:    []canonical.RoomStay{stay},
+	}
+	return ota.BuildResNotif(fmt.Sprintf("bench-%s-%d", l.runID, n), "Commit", r)
+}
+
+// ariKey is one room type and night of a property, in Roomwire's codes.
+type ariKey struct {
+	property, roomType string
+	night              canonical.Date
+}
+
+// stayKeys returns the room type and nights whose availability a write of
+// stay changes: every night of it, or, for a change from old, only the
+// nights one of the two has and the other has not (a modify of the
+// comments changes none).
+func stayKeys(property string, stay benchStay, old *benchStay) []ariKey {
+	nights := func(s benchStay) map[canonical.Date]bool {
+		m := map[canonical.Date]bool{}
+		for _, n := range canonical.Nights(s.Arrival, s.Departure) {
+			m[n] = true
+		}
+		return m
+	}
+	now := nights(stay)
+	var keys []ariKey
+	if old == nil {
+		for _, n := range canonical.Nights(stay.Arrival, stay.Departure) {
+			keys = append(keys, ariKey{property, stay.RoomType, n})
+		}
+		return keys
+	}
+	before := nights(*old)
+	for n := range now {
+		if !before[n] {
+			keys = append(keys, ariKey{property, stay.RoomType, n})
+		}
+	}
+	for n := range before {
+		if !now[n] {
+			keys = append(keys, ariKey{property, old.RoomType, n})
+		}
+	}
+	return keys
+}
+
+// writeOutcome is what a write did to availability, as far as the load can tell.
+type writeOutcome int
+
+const (
+	writeCommitted writeOutcome = iota // committed: its availability is on its way
+	writeUnchanged                     // refused (no availability): nothing changed
+	writeUnknown                       // failed, or accepted to be applied later
+)
+
+// benchDelivery follows the load's bookings to the partners: when the
+// Apaleo simulator received each booking, and when the channel simulator
+// was told the new availability of each night a booking took.
+//
+// A channel message carries numbers, not the write they came from, so a
+// create is measured only when it can be told apart: the channel receives,
+// per room type and night, the values in commit order with some skipped
+// (pushes coalesce), and a create's availability has reached the channel
+// once any message for that night comes after it. That holds for the first
+// message after the create's request started as long as the channel had
+// already heard of every earlier change of the night, and no other write of
+// the night overlapped the create. A night where that cannot be known (two
+// writes overlapped, a write failed, or a channel booking is still to be
+// applied) is left out from then on, and so is every create touching it.
+type benchDelivery struct {
+	fromChannel func(hotel, roomType string) (property, rwRoomType string, ok bool)
+
+	mu       sync.Mutex
+	answered map[string]time.Time // created reservation id to its 201, for creates in the window
+	atPMS    map[string]time.Time // reservation id to when the Apaleo simulator received its booking
+	nights   map[ariKey]*ariNight
+	samples  []*ariSample // creates in the window followed to the channel
+	excluded int          // creates in the window that could not be followed
+}
+
+// ariNight is what the load knows of one room type and night.
+type ariNight struct {
+	inFlight int        // writes under way
+	began    int64      // writes begun so far
+	lost     bool       // the channel's view can no longer be tied to writes
+	watch    *ariSample // the committed write the next message belongs to
+	heard    time.Time  // first message since the last write began with none under way
+}
+
+// ariSample is one create followed to the channel.
+type ariSample struct {
+	answered time.Time // its 201
+	pending  int       // nights not yet heard of
+	last     time.Time // the latest first message over its nights
+	record   bool
+}
+
+// ariWrite is a write under way.
+type ariWrite struct {
+	keys  []ariKey
+	began []int64 // each night's began count after this write began
+	clean bool    // every night's earlier changes had reached the channel
+}
+
+func newBenchDelivery(fromChannel func(hotel, roomType string) (string, string, bool)) *benchDelivery {
+	return &benchDelivery{fromChannel: fromChannel, answered: map[string]time.Time{}, atPMS: map[string]time.Time{}, nights: map[ariKey]*ariNight{}}
+}
+
+// pmsReceived is the Apaleo simulator's observer.
+func (d *benchDelivery) pmsReceived(key string, at time.Time) {
+	id, ok := strings.CutPrefix(key, "roomwire-")
+	if id, ok2 := strings.CutSuffix(id, "-create"); ok && ok2 {
+		d.mu.Lock()
+		if _, seen := d.atPMS[id]; !seen {
+			d.atPMS[id] = at
+		}
+		d.mu.Unlock()
+	}
+}
+
+// ariReceived is the channel simulator's observer.
+func (d *benchDelivery) ariReceived(hotel, roomType string, night canonical.Date, _ int, at time.Time) {
+	prop, rt, ok := d.fromChannel(hotel, roomType)
+	if !ok {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := d.nights[ariKey{prop, rt, night}]
+	if n == nil {
+		return // no write of the load touched it
+	}
+	if n.inFlight > 0 && n.heard.IsZero() {
+		n.heard = at
+	}
+	if n.watch != nil {
+		n.watch.resolve(at)
+		n.watch = nil
+	}
+}
+
+func (s *ariSample) resolve(at time.Time) {
+	s.pending--
+	if at.After(s.last) {
+		s.last = at
+	}
+}
+
+// begin notes a write of keys starting.
+func (d *benchDelivery) begin(keys []ariKey) *ariWrite {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	w := &ariWrite{keys: keys, began: make([]int64, len(keys)), clean: true}
+	for i, k := range keys {
+		n := d.nights[k]
+		if n == nil {
+			n = &ariNight{}
+			d.nights[k] = n
+		}
+		if n.lost || n.inFlight > 0 || n.watch != nil {
+			w.clean = false
+		}
+		if n.inFlight == 0 {
+			n.heard = time.Time{}
+		}
+		n.inFlight++
+		n.began++
+		w.began[i] = n.began
+	}
+	return w
+}
+
+// end notes a write's outcome; answered is when its answer arrived, id the
+// reservation a create made, and record whether to measure it.
+func (d *benchDelivery) end(w *ariWrite, outcome writeOutcome, answered time.Time, id string, record bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	clean := w.clean
+	for i, k := range w.keys {
+		n := d.nights[k]
+		n.inFlight--
+		if n.began != w.began[i] {
+			clean = false // another write of the night began meanwhile
+		}
+	}
+	if record && outcome == writeCommitted && id != "" {
+		d.answered[id] = answered
+	}
+	switch {
+	case outcome == writeUnchanged:
+		return
+	case outcome == writeUnknown || !clean:
+		for _, k := range w.keys {
+			d.nights[k].lost = true
+		}
+		if record && outcome == writeCommitted {
+			d.excluded++
+		}
+		return
+	}
+	s := &ariSample{answered: answered, pending: len(w.keys), record: record}
+	for _, k := range w.keys {
+		n := d.nights[k]
+		if !n.heard.IsZero() {
+			s.resolve(n.heard) // the channel heard of it before the answer arrived
+		} else {
+			n.watch = s
+		}
+	}
+	if record {
+		d.samples = append(d.samples, s)
+	}
+}
+
+// deliveryResults are the delivery latencies of the window's creates.
+type deliveryResults struct {
+	pms, ari           []time.Duration // sorted
+	pmsMissing         int             // bookings the PMS never received
+	ariMissing         int             // creates whose availability never reached the channel
+	ariExcluded        int             // creates that could not be followed
+	pmsEarly, ariEarly int             // partners that had them before the 201 arrived
+}
+
+// results are the latencies measured when the wait for the backlog ended
+// at until. What had not arrived by then counts as arriving at until: the
+// percentiles are then a lower bound, and a note says so.
+func (d *benchDelivery) results(until time.Time) deliveryResults {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var r deliveryResults
+	for id, answered := range d.answered {
+		at, ok := d.atPMS[id]
+		if !ok {
+			r.pmsMissing++
+			at = until
+		}
+		if at.Before(answered) {
+			r.pmsEarly++
+		}
+		r.pms = append(r.pms, max(at.Sub(answered), 0))
+	}
+	for _, s := range d.samples {
+		if s.pending > 0 {
+			r.ariMissing++
+			r.ari = append(r.ari, max(until.Sub(s.answered), 0))
+			continue
+		}
+		if s.last.Before(s.answered) {
+			r.ariEarly++
+		}
+		r.ari = append(r.ari, max(s.last.Sub(s.answered), 0))
+	}
+	r.ariExcluded = d.excluded
+	slices.Sort(r.pms)
+	slices.Sort(r.ari)
+	return r
+}
+
+// drainState is how far behind the backbone and the partners are.
+type drainState struct {
+	outbox     int64 // outbox rows not yet published
+	lag        int64 // records not yet consumed, over every consumer group and partition
+	ariPending int64 // availability, restrictions and rates not yet pushed to the channel
+	lagErr     error
+	waited     time.Duration
+}
+
+func (s drainState) drained() bool {
+	return s.outbox == 0 && s.lag == 0 && s.ariPending == 0 && s.lagErr == nil
+}
+
+func (s drainState) String() string {
+	lag := strconv.FormatInt(s.lag, 10)
+	if s.lagErr != nil {
+		lag = "unknown (" + s.lagErr.Error() + ")"
+	}
+	return fmt.Sprintf("outbox backlog %d, consumer lag %s, ARI not yet pushed %d", s.outbox, lag, s.ariPending)
+}
+
+// drainBackbone waits up to limit until every outbox event is published and
+// consumed and the channel has every pending change, and says how far
+// behind things were when it stopped waiting.
+func drainBackbone(ctx context.Context, h *hub, limit time.Duration) (drainState, error) {
+	start := time.Now()
+	for {
+		var st drainState
+		qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		var err error
+		if st.outbox, _, err = h.backbone.Relay().Backlog(qctx); err == nil {
+			err = h.pool.QueryRow(qctx, `SELECT count(*) FROM ari_pending`).Scan(&st.ariPending)
+		}
+		if err == nil {
+			st.lag, st.lagErr = consumerLag(qctx, h)
+		}
+		cancel()
+		st.waited = time.Since(start)
+		if err != nil {
+			return st, err
+		}
+		if st.drained() || st.waited >= limit {
+			return st, nil
+		}
+		if err := sleepFor(ctx, min(250*time.Millisecond, limit-st.waited)); err != nil {
+			return st, err
+		}
+	}
+}
+
+// consumerLag sums the lag of every consumer's group over its topics and
+// partitions. Groups commit their offsets every second, so the lag of a
+// group that has caught up reads zero within a second.
+func consumerLag(ctx context.Context, h *hub) (int64, error) {
+	var total int64
+	for _, name := range h.backbone.Consumers() {
+		lags, err := h.backbone.ConsumerLag(ctx, name)
+		if err != nil {
+			return 0, err
+		}
+		for topic, parts := range lags {
+			for p, n := range parts {
+				if n < 0 {
+					return 0, fmt.Errorf("consumer %s has no lag for %s/%d", name, topic, p)
+				}
+				total += n
+			}
+		}
+	}
+	return total, nil
+}
+
+func sleepFor(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
 }

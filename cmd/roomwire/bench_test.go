@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"net"
 	"regexp"
 	"strings"
@@ -22,7 +23,7 @@ import (
 var benchKeys = []string{
 	"reservations_per_second", "operations_per_second", "p50_commit_ms", "p95_commit_ms", "p99_commit_ms",
 	"p95_read_ms", "errors", "no_availability", "raw_postgres_tps", "ratio_to_raw",
-	"p95_pms_ms", "p95_ari_ms", "consumer_lag", "notes",
+	"p95_pms_ms", "p95_ari_ms", "consumer_lag", "outbox_backlog", "notes",
 }
 
 // runBenchJSON runs roomwire bench with args and --json, and decodes its report.
@@ -89,12 +90,31 @@ func TestBenchReportsSaneFigures(t *testing.T) {
 			if ratio := number(t, rep, "ratio_to_raw"); ratio <= 0 {
 				t.Errorf("ratio_to_raw = %v", ratio)
 			}
-			// What this build cannot measure is null and said so, never a number.
-			for _, k := range []string{"p95_pms_ms", "p95_ari_ms", "consumer_lag"} {
-				if rep[k] != nil {
-					t.Errorf("%s = %v, want null", k, rep[k])
+			// The bookings reached the partners, and the lag was read.
+			for _, k := range []string{"p95_pms_ms", "p95_ari_ms"} {
+				if v := number(t, rep, k); v <= 0 {
+					t.Errorf("%s = %v, want a measured latency", k, v)
 				}
-				if notes := fmt.Sprint(rep["notes"]); !strings.Contains(notes, k+" is not measured") {
+			}
+			if lag := number(t, rep, "consumer_lag"); lag < 0 || lag != math.Trunc(lag) {
+				t.Errorf("consumer_lag = %v, want a count", lag)
+			}
+			if n := number(t, rep, "outbox_backlog"); n < 0 {
+				t.Errorf("outbox_backlog = %v", n)
+			}
+			run, _ := rep["run"].(map[string]any)
+			ops, _ := run["operations"].(map[string]any)
+			if push, _ := ops["ota_push"].(map[string]any); push == nil || push["ok"].(float64) <= 0 {
+				t.Errorf("no OTA push was accepted: %v", ops["ota_push"])
+			}
+			del, _ := run["delivery"].(map[string]any)
+			for _, k := range []string{"pms_measured", "ari_measured"} {
+				if n, _ := del[k].(float64); n <= 0 {
+					t.Errorf("run.delivery.%s = %v, want some measured creates", k, del[k])
+				}
+			}
+			for _, k := range []string{"p95_pms_ms", "p95_ari_ms", "consumer_lag"} {
+				if notes := fmt.Sprint(rep["notes"]); !strings.Contains(notes, k) {
 					t.Errorf("no note explains %s: %s", k, notes)
 				}
 			}
@@ -154,9 +174,9 @@ func TestBenchFlags(t *testing.T) {
 	}
 	help := stderr.String()
 	for _, want := range []string{
-		"-duration", "-rate", "-max", "-properties", "-concurrency", "-json", "-config", "-keep-db", "-warmup", "-raw-duration",
+		"-duration", "-rate", "-max", "-properties", "-concurrency", "-json", "-config", "-keep-db", "-warmup", "-raw-duration", "-drain",
 		"reservations_per_second", "operations_per_second", "p50/p95/p99_commit_ms", "p95_read_ms", "errors", "no_availability",
-		"raw_postgres_tps", "ratio_to_raw", "p95_pms_ms", "p95_ari_ms", "consumer_lag",
+		"raw_postgres_tps", "ratio_to_raw", "p95_pms_ms", "p95_ari_ms", "consumer_lag", "outbox_backlog",
 	} {
 		if !strings.Contains(help, want) {
 			t.Errorf("--help does not explain %s", want)
@@ -165,7 +185,7 @@ func TestBenchFlags(t *testing.T) {
 	if strings.Contains(help, "cpuprofile") {
 		t.Errorf("--help shows the hidden profiling flags")
 	}
-	for _, args := range [][]string{{"--rate", "10", "--max"}, {"--rate", "0"}, {"--duration", "10ms"}, {"--concurrency", "0"}} {
+	for _, args := range [][]string{{"--rate", "10", "--max"}, {"--rate", "0"}, {"--duration", "10ms"}, {"--concurrency", "0"}, {"--drain", "-1s"}} {
 		stderr.Reset()
 		if err := runBench(context.Background(), args, &bytes.Buffer{}, &stderr); !errors.Is(err, errUsage) {
 			t.Errorf("%v: err = %v, want a usage error", args, err)
