@@ -1602,7 +1602,7 @@ func buildReport(o benchOptions, res loadResult, halves [2]rawResult, maxConns i
 		rep.Notes = append(rep.Notes, "consumer_lag could not be read: "+drained.lagErr.Error())
 	}
 	if !drained.drained() {
-		rep.Notes = append(rep.Notes, fmt.Sprintf("the backlog had not gone when the wait ended (%s): the hub did not keep up with the load's events, and the delivery percentiles leave out what had not arrived", drained))
+		rep.Notes = append(rep.Notes, fmt.Sprintf("the backlog had not gone when the wait ended (%s): the hub's backbone did not keep up with the load's events", drained))
 	}
 	if del.pmsMissing > 0 || del.ariMissing > 0 {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("%d bookings had not reached the PMS and %d creates' availability had not reached the channel when the wait ended; they count as arriving then, so p95_pms_ms and p95_ari_ms are lower bounds", del.pmsMissing, del.ariMissing))
