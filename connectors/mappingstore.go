@@ -9,6 +9,8 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -19,7 +21,23 @@ import (
 )
 
 // Mappings stores connectors' code mappings in PostgreSQL.
-type Mappings struct{ pool *pgxpool.Pool }
+type Mappings struct {
+	pool *pgxpool.Pool
+
+	mu    sync.Mutex
+	cache map[string]cachedSet // by connector
+}
+
+// mappingsTTL bounds how long a process maps codes with a connector's
+// mappings as it last read them: every message needs them, and they change
+// rarely. A change made through this process is seen at once; one made
+// through another process, within the TTL.
+const mappingsTTL = time.Second
+
+type cachedSet struct {
+	set     *MappingSet
+	expires time.Time
+}
 
 // NewMappings returns the mapping store on pool.
 func NewMappings(pool *pgxpool.Pool) *Mappings { return &Mappings{pool: pool} }
@@ -41,6 +59,13 @@ func (m *Mappings) List(ctx context.Context, connector string) ([]Mapping, error
 // Set returns connector's mappings ready to use: its registered defaults,
 // overridden by the stored ones.
 func (m *Mappings) Set(ctx context.Context, connector string) (*MappingSet, error) {
+	now := time.Now()
+	m.mu.Lock()
+	c, ok := m.cache[connector]
+	m.mu.Unlock()
+	if ok && now.Before(c.expires) {
+		return c.set, nil
+	}
 	stored, err := m.List(ctx, connector)
 	if err != nil {
 		return nil, err
@@ -49,7 +74,14 @@ func (m *Mappings) Set(ctx context.Context, connector string) (*MappingSet, erro
 	if s, ok := Lookup(connector); ok {
 		defaults = s.DefaultMappings
 	}
-	return NewMappingSet(connector, defaults, stored), nil
+	set := NewMappingSet(connector, defaults, stored)
+	m.mu.Lock()
+	if m.cache == nil {
+		m.cache = map[string]cachedSet{}
+	}
+	m.cache[connector] = cachedSet{set: set, expires: now.Add(mappingsTTL)}
+	m.mu.Unlock()
+	return set, nil
 }
 
 // Replace makes list the stored mappings of connector, in one transaction.
@@ -57,6 +89,7 @@ func (m *Mappings) Replace(ctx context.Context, connector string, list []Mapping
 	if err := ValidateMappings(list); err != nil {
 		return err
 	}
+	defer m.forget(connector)
 	return pgx.BeginFunc(ctx, m.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM connector_mappings WHERE connector = $1`, connector); err != nil {
 			return err
@@ -68,6 +101,13 @@ func (m *Mappings) Replace(ctx context.Context, connector string, list []Mapping
 		}
 		return tx.SendBatch(ctx, b).Close()
 	})
+}
+
+// forget drops a connector's cached mappings after this process changed them.
+func (m *Mappings) forget(connector string) {
+	m.mu.Lock()
+	delete(m.cache, connector)
+	m.mu.Unlock()
 }
 
 // MappingFile is the mapping file's form: connector name to its mappings.
