@@ -1,8 +1,9 @@
 package canonical
 
 // ContainsCardNumber reports whether s holds a run of 13 to 19 digits (spaces
-// and dashes between them allowed) that passes the Luhn check: a payment card
-// number that must not be stored, published or logged.
+// and dashes between them allowed, when the run stands as a word of its own)
+// that passes the Luhn check: a payment card number that must not be stored,
+// published or logged.
 func ContainsCardNumber(s string) bool {
 	_, _, ok := FindCardNumber(s)
 	return ok
@@ -21,7 +22,7 @@ func FindCardNumber(s string) (start, end int, ok bool) {
 		// Collect the digits of this run, skipping single separators. Only a
 		// whole run of 13 to 19 digits counts: longer runs are ids, not cards.
 		var digits [19]byte
-		n, last := 0, i
+		n, last, separated := 0, i, false
 		for j := i; j < len(s) && n < 20; j++ {
 			c := s[j]
 			if isDigit(c) {
@@ -35,9 +36,16 @@ func FindCardNumber(s string) (start, end int, ok bool) {
 				continue
 			}
 			if (c == ' ' || c == '-') && j+1 < len(s) && isDigit(s[j+1]) && j > 0 && isDigit(s[j-1]) {
+				separated = true
 				continue
 			}
 			break
+		}
+		// A separated run inside a word is part of an identifier, such as
+		// the digit groups of a UUID (4e55b313-5809-4835-98d1-...), not a
+		// card number written out.
+		if separated && (i > 0 && isAlnum(s[i-1]) || last+1 < len(s) && isAlnum(s[last+1])) {
+			continue
 		}
 		if n >= 13 && n <= 19 && luhnValid(digits[:n]) {
 			return i, last + 1, true
@@ -47,6 +55,8 @@ func FindCardNumber(s string) (start, end int, ok bool) {
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func isAlnum(c byte) bool { return isDigit(c) || c|0x20 >= 'a' && c|0x20 <= 'z' }
 
 func luhnValid(d []byte) bool {
 	sum := 0

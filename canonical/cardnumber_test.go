@@ -30,6 +30,8 @@ func TestFindCardNumber(t *testing.T) {
 		{"after a Luhn-invalid run", "4111111111111112 then 5555555555554444", 22, 38, true},
 		{"after non-ASCII text", "n° 4111111111111111", 4, 20, true},
 
+		{"digit groups of a UUID", `"id":"4e55b313-5809-4835-98d1-2450a650d50b"`, 0, 0, false},
+		{"grouped digits glued to a word", "ref4111-1111-1111-1111", 0, 0, false},
 		{"empty", "", 0, 0, false},
 		{"no digits", "tok_abcdef", 0, 0, false},
 		{"mask with X", "4111XXXXXXXX1111", 0, 0, false},

@@ -268,8 +268,13 @@ var cardRun = regexp.MustCompile(`[0-9](?:[ -]?[0-9])*`)
 // referenceFindCardNumber is FindCardNumber written the obvious way: split s
 // into whole runs, keep the first of 13 to 19 digits that passes Luhn.
 func referenceFindCardNumber(s string) (int, int, bool) {
+	alnum := regexp.MustCompile(`^[0-9A-Za-z]$`)
 	for _, m := range cardRun.FindAllStringIndex(s, -1) {
-		digits := strings.NewReplacer(" ", "", "-", "").Replace(s[m[0]:m[1]])
+		run := s[m[0]:m[1]]
+		if strings.ContainsAny(run, " -") && (m[0] > 0 && alnum.MatchString(s[m[0]-1:m[0]]) || m[1] < len(s) && alnum.MatchString(s[m[1]:m[1]+1])) {
+			continue // a separated run inside a word: an identifier
+		}
+		digits := strings.NewReplacer(" ", "", "-", "").Replace(run)
 		if len(digits) >= 13 && len(digits) <= 19 && referenceLuhn(digits) {
 			return m[0], m[1], true
 		}
