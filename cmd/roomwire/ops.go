@@ -205,7 +205,7 @@ func dlqCommand(ctx context.Context, args []string) error {
 		fmt.Fprintln(tw, "ID\tSTATUS\tREASON\tCONSUMER\tTOPIC\tPROPERTY\tRESERVATION\tATTEMPTS\tFIRST SEEN\tERROR")
 		for _, d := range page.DeadLetters {
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", d.ID, d.Status, d.Reason, d.Consumer, d.OriginalTopic,
-				dash(d.PropertyID), dash(d.ReservationID), d.Attempts, d.FirstSeenAt.Local().Format("2006-01-02 15:04:05"), truncateLine(d.Error, 80))
+				dash(d.PropertyID), dash(d.ReservationID), d.Attempts, d.FirstSeenAt.Local().Format("2006-01-02 15:04:05"), errorTail(d.Error, 80))
 		}
 		tw.Flush()
 		if page.NextAfter != nil {
@@ -322,7 +322,7 @@ if not, why?". RESERVATION is an id or a confirmation number.`)
 		if e.Connector != "" {
 			by += " (" + e.Connector + ")"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", e.LastAt.Local().Format("15:04:05.000"), e.Direction, dash(e.EventType), by, e.Status, e.Attempts, truncateLine(e.LastError, 80))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", e.LastAt.Local().Format("15:04:05.000"), e.Direction, dash(e.EventType), by, e.Status, e.Attempts, errorTail(e.LastError, 80))
 	}
 	return tw.Flush()
 }
@@ -334,6 +334,17 @@ func dash(s string) string {
 	return s
 }
 
+// errorTail keeps the end of a long error on one line: wrapped errors name
+// the cause last (the partner's own words), and that is what an operator needs.
+func errorTail(s string, max int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > max {
+		return "..." + s[len(s)-max+3:]
+	}
+	return dash(s)
+}
+
+// truncateLine keeps the start of a long text on one line.
 func truncateLine(s string, max int) string {
 	s = strings.Join(strings.Fields(s), " ")
 	if len(s) > max {
