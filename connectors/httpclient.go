@@ -17,6 +17,7 @@ import (
 
 	"github.com/hashicorp/go-retryablehttp"
 	"github.com/sony/gobreaker/v2"
+	"golang.org/x/time/rate"
 
 	"github.com/roomwire/roomwire/canonical"
 )
@@ -44,6 +45,12 @@ type HTTPConfig struct {
 	MaxResponseBytes int64
 	// Breaker configures the circuit breaker of each endpoint.
 	Breaker BreakerConfig
+	// RateLimit is the most requests per second sent to the partner, retries
+	// included, as a token bucket holding RateBurst requests (default: as
+	// many as one second allows). 0: no limit. Channels throttle or ban a
+	// client that sends faster than its contract.
+	RateLimit float64
+	RateBurst int
 }
 
 // BreakerConfig configures the circuit breaker kept per partner endpoint.
@@ -95,6 +102,8 @@ func (c HTTPConfig) Validate() error {
 		return errors.New("http: retry wait max must not be below retry wait min")
 	case c.RetryMax > 20:
 		return errors.New("http: at most 20 retries are allowed")
+	case c.RateLimit < 0, c.RateBurst < 0:
+		return errors.New("http: rate limit and burst must not be negative")
 	}
 	return nil
 }
@@ -164,6 +173,13 @@ func NewClient(partner string, cfg HTTPConfig, logger *slog.Logger, opts ...Clie
 	rc.RequestLogHook = c.logAttempt
 	for _, o := range opts {
 		o(c)
+	}
+	if cfg.RateLimit > 0 {
+		burst := cfg.RateBurst
+		if burst == 0 {
+			burst = max(1, int(cfg.RateLimit))
+		}
+		rc.HTTPClient.Transport = &rateLimited{next: rc.HTTPClient.Transport, limiter: rate.NewLimiter(rate.Limit(cfg.RateLimit), burst)}
 	}
 	clientsMu.Lock()
 	clients[c] = struct{}{}
@@ -496,4 +512,23 @@ func (c *Client) DoJSON(ctx context.Context, req Request, in, out any) (*Respons
 		}
 	}
 	return resp, nil
+}
+
+// rateLimited sends each request, every retry included, only when the
+// partner's token bucket has a token, waiting for one as long as the
+// request's context allows.
+type rateLimited struct {
+	next    http.RoundTripper
+	limiter *rate.Limiter
+}
+
+func (t *rateLimited) RoundTrip(req *http.Request) (*http.Response, error) {
+	if err := t.limiter.Wait(req.Context()); err != nil {
+		return nil, err
+	}
+	next := t.next
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	return next.RoundTrip(req)
 }

@@ -224,3 +224,25 @@ func TestClientLogsNoSecrets(t *testing.T) {
 		}
 	}
 }
+
+func TestClientKeepsToThePartnersRateLimit(t *testing.T) {
+	s := &script{statuses: []int{200}}
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	// One request a minute, a bucket of two: the third request must wait
+	// far longer than its deadline, so it is refused without being sent.
+	c := newClient(t, connectors.HTTPConfig{RateLimit: 1.0 / 60, RateBurst: 2, RetryMax: -1}, nil)
+	for i := 0; i < 2; i++ {
+		if _, err := c.Do(context.Background(), connectors.Request{Method: "GET", URL: srv.URL + "/ari", Route: "/ari"}); err != nil {
+			t.Fatalf("request %d within the burst: %v", i+1, err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if _, err := c.Do(ctx, connectors.Request{Method: "GET", URL: srv.URL + "/ari", Route: "/ari"}); err == nil {
+		t.Fatal("a request beyond the rate limit went out")
+	}
+	if n := s.count(); n != 2 {
+		t.Fatalf("the partner received %d requests, want 2", n)
+	}
+}

@@ -58,6 +58,8 @@ type Config struct {
 	ARIMaxItems int `json:"ari_max_items"`
 	// Timeout bounds one HTTP attempt. Default 10s.
 	Timeout connectors.Duration `json:"timeout"`
+	// RateLimit is the most requests per second to the channel (0: none).
+	RateLimit int `json:"rate_limit"`
 
 	HTTP connectors.HTTPConfig `json:"-"`
 	// Now is the clock; tests set it.
@@ -76,6 +78,7 @@ var Fields = []connectors.Field{
 	connectors.CardPolicyField,
 	{Name: "ari_max_items", Type: "int", Default: "500", Description: "most entries in one ARI message"},
 	{Name: "timeout", Type: "duration", Default: "10s", Description: "timeout of one HTTP attempt"},
+	{Name: "rate_limit", Type: "int", Default: "10", Description: "most requests per second sent to the channel, retries included (token bucket); 0: no limit"},
 }
 
 func (c *Config) setDefaults() {
@@ -100,6 +103,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Timeout != 0 && c.HTTP.Timeout == 0 {
 		c.HTTP.Timeout = time.Duration(c.Timeout)
+	}
+	if c.RateLimit > 0 && c.HTTP.RateLimit == 0 {
+		c.HTTP.RateLimit = float64(c.RateLimit)
 	}
 	if c.Now == nil {
 		c.Now = time.Now

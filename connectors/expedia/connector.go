@@ -38,6 +38,8 @@ type Config struct {
 	MaxUpdates int `json:"max_updates"`
 	// Timeout bounds one HTTP attempt. Default 10s.
 	Timeout connectors.Duration `json:"timeout"`
+	// RateLimit is the most requests per second to the channel (0: none).
+	RateLimit int `json:"rate_limit"`
 
 	HTTP connectors.HTTPConfig `json:"-"`
 }
@@ -52,6 +54,7 @@ var Fields = []connectors.Field{
 	connectors.CardPolicyField,
 	{Name: "max_updates", Type: "int", Default: "100", Description: "most AvailRateUpdate elements in one message"},
 	{Name: "timeout", Type: "duration", Default: "10s", Description: "timeout of one HTTP attempt"},
+	{Name: "rate_limit", Type: "int", Default: "10", Description: "most requests per second sent to the channel, retries included (token bucket); 0: no limit"},
 }
 
 func (c *Config) setDefaults() {
@@ -70,6 +73,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Timeout != 0 && c.HTTP.Timeout == 0 {
 		c.HTTP.Timeout = time.Duration(c.Timeout)
+	}
+	if c.RateLimit > 0 && c.HTTP.RateLimit == 0 {
+		c.HTTP.RateLimit = float64(c.RateLimit)
 	}
 }
 

@@ -63,6 +63,8 @@ type Config struct {
 	ARIMaxItems int `json:"ari_max_items"`
 	// Timeout bounds one HTTP attempt. Default 10s.
 	Timeout connectors.Duration `json:"timeout"`
+	// RateLimit is the most requests per second to the channel (0: none).
+	RateLimit int `json:"rate_limit"`
 
 	// HTTP overrides the shared client's settings (tests use it for speed).
 	HTTP connectors.HTTPConfig `json:"-"`
@@ -83,6 +85,7 @@ var Fields = []connectors.Field{
 	{Name: "ari_occupancy", Type: "int", Default: "0", Description: "NumberOfGuests sent with each rate; 0 leaves it out"},
 	{Name: "ari_max_items", Type: "int", Default: "500", Description: "most entries in one ARI message"},
 	{Name: "timeout", Type: "duration", Default: "10s", Description: "timeout of one HTTP attempt"},
+	{Name: "rate_limit", Type: "int", Default: "20", Description: "most requests per second sent to the channel, retries included (token bucket); 0: no limit"},
 }
 
 func (c *Config) setDefaults() {
@@ -106,6 +109,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Timeout != 0 && c.HTTP.Timeout == 0 {
 		c.HTTP.Timeout = time.Duration(c.Timeout)
+	}
+	if c.RateLimit > 0 && c.HTTP.RateLimit == 0 {
+		c.HTTP.RateLimit = float64(c.RateLimit)
 	}
 }
 
