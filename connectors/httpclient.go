@@ -59,7 +59,7 @@ type BreakerConfig struct {
 	// retries) to open the circuit. Default 5.
 	Failures uint32
 	// OpenFor is how long an open circuit refuses calls before letting one
-	// through to test the partner. Default 30 s.
+	// through to test the partner. Default 10 s.
 	OpenFor time.Duration
 }
 
@@ -89,7 +89,9 @@ func (c *HTTPConfig) setDefaults() {
 		c.Breaker.Failures = 5
 	}
 	if c.Breaker.OpenFor == 0 {
-		c.Breaker.OpenFor = 30 * time.Second
+		// Shorter than the backbone's breaker (30 s), so that when the
+		// backbone lets its trial call through this one is ready to try too.
+		c.Breaker.OpenFor = 10 * time.Second
 	}
 }
 
