@@ -13,7 +13,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 
@@ -65,7 +64,7 @@ var Fields = []connectors.Field{
 	{Name: "webhook_user", Type: "string", Env: "ROOMWIRE_ADYEN_WEBHOOK_USER", Description: "basic-auth user Adyen sends with notifications (optional)"},
 	{Name: "webhook_password", Type: "string", Env: "ROOMWIRE_ADYEN_WEBHOOK_PASSWORD", Secret: true, Description: "basic-auth password Adyen sends with notifications"},
 	{Name: "hold_for", Type: "duration", Default: "672h", Description: "how long a pre-authorisation lasts"},
-	{Name: "timeout", Type: "duration", Default: "10s", Description: "timeout of one HTTP attempt"},
+	connectors.TimeoutField,
 }
 
 func (c *Config) setDefaults() {
@@ -75,9 +74,7 @@ func (c *Config) setDefaults() {
 	if c.HoldFor == 0 {
 		c.HoldFor = connectors.Duration(DefaultHoldFor)
 	}
-	if c.Timeout != 0 && c.HTTP.Timeout == 0 {
-		c.HTTP.Timeout = time.Duration(c.Timeout)
-	}
+	c.HTTP.Configure(c.Timeout, 0)
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -87,7 +84,7 @@ func (c *Config) setDefaults() {
 // Validate names every problem with the configuration.
 func (c Config) Validate() error {
 	var errs []string
-	if p, err := url.Parse(c.APIURL); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+	if !connectors.ValidHTTPURL(c.APIURL) {
 		errs = append(errs, "api_url: must be an http(s) URL")
 	}
 	if c.APIKey == "" {

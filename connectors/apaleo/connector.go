@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"strings"
 	"time"
 
@@ -60,7 +59,7 @@ var Fields = []connectors.Field{
 	{Name: "properties", Type: "[]string", Description: "Apaleo property ids to pull availability and rates for, and to backfill"},
 	{Name: "ari_days", Type: "int", Default: "90", Description: "days ahead to pull availability and rates"},
 	{Name: "ari_interval", Type: "duration", Default: "15m", Description: "how often to pull availability and rates"},
-	{Name: "timeout", Type: "duration", Default: "10s", Description: "timeout of one HTTP attempt"},
+	connectors.TimeoutField,
 }
 
 func (c *Config) setDefaults() {
@@ -79,9 +78,7 @@ func (c *Config) setDefaults() {
 	if c.ARIInterval == 0 {
 		c.ARIInterval = connectors.Duration(15 * time.Minute)
 	}
-	if c.Timeout != 0 && c.HTTP.Timeout == 0 {
-		c.HTTP.Timeout = time.Duration(c.Timeout)
-	}
+	c.HTTP.Configure(c.Timeout, 0)
 	c.APIURL = strings.TrimRight(c.APIURL, "/")
 	c.IdentityURL = strings.TrimRight(c.IdentityURL, "/")
 }
@@ -90,8 +87,7 @@ func (c *Config) setDefaults() {
 func (c Config) Validate() error {
 	var errs []string
 	for _, u := range []struct{ name, v string }{{"api_url", c.APIURL}, {"identity_url", c.IdentityURL}} {
-		p, err := url.Parse(u.v)
-		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+		if !connectors.ValidHTTPURL(u.v) {
 			errs = append(errs, u.name+": must be an http(s) URL")
 		}
 	}

@@ -23,7 +23,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -77,8 +76,8 @@ var Fields = []connectors.Field{
 	{Name: "warn_after", Type: "duration", Default: "20m", Description: "warn when a reservation has waited this long unacknowledged"},
 	connectors.CardPolicyField,
 	{Name: "ari_max_items", Type: "int", Default: "500", Description: "most entries in one ARI message"},
-	{Name: "timeout", Type: "duration", Default: "10s", Description: "timeout of one HTTP attempt"},
-	{Name: "rate_limit", Type: "int", Default: "10", Description: "most requests per second sent to the channel, retries included (token bucket); 0: no limit"},
+	connectors.TimeoutField,
+	connectors.RateLimitField("10"),
 }
 
 func (c *Config) setDefaults() {
@@ -101,12 +100,7 @@ func (c *Config) setDefaults() {
 	if c.ARIMaxItems == 0 {
 		c.ARIMaxItems = 500
 	}
-	if c.Timeout != 0 && c.HTTP.Timeout == 0 {
-		c.HTTP.Timeout = time.Duration(c.Timeout)
-	}
-	if c.RateLimit > 0 && c.HTTP.RateLimit == 0 {
-		c.HTTP.RateLimit = float64(c.RateLimit)
-	}
+	c.HTTP.Configure(c.Timeout, c.RateLimit)
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -115,7 +109,7 @@ func (c *Config) setDefaults() {
 // Validate names every problem with the configuration.
 func (c Config) Validate() error {
 	var errs []string
-	if p, err := url.Parse(c.APIURL); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+	if !connectors.ValidHTTPURL(c.APIURL) {
 		errs = append(errs, "api_url: must be an http(s) URL")
 	}
 	if c.Username == "" || c.Password == "" {

@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -53,8 +52,8 @@ var Fields = []connectors.Field{
 	{Name: "poll_interval", Type: "duration", Default: "30s", Description: "how often bookings are retrieved"},
 	connectors.CardPolicyField,
 	{Name: "max_updates", Type: "int", Default: "100", Description: "most AvailRateUpdate elements in one message"},
-	{Name: "timeout", Type: "duration", Default: "10s", Description: "timeout of one HTTP attempt"},
-	{Name: "rate_limit", Type: "int", Default: "10", Description: "most requests per second sent to the channel, retries included (token bucket); 0: no limit"},
+	connectors.TimeoutField,
+	connectors.RateLimitField("10"),
 }
 
 func (c *Config) setDefaults() {
@@ -71,18 +70,13 @@ func (c *Config) setDefaults() {
 	if c.MaxUpdates == 0 {
 		c.MaxUpdates = 100
 	}
-	if c.Timeout != 0 && c.HTTP.Timeout == 0 {
-		c.HTTP.Timeout = time.Duration(c.Timeout)
-	}
-	if c.RateLimit > 0 && c.HTTP.RateLimit == 0 {
-		c.HTTP.RateLimit = float64(c.RateLimit)
-	}
+	c.HTTP.Configure(c.Timeout, c.RateLimit)
 }
 
 // Validate names every problem with the configuration.
 func (c Config) Validate() error {
 	var errs []string
-	if p, err := url.Parse(c.APIURL); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+	if !connectors.ValidHTTPURL(c.APIURL) {
 		errs = append(errs, "api_url: must be an http(s) URL")
 	}
 	if c.Username == "" || c.Password == "" {

@@ -16,9 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
-	"time"
 
 	"github.com/roomwire/roomwire/canonical"
 	"github.com/roomwire/roomwire/connectors"
@@ -84,8 +82,8 @@ var Fields = []connectors.Field{
 	{Name: "ari_availability", Type: "string", Default: "avail", Description: "availability as avail (OTA_HotelAvailNotifRQ BookingLimit) or invcount (OTA_HotelInvCountNotifRQ)"},
 	{Name: "ari_occupancy", Type: "int", Default: "0", Description: "NumberOfGuests sent with each rate; 0 leaves it out"},
 	{Name: "ari_max_items", Type: "int", Default: "500", Description: "most entries in one ARI message"},
-	{Name: "timeout", Type: "duration", Default: "10s", Description: "timeout of one HTTP attempt"},
-	{Name: "rate_limit", Type: "int", Default: "20", Description: "most requests per second sent to the channel, retries included (token bucket); 0: no limit"},
+	connectors.TimeoutField,
+	connectors.RateLimitField("20"),
 }
 
 func (c *Config) setDefaults() {
@@ -107,12 +105,7 @@ func (c *Config) setDefaults() {
 	if c.ARIMaxItems == 0 {
 		c.ARIMaxItems = 500
 	}
-	if c.Timeout != 0 && c.HTTP.Timeout == 0 {
-		c.HTTP.Timeout = time.Duration(c.Timeout)
-	}
-	if c.RateLimit > 0 && c.HTTP.RateLimit == 0 {
-		c.HTTP.RateLimit = float64(c.RateLimit)
-	}
+	c.HTTP.Configure(c.Timeout, c.RateLimit)
 }
 
 // Validate names every problem with the configuration.
@@ -134,7 +127,7 @@ func (c Config) Validate() error {
 		errs = append(errs, "card_policy: must be drop or refuse")
 	}
 	if c.ARIURL != "" {
-		if p, err := url.Parse(c.ARIURL); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+		if !connectors.ValidHTTPURL(c.ARIURL) {
 			errs = append(errs, "ari_url: must be an http(s) URL")
 		}
 	}

@@ -11,7 +11,6 @@ package stripe
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 
@@ -54,7 +53,7 @@ var Fields = []connectors.Field{
 	{Name: "secret_key", Type: "string", Env: "ROOMWIRE_STRIPE_SECRET_KEY", Required: true, Secret: true, Description: "secret API key (sk_live_... or sk_test_...)"},
 	{Name: "webhook_secret", Type: "string", Env: "ROOMWIRE_STRIPE_WEBHOOK_SECRET", Secret: true, Description: "signing secret of the webhook endpoint (whsec_...)"},
 	{Name: "webhook_tolerance", Type: "duration", Default: "300s", Description: "how old a webhook signature may be"},
-	{Name: "timeout", Type: "duration", Default: "10s", Description: "timeout of one HTTP attempt"},
+	connectors.TimeoutField,
 }
 
 func (c *Config) setDefaults() {
@@ -64,9 +63,7 @@ func (c *Config) setDefaults() {
 	if c.WebhookTolerance == 0 {
 		c.WebhookTolerance = connectors.Duration(DefaultTolerance)
 	}
-	if c.Timeout != 0 && c.HTTP.Timeout == 0 {
-		c.HTTP.Timeout = time.Duration(c.Timeout)
-	}
+	c.HTTP.Configure(c.Timeout, 0)
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -76,7 +73,7 @@ func (c *Config) setDefaults() {
 // Validate names every problem with the configuration.
 func (c Config) Validate() error {
 	var errs []string
-	if p, err := url.Parse(c.APIURL); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+	if !connectors.ValidHTTPURL(c.APIURL) {
 		errs = append(errs, "api_url: must be an http(s) URL")
 	}
 	if c.SecretKey == "" {
