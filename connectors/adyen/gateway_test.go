@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -29,17 +28,9 @@ const (
 
 var hmacKey, _ = hex.DecodeString(hmacHex)
 
-var fastHTTP = connectors.HTTPConfig{Timeout: 300 * time.Millisecond, RetryMax: 1, RetryWaitMin: 5 * time.Millisecond,
-	RetryWaitMax: 20 * time.Millisecond, Breaker: connectors.BreakerConfig{Failures: 1000}}
+var fastHTTP = conformance.FastHTTP(1)
 
-func fixture(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "adyen", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+func fixture(t testing.TB, name string) []byte { return conformance.ReadFixture(t, "adyen", name) }
 
 func harness(t *testing.T, res connectors.Resources) (*adyen.Connector, *adyensim.Sim) {
 	sim := adyensim.New(adyensim.Config{APIKey: apiKey, MerchantAccount: merchantAccount, HMACKey: hmacKey})

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/roomwire/roomwire/connectors"
 	"github.com/roomwire/roomwire/connectors/apaleo"
 	"github.com/roomwire/roomwire/connectors/apaleo/apaleosim"
+	"github.com/roomwire/roomwire/connectors/conformance"
 	"github.com/roomwire/roomwire/connectors/inbound"
 	"github.com/roomwire/roomwire/reservations"
 	"github.com/roomwire/roomwire/reservations/pgtest"
@@ -27,19 +27,9 @@ const (
 )
 
 // fastHTTP keeps retries and timeouts short, so faults cost little time.
-var fastHTTP = connectors.HTTPConfig{
-	Timeout: 500 * time.Millisecond, RetryMax: 4, RetryWaitMin: time.Millisecond, RetryWaitMax: 10 * time.Millisecond,
-	MaxRetryAfter: 2 * time.Second, Breaker: connectors.BreakerConfig{Failures: 1000},
-}
+var fastHTTP = conformance.FastHTTP(4)
 
-func fixture(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "apaleo", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+func fixture(t testing.TB, name string) []byte { return conformance.ReadFixture(t, "apaleo", name) }
 
 func date(s string) canonical.Date {
 	d, err := canonical.ParseDate(s)

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +15,7 @@ import (
 	"github.com/roomwire/roomwire/connectors"
 	"github.com/roomwire/roomwire/connectors/bookingcom"
 	"github.com/roomwire/roomwire/connectors/bookingcom/bookingcomsim"
+	"github.com/roomwire/roomwire/connectors/conformance"
 	"github.com/roomwire/roomwire/connectors/inbound"
 	"github.com/roomwire/roomwire/reservations"
 	"github.com/roomwire/roomwire/reservations/pgtest"
@@ -25,10 +25,7 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
 const password = "bdc-Pw4z-never-logged"
 
-var fastHTTP = connectors.HTTPConfig{
-	Timeout: 500 * time.Millisecond, RetryMax: 1, RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond,
-	MaxRetryAfter: time.Second, Breaker: connectors.BreakerConfig{Failures: 1000},
-}
+var fastHTTP = conformance.FastHTTP(1)
 
 var testMappings = []connectors.Mapping{
 	{Kind: connectors.KindProperty, Partner: "1180204", Roomwire: "LIS"},
@@ -42,14 +39,7 @@ var lisbon = reservations.Property{
 	RatePlans: []reservations.RatePlan{{Code: "FLEX-DBL", RoomType: "DBL", Name: "Flexible"}},
 }
 
-func fixture(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "bookingcom", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+func fixture(t testing.TB, name string) []byte { return conformance.ReadFixture(t, "bookingcom", name) }
 
 func date(s string) canonical.Date {
 	d, err := canonical.ParseDate(s)

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/roomwire/roomwire/canonical"
 	"github.com/roomwire/roomwire/connectors"
@@ -32,10 +31,7 @@ var update = flag.Bool("update", false, "rewrite the golden files")
 
 const password = "eqc-Pw2k-never-logged"
 
-var fastHTTP = connectors.HTTPConfig{
-	Timeout: 500 * time.Millisecond, RetryMax: 1, RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond,
-	MaxRetryAfter: time.Second, Breaker: connectors.BreakerConfig{Failures: 1000},
-}
+var fastHTTP = conformance.FastHTTP(1)
 
 var testMappings = []connectors.Mapping{
 	{Kind: connectors.KindProperty, Partner: "4411903", Roomwire: "LIS"},
@@ -51,14 +47,7 @@ var lisbon = reservations.Property{
 
 var fixtureNames = []string{"retrieval-book.xml", "retrieval-modify.xml", "retrieval-cancel.xml", "ar-update.xml"}
 
-func fixture(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "expedia", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+func fixture(t testing.TB, name string) []byte { return conformance.ReadFixture(t, "expedia", name) }
 
 func date(s string) canonical.Date {
 	d, _ := canonical.ParseDate(s)

@@ -7,10 +7,10 @@ import (
 	"os"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/roomwire/roomwire/canonical"
 	"github.com/roomwire/roomwire/connectors"
+	"github.com/roomwire/roomwire/connectors/conformance"
 	"github.com/roomwire/roomwire/connectors/inbound"
 	"github.com/roomwire/roomwire/connectors/ota"
 	"github.com/roomwire/roomwire/connectors/ota/otasim"
@@ -26,10 +26,7 @@ const (
 	ariPassword     = "ota-ari-Zx3-never-logged"
 )
 
-var fastHTTP = connectors.HTTPConfig{
-	Timeout: 500 * time.Millisecond, RetryMax: 2, RetryWaitMin: time.Millisecond, RetryWaitMax: 10 * time.Millisecond,
-	MaxRetryAfter: 2 * time.Second, Breaker: connectors.BreakerConfig{Failures: 1000},
-}
+var fastHTTP = conformance.FastHTTP(2)
 
 var testMappings = []connectors.Mapping{
 	{Kind: connectors.KindProperty, Partner: "HTL-LIS-01", Roomwire: "LIS"},

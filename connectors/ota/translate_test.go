@@ -10,19 +10,13 @@ import (
 
 	"github.com/roomwire/roomwire/canonical"
 	"github.com/roomwire/roomwire/connectors"
+	"github.com/roomwire/roomwire/connectors/conformance"
 	"github.com/roomwire/roomwire/connectors/ota"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
 
-func fixture(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "ota", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+func fixture(t testing.TB, name string) []byte { return conformance.ReadFixture(t, "ota", name) }
 
 // golden compares the translation of a fixture with its golden file.
 func golden(t *testing.T, name string) connectors.Message {

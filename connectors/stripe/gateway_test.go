@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -27,17 +26,9 @@ const (
 
 // fastHTTP keeps the tests quick: short timeouts and waits, and a breaker
 // that does not open during the error-class checks.
-var fastHTTP = connectors.HTTPConfig{Timeout: 300 * time.Millisecond, RetryMax: 1, RetryWaitMin: 5 * time.Millisecond,
-	RetryWaitMax: 20 * time.Millisecond, Breaker: connectors.BreakerConfig{Failures: 1000}}
+var fastHTTP = conformance.FastHTTP(1)
 
-func fixture(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "stripe", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+func fixture(t testing.TB, name string) []byte { return conformance.ReadFixture(t, "stripe", name) }
 
 // harness runs a connector against a simulator with webhook secret secret.
 func harness(t *testing.T, res connectors.Resources, now func() time.Time) (*stripe.Connector, *stripesim.Sim) {

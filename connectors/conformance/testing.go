@@ -1,0 +1,31 @@
+package conformance
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/roomwire/roomwire/connectors"
+)
+
+// ReadFixture reads testdata/<connector>/<name> of the repository, from the test
+// of a package under connectors/<connector>.
+func ReadFixture(t testing.TB, connector, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", connector, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// FastHTTP is the HTTP configuration of a connector under test against its
+// simulator: short timeouts and waits, retries as given, and a breaker that
+// does not open, so that each test sees every call its faults cause.
+func FastHTTP(retries int) connectors.HTTPConfig {
+	return connectors.HTTPConfig{
+		Timeout: 500 * time.Millisecond, RetryMax: retries, RetryWaitMin: time.Millisecond, RetryWaitMax: 10 * time.Millisecond,
+		MaxRetryAfter: 2 * time.Second, Breaker: connectors.BreakerConfig{Failures: 1000},
+	}
+}
