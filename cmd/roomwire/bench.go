@@ -17,7 +17,6 @@ import (
 	mrand "math/rand/v2"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -220,7 +219,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// A fresh database, so that figures never depend on what an earlier run
 	// or a real installation left behind.
 	serverURL := cfg.Database.URL
-	dbName, dbURL, err := createBenchDatabase(ctx, serverURL)
+	dbName, dbURL, err := createScratchDatabase(ctx, serverURL, "bench")
 	if err != nil {
 		return err
 	}
@@ -231,7 +230,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		dctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if err := dropBenchDatabase(dctx, serverURL, dbName); err != nil {
+		if err := dropScratchDatabase(dctx, serverURL, dbName); err != nil {
 			say("could not drop database %s: %v", dbName, err)
 		}
 	}()
@@ -408,49 +407,6 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	printReport(stdout, o, rep)
 	return nil
-}
-
-// createBenchDatabase creates roomwire_bench_<timestamp> on the server at
-// serverURL and returns its name and URL.
-func createBenchDatabase(ctx context.Context, serverURL string) (name, dbURL string, err error) {
-	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(cctx, serverURL)
-	if err != nil {
-		return "", "", fmt.Errorf("cannot reach PostgreSQL at %s: %w\nStart PostgreSQL, or set DATABASE_URL to a server where this user may create databases, e.g. %s", serverAddr(serverURL), err, config.DefaultDatabaseURL)
-	}
-	defer conn.Close(context.Background())
-	// Milliseconds keep two runs started in the same second apart.
-	now := time.Now().UTC()
-	name = fmt.Sprintf("roomwire_bench_%s_%03d", now.Format("20060102_150405"), now.Nanosecond()/1e6)
-	if _, err := conn.Exec(cctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
-		return "", "", fmt.Errorf("create database %s on %s: %w\nThe user in DATABASE_URL needs the CREATEDB privilege", name, serverAddr(serverURL), err)
-	}
-	u, err := url.Parse(serverURL)
-	if err != nil {
-		return "", "", fmt.Errorf("database.url: %w", err)
-	}
-	u.Path = "/" + name
-	return name, u.String(), nil
-}
-
-func dropBenchDatabase(ctx context.Context, serverURL, name string) error {
-	conn, err := pgx.Connect(ctx, serverURL)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.Background())
-	_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
-	return err
-}
-
-// serverAddr names a database server without its credentials.
-func serverAddr(dbURL string) string {
-	u, err := url.Parse(dbURL)
-	if err != nil || u.Host == "" {
-		return "the server in DATABASE_URL"
-	}
-	return u.Host
 }
 
 func randomHex(n int) string {

@@ -47,3 +47,12 @@ func dropScratchDatabase(ctx context.Context, serverURL, name string) error {
 	_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
 	return err
 }
+
+// serverAddr names a database server without its credentials.
+func serverAddr(dbURL string) string {
+	u, err := url.Parse(dbURL)
+	if err != nil || u.Host == "" {
+		return "the server in DATABASE_URL"
+	}
+	return u.Host
+}
