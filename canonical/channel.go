@@ -1,6 +1,11 @@
 package canonical
 
-import "time"
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"time"
+)
 
 // ChannelAction is what a channel says happened to one of its bookings.
 type ChannelAction string
@@ -49,4 +54,28 @@ func (b *ChannelBooking) Validate() error {
 	}
 	p.Merge("reservation", r.Validate())
 	return p.Err()
+}
+
+// ContentDigest returns a digest of what the channel said: the action, its
+// revision and the whole reservation, but not when Roomwire received it. Two
+// deliveries of one message share it; a different body under the same
+// revision does not, so it is a new change and never taken for a repeat.
+func (b *ChannelBooking) ContentDigest() string {
+	c := *b
+	c.ReceivedAt = time.Time{}
+	raw, err := json.Marshal(&c)
+	if err != nil {
+		// Every field marshals; should one ever not, no two bookings are
+		// taken for the same.
+		raw = []byte(time.Now().String())
+	}
+	sum := sha256.Sum256(raw)
+	return hex.EncodeToString(sum[:16])
+}
+
+// AppliedRevision is the stamp the store keeps of an applied booking: the
+// channel's revision together with the content digest, so that only a repeat
+// of the same content counts as already applied.
+func (b *ChannelBooking) AppliedRevision() string {
+	return b.Revision + "#" + b.ContentDigest()
 }

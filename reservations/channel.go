@@ -24,7 +24,8 @@ const (
 // ApplyChannelBooking applies a booking a channel or PMS delivered. Its guest
 // has already booked, so a booking with no availability is kept and flagged
 // overbooked rather than refused. It is idempotent: a repeat of the same
-// revision, or of an identical booking, changes nothing. A modification of a
+// revision with the same content, or of an identical booking, changes
+// nothing; the same revision with another content is applied as a change. A modification of a
 // booking Roomwire has not seen yet (a change made before the original was
 // acknowledged) creates it.
 func (s *Store) ApplyChannelBooking(ctx context.Context, b canonical.ChannelBooking) (*canonical.Reservation, Outcome, error) {
@@ -32,6 +33,9 @@ func (s *Store) ApplyChannelBooking(ctx context.Context, b canonical.ChannelBook
 		return nil, "", err
 	}
 	in := b.Reservation
+	// Only a repeat of the same content is already applied: a channel may
+	// send a different body under a revision it used before.
+	applied := b.AppliedRevision()
 	for attempt := 0; attempt < 3; attempt++ {
 		existing, revision, err := s.findChannelBooking(ctx, in.Channel, in.ExternalID)
 		switch {
@@ -39,7 +43,7 @@ func (s *Store) ApplyChannelBooking(ctx context.Context, b canonical.ChannelBook
 			if b.Action == canonical.ChannelCancel {
 				return nil, "", fmt.Errorf("channel %s cancels reservation %q, which Roomwire never received: %w", in.Channel, in.ExternalID, ErrNotFound)
 			}
-			res, err := s.Create(ctx, AllProperties, CreateRequest{Reservation: in, AllowOverbooking: true, ChannelRevision: b.Revision})
+			res, err := s.Create(ctx, AllProperties, CreateRequest{Reservation: in, AllowOverbooking: true, ChannelRevision: applied})
 			if errors.Is(err, ErrIdempotencyConflict) {
 				if _, _, ferr := s.findChannelBooking(ctx, in.Channel, in.ExternalID); ferr == nil {
 					continue // another revision was created meanwhile: apply this one over it
@@ -56,11 +60,11 @@ func (s *Store) ApplyChannelBooking(ctx context.Context, b canonical.ChannelBook
 		case err != nil:
 			return nil, "", err
 		}
-		if b.Revision != "" && b.Revision == revision {
+		if applied == revision {
 			return existing, OutcomeUnchanged, nil
 		}
 		before := existing.Version
-		res, err := s.Update(ctx, AllProperties, existing.ID, UpdateOptions{AllowOverbooking: true, ChannelRevision: b.Revision},
+		res, err := s.Update(ctx, AllProperties, existing.ID, UpdateOptions{AllowOverbooking: true, ChannelRevision: applied},
 			func(r *canonical.Reservation) error {
 				if b.Action == canonical.ChannelCancel {
 					r.Status = canonical.StatusCancelled

@@ -108,3 +108,35 @@ func TestChannelBookingKeepsTheConfirmationNumberTheChannelWasGiven(t *testing.T
 		t.Fatalf("another booking with the same number: %v", err)
 	}
 }
+
+// A channel may send a second change under a revision it used before (the
+// same modification time, or none at all); it must be applied, not taken for
+// a repeat. Only the same content under the same revision is a repeat.
+func TestChannelBookingSameRevisionOtherContentIsApplied(t *testing.T) {
+	s := newStore(t, 1)
+	ctx := context.Background()
+	if _, _, err := s.ApplyChannelBooking(ctx, channelBooking(canonical.ChannelNew, "Commit@2027-01-01T10:00:00Z")); err != nil {
+		t.Fatal(err)
+	}
+	moved := channelBooking(canonical.ChannelModify, "Modify@2027-01-02T10:00:00Z", stay("DBL", "FLEX", "2027-04-11", "2027-04-13"))
+	again := channelBooking(canonical.ChannelModify, "Modify@2027-01-02T10:00:00Z", stay("DBL", "FLEX", "2027-04-12", "2027-04-15"))
+	steps := []struct {
+		name    string
+		b       canonical.ChannelBooking
+		want    reservations.Outcome
+		arrival string
+	}{
+		{"first modification", moved, reservations.OutcomeModified, "2027-04-11"},
+		{"its repeat", moved, reservations.OutcomeUnchanged, "2027-04-11"},
+		{"another body under the same revision", again, reservations.OutcomeModified, "2027-04-12"},
+	}
+	for _, st := range steps {
+		res, outcome, err := s.ApplyChannelBooking(ctx, st.b)
+		if err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		if outcome != st.want || res.Arrival().String() != st.arrival {
+			t.Fatalf("%s: outcome %s arrival %s, want %s and %s", st.name, outcome, res.Arrival(), st.want, st.arrival)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/roomwire/roomwire/canonical"
 	"github.com/roomwire/roomwire/connectors"
@@ -57,19 +58,20 @@ func (e *Envelope) PropertyID() string {
 	return ""
 }
 
-// MessageID returns a stable id for the message: a redelivery of the same
-// partner message gets the same id, so the router's deduplication drops it.
+// MessageID returns a stable id for the message, a digest of all it says
+// (but not of when it was received): a redelivery of the same partner
+// message gets the same id, so the router's deduplication drops it, while a
+// different body gets another id even under the same partner revision.
 func (e *Envelope) MessageID() (string, error) {
-	var key []byte
-	if e.Booking != nil && e.Booking.Revision != "" {
-		r := e.Booking.Reservation
-		key = []byte(fmt.Sprintf("%s\x00booking\x00%s\x00%s\x00%s\x00%s", e.Connector, r.Channel, r.ExternalID, e.Booking.Action, e.Booking.Revision))
-	} else {
-		b, err := json.Marshal(e)
-		if err != nil {
-			return "", err
-		}
-		key = b
+	c := *e
+	if c.Booking != nil {
+		b := *c.Booking
+		b.ReceivedAt = time.Time{}
+		c.Booking = &b
+	}
+	key, err := json.Marshal(&c)
+	if err != nil {
+		return "", err
 	}
 	sum := sha256.Sum256(key)
 	h := hex.EncodeToString(sum[:16])

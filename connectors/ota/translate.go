@@ -168,6 +168,7 @@ type Reader struct {
 // if any one is bad: a message is applied whole or not at all.
 func (rd Reader) Bookings(rq *ResNotifRQ) ([]canonical.ChannelBooking, error) {
 	var out []canonical.ChannelBooking
+	seen := map[[2]string]bool{}
 	for i, h := range rq.Reservations() {
 		b, err := rd.Booking(rq, &h)
 		if err != nil {
@@ -176,6 +177,14 @@ func (rd Reader) Bookings(rq *ResNotifRQ) ([]canonical.ChannelBooking, error) {
 			}
 			return nil, err
 		}
+		// Only one of two versions in one message could be applied, and
+		// which one the channel meant is unknown.
+		key := [2]string{b.Reservation.PropertyID, b.Reservation.ExternalID}
+		if seen[key] {
+			return nil, inputErr(ErrTypeBizRule, CodeInvalidValue, "reservation %s appears twice in one message; send each version in a message of its own",
+				connectors.SafeText(b.Reservation.ExternalID, 40))
+		}
+		seen[key] = true
 		out = append(out, *b)
 	}
 	return out, nil

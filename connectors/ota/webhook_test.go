@@ -154,3 +154,51 @@ func TestWebhookPOSAuth(t *testing.T) {
 		t.Fatalf("POS push: %+v %v", res, err)
 	}
 }
+
+// A channel that sends a second change under the same LastModifyDateTime, or
+// none at all, must see it applied: it was told Success.
+func TestWebhookSecondChangeUnderSameRevisionIsApplied(t *testing.T) {
+	modify := string(fixture(t, "resnotif-modify.xml"))
+	noStamp := strings.Replace(modify, ` LastModifyDateTime="2027-03-05T16:40:01+00:00"`, "", 1)
+	for name, body := range map[string]string{"same LastModifyDateTime": modify, "no LastModifyDateTime": noStamp} {
+		t.Run(name, func(t *testing.T) {
+			w := newWorld(t, ota.Config{})
+			ctx := context.Background()
+			for i, text := range []string{"first change", "second change", "third change"} {
+				msg := strings.Replace(body, "Extra night added; travelling with a child, cot please.", text, 1)
+				res, err := w.sim.PushRaw(ctx, []byte(msg))
+				if err != nil || res.RS.Success == nil {
+					t.Fatalf("push %d: %+v %v", i, res, err)
+				}
+				r, err := w.store.FindByExternalID(ctx, "ota", "4105882311")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(r.Comments) != 1 || r.Comments[0] != text {
+					t.Fatalf("after push %d the stored comments are %q, want %q", i, r.Comments, text)
+				}
+			}
+		})
+	}
+}
+
+// Two reservations with one channel id in one message cannot both be
+// applied; the message is refused whole rather than half-acknowledged.
+func TestWebhookRefusesOneReservationTwiceInAMessage(t *testing.T) {
+	w := newWorld(t, ota.Config{})
+	ctx := context.Background()
+	one := string(fixture(t, "resnotif-new.xml"))
+	start, end := strings.Index(one, "<HotelReservation "), strings.Index(one, "</HotelReservation>")+len("</HotelReservation>")
+	other := strings.Replace(one[start:end], `ResStatus="Commit"`, `ResStatus="Modify"`, 1)
+	twice := one[:end] + other + one[end:]
+	res, err := w.sim.PushRaw(ctx, []byte(twice))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.RS.Success != nil || len(res.RS.Errors) != 1 || !strings.Contains(res.RS.Errors[0].Text, "4105882311") {
+		t.Fatalf("answer %+v", res.RS)
+	}
+	if _, err := w.store.FindByExternalID(ctx, "ota", "4105882311"); !errors.Is(err, reservations.ErrNotFound) {
+		t.Fatalf("a refused message was applied: %v", err)
+	}
+}
