@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"slices"
@@ -29,10 +30,6 @@ import (
 	"syscall"
 	"text/tabwriter"
 	"time"
-
-	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/roomwire/roomwire/canonical"
 	"github.com/roomwire/roomwire/config"
@@ -48,7 +45,7 @@ func init() {
 		run: func(ctx context.Context, args []string) error { return runBench(ctx, args, os.Stdout, os.Stderr) }})
 }
 
-const benchUsageLine = "[--duration 30s] [--rate N | --max] [--properties N] [--concurrency N] [--drain 30s] [--json] [--config FILE] [--keep-db]"
+const benchUsageLine = "[--duration 30s] [--rate N | --max] [--properties N] [--concurrency N] [--drain 30s] [--bare-clients 1,8,32] [--profile DIR] [--json] [--config FILE] [--keep-db]"
 
 const benchDescription = `
 Measures the hub end to end, in one process. It creates a fresh database
@@ -65,10 +62,15 @@ If-Match), 10% cancels, 20% availability searches and 10% views, spread over
 --properties properties and a year of dates. Every property also has one
 scarce room type, so that some bookings are refused with 409 "no
 availability", as in real traffic. After the load it waits up to --drain for
-the events to reach the partners. Then it runs the booking's write
-transaction directly with pgx on separate properties of the same database:
-the raw PostgreSQL baseline, half before the load and half after it. The
-database is dropped at the end unless --keep-db.
+the events to reach the partners.
+
+The bare PostgreSQL baseline runs a minimal booking transaction (3 nights of
+inventory UPDATE, a reservation INSERT, two outbox INSERTs, no triggers) on
+tables of its own in a second scratch database (roomwire_bench_bare_<timestamp>),
+as pgbench would, at each of --bare-clients concurrencies for --bare-duration
+each: once before the load, while the hub is idle, and once after the drain,
+with the hub stopped. The best of all is the baseline. Both databases are
+dropped at the end unless --keep-db.
 
 Load. With --rate N, N operations per second are started on a fixed clock
 whatever the response times (open loop), with at most --concurrency in flight:
@@ -88,15 +90,26 @@ the window if it started in it):
   errors                   unexpected statuses and transport errors, listed by
                            kind (operation, status, problem code)
   no_availability          409 "no availability" answers: expected, not errors
-  raw_postgres_tps         booking transactions per second run directly with
-                           pgx at the same concurrency and pool size: no HTTP,
-                           validation, pricing or idempotency
-  ratio_to_raw             reservations_per_second / raw_postgres_tps
+  new_reservations_per_second
+                           creates answered 201 and OTA pushes answered
+                           Success, per second
+  pms_delivered_per_second bookings the Apaleo simulator received during the
+                           window, per second: beside the line above, whether
+                           delivery keeps up with commits
+  bare_postgres_tps        the bare booking transaction per second, at its
+                           best concurrency (bare_postgres_clients)
+  ratio_to_bare            reservations_per_second / bare_postgres_tps
+  wal_syncs_per_reservation
+                           WAL flushes (pg_stat_wal.wal_sync) during the
+                           window per reservation written in it; the counter
+                           is the whole server's, so anything else running
+                           on it counts too
   p95_pms_ms               from a create's 201 to the Apaleo simulator
                            receiving its booking, in ms
   p95_ari_ms               from a create's 201 to the channel simulator
                            receiving the new availability of every night it
-                           took, in ms
+                           took, in ms, close-outs (the last unit sold)
+                           included
   consumer_lag             records not yet consumed, summed over every
                            consumer group and partition, after the drain
   outbox_backlog           outbox events not yet published, after the drain
@@ -111,25 +124,20 @@ listens on a free port with a random admin key of its own.
 
 // benchOptions are the command line of roomwire bench.
 type benchOptions struct {
-	duration    time.Duration
-	warmup      time.Duration
-	rawDuration time.Duration
-	drain       time.Duration
-	rate        int
-	max         bool
-	properties  int
-	concurrency int
-	json        bool
-	keepDB      bool
-	configPath  string
-	// Profiles of the load phase, for finding where the time goes; not shown
-	// in --help because they are for developers of Roomwire.
-	cpuProfile   string
-	blockProfile string
+	duration     time.Duration
+	warmup       time.Duration
+	bareDuration time.Duration
+	bareClients  []int
+	drain        time.Duration
+	rate         int
+	max          bool
+	properties   int
+	concurrency  int
+	json         bool
+	keepDB       bool
+	configPath   string
+	profileDir   string // CPU, block and mutex profiles of the measured window go here
 }
-
-// hiddenBenchFlags are parsed but left out of --help.
-var hiddenBenchFlags = map[string]bool{"cpuprofile": true, "blockprofile": true}
 
 func parseBenchFlags(args []string, stderr io.Writer) (benchOptions, error) {
 	fs := newFlags("bench", benchUsageLine, benchDescription)
@@ -137,18 +145,17 @@ func parseBenchFlags(args []string, stderr io.Writer) (benchOptions, error) {
 	var o benchOptions
 	fs.DurationVar(&o.duration, "duration", 30*time.Second, "length of the measured window")
 	fs.DurationVar(&o.warmup, "warmup", 3*time.Second, "load before the measured window, not counted (connections, caches, plans)")
-	fs.DurationVar(&o.rawDuration, "raw-duration", 5*time.Second, "length of the raw PostgreSQL baseline")
+	fs.DurationVar(&o.bareDuration, "bare-duration", 3*time.Second, "length of each concurrency of the bare PostgreSQL baseline, before and after the load")
+	bareClients := fs.String("bare-clients", "1,8,32", "concurrencies of the bare PostgreSQL baseline, comma-separated")
+	fs.StringVar(&o.profileDir, "profile", "", "write CPU, block and mutex profiles of the hub's process over the measured window to `DIR`")
 	fs.DurationVar(&o.drain, "drain", 30*time.Second, "longest wait after the load for the outbox, the consumers and the partners to catch up")
 	fs.IntVar(&o.rate, "rate", 0, "open loop: start `N` operations per second on a fixed clock")
 	fs.BoolVar(&o.max, "max", false, "closed loop: --concurrency workers as fast as answers come (the default)")
 	fs.IntVar(&o.properties, "properties", 50, "properties to spread the load over")
-	fs.IntVar(&o.concurrency, "concurrency", 64, "workers with --max, most operations in flight with --rate, and raw baseline workers")
+	fs.IntVar(&o.concurrency, "concurrency", 64, "workers with --max, most operations in flight with --rate")
 	fs.BoolVar(&o.json, "json", false, "print the report as JSON")
 	fs.BoolVar(&o.keepDB, "keep-db", false, "keep the bench database instead of dropping it")
 	cfgPath := configFlag(fs)
-	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the load phase to `file`")
-	fs.StringVar(&o.blockProfile, "blockprofile", "", "write a block profile of the load phase to `file`")
-	fs.Usage = visibleUsage(fs, "bench", benchUsageLine, benchDescription)
 	if err := parseFlags(fs, args); err != nil {
 		return o, err
 	}
@@ -172,9 +179,14 @@ func parseBenchFlags(args []string, stderr io.Writer) (benchOptions, error) {
 	if o.drain < 0 {
 		bad = append(bad, "--drain must not be negative")
 	}
-	if o.rawDuration < 500*time.Millisecond {
-		bad = append(bad, "--raw-duration must be at least 500ms")
+	if o.bareDuration < 100*time.Millisecond {
+		bad = append(bad, "--bare-duration must be at least 100ms")
 	}
+	clients, err := parseClients(*bareClients)
+	if err != nil {
+		bad = append(bad, "--bare-clients: "+err.Error())
+	}
+	o.bareClients = clients
 	if o.properties < 1 || o.properties > 10000 {
 		bad = append(bad, "--properties must be between 1 and 10000")
 	}
@@ -186,21 +198,6 @@ func parseBenchFlags(args []string, stderr io.Writer) (benchOptions, error) {
 		return o, errUsage
 	}
 	return o, nil
-}
-
-// visibleUsage is newFlags' usage without the hidden flags.
-func visibleUsage(fs *flag.FlagSet, name, usageLine, description string) func() {
-	return func() {
-		visible := newFlags(name, usageLine, description)
-		visible.SetOutput(fs.Output())
-		fs.VisitAll(func(f *flag.Flag) {
-			if !hiddenBenchFlags[f.Name] {
-				visible.Var(f.Value, f.Name, f.Usage)
-				visible.Lookup(f.Name).DefValue = f.DefValue
-			}
-		})
-		visible.Usage()
-	}
 }
 
 // runBench is roomwire bench: set up, load, baseline, report.
@@ -232,6 +229,19 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		defer cancel()
 		if err := dropScratchDatabase(dctx, serverURL, dbName); err != nil {
 			say("could not drop database %s: %v", dbName, err)
+		}
+	}()
+	bare, err := startBareBaseline(ctx, serverURL, o.bareClients, o.bareDuration)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if o.keepDB {
+			say("kept database %s (drop it with: DROP DATABASE %s)", bare.name, bare.name)
+			return
+		}
+		if err := bare.drop(); err != nil {
+			say("could not drop database %s: %v", bare.name, err)
 		}
 	}()
 	stateDir, err := os.MkdirTemp("", "roomwire-bench-")
@@ -346,60 +356,68 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		say("the set-up's events had not all reached the partners after %s: %s", o.drain, st)
 	}
 
-	// The raw baseline runs half before and half after the load, so that a
-	// change in what else the machine runs shows, rather than skewing the ratio.
-	rawProps, err := setUpRawProperties(ctx, h.pool, o.properties)
-	if err != nil {
-		return fmt.Errorf("raw PostgreSQL baseline: %w", err)
-	}
-	say("raw PostgreSQL baseline, first half: the booking transaction with pgx, %d workers, %s", o.concurrency, o.rawDuration/2)
-	rawBefore, err := runRawBaseline(ctx, h.pool, o.concurrency, o.rawDuration/2, rawProps, l.first)
-	if err != nil {
-		return fmt.Errorf("raw PostgreSQL baseline: %w", err)
+	// The bare baseline runs while the hub is idle: now, before the load,
+	// and after the drain with the hub stopped. Both show, so that a change
+	// in what else the machine runs can be seen rather than skew the ratio.
+	m := benchMeasured{maxConns: cfg.Database.MaxConns}
+	say("bare PostgreSQL baseline in %s before the load, the hub idle: %s at each of %s clients", bare.name, o.bareDuration, joinInts(o.bareClients))
+	if m.bare[0], err = bare.run(ctx); err != nil {
+		return err
 	}
 
-	stopProfiles, err := startProfiles(o)
+	profiles, err := newWindowProfiles(o.profileDir)
 	if err != nil {
 		return err
+	}
+	defer profiles.stop() //nolint:errcheck // stopped and checked below; this is for an interrupted run
+	var walStart, walEnd int64
+	var walErr error
+	l.atWindowStart = func() {
+		walStart, walErr = walSyncs(ctx, h.pool)
+		profiles.start()
+	}
+	l.atWindowEnd = func() {
+		n, err := walSyncs(ctx, h.pool)
+		walEnd, walErr = n, cmp.Or(walErr, err)
 	}
 	if o.max {
 		say("load: closed loop, %d workers, %s warm-up then %s measured", o.concurrency, o.warmup, o.duration)
 	} else {
 		say("load: open loop, %d operations/s, at most %d in flight, %s warm-up then %s measured", o.rate, o.concurrency, o.warmup, o.duration)
 	}
-	res := l.run(ctx, stderr)
-	if err := stopProfiles(); err != nil {
-		return err
-	}
+	m.load = l.run(ctx, stderr)
 	if ctx.Err() != nil {
 		return fmt.Errorf("interrupted during the load; no report")
 	}
+	if err := profiles.stop(); err != nil {
+		return fmt.Errorf("write the profiles: %w", err)
+	}
+	if walErr == nil {
+		m.walSyncs = ptr(walEnd - walStart)
+	} else {
+		m.walErr = walErr
+	}
 	stopServer()
 	say("waiting up to %s for the outbox, the consumers and the partners to catch up", o.drain)
-	drained, err := drainBackbone(ctx, h, o.drain)
-	if err != nil {
+	if m.drained, err = drainBackbone(ctx, h, o.drain); err != nil {
 		return fmt.Errorf("after the load: %w", err)
 	}
 	drainEnd := time.Now()
-	say("after %s: %s", drained.waited.Round(time.Millisecond), drained)
-
-	say("raw PostgreSQL baseline, second half: %s", o.rawDuration-o.rawDuration/2)
-	rawAfter, err := runRawBaseline(ctx, h.pool, o.concurrency, o.rawDuration-o.rawDuration/2, rawProps, l.first)
-	if err != nil {
-		return fmt.Errorf("raw PostgreSQL baseline: %w", err)
-	}
-	if ctx.Err() != nil {
-		return fmt.Errorf("interrupted during the raw baseline; no report")
-	}
-	raw := [2]rawResult{rawBefore, rawAfter}
+	say("after %s: %s", m.drained.waited.Round(time.Millisecond), m.drained)
 	stopHub()
+
+	say("bare PostgreSQL baseline after the drain, with the hub stopped")
+	if m.bare[1], err = bare.run(ctx); err != nil {
+		return err
+	}
 
 	// Channel bookings are applied after their push was answered; count
 	// those of this run that made it to the store.
-	var otaStored int64
 	h.pool.QueryRow(ctx, `SELECT count(*) FROM reservations WHERE channel = $1 AND external_id LIKE $2`, //nolint:errcheck // only for the report
-		ota.Name, "BENCH-"+l.runID+"-%").Scan(&otaStored)
-	rep := buildReport(o, res, raw, cfg.Database.MaxConns, l.delivery.results(drainEnd), drained, l.otaAccepted.Load(), otaStored)
+		ota.Name, "BENCH-"+l.runID+"-%").Scan(&m.otaStored)
+	m.otaAccepted = l.otaAccepted.Load()
+	m.delivery = l.delivery.results(drainEnd, m.load.windowStart, m.load.windowEnd)
+	rep := buildReport(o, m)
 	if o.json {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -471,41 +489,65 @@ func benchClient(concurrency int, requestTimeout time.Duration) *http.Client {
 	}
 }
 
-func startProfiles(o benchOptions) (stop func() error, err error) {
-	var cpu *os.File
-	if o.cpuProfile != "" {
-		if cpu, err = os.Create(o.cpuProfile); err != nil {
-			return nil, err
-		}
-		if err := pprof.StartCPUProfile(cpu); err != nil {
-			cpu.Close()
-			return nil, err
-		}
+// windowProfiles profiles the hub's process over the measured window: CPU,
+// and blocking and mutex contention, whose sampling is switched on only for
+// the window, and only when profiles were asked for.
+type windowProfiles struct {
+	dir     string
+	cpu     *os.File
+	started bool
+	stopped bool
+	err     error // of starting the CPU profile
+}
+
+// newWindowProfiles makes dir and the CPU profile's file, so that a bad
+// --profile fails before the load; an empty dir profiles nothing.
+func newWindowProfiles(dir string) (*windowProfiles, error) {
+	p := &windowProfiles{dir: dir}
+	if dir == "" {
+		return p, nil
 	}
-	if o.blockProfile != "" {
-		runtime.SetBlockProfileRate(int(10 * time.Microsecond))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("--profile: %w", err)
 	}
-	return func() error {
-		if cpu != nil {
-			pprof.StopCPUProfile()
-			if err := cpu.Close(); err != nil {
-				return err
-			}
-		}
-		if o.blockProfile != "" {
-			runtime.SetBlockProfileRate(0)
-			f, err := os.Create(o.blockProfile)
-			if err != nil {
-				return err
-			}
-			if err := pprof.Lookup("block").WriteTo(f, 0); err != nil {
-				f.Close()
-				return err
-			}
-			return f.Close()
-		}
+	var err error
+	if p.cpu, err = os.Create(filepath.Join(dir, "cpu.pprof")); err != nil {
+		return nil, fmt.Errorf("--profile: %w", err)
+	}
+	return p, nil
+}
+
+func (p *windowProfiles) start() {
+	if p.cpu == nil || p.started {
+		return
+	}
+	p.started = true
+	p.err = pprof.StartCPUProfile(p.cpu)                    // fails only when another CPU profile runs in this process
+	runtime.SetBlockProfileRate(int(10 * time.Microsecond)) // one sample per 10µs blocked
+	runtime.SetMutexProfileFraction(10)                     // one contention event in 10
+}
+
+// stop ends the profiles and writes cpu.pprof, block.pprof and mutex.pprof.
+func (p *windowProfiles) stop() error {
+	if p.cpu == nil || p.stopped {
 		return nil
-	}, nil
+	}
+	p.stopped = true
+	if p.started {
+		pprof.StopCPUProfile()
+		runtime.SetBlockProfileRate(0)
+		runtime.SetMutexProfileFraction(0)
+	}
+	err := cmp.Or(p.err, p.cpu.Close())
+	for _, name := range []string{"block", "mutex"} {
+		f, ferr := os.Create(filepath.Join(p.dir, name+".pprof"))
+		if ferr == nil {
+			ferr = pprof.Lookup(name).WriteTo(f, 0)
+			ferr = cmp.Or(ferr, f.Close())
+		}
+		err = cmp.Or(err, ferr)
+	}
+	return err
 }
 
 // The shape of the generated load.
@@ -573,6 +615,10 @@ type benchLoad struct {
 	stderr   io.Writer
 	delivery *benchDelivery
 	backlog  func(ctx context.Context) (int64, error) // outbox rows not yet published, for the progress line
+
+	// Called as the measured window starts and ends (not at all when the
+	// load is interrupted before), for what is measured over the window.
+	atWindowStart, atWindowEnd func()
 
 	booked      bookedPool
 	seq         atomic.Int64
@@ -785,9 +831,10 @@ func (l *benchLoad) setUpProperty(ctx context.Context, i int) error {
 
 // loadResult is what the load measured in its window.
 type loadResult struct {
-	recs          []*recorder
-	window        time.Duration
-	late, skipped int64
+	recs                   []*recorder
+	window                 time.Duration
+	windowStart, windowEnd time.Time
+	late, skipped          int64
 }
 
 // run generates the load: warm-up, then the measured window, then it waits
@@ -813,7 +860,12 @@ func (l *benchLoad) run(ctx context.Context, stderr io.Writer) loadResult {
 		defer progress.Done()
 		l.progress(stderr, start, windowStart, end, done)
 	}()
-	res := loadResult{recs: recs, window: l.opts.duration}
+	res := loadResult{recs: recs, window: l.opts.duration, windowStart: windowStart, windowEnd: end}
+	progress.Add(1)
+	go func() {
+		defer progress.Done()
+		l.markWindow(ctx, windowStart, end)
+	}()
 	if l.opts.max {
 		l.closedLoop(ctx, recs, windowStart, end)
 	} else {
@@ -822,6 +874,21 @@ func (l *benchLoad) run(ctx context.Context, stderr io.Writer) loadResult {
 	close(done)
 	progress.Wait()
 	return res
+}
+
+// markWindow calls atWindowStart and atWindowEnd on time.
+func (l *benchLoad) markWindow(ctx context.Context, start, end time.Time) {
+	for _, edge := range []struct {
+		at time.Time
+		fn func()
+	}{{start, l.atWindowStart}, {end, l.atWindowEnd}} {
+		if sleepFor(ctx, time.Until(edge.at)) != nil {
+			return
+		}
+		if edge.fn != nil {
+			edge.fn()
+		}
+	}
 }
 
 // closedLoop runs one worker per recorder, each sending its next request as
@@ -1010,7 +1077,7 @@ func (l *benchLoad) do(ctx context.Context, rec *recorder, record bool) {
 			"primary_guest": canonical.Guest{GivenName: "Ana", Surname: fmt.Sprintf("Guest%d", n), Email: fmt.Sprintf("guest%d@example.com", n)},
 			"room_stays":    []benchStay{b.stay},
 		})
-		track = l.delivery.begin(stayKeys(b.property, b.stay, nil))
+		track = l.delivery.begin(stayKeys(b.property, b.stay, nil), closesOut(b.stay.RoomType))
 		resp, err = l.send(ctx, "POST", "/v1/reservations", body, "Idempotency-Key", fmt.Sprintf("bench-%s-%d", l.runID, n))
 	case opOTA:
 		var body []byte
@@ -1019,7 +1086,7 @@ func (l *benchLoad) do(ctx context.Context, rec *recorder, record bool) {
 		if err != nil {
 			panic(err) // the bench built a message its own channel cannot parse: a bug of the bench
 		}
-		track = l.delivery.begin(stayKeys(b.property, b.stay, nil))
+		track = l.delivery.begin(stayKeys(b.property, b.stay, nil), false)
 		resp, err = l.sendAs(ctx, l.otaAuth, "text/xml; charset=utf-8", "POST", "/v1/connectors/ota/reservations", body)
 	case opModify:
 		var body []byte
@@ -1034,10 +1101,10 @@ func (l *benchLoad) do(ctx context.Context, rec *recorder, record bool) {
 			}
 			body, _ = json.Marshal(map[string]any{"room_stays": []benchStay{next}})
 		}
-		track = l.delivery.begin(stayKeys(b.property, next, &b.stay))
+		track = l.delivery.begin(stayKeys(b.property, next, &b.stay), false)
 		resp, err = l.send(ctx, "PATCH", "/v1/reservations/"+b.id, body, "If-Match", ifMatch)
 	case opCancel:
-		track = l.delivery.begin(stayKeys(b.property, b.stay, nil))
+		track = l.delivery.begin(stayKeys(b.property, b.stay, nil), false)
 		resp, err = l.send(ctx, "POST", "/v1/reservations/"+b.id+"/cancel", nil, "If-Match", ifMatch)
 	case opSearch:
 		prop, st := l.newStay(rec.rng)
@@ -1235,207 +1302,31 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-// rawResult is what one run of the raw PostgreSQL baseline measured.
-type rawResult struct {
-	committed, failed int64
-	elapsed           time.Duration
-	firstErr          error
-}
-
-func (r rawResult) tps() float64 { return float64(r.committed) / r.elapsed.Seconds() }
-
-var errRawSoldOut = errors.New("raw baseline: a night had no unit left")
-
-// setUpRawProperties makes the raw baseline's own properties, so that it
-// books nothing the load touches. The raw transaction needs no rates.
-func setUpRawProperties(ctx context.Context, pool *pgxpool.Pool, n int) ([]string, error) {
-	props := make([]string, n)
-	for i := range props {
-		props[i] = fmt.Sprintf("RAW%04d", i+1)
-	}
-	if _, err := pool.Exec(ctx, `INSERT INTO properties (id, name, timezone, currency)
-		SELECT p, 'Raw baseline ' || p, 'UTC', 'EUR' FROM unnest($1::text[]) p`, props); err != nil {
-		return nil, err
-	}
-	if _, err := pool.Exec(ctx, `INSERT INTO room_types (property_id, code, name, units)
-		SELECT p, rt, rt, 10000 FROM unnest($1::text[]) p, unnest(ARRAY['DBL', 'TWN']) rt`, props); err != nil {
-		return nil, err
-	}
-	return props, nil
-}
-
-// runRawBaseline runs the booking's write transaction straight through pgx on
-// the hub's own pool, from concurrency workers for d.
-func runRawBaseline(ctx context.Context, pool *pgxpool.Pool, concurrency int, d time.Duration, props []string, first canonical.Date) (rawResult, error) {
-	var (
-		res         rawResult
-		committed   atomic.Int64
-		failed      atomic.Int64
-		errOnce     sync.Once
-		wg          sync.WaitGroup
-		start       = time.Now()
-		end         = start.Add(d)
-		recordError = func(err error) { errOnce.Do(func() { res.firstErr = err }) }
-	)
-	for range concurrency {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rng := mrand.New(mrand.NewPCG(mrand.Uint64(), mrand.Uint64()))
-			for ctx.Err() == nil && time.Now().Before(end) {
-				if err := rawBooking(ctx, pool, rng, props, first); err != nil {
-					if ctx.Err() == nil {
-						failed.Add(1)
-						recordError(err)
-					}
-					continue
-				}
-				committed.Add(1)
-			}
-		}()
-	}
-	wg.Wait()
-	res.elapsed = time.Since(start)
-	res.committed, res.failed = committed.Load(), failed.Load()
-	if res.committed == 0 && ctx.Err() == nil {
-		return res, fmt.Errorf("no transaction committed: %v", res.firstErr)
-	}
-	return res, nil
-}
-
-// rawBooking books one stay in one transaction with the statements the store
-// runs for a create (reservations.Store.Create and adjustInventory): take a
-// unit per night with a conditional UPDATE of the stay's inventory rows,
-// locked in order, then insert the reservation, its first revision and its
-// outbox events. It leaves out what the store does around that transaction:
-// validation, pricing, the property look-up and idempotency.
-func rawBooking(ctx context.Context, pool *pgxpool.Pool, rng *mrand.Rand, props []string, first canonical.Date) error {
-	prop := props[rng.IntN(len(props))]
-	roomType := "DBL"
-	if rng.IntN(2) == 1 {
-		roomType = "TWN"
-	}
-	arrival := first.AddDays(rng.IntN(benchNights - benchMaxStay - 1))
-	stay := canonical.RoomStay{RoomType: roomType, RatePlan: "FLEX", Arrival: arrival, Departure: arrival.AddDays(1 + rng.IntN(4)), Adults: 2}
-	nights := stay.Nights()
-	roomTypes := make([]string, len(nights))
-	dates := make([]time.Time, len(nights))
-	qty := make([]int32, len(nights))
-	for i, n := range nights {
-		roomTypes[i], dates[i], qty[i] = roomType, n.Time(), 1
-		stay.NightlyPrices = append(stay.NightlyPrices, canonical.NightlyPrice{Date: n, Price: canonical.NewMoney(12000, "EUR")})
-	}
-	now := time.Now().UTC().Truncate(time.Microsecond)
-	r := &canonical.Reservation{
-		SchemaVersion: canonical.SchemaVersion, ID: uuid.Must(uuid.NewV7()).String(),
-		ConfirmationNumber: "RB" + strings.ToUpper(randomHex(5)), PropertyID: prop,
-		Status: canonical.StatusConfirmed, Channel: canonical.ChannelDirect, Version: 1, CreatedAt: now, ModifiedAt: now,
-		PrimaryGuest: canonical.Guest{GivenName: "Ana", Surname: "Raw", Email: "ana.raw@example.com"},
-		RoomStays:    []canonical.RoomStay{stay},
-		Total:        canonical.NewMoney(12000*int64(len(nights)), "EUR"),
-	}
-	doc, err := json.Marshal(r)
-	if err != nil {
-		return err
-	}
-	created, err := json.Marshal(canonical.Event{SchemaVersion: canonical.SchemaVersion, ID: uuid.Must(uuid.NewV7()).String(),
-		Type: canonical.EventReservationCreated, PropertyID: prop, OccurredAt: now, Reservation: r})
-	if err != nil {
-		return err
-	}
-	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		b := &pgx.Batch{}
-		b.Queue(`INSERT INTO inventory (property_id, room_type, night)
-			SELECT $1, t.room_type, t.night FROM unnest($2::text[], $3::date[]) AS t(room_type, night)
-			ON CONFLICT DO NOTHING`, prop, roomTypes, dates)
-		b.Queue(`SELECT 1 FROM inventory i JOIN unnest($2::text[], $3::date[]) AS t(room_type, night)
-			ON i.room_type = t.room_type AND i.night = t.night
-			WHERE i.property_id = $1 ORDER BY i.room_type, i.night FOR UPDATE OF i`, prop, roomTypes, dates)
-		b.Queue(`UPDATE inventory i SET units_sold = greatest(i.units_sold + t.qty, 0)
-			FROM unnest($2::text[], $3::date[], $4::int[]) AS t(room_type, night, qty), room_types rt
-			WHERE i.property_id = $1 AND i.room_type = t.room_type AND i.night = t.night
-			  AND rt.property_id = i.property_id AND rt.code = i.room_type
-			  AND (t.qty <= 0 OR i.units_sold + t.qty <= coalesce(i.units_sellable, rt.units))
-			RETURNING i.room_type, i.night, coalesce(i.units_sellable, rt.units) - i.units_sold`,
-			prop, roomTypes, dates, qty)
-		br := tx.SendBatch(ctx, b)
-		for range 2 {
-			if _, err := br.Exec(); err != nil {
-				br.Close()
-				return err
-			}
-		}
-		rows, _ := br.Query()
-		left, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (canonical.AvailabilityUpdate, error) {
-			var a canonical.AvailabilityUpdate
-			var night time.Time
-			err := row.Scan(&a.RoomType, &night, &a.Available)
-			a.From = canonical.DateOf(night)
-			a.To = a.From
-			return a, err
-		})
-		if cerr := br.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return err
-		}
-		if len(left) < len(nights) {
-			return errRawSoldOut
-		}
-		avail, err := json.Marshal(canonical.Event{SchemaVersion: canonical.SchemaVersion, ID: uuid.Must(uuid.NewV7()).String(),
-			Type: canonical.EventAvailabilityChanged, PropertyID: prop, OccurredAt: now,
-			ARI: &canonical.ARIUpdate{PropertyID: prop, Availability: left}})
-		if err != nil {
-			return err
-		}
-		b = &pgx.Batch{}
-		b.Queue(`INSERT INTO reservations (id, confirmation_number, property_id, channel, external_id, status,
-				version, arrival, departure, guest_search, request_hash, document, created_at, modified_at, channel_revision)
-			VALUES ($1, $2, $3, $4, NULL, $5, $6, $7, $8, $9, NULL, $10, $11, $11, NULL)`,
-			r.ID, r.ConfirmationNumber, prop, r.Channel, string(r.Status), r.Version, stay.Arrival.Time(), stay.Departure.Time(),
-			"ana raw ana.raw@example.com "+strings.ToLower(r.ConfirmationNumber), doc, now)
-		b.Queue(`INSERT INTO reservation_revisions (reservation_id, version, change, document, created_at)
-			VALUES ($1, $2, $3, $4, $5)`, r.ID, r.Version, string(canonical.EventReservationCreated), doc, now)
-		for _, e := range []struct {
-			t             canonical.EventType
-			payload       []byte
-			reservationID *string
-		}{{canonical.EventReservationCreated, created, &r.ID}, {canonical.EventAvailabilityChanged, avail, nil}} {
-			// Written as already published: the same insert (and trigger) as
-			// the store's, but the relay leaves the baseline's events alone,
-			// so that they add no work to the load's backbone.
-			b.Queue(`INSERT INTO outbox (event_id, topic, partition_key, event_type, reservation_id, payload, headers, published_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, now())`,
-				uuid.Must(uuid.NewV7()).String(), e.t.Topic(), prop, string(e.t), e.reservationID, e.payload,
-				map[string]string{"event_type": string(e.t)})
-		}
-		return tx.SendBatch(ctx, b).Close()
-	})
-}
-
 // benchReport is the report. The figures' meanings are in --help and
-// docs/benchmarks.md. The delivery figures are pointers: null when nothing
-// could be measured (no create in the window reached the partner), never a
-// made-up number.
+// docs/benchmarks.md. Figures that may not be measurable are pointers: null
+// when nothing could be measured, never a made-up number.
 type benchReport struct {
-	ReservationsPerSecond float64          `json:"reservations_per_second"`
-	OperationsPerSecond   float64          `json:"operations_per_second"`
-	P50CommitMS           float64          `json:"p50_commit_ms"`
-	P95CommitMS           float64          `json:"p95_commit_ms"`
-	P99CommitMS           float64          `json:"p99_commit_ms"`
-	P95ReadMS             float64          `json:"p95_read_ms"`
-	Errors                int64            `json:"errors"`
-	ErrorsByKind          map[string]int64 `json:"errors_by_kind"`
-	NoAvailability        int64            `json:"no_availability"`
-	RawPostgresTPS        float64          `json:"raw_postgres_tps"`
-	RatioToRaw            float64          `json:"ratio_to_raw"`
-	P95PMSMS              *float64         `json:"p95_pms_ms"`
-	P95ARIMS              *float64         `json:"p95_ari_ms"`
-	ConsumerLag           *int64           `json:"consumer_lag"`
-	OutboxBacklog         int64            `json:"outbox_backlog"`
-	Run                   benchRunInfo     `json:"run"`
-	Notes                 []string         `json:"notes"`
+	ReservationsPerSecond    float64          `json:"reservations_per_second"`
+	NewReservationsPerSecond float64          `json:"new_reservations_per_second"`
+	PMSDeliveredPerSecond    float64          `json:"pms_delivered_per_second"`
+	OperationsPerSecond      float64          `json:"operations_per_second"`
+	P50CommitMS              float64          `json:"p50_commit_ms"`
+	P95CommitMS              float64          `json:"p95_commit_ms"`
+	P99CommitMS              float64          `json:"p99_commit_ms"`
+	P95ReadMS                float64          `json:"p95_read_ms"`
+	Errors                   int64            `json:"errors"`
+	ErrorsByKind             map[string]int64 `json:"errors_by_kind"`
+	NoAvailability           int64            `json:"no_availability"`
+	BarePostgresTPS          float64          `json:"bare_postgres_tps"`
+	BarePostgresClients      int              `json:"bare_postgres_clients"`
+	RatioToBare              float64          `json:"ratio_to_bare"`
+	WALSyncsPerReservation   *float64         `json:"wal_syncs_per_reservation"`
+	P95PMSMS                 *float64         `json:"p95_pms_ms"`
+	P95ARIMS                 *float64         `json:"p95_ari_ms"`
+	ConsumerLag              *int64           `json:"consumer_lag"`
+	OutboxBacklog            int64            `json:"outbox_backlog"`
+	Run                      benchRunInfo     `json:"run"`
+	Notes                    []string         `json:"notes"`
 }
 
 // benchRunInfo says how the figures were made.
@@ -1449,41 +1340,57 @@ type benchRunInfo struct {
 	Late            int64                   `json:"late"`
 	Skipped         int64                   `json:"skipped"`
 	Operations      map[string]benchOpCount `json:"operations"`
-	RawSeconds      float64                 `json:"raw_seconds"`
-	RawTransactions int64                   `json:"raw_transactions"`
-	RawFailed       int64                   `json:"raw_failed"`
-	RawTPSBefore    float64                 `json:"raw_tps_before"` // the half before the load
-	RawTPSAfter     float64                 `json:"raw_tps_after"`  // the half after it
+	WALSyncs        *int64                  `json:"wal_syncs"` // pg_stat_wal.wal_sync over the window, server-wide
+	Bare            benchBareInfo           `json:"bare"`
 	DBMaxConns      int32                   `json:"db_max_conns"`
 	CPUs            int                     `json:"cpus"`
 	Delivery        benchDeliveryInfo       `json:"delivery"`
 }
 
-// benchDeliveryInfo says how the delivery figures were made.
-type benchDeliveryInfo struct {
-	DrainSeconds      float64  `json:"drain_seconds"` // waited after the load for the backlog to go
-	Drained           bool     `json:"drained"`       // nothing was left when the wait ended
-	ARIPending        int64    `json:"ari_pending"`   // changes not yet pushed to the channel at the end
-	PMSMeasured       int      `json:"pms_measured"`  // creates of the window the PMS received
-	PMSMissing        int      `json:"pms_missing"`   // creates of the window it had not received at the end
-	P50PMSMS          *float64 `json:"p50_pms_ms"`
-	P99PMSMS          *float64 `json:"p99_pms_ms"`
-	ARIMeasured       int      `json:"ari_measured"` // creates followed to the channel
-	ARIMissing        int      `json:"ari_missing"`  // followed, but not heard of at the end
-	ARINotFollowed    int      `json:"ari_not_followed"`
-	P50ARIMS          *float64 `json:"p50_ari_ms"`
-	P99ARIMS          *float64 `json:"p99_ari_ms"`
-	OTAPushesAccepted int64    `json:"ota_pushes_accepted"` // warm-up included
-	OTABookingsStored int64    `json:"ota_bookings_stored"` // of those, applied to the store by the end
+// benchBareInfo is every level of the bare PostgreSQL baseline.
+type benchBareInfo struct {
+	SecondsPerLevel float64     `json:"seconds_per_level"`
+	Before          []bareLevel `json:"before"` // before the load, the hub idle
+	After           []bareLevel `json:"after"`  // after the drain, the hub stopped
 }
 
-func buildReport(o benchOptions, res loadResult, halves [2]rawResult, maxConns int32, del deliveryResults, drained drainState, otaAccepted, otaStored int64) benchReport {
-	raw := rawResult{
-		committed: halves[0].committed + halves[1].committed,
-		failed:    halves[0].failed + halves[1].failed,
-		elapsed:   halves[0].elapsed + halves[1].elapsed,
-		firstErr:  cmp.Or(halves[0].firstErr, halves[1].firstErr),
-	}
+// benchDeliveryInfo says how the delivery figures were made.
+type benchDeliveryInfo struct {
+	DrainSeconds         float64  `json:"drain_seconds"` // waited after the load for the backlog to go
+	Drained              bool     `json:"drained"`       // nothing was left when the wait ended
+	ARIPending           int64    `json:"ari_pending"`   // changes not yet pushed to the channel at the end
+	PMSMeasured          int      `json:"pms_measured"`  // creates of the window the PMS received
+	PMSMissing           int      `json:"pms_missing"`   // creates of the window it had not received at the end
+	PMSReceivedInWindow  int      `json:"pms_received_in_window"`
+	P50PMSMS             *float64 `json:"p50_pms_ms"`
+	P99PMSMS             *float64 `json:"p99_pms_ms"`
+	ARIMeasured          int      `json:"ari_measured"` // creates followed to the channel, close-outs included
+	ARIMissing           int      `json:"ari_missing"`  // followed, but not heard of at the end
+	ARINotFollowed       int      `json:"ari_not_followed"`
+	P50ARIMS             *float64 `json:"p50_ari_ms"`
+	P99ARIMS             *float64 `json:"p99_ari_ms"`
+	CloseoutsMeasured    int      `json:"closeouts_measured"` // creates that sold a night's last unit, followed to the channel
+	CloseoutsMissing     int      `json:"closeouts_missing"`
+	CloseoutsNotFollowed int      `json:"closeouts_not_followed"`
+	P95CloseoutMS        *float64 `json:"p95_closeout_ms"`
+	OTAPushesAccepted    int64    `json:"ota_pushes_accepted"` // warm-up included
+	OTABookingsStored    int64    `json:"ota_bookings_stored"` // of those, applied to the store by the end
+}
+
+// benchMeasured is everything a run measured, for the report.
+type benchMeasured struct {
+	load                   loadResult
+	bare                   [2][]bareLevel // before the load, after the drain
+	walSyncs               *int64         // over the window; nil when pg_stat_wal could not be read
+	walErr                 error
+	maxConns               int32
+	delivery               deliveryResults
+	drained                drainState
+	otaAccepted, otaStored int64
+}
+
+func buildReport(o benchOptions, m benchMeasured) benchReport {
+	res, del, drained := m.load, m.delivery, m.drained
 	var commits, reads []time.Duration
 	var counts [numOps]benchOpCount
 	rep := benchReport{ErrorsByKind: map[string]int64{}}
@@ -1509,9 +1416,9 @@ func buildReport(o benchOptions, res loadResult, halves [2]rawResult, maxConns i
 	rep.Run = benchRunInfo{
 		Mode: "max", Concurrency: o.concurrency, Properties: o.properties,
 		WarmupSeconds: o.warmup.Seconds(), DurationSeconds: secs, Late: res.late, Skipped: res.skipped,
-		Operations: map[string]benchOpCount{}, RawSeconds: round(raw.elapsed.Seconds(), 3),
-		RawTransactions: raw.committed, RawFailed: raw.failed, DBMaxConns: maxConns, CPUs: runtime.GOMAXPROCS(0),
-		RawTPSBefore: round(halves[0].tps(), 1), RawTPSAfter: round(halves[1].tps(), 1),
+		Operations: map[string]benchOpCount{}, WALSyncs: m.walSyncs,
+		Bare:       benchBareInfo{SecondsPerLevel: o.bareDuration.Seconds(), Before: m.bare[0], After: m.bare[1]},
+		DBMaxConns: m.maxConns, CPUs: runtime.GOMAXPROCS(0),
 	}
 	if !o.max {
 		rep.Run.Mode, rep.Run.Rate = "rate", o.rate
@@ -1522,20 +1429,26 @@ func buildReport(o benchOptions, res loadResult, halves [2]rawResult, maxConns i
 		rep.NoAvailability += c.NoAvailability
 	}
 	rep.ReservationsPerSecond = round(float64(len(commits))/secs, 1)
+	rep.NewReservationsPerSecond = round(float64(counts[opCreate].OK+counts[opOTA].OK)/secs, 1)
+	rep.PMSDeliveredPerSecond = round(float64(del.pmsInWindow)/secs, 1)
 	rep.OperationsPerSecond = round(float64(ops)/secs, 1)
 	rep.P50CommitMS = round(percentileMS(commits, 0.50), 3)
 	rep.P95CommitMS = round(percentileMS(commits, 0.95), 3)
 	rep.P99CommitMS = round(percentileMS(commits, 0.99), 3)
 	rep.P95ReadMS = round(percentileMS(reads, 0.95), 3)
-	rep.RawPostgresTPS = round(raw.tps(), 1)
-	if raw.committed > 0 {
-		rep.RatioToRaw = round(float64(len(commits))/secs/raw.tps(), 3)
+	if best, ok := bestBareLevel(m.bare[0], m.bare[1]); ok && best.TPS > 0 {
+		rep.BarePostgresTPS, rep.BarePostgresClients = best.TPS, best.Clients
+		rep.RatioToBare = round(float64(len(commits))/secs/best.TPS, 3)
+	}
+	if m.walSyncs != nil && len(commits) > 0 {
+		rep.WALSyncsPerReservation = ptr(round(float64(*m.walSyncs)/float64(len(commits)), 3))
 	}
 	dl := &rep.Run.Delivery
 	dl.DrainSeconds, dl.Drained, dl.ARIPending = round(drained.waited.Seconds(), 3), drained.drained(), drained.ariPending
-	dl.PMSMeasured, dl.PMSMissing = len(del.pms)-del.pmsMissing, del.pmsMissing
+	dl.PMSMeasured, dl.PMSMissing, dl.PMSReceivedInWindow = len(del.pms)-del.pmsMissing, del.pmsMissing, del.pmsInWindow
 	dl.ARIMeasured, dl.ARIMissing, dl.ARINotFollowed = len(del.ari)-del.ariMissing, del.ariMissing, del.ariExcluded
-	dl.OTAPushesAccepted, dl.OTABookingsStored = otaAccepted, otaStored
+	dl.CloseoutsMeasured, dl.CloseoutsMissing, dl.CloseoutsNotFollowed = len(del.closeouts)-del.closeoutsMissing, del.closeoutsMissing, del.closeoutsExcluded
+	dl.OTAPushesAccepted, dl.OTABookingsStored = m.otaAccepted, m.otaStored
 	if len(del.pms) > 0 {
 		rep.P95PMSMS = ptr(round(percentileMS(del.pms, 0.95), 3))
 		dl.P50PMSMS, dl.P99PMSMS = ptr(round(percentileMS(del.pms, 0.50), 3)), ptr(round(percentileMS(del.pms, 0.99), 3))
@@ -1544,15 +1457,36 @@ func buildReport(o benchOptions, res loadResult, halves [2]rawResult, maxConns i
 		rep.P95ARIMS = ptr(round(percentileMS(del.ari, 0.95), 3))
 		dl.P50ARIMS, dl.P99ARIMS = ptr(round(percentileMS(del.ari, 0.50), 3)), ptr(round(percentileMS(del.ari, 0.99), 3))
 	}
+	if len(del.closeouts) > 0 {
+		dl.P95CloseoutMS = ptr(round(percentileMS(del.closeouts, 0.95), 3))
+	}
 	if drained.lagErr == nil {
 		rep.ConsumerLag = ptr(drained.lag)
 	}
 	rep.OutboxBacklog = drained.outbox
 	rep.Notes = []string{
 		fmt.Sprintf("the load generator, the embedded Kafka broker and the partner simulators run in the hub's process and share its %d CPUs (GOMAXPROCS) with PostgreSQL", runtime.GOMAXPROCS(0)),
-		fmt.Sprintf("p95_pms_ms: from the 201 of %d creates of the window to the Apaleo simulator receiving their bookings; p95_ari_ms: to the channel simulator receiving the new availability of every night, for the %d creates that could be told apart from other writes of the same nights (%d could not)",
-			len(del.pms), len(del.ari), del.ariExcluded),
+		fmt.Sprintf("bare_postgres_tps: the bare booking transaction (3 nights of inventory UPDATE, a reservation INSERT, two outbox INSERTs, no triggers) on tables of its own, at %s clients for %s each, before the load (hub idle) and after the drain (hub stopped); the best: %d clients",
+			joinInts(o.bareClients), o.bareDuration, rep.BarePostgresClients),
+		fmt.Sprintf("p95_pms_ms: from the 201 of %d creates of the window to the Apaleo simulator receiving their bookings; p95_ari_ms: to the channel simulator receiving the new availability of every night, for the %d creates that could be told apart from other writes of the same nights (%d could not), of which %d close-outs (last unit sold: availability 0 reached the channel; %d could not be told apart)",
+			len(del.pms), len(del.ari), del.ariExcluded, len(del.closeouts), del.closeoutsExcluded),
+		"pms_delivered_per_second counts the bookings the Apaleo simulator received during the window, whenever they were made; new_reservations_per_second the creates and channel bookings accepted in it",
 		fmt.Sprintf("consumer_lag and outbox_backlog are read after waiting %.1fs (at most --drain %s) for the backlog to go", drained.waited.Seconds(), o.drain),
+	}
+	if m.walSyncs != nil {
+		rep.Notes = append(rep.Notes, "wal_syncs_per_reservation: pg_stat_wal.wal_sync over the window, divided by the reservations written in it; the counter is the whole server's, so whatever else runs on it (other databases, other clients) counts too, and work the window's reservations caused after it (a backlog still being delivered) does not")
+	} else {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("wal_syncs_per_reservation is unknown: %v", m.walErr))
+	}
+	if lo, hi := bestTPS(m.bare[0]), bestTPS(m.bare[1]); min(lo, hi) < 0.75*max(lo, hi) {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("bare PostgreSQL did %.0f tps at best before the load and %.0f after it: what else runs on this machine changed during the run, so ratio_to_bare is approximate", lo, hi))
+	}
+	for i, phase := range m.bare {
+		for _, lv := range phase {
+			if lv.Failed > 0 {
+				rep.Notes = append(rep.Notes, fmt.Sprintf("%d bare baseline transactions failed at %d clients %s; the first: %v", lv.Failed, lv.Clients, [2]string{"before the load", "after the drain"}[i], lv.firstErr))
+			}
+		}
 	}
 	if drained.lagErr != nil {
 		rep.Notes = append(rep.Notes, "consumer_lag could not be read: "+drained.lagErr.Error())
@@ -1576,14 +1510,21 @@ func buildReport(o benchOptions, res loadResult, halves [2]rawResult, maxConns i
 		rep.Notes = append(rep.Notes, fmt.Sprintf("the open loop fell behind --rate %d: %d operations were not sent because %d were in flight, and %d were sent more than %s after their time",
 			o.rate, res.skipped, o.concurrency, res.late, benchLate))
 	}
-	if lo, hi := min(halves[0].tps(), halves[1].tps()), max(halves[0].tps(), halves[1].tps()); lo < 0.75*hi {
-		rep.Notes = append(rep.Notes, fmt.Sprintf("raw PostgreSQL tps was %.0f before the load and %.0f after it: what else runs on this machine changed during the run, so ratio_to_raw is approximate",
-			halves[0].tps(), halves[1].tps()))
-	}
-	if raw.failed > 0 {
-		rep.Notes = append(rep.Notes, fmt.Sprintf("%d raw baseline transactions failed; the first: %v", raw.failed, raw.firstErr))
-	}
 	return rep
+}
+
+// bestTPS is the best rate of one phase of the bare baseline.
+func bestTPS(levels []bareLevel) float64 {
+	best, _ := bestBareLevel(levels)
+	return best.TPS
+}
+
+func joinInts(ns []int) string {
+	s := make([]string, len(ns))
+	for i, n := range ns {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ", ")
 }
 
 // percentileMS is the nearest-rank percentile of sorted durations, in ms.
@@ -1609,6 +1550,15 @@ func round(x float64, decimals int) float64 {
 	return math.Round(x*f) / f
 }
 
+// bareLevels is "1: 512, 8: 1680, 32: 2150" (clients: tps).
+func bareLevels(levels []bareLevel) string {
+	s := make([]string, len(levels))
+	for i, lv := range levels {
+		s[i] = fmt.Sprintf("%d: %.0f", lv.Clients, lv.TPS)
+	}
+	return strings.Join(s, ", ")
+}
+
 func printReport(w io.Writer, o benchOptions, rep benchReport) {
 	mode := fmt.Sprintf("closed loop, %d workers", o.concurrency)
 	if !o.max {
@@ -1622,10 +1572,20 @@ func printReport(w io.Writer, o benchOptions, rep benchReport) {
 	fmt.Fprintf(tw, "read p95\t%.1f ms\tsearches and views\n", rep.P95ReadMS)
 	fmt.Fprintf(tw, "no availability\t%d\t409 answers: expected outcomes\n", rep.NoAvailability)
 	fmt.Fprintf(tw, "errors\t%d\tunexpected statuses and transport errors\n", rep.Errors)
-	fmt.Fprintf(tw, "raw PostgreSQL tps\t%.1f\tthe booking transaction over pgx: %d workers, %d connections\n", rep.RawPostgresTPS, o.concurrency, rep.Run.DBMaxConns)
-	fmt.Fprintf(tw, "ratio to raw\t%.3f\treservations/s over raw PostgreSQL tps\n", rep.RatioToRaw)
+	fmt.Fprintf(tw, "new reservations/s\t%.1f\tcreates and channel bookings accepted\n", rep.NewReservationsPerSecond)
+	fmt.Fprintf(tw, "delivered to the PMS/s\t%.1f\tbookings the Apaleo simulator received during the window\n", rep.PMSDeliveredPerSecond)
+	fmt.Fprintf(tw, "bare PostgreSQL tps\t%.1f\tthe bare booking transaction, best at %d clients (before: %s; after: %s)\n",
+		rep.BarePostgresTPS, rep.BarePostgresClients, bareLevels(rep.Run.Bare.Before), bareLevels(rep.Run.Bare.After))
+	fmt.Fprintf(tw, "ratio to bare\t%.3f\treservations/s over bare PostgreSQL tps\n", rep.RatioToBare)
+	walPer := "-"
+	if rep.WALSyncsPerReservation != nil {
+		walPer = fmt.Sprintf("%.2f", *rep.WALSyncsPerReservation)
+	}
+	fmt.Fprintf(tw, "WAL flushes/reservation\t%s\tpg_stat_wal.wal_sync over the window (whole server) per reservation\n", walPer)
 	fmt.Fprintf(tw, "PMS p95\t%s\tcreate's 201 to the Apaleo simulator receiving the booking\n", msOrDash(rep.P95PMSMS))
-	fmt.Fprintf(tw, "ARI p95\t%s\tcreate's 201 to the channel simulator receiving its nights' availability\n", msOrDash(rep.P95ARIMS))
+	fmt.Fprintf(tw, "ARI p95\t%s\tcreate's 201 to the channel simulator receiving its nights' availability, close-outs included\n", msOrDash(rep.P95ARIMS))
+	fmt.Fprintf(tw, "close-out p95\t%s\tlast unit sold to the channel simulator receiving availability 0 (%d measured)\n",
+		msOrDash(rep.Run.Delivery.P95CloseoutMS), rep.Run.Delivery.CloseoutsMeasured+rep.Run.Delivery.CloseoutsMissing)
 	lag := "-"
 	if rep.ConsumerLag != nil {
 		lag = strconv.FormatInt(*rep.ConsumerLag, 10)
@@ -1866,6 +1826,10 @@ const (
 // the night overlapped the create. A night where that cannot be known (two
 // writes overlapped, a write failed, or a channel booking is still to be
 // applied) is left out from then on, and so is every create touching it.
+//
+// A create that sells the last unit of its nights (a close-out) is
+// followed the same way, but only a message saying 0 is left reaches it;
+// one whose nights change again before the channel heard 0 is left out.
 type benchDelivery struct {
 	fromChannel func(hotel, roomType string) (property, rwRoomType string, ok bool)
 
@@ -1875,6 +1839,8 @@ type benchDelivery struct {
 	nights   map[ariKey]*ariNight
 	samples  []*ariSample // creates in the window followed to the channel
 	excluded int          // creates in the window that could not be followed
+	// Close-outs of the window that could not be followed.
+	closeoutsExcluded int
 }
 
 // ariNight is what the load knows of one room type and night.
@@ -1884,6 +1850,7 @@ type ariNight struct {
 	lost     bool       // the channel's view can no longer be tied to writes
 	watch    *ariSample // the committed write the next message belongs to
 	heard    time.Time  // first message since the last write began with none under way
+	heard0   time.Time  // the same, for the first message saying 0 units are left
 }
 
 // ariSample is one create followed to the channel.
@@ -1892,6 +1859,9 @@ type ariSample struct {
 	pending  int       // nights not yet heard of
 	last     time.Time // the latest first message over its nights
 	record   bool
+	closeout bool // it sold the last unit: only "0 left" reaches it
+	// A later write changed one of its nights before the channel heard 0.
+	superseded bool
 }
 
 // ariWrite is a write under way.
@@ -1899,10 +1869,24 @@ type ariWrite struct {
 	keys  []ariKey
 	began []int64 // each night's began count after this write began
 	clean bool    // every night's earlier changes had reached the channel
+	// A create that, if it commits, sells the last unit of each night.
+	closeout bool
 }
 
 func newBenchDelivery(fromChannel func(hotel, roomType string) (string, string, bool)) *benchDelivery {
 	return &benchDelivery{fromChannel: fromChannel, answered: map[string]time.Time{}, atPMS: map[string]time.Time{}, nights: map[ariKey]*ariNight{}}
+}
+
+// closesOut reports whether a create of roomType sells the last unit of its
+// nights: the room type has one unit (the suite), so a create that commits
+// leaves none.
+func closesOut(roomType string) bool {
+	for _, rt := range benchRoomTypes {
+		if rt["code"] == roomType {
+			return rt["units"] == 1
+		}
+	}
+	return false
 }
 
 // pmsReceived is the Apaleo simulator's observer.
@@ -1918,7 +1902,7 @@ func (d *benchDelivery) pmsReceived(key string, at time.Time) {
 }
 
 // ariReceived is the channel simulator's observer.
-func (d *benchDelivery) ariReceived(hotel, roomType string, night canonical.Date, _ int, at time.Time) {
+func (d *benchDelivery) ariReceived(hotel, roomType string, night canonical.Date, available int, at time.Time) {
 	prop, rt, ok := d.fromChannel(hotel, roomType)
 	if !ok {
 		return
@@ -1932,7 +1916,10 @@ func (d *benchDelivery) ariReceived(hotel, roomType string, night canonical.Date
 	if n.inFlight > 0 && n.heard.IsZero() {
 		n.heard = at
 	}
-	if n.watch != nil {
+	if n.inFlight > 0 && available == 0 && n.heard0.IsZero() {
+		n.heard0 = at
+	}
+	if n.watch != nil && (!n.watch.closeout || available == 0) {
 		n.watch.resolve(at)
 		n.watch = nil
 	}
@@ -1946,10 +1933,10 @@ func (s *ariSample) resolve(at time.Time) {
 }
 
 // begin notes a write of keys starting.
-func (d *benchDelivery) begin(keys []ariKey) *ariWrite {
+func (d *benchDelivery) begin(keys []ariKey, closeout bool) *ariWrite {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	w := &ariWrite{keys: keys, began: make([]int64, len(keys)), clean: true}
+	w := &ariWrite{keys: keys, began: make([]int64, len(keys)), clean: true, closeout: closeout}
 	for i, k := range keys {
 		n := d.nights[k]
 		if n == nil {
@@ -1960,7 +1947,7 @@ func (d *benchDelivery) begin(keys []ariKey) *ariWrite {
 			w.clean = false
 		}
 		if n.inFlight == 0 {
-			n.heard = time.Time{}
+			n.heard, n.heard0 = time.Time{}, time.Time{}
 		}
 		n.inFlight++
 		n.began++
@@ -1985,23 +1972,36 @@ func (d *benchDelivery) end(w *ariWrite, outcome writeOutcome, answered time.Tim
 	if record && outcome == writeCommitted && id != "" {
 		d.answered[id] = answered
 	}
-	switch {
-	case outcome == writeUnchanged:
+	if outcome == writeUnchanged {
 		return
+	}
+	for _, k := range w.keys {
+		if n := d.nights[k]; n.watch != nil && n.watch.closeout {
+			n.watch.superseded = true // its nights changed (or may have) before the channel heard 0
+		}
+	}
+	switch {
 	case outcome == writeUnknown || !clean:
 		for _, k := range w.keys {
 			d.nights[k].lost = true
 		}
 		if record && outcome == writeCommitted {
 			d.excluded++
+			if w.closeout {
+				d.closeoutsExcluded++
+			}
 		}
 		return
 	}
-	s := &ariSample{answered: answered, pending: len(w.keys), record: record}
+	s := &ariSample{answered: answered, pending: len(w.keys), record: record, closeout: w.closeout}
 	for _, k := range w.keys {
 		n := d.nights[k]
-		if !n.heard.IsZero() {
-			s.resolve(n.heard) // the channel heard of it before the answer arrived
+		heard := n.heard
+		if w.closeout {
+			heard = n.heard0
+		}
+		if !heard.IsZero() {
+			s.resolve(heard) // the channel heard of it before the answer arrived
 		} else {
 			n.watch = s
 		}
@@ -2015,18 +2015,27 @@ func (d *benchDelivery) end(w *ariWrite, outcome writeOutcome, answered time.Tim
 type deliveryResults struct {
 	pms, ari           []time.Duration // sorted
 	pmsMissing         int             // bookings the PMS never received
+	pmsInWindow        int             // bookings the PMS received during the window, whenever made
 	ariMissing         int             // creates whose availability never reached the channel
 	ariExcluded        int             // creates that could not be followed
 	pmsEarly, ariEarly int             // partners that had them before the 201 arrived
+	closeouts          []time.Duration // sorted; the close-outs among ari
+	closeoutsMissing   int
+	closeoutsExcluded  int
 }
 
 // results are the latencies measured when the wait for the backlog ended
 // at until. What had not arrived by then counts as arriving at until: the
 // percentiles are then a lower bound, and a note says so.
-func (d *benchDelivery) results(until time.Time) deliveryResults {
+func (d *benchDelivery) results(until, windowStart, windowEnd time.Time) deliveryResults {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	var r deliveryResults
+	for _, at := range d.atPMS {
+		if !at.Before(windowStart) && at.Before(windowEnd) {
+			r.pmsInWindow++
+		}
+	}
 	for id, answered := range d.answered {
 		at, ok := d.atPMS[id]
 		if !ok {
@@ -2038,20 +2047,31 @@ func (d *benchDelivery) results(until time.Time) deliveryResults {
 		}
 		r.pms = append(r.pms, max(at.Sub(answered), 0))
 	}
+	r.ariExcluded, r.closeoutsExcluded = d.excluded, d.closeoutsExcluded
 	for _, s := range d.samples {
-		if s.pending > 0 {
-			r.ariMissing++
-			r.ari = append(r.ari, max(until.Sub(s.answered), 0))
+		at := s.last
+		switch {
+		case s.superseded:
+			r.ariExcluded++
+			r.closeoutsExcluded++
 			continue
-		}
-		if s.last.Before(s.answered) {
+		case s.pending > 0:
+			r.ariMissing++
+			if s.closeout {
+				r.closeoutsMissing++
+			}
+			at = until
+		case s.last.Before(s.answered):
 			r.ariEarly++
 		}
-		r.ari = append(r.ari, max(s.last.Sub(s.answered), 0))
+		r.ari = append(r.ari, max(at.Sub(s.answered), 0))
+		if s.closeout {
+			r.closeouts = append(r.closeouts, max(at.Sub(s.answered), 0))
+		}
 	}
-	r.ariExcluded = d.excluded
 	slices.Sort(r.pms)
 	slices.Sort(r.ari)
+	slices.Sort(r.closeouts)
 	return r
 }
 

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -22,7 +24,8 @@ import (
 // The report's keys, as machines read them.
 var benchKeys = []string{
 	"reservations_per_second", "operations_per_second", "p50_commit_ms", "p95_commit_ms", "p99_commit_ms",
-	"p95_read_ms", "errors", "no_availability", "raw_postgres_tps", "ratio_to_raw",
+	"p95_read_ms", "errors", "no_availability", "bare_postgres_tps", "bare_postgres_clients", "ratio_to_bare",
+	"new_reservations_per_second", "pms_delivered_per_second", "wal_syncs_per_reservation",
 	"p95_pms_ms", "p95_ari_ms", "consumer_lag", "outbox_backlog", "notes",
 }
 
@@ -51,16 +54,17 @@ func number(t *testing.T, rep map[string]any, key string) float64 {
 }
 
 func TestBenchReportsSaneFigures(t *testing.T) {
+	profiles := t.TempDir()
 	tests := []struct {
 		name string
 		args []string
 	}{
-		{"closed loop", []string{"--max", "--duration", "2s", "--concurrency", "8"}},
+		{"closed loop", []string{"--max", "--duration", "2s", "--concurrency", "8", "--profile", profiles}},
 		{"open loop", []string{"--rate", "200", "--duration", "1s", "--concurrency", "16"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			args := append([]string{"--warmup", "300ms", "--raw-duration", "700ms", "--properties", "3"}, tt.args...)
+			args := append([]string{"--warmup", "300ms", "--bare-duration", "300ms", "--bare-clients", "1,4", "--properties", "3"}, tt.args...)
 			rep, stderr := runBenchJSON(t, args...)
 			for _, k := range benchKeys {
 				if _, ok := rep[k]; !ok {
@@ -83,12 +87,35 @@ func TestBenchReportsSaneFigures(t *testing.T) {
 			if number(t, rep, "no_availability") < 0 {
 				t.Errorf("no_availability = %v", rep["no_availability"])
 			}
-			raw := number(t, rep, "raw_postgres_tps")
-			if raw <= 0 {
-				t.Errorf("raw_postgres_tps = %v", raw)
+			// The bare baseline ran at each concurrency, before and after,
+			// and its best is the one reported.
+			bare, clients := number(t, rep, "bare_postgres_tps"), number(t, rep, "bare_postgres_clients")
+			if bare <= 0 || (clients != 1 && clients != 4) {
+				t.Errorf("bare_postgres_tps = %v at %v clients", bare, clients)
 			}
-			if ratio := number(t, rep, "ratio_to_raw"); ratio <= 0 {
-				t.Errorf("ratio_to_raw = %v", ratio)
+			if ratio := number(t, rep, "ratio_to_bare"); math.Abs(ratio-number(t, rep, "reservations_per_second")/bare) > 0.01 {
+				t.Errorf("ratio_to_bare = %v, want reservations_per_second / bare_postgres_tps", ratio)
+			}
+			run, _ := rep["run"].(map[string]any)
+			bareRun, _ := run["bare"].(map[string]any)
+			for _, phase := range []string{"before", "after"} {
+				levels, _ := bareRun[phase].([]any)
+				if len(levels) != 2 {
+					t.Fatalf("run.bare.%s = %v, want 2 levels", phase, bareRun[phase])
+				}
+				for _, lv := range levels {
+					if lv := lv.(map[string]any); lv["tps"].(float64) > bare || lv["transactions"].(float64) <= 0 {
+						t.Errorf("run.bare.%s level %v: above the best %v, or nothing committed", phase, lv, bare)
+					}
+				}
+			}
+			// Committing writes flushes the WAL (the counter is the server's,
+			// so no upper bound holds while other tests run).
+			if v := number(t, rep, "wal_syncs_per_reservation"); v <= 0 {
+				t.Errorf("wal_syncs_per_reservation = %v", v)
+			}
+			if number(t, rep, "new_reservations_per_second") <= 0 || number(t, rep, "pms_delivered_per_second") < 0 {
+				t.Errorf("new_reservations_per_second = %v, pms_delivered_per_second = %v", rep["new_reservations_per_second"], rep["pms_delivered_per_second"])
 			}
 			// The bookings reached the partners, and the lag was read.
 			for _, k := range []string{"p95_pms_ms", "p95_ari_ms"} {
@@ -102,12 +129,14 @@ func TestBenchReportsSaneFigures(t *testing.T) {
 			if n := number(t, rep, "outbox_backlog"); n < 0 {
 				t.Errorf("outbox_backlog = %v", n)
 			}
-			run, _ := rep["run"].(map[string]any)
 			ops, _ := run["operations"].(map[string]any)
 			if push, _ := ops["ota_push"].(map[string]any); push == nil || push["ok"].(float64) <= 0 {
 				t.Errorf("no OTA push was accepted: %v", ops["ota_push"])
 			}
 			del, _ := run["delivery"].(map[string]any)
+			if _, ok := del["drained"].(bool); !ok {
+				t.Errorf("run.delivery.drained = %v, want true or false", del["drained"])
+			}
 			for _, k := range []string{"pms_measured", "ari_measured"} {
 				if n, _ := del[k].(float64); n <= 0 {
 					t.Errorf("run.delivery.%s = %v, want some measured creates", k, del[k])
@@ -118,30 +147,41 @@ func TestBenchReportsSaneFigures(t *testing.T) {
 					t.Errorf("no note explains %s: %s", k, notes)
 				}
 			}
-			if !strings.Contains(stderr, "raw PostgreSQL baseline") {
+			if !strings.Contains(stderr, "bare PostgreSQL baseline") {
 				t.Errorf("no progress on stderr:\n%s", stderr)
 			}
 		})
 	}
+	for _, name := range []string{"cpu.pprof", "block.pprof", "mutex.pprof"} {
+		if st, err := os.Stat(filepath.Join(profiles, name)); err != nil || st.Size() == 0 {
+			t.Errorf("--profile wrote no %s: %v", name, err)
+		}
+	}
 }
 
 func TestBenchDropsItsDatabase(t *testing.T) {
-	_, stderr := runBenchJSON(t, "--duration", "1s", "--warmup", "0s", "--raw-duration", "500ms", "--properties", "2", "--concurrency", "4")
+	_, stderr := runBenchJSON(t, "--duration", "1s", "--warmup", "0s", "--bare-duration", "200ms", "--bare-clients", "2", "--properties", "2", "--concurrency", "4")
 	m := regexp.MustCompile(`database (roomwire_bench_\w+) on`).FindStringSubmatch(stderr)
 	if m == nil {
 		t.Fatalf("stderr names no database:\n%s", stderr)
+	}
+	bare := regexp.MustCompile(`(roomwire_bench_bare_\w+)`).FindStringSubmatch(stderr)
+	if bare == nil {
+		t.Fatalf("stderr names no bare baseline database:\n%s", stderr)
 	}
 	conn, err := pgx.Connect(context.Background(), pgtest.ServerURL())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close(context.Background())
-	var left bool
-	if err := conn.QueryRow(context.Background(), `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, m[1]).Scan(&left); err != nil {
-		t.Fatal(err)
-	}
-	if left {
-		t.Errorf("database %s is still there", m[1])
+	for _, name := range []string{m[1], bare[1]} {
+		var left bool
+		if err := conn.QueryRow(context.Background(), `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&left); err != nil {
+			t.Fatal(err)
+		}
+		if left {
+			t.Errorf("database %s is still there", name)
+		}
 	}
 }
 
@@ -174,18 +214,18 @@ func TestBenchFlags(t *testing.T) {
 	}
 	help := stderr.String()
 	for _, want := range []string{
-		"-duration", "-rate", "-max", "-properties", "-concurrency", "-json", "-config", "-keep-db", "-warmup", "-raw-duration", "-drain",
+		"-duration", "-rate", "-max", "-properties", "-concurrency", "-json", "-config", "-keep-db", "-warmup", "-drain",
+		"-bare-duration", "-bare-clients", "-profile",
 		"reservations_per_second", "operations_per_second", "p50/p95/p99_commit_ms", "p95_read_ms", "errors", "no_availability",
-		"raw_postgres_tps", "ratio_to_raw", "p95_pms_ms", "p95_ari_ms", "consumer_lag", "outbox_backlog",
+		"bare_postgres_tps", "ratio_to_bare", "wal_syncs_per_reservation", "new_reservations_per_second", "pms_delivered_per_second",
+		"p95_pms_ms", "p95_ari_ms", "consumer_lag", "outbox_backlog",
 	} {
 		if !strings.Contains(help, want) {
 			t.Errorf("--help does not explain %s", want)
 		}
 	}
-	if strings.Contains(help, "cpuprofile") {
-		t.Errorf("--help shows the hidden profiling flags")
-	}
-	for _, args := range [][]string{{"--rate", "10", "--max"}, {"--rate", "0"}, {"--duration", "10ms"}, {"--concurrency", "0"}, {"--drain", "-1s"}} {
+	for _, args := range [][]string{{"--rate", "10", "--max"}, {"--rate", "0"}, {"--duration", "10ms"}, {"--concurrency", "0"}, {"--drain", "-1s"},
+		{"--bare-clients", "1,x"}, {"--bare-clients", "0"}, {"--bare-duration", "1ms"}} {
 		stderr.Reset()
 		if err := runBench(context.Background(), args, &bytes.Buffer{}, &stderr); !errors.Is(err, errUsage) {
 			t.Errorf("%v: err = %v, want a usage error", args, err)
