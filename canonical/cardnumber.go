@@ -1,68 +1,221 @@
 package canonical
 
-// ContainsCardNumber reports whether s holds a run of 13 to 19 digits (spaces
-// and dashes between them allowed, when the run stands as a word of its own)
-// that passes the Luhn check: a payment card number that must not be stored,
-// published or logged.
+import (
+	"regexp"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// This file is Roomwire's one detector of card data in text. Every inbound
+// surface, every redaction of logs and dead letters and every validation of
+// free text asks it, so that a number one of them catches, all catch.
+
+// ContainsCardNumber reports whether s holds a payment card number: a run of
+// 13 to 19 digits that passes the Luhn check, written out as a word of its
+// own with separators between its groups or not (see FindCardNumber).
 func ContainsCardNumber(s string) bool {
 	_, _, ok := FindCardNumber(s)
 	return ok
 }
 
+// ContainsCardData reports whether s holds a card number or a card security
+// code written out ("CVV 737"), neither of which Roomwire stores.
+func ContainsCardData(s string) bool {
+	if ContainsCardNumber(s) {
+		return true
+	}
+	_, _, ok := FindSecurityCode(s)
+	return ok
+}
+
 // FindCardNumber returns the byte span [start, end) of the first Luhn-valid run
-// of 13 to 19 digits in s.
+// of 13 to 19 digits in s. Digits are those of any script (full-width digits
+// too). Between digit groups a run may have up to four spaces (any Unicode
+// space, zero-width characters included), or one of - . _ / (or their
+// full-width forms). A run uses one kind of mark throughout, except that
+// spaces and dashes mix, so that a date range such as 2027-04-10/2027-04-13
+// is not taken for a card. Only a whole run counts: a longer run is an id.
+// A run with separators glued to a letter or digit is part of an identifier,
+// such as the digit groups of a UUID, and does not count.
 func FindCardNumber(s string) (start, end int, ok bool) {
-	for i := 0; i < len(s); i++ {
-		// A run starts at a digit that does not continue an earlier run,
-		// directly or across one separator.
-		if !isDigit(s[i]) || (i > 0 && isDigit(s[i-1])) ||
-			(i > 1 && (s[i-1] == ' ' || s[i-1] == '-') && isDigit(s[i-2])) {
+	for i := 0; i < len(s); {
+		if _, size := digitAt(s, i); size == 0 {
+			_, w := utf8.DecodeRuneInString(s[i:])
+			i += w
 			continue
 		}
-		// Collect the digits of this run, skipping single separators. Only a
-		// whole run of 13 to 19 digits counts: longer runs are ids, not cards.
-		var digits [19]byte
-		n, last, separated := 0, i, false
-		for j := i; j < len(s) && n < 20; j++ {
-			c := s[j]
-			if isDigit(c) {
-				if n == 19 {
-					n++ // too long to be a card number
-					break
-				}
-				digits[n] = c
-				n++
-				last = j
-				continue
-			}
-			if (c == ' ' || c == '-') && j+1 < len(s) && isDigit(s[j+1]) && j > 0 && isDigit(s[j-1]) {
-				separated = true
-				continue
-			}
-			break
+		run := scanRun(s, i)
+		if run.digits >= 13 && run.digits <= 19 && luhnValid(run.values[:run.digits]) &&
+			!(run.separated && (wordRuneBefore(s, i) || wordRuneAt(s, run.end))) {
+			return i, run.end, true
 		}
-		// A separated run inside a word is part of an identifier, such as
-		// the digit groups of a UUID (4e55b313-5809-4835-98d1-...), not a
-		// card number written out.
-		if separated && (i > 0 && isAlnum(s[i-1]) || last+1 < len(s) && isAlnum(s[last+1])) {
-			continue
-		}
-		if n >= 13 && n <= 19 && luhnValid(digits[:n]) {
-			return i, last + 1, true
-		}
+		i = run.end
 	}
 	return 0, 0, false
 }
 
-func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+// CardDigits returns the ASCII digits of a span FindCardNumber returned,
+// without its separators.
+func CardDigits(span string) string {
+	var out []byte
+	for i := 0; i < len(span); {
+		if v, size := digitAt(span, i); size > 0 {
+			out = append(out, byte('0'+v))
+			i += size
+			continue
+		}
+		_, w := utf8.DecodeRuneInString(span[i:])
+		i += w
+	}
+	return string(out)
+}
 
-func isAlnum(c byte) bool { return isDigit(c) || c|0x20 >= 'a' && c|0x20 <= 'z' }
+// securityCode matches a card security code written out: CVV, CVC, CV2,
+// CSC or "security code", then up to a few marks or words, then 3 or 4
+// digits that are not part of a longer number.
+var securityCode = regexp.MustCompile(`(?i)\b(?:cvv2?|cvc2?|cv2|csc|cvn|card\s*verification(?:\s*(?:value|code|number))?|(?:card\s*)?security\s*code)` +
+	`(?:\s*(?:[:=#\-]|is|no\.?|number|code)\s*|\s+)*?(\p{Nd}{3,4})(?:[^\p{Nd}]|$)`)
+
+// FindSecurityCode returns the byte span [start, end) of the digits of the
+// first card security code written out in s, such as the 737 of "cvv: 737".
+func FindSecurityCode(s string) (start, end int, ok bool) {
+	m := securityCode.FindStringSubmatchIndex(s)
+	if m == nil {
+		return 0, 0, false
+	}
+	return m[2], m[3], true
+}
+
+// run is a run of digits and separators scanned from a digit.
+type run struct {
+	values    [19]byte // the digits' values, while at most 19
+	digits    int      // how many digits, 20 meaning more than 19
+	end       int      // the byte after the last digit
+	separated bool
+}
+
+// scanRun scans the run of digits starting at s[i]. A separator is up to
+// four spaces, or one mark; spaces and dashes are one kind, each other mark
+// its own, and a separator of another kind than the run's first ends it.
+func scanRun(s string, i int) run {
+	var r run
+	var kind rune // the kind of the run's separators, once it has one
+	for {
+		v, size := digitAt(s, i)
+		if size == 0 {
+			break
+		}
+		if r.digits < 19 {
+			r.values[r.digits] = byte(v)
+		}
+		if r.digits < 20 {
+			r.digits++
+		}
+		i += size
+		r.end = i
+		j, spaces, mark := i, 0, rune(0)
+		for j < len(s) {
+			c, w := utf8.DecodeRuneInString(s[j:])
+			if isCardSpace(c) && mark == 0 && spaces < 4 {
+				spaces++
+			} else if k := cardMark(c); k != 0 && mark == 0 && spaces == 0 {
+				mark = k
+			} else {
+				break
+			}
+			j += w
+		}
+		if j == i {
+			continue // the digits go on without a separator
+		}
+		if _, size := digitAt(s, j); size == 0 {
+			break
+		}
+		sepKind := mark
+		if mark == 0 || mark == '-' {
+			sepKind = ' '
+		}
+		if kind != 0 && kind != sepKind {
+			break
+		}
+		kind, r.separated, i = sepKind, true, j
+	}
+	return r
+}
+
+// digitAt returns the value and byte size of the digit at s[i], or size 0
+// when there is none.
+func digitAt(s string, i int) (value, size int) {
+	if i >= len(s) {
+		return 0, 0
+	}
+	if c := s[i]; c < utf8.RuneSelf {
+		if c >= '0' && c <= '9' {
+			return int(c - '0'), 1
+		}
+		return 0, 0
+	}
+	r, w := utf8.DecodeRuneInString(s[i:])
+	if !unicode.Is(unicode.Nd, r) {
+		return 0, 0
+	}
+	// Decimal digits come in blocks of ten, each starting at its zero.
+	for _, rg := range unicode.Nd.R16 {
+		if r >= rune(rg.Lo) && r <= rune(rg.Hi) {
+			return int(r-rune(rg.Lo)) % 10, w
+		}
+	}
+	for _, rg := range unicode.Nd.R32 {
+		if r >= rune(rg.Lo) && r <= rune(rg.Hi) {
+			return int(r-rune(rg.Lo)) % 10, w
+		}
+	}
+	return 0, 0
+}
+
+// isCardSpace reports whether c may stand between digit groups as a space:
+// any Unicode space, and invisible format characters such as U+200B.
+func isCardSpace(c rune) bool {
+	return unicode.IsSpace(c) || unicode.Is(unicode.Zs, c) || unicode.Is(unicode.Cf, c)
+}
+
+// cardMark returns the mark c stands for between digit groups (- . _ /), or 0.
+func cardMark(c rune) rune {
+	switch {
+	case c == '-' || c == '\uFF0D' || unicode.Is(unicode.Pd, c):
+		return '-'
+	case c == '.' || c == '\uFF0E':
+		return '.'
+	case c == '_' || c == '\uFF3F':
+		return '_'
+	case c == '/' || c == '\uFF0F':
+		return '/'
+	}
+	return 0
+}
+
+func wordRuneBefore(s string, i int) bool {
+	if i == 0 {
+		return false
+	}
+	c, _ := utf8.DecodeLastRuneInString(s[:i])
+	return unicode.IsLetter(c) || unicode.IsDigit(c)
+}
+
+func wordRuneAt(s string, i int) bool {
+	if i >= len(s) {
+		return false
+	}
+	c, _ := utf8.DecodeRuneInString(s[i:])
+	return unicode.IsLetter(c) || unicode.IsDigit(c)
+}
 
 func luhnValid(d []byte) bool {
 	sum := 0
 	double := false
 	for i := len(d) - 1; i >= 0; i-- {
-		v := int(d[i] - '0')
+		v := int(d[i])
 		if double {
 			v *= 2
 			if v > 9 {
@@ -73,4 +226,24 @@ func luhnValid(d []byte) bool {
 		double = !double
 	}
 	return sum%10 == 0
+}
+
+// MaskCardData returns s with every card number replaced by what
+// replace makes of its digits, and the digits of every card security code
+// written out replaced by X's; and whether it found either.
+func MaskCardData(s string, replace func(digits string) string) (string, bool) {
+	found := false
+	// Bounded: each pass removes one number or code.
+	for i := 0; i < 128; i++ {
+		if start, end, ok := FindCardNumber(s); ok {
+			s, found = s[:start]+replace(CardDigits(s[start:end]))+s[end:], true
+			continue
+		}
+		if start, end, ok := FindSecurityCode(s); ok {
+			s, found = s[:start]+strings.Repeat("X", utf8.RuneCountInString(s[start:end]))+s[end:], true
+			continue
+		}
+		break
+	}
+	return s, found
 }

@@ -46,12 +46,26 @@ func TestFindCardNumber(t *testing.T) {
 		// Only a whole run counts, wherever the card-like part of it sits.
 		{"card number after another group", "1234 4111 1111 1111 1111", 0, 0, false},
 		{"card number before another group", "4111 1111 1111 1111 1234", 0, 0, false},
-		{"double space splits a run", "4111  1111 1111 1111", 0, 0, false},
-		{"two separators split a run", "4111 -1111-1111-1111", 0, 0, false},
-		{"underscore splits a run", "4111_1111_1111_1111", 0, 0, false},
-		{"dot splits a run", "4111.1111.1111.1111", 0, 0, false},
+		{"a space and a dash split a run", "4111 -1111-1111-1111", 0, 0, false},
 		{"phone number", "+351 21 123 4567", 0, 0, false},
-		{"non-ASCII digits", "٤١١١١١١١١١١١١١١١", 0, 0, false},
+		{"date range with mixed marks", "2027-04-10/2027-04-13", 0, 0, false},
+		{"date range with a spaced dash", "10.04.2027 - 12.04.2027", 0, 0, false},
+		{"dots and spaces do not mix", "4111.1111 1111.1111", 0, 0, false},
+
+		// Every way a person writes a card number out is caught.
+		{"double space", "4111  1111 1111 1111", 0, 20, true},
+		{"double spaces", "pay 4111  1111  1111  1111 now", 4, 26, true},
+		{"dots", "4111.1111.1111.1111", 0, 19, true},
+		{"underscores", "4111_1111_1111_1111", 0, 19, true},
+		{"slashes", "4111/1111/1111/1111", 0, 19, true},
+		{"tabs", "4111\t1111\t1111\t1111", 0, 19, true},
+		{"no-break spaces", "4111\u00a01111\u00a01111\u00a01111", 0, 22, true},
+		{"zero-width spaces", "4111\u200b1111\u200b1111\u200b1111", 0, 25, true},
+		{"full-width digits", "４１１１１１１１１１１１１１１１", 0, 48, true},
+		{"full-width digits and spaces", "４１１１　１１１１　１１１１　１１１１", 0, 57, true},
+		{"full-width dots", "４１１１．１１１１．１１１１．１１１１", 0, 57, true},
+		{"Arabic-Indic digits", "٤١١١١١١١١١١١١١١١", 0, 32, true},
+		{"em dashes", "4111\u20141111\u20141111\u20141111", 0, 25, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -81,5 +95,51 @@ func TestFindCardNumberSpanRedacts(t *testing.T) {
 	}
 	if want := "Guest wrote XXXXXXXXXXXXXXXXXXX in the comment, and XXXXXXXXXXXXXXXXXXX too."; s != want {
 		t.Fatalf("redacted = %q, want %q", s, want)
+	}
+}
+
+func TestCardDigits(t *testing.T) {
+	for in, want := range map[string]string{
+		"4111 1111-1111.1111": "4111111111111111",
+		"４１１１　１１１１":           "41111111",
+		"٤١١١\u200b١":         "41111",
+	} {
+		if got := CardDigits(in); got != want {
+			t.Errorf("CardDigits(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestFindSecurityCode(t *testing.T) {
+	tests := []struct {
+		in   string
+		want string // the digits found, "" for none
+	}{
+		{"pay with 4111111111111111 cvv 737", "737"},
+		{"CVV 737", "737"},
+		{"cvv: 737", "737"},
+		{"CVC2=1234", "1234"},
+		{"cvv737", "737"},
+		{"security code is 123", "123"},
+		{"Card verification value 456", "456"},
+		{"CV2 # 321", "321"},
+		{"cvv ７３７", "７３７"},
+		{"cvv 73", ""},
+		{"cvv 73712", ""},
+		{"arriving at 1730, room 737", ""},
+		{"no cvv given", ""},
+	}
+	for _, tt := range tests {
+		start, end, ok := FindSecurityCode(tt.in)
+		got := ""
+		if ok {
+			got = tt.in[start:end]
+		}
+		if got != tt.want {
+			t.Errorf("FindSecurityCode(%q) found %q, want %q", tt.in, got, tt.want)
+		}
+		if ContainsCardData(tt.in) != (tt.want != "" || ContainsCardNumber(tt.in)) {
+			t.Errorf("ContainsCardData(%q) disagrees", tt.in)
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 )
 
 // maxFuzzJSON bounds the inputs FuzzReservationJSON decodes, as an inbound
@@ -262,24 +263,89 @@ func TestNormalized(t *testing.T) {
 	}
 }
 
-// cardRun matches a run of digits joined by single spaces or dashes.
-var cardRun = regexp.MustCompile(`[0-9](?:[ -]?[0-9])*`)
-
-// referenceFindCardNumber is FindCardNumber written the obvious way: split s
-// into whole runs, keep the first of 13 to 19 digits that passes Luhn.
+// referenceFindCardNumber is FindCardNumber written the obvious way: each
+// character becomes one of a few classes (a digit's value, a space, a mark
+// - . _ /, a word character or anything else), and regular expressions cut
+// the classes into whole runs.
 func referenceFindCardNumber(s string) (int, int, bool) {
-	alnum := regexp.MustCompile(`^[0-9A-Za-z]$`)
-	for _, m := range cardRun.FindAllStringIndex(s, -1) {
-		run := s[m[0]:m[1]]
-		if strings.ContainsAny(run, " -") && (m[0] > 0 && alnum.MatchString(s[m[0]-1:m[0]]) || m[1] < len(s) && alnum.MatchString(s[m[1]:m[1]+1])) {
-			continue // a separated run inside a word: an identifier
-		}
-		digits := strings.NewReplacer(" ", "", "-", "").Replace(run)
-		if len(digits) >= 13 && len(digits) <= 19 && referenceLuhn(digits) {
-			return m[0], m[1], true
+	var class []byte
+	var offset []int
+	for i, r := range s {
+		offset = append(offset, i)
+		switch {
+		case unicode.Is(unicode.Nd, r):
+			class = append(class, '0'+byte(referenceDigit(r)))
+		case unicode.IsSpace(r) || unicode.Is(unicode.Zs, r) || unicode.Is(unicode.Cf, r):
+			class = append(class, ' ')
+		case r == '-' || unicode.Is(unicode.Pd, r):
+			class = append(class, '-')
+		case r == '.' || r == '\uFF0E':
+			class = append(class, '.')
+		case r == '_' || r == '\uFF3F':
+			class = append(class, '_')
+		case r == '/' || r == '\uFF0F':
+			class = append(class, '/')
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+			class = append(class, 'a')
+		default:
+			class = append(class, '#')
 		}
 	}
+	offset = append(offset, len(s))
+	c := string(class)
+	runOf := map[byte]*regexp.Regexp{
+		' ': regexp.MustCompile(`^[0-9]+(?:(?: {1,4}|-)[0-9]+)*`),
+		'-': regexp.MustCompile(`^[0-9]+(?:(?: {1,4}|-)[0-9]+)*`),
+		'.': regexp.MustCompile(`^[0-9]+(?:\.[0-9]+)*`),
+		'_': regexp.MustCompile(`^[0-9]+(?:_[0-9]+)*`),
+		'/': regexp.MustCompile(`^[0-9]+(?:/[0-9]+)*`),
+	}
+	for i := 0; i < len(c); {
+		if c[i] < '0' || c[i] > '9' {
+			i++
+			continue
+		}
+		j := i
+		for j < len(c) && c[j] >= '0' && c[j] <= '9' {
+			j++
+		}
+		end := j
+		if re := runOf[byteAt(c, j)]; re != nil {
+			end = i + len(re.FindString(c[i:]))
+		}
+		run := c[i:end]
+		digits := strings.Map(func(r rune) rune {
+			if r >= '0' && r <= '9' {
+				return r
+			}
+			return -1
+		}, run)
+		separated := len(digits) != len(run)
+		glued := i > 0 && (c[i-1] == 'a' || c[i-1] <= '9' && c[i-1] >= '0') || end < len(c) && (c[end] == 'a' || c[end] >= '0' && c[end] <= '9')
+		if len(digits) >= 13 && len(digits) <= 19 && referenceLuhn(digits) && !(separated && glued) {
+			return offset[i], offset[end], true
+		}
+		i = end
+	}
 	return 0, 0, false
+}
+
+func byteAt(s string, i int) byte {
+	if i < len(s) {
+		return s[i]
+	}
+	return 0
+}
+
+// referenceDigit is the value of a decimal digit of any script, found by
+// counting back to its zero.
+func referenceDigit(r rune) int {
+	n := 0
+	for unicode.Is(unicode.Nd, r-1) {
+		r--
+		n++
+	}
+	return n % 10
 }
 
 // referenceLuhn checks the Luhn sum with the doubled-digit table.
@@ -314,6 +380,8 @@ func FuzzContainsCardNumber(f *testing.F) {
 		"1234 4111 1111 1111 1111", "4111  1111 1111 1111", "4111 -1111-1111-1111",
 		"card: 4111 1111 1111 1111, exp 12/27", "x4111111111111111x", "1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6",
 		"4111 1111 1111 1111 ", "-4111111111111111-", "٤١١١١١١١١١١١١١١١",
+		"4111.1111.1111.1111", "4111_1111/1111_1111", "４１１１　１１１１　１１１１　１１１１", "2027-04-10/2027-04-13",
+		"4111\u200b1111\u200b1111\u200b1111", "4111     1111 1111 1111",
 	} {
 		f.Add(s)
 	}

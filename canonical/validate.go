@@ -120,6 +120,38 @@ func (p *Problems) CheckText(field, s string, max int) {
 	}
 }
 
+// CheckFreeText is CheckText for text a person wrote (comments, names,
+// addresses): it also refuses card numbers and card security codes, which
+// Roomwire never stores, and the controls that reorder text on screen.
+func (p *Problems) CheckFreeText(field, s string, max int) {
+	before := len(p.list)
+	p.CheckText(field, s, max)
+	if len(p.list) > before {
+		return
+	}
+	switch {
+	case ContainsCardData(s):
+		p.Add(field, "holds a card number or card security code, which Roomwire never stores; take payment through the payment provider and send its token in guarantee.card_token")
+	case strings.ContainsFunc(s, isBidiControl):
+		p.Add(field, "contains a bidirectional text control (U+202A to U+202E, U+2066 to U+2069), which can disguise text")
+	}
+}
+
+// CheckName is CheckFreeText for a person's name or title, which also must
+// not hold invisible characters (zero-width spaces, joiners, marks): they
+// make two names look alike.
+func (p *Problems) CheckName(field, s string) {
+	before := len(p.list)
+	p.CheckFreeText(field, s, MaxNameLen)
+	if len(p.list) == before && strings.ContainsFunc(s, func(r rune) bool { return unicode.Is(unicode.Cf, r) }) {
+		p.Add(field, "contains an invisible character (such as U+200B, a zero-width space)")
+	}
+}
+
+func isBidiControl(r rune) bool {
+	return r >= '\u202A' && r <= '\u202E' || r >= '\u2066' && r <= '\u2069'
+}
+
 // CheckDate records a problem when d is missing or outside the years Roomwire handles.
 func (p *Problems) CheckDate(field string, d Date) bool {
 	if d.IsZero() {
@@ -186,7 +218,7 @@ func (r *Reservation) Validate() error {
 		p.Add("comments", "has %d comments; at most %d are allowed", len(r.Comments), MaxComments)
 	} else {
 		for i, c := range r.Comments {
-			p.CheckText(fmt.Sprintf("comments[%d]", i), c, MaxCommentLen)
+			p.CheckFreeText(fmt.Sprintf("comments[%d]", i), c, MaxCommentLen)
 		}
 	}
 	return p.Err()
@@ -196,23 +228,23 @@ func (g Guest) validate(p *Problems, path string, primary bool) {
 	if primary && strings.TrimSpace(g.Surname) == "" {
 		p.Add(path+".surname", "is required")
 	}
-	p.CheckText(path+".title", g.Title, MaxNameLen)
-	p.CheckText(path+".given_name", g.GivenName, MaxNameLen)
-	p.CheckText(path+".surname", g.Surname, MaxNameLen)
-	p.CheckText(path+".email", g.Email, MaxEmailLen)
+	p.CheckName(path+".title", g.Title)
+	p.CheckName(path+".given_name", g.GivenName)
+	p.CheckName(path+".surname", g.Surname)
+	p.CheckFreeText(path+".email", g.Email, MaxEmailLen)
 	if g.Email != "" && !strings.Contains(g.Email, "@") {
 		p.Add(path+".email", "is not an email address")
 	}
-	p.CheckText(path+".phone", g.Phone, MaxPhoneLen)
+	p.CheckFreeText(path+".phone", g.Phone, MaxPhoneLen)
 	if a := g.Address; a != nil {
 		if len(a.Lines) > 5 {
 			p.Add(path+".address.lines", "has %d lines; at most 5 are allowed", len(a.Lines))
 		}
 		for i, l := range a.Lines {
-			p.CheckText(fmt.Sprintf("%s.address.lines[%d]", path, i), l, MaxNameLen)
+			p.CheckFreeText(fmt.Sprintf("%s.address.lines[%d]", path, i), l, MaxNameLen)
 		}
-		p.CheckText(path+".address.city", a.City, MaxNameLen)
-		p.CheckText(path+".address.postal_code", a.PostalCode, 20)
+		p.CheckFreeText(path+".address.city", a.City, MaxNameLen)
+		p.CheckFreeText(path+".address.postal_code", a.PostalCode, 20)
 		if a.CountryCode != "" && !isUpperAlpha(a.CountryCode, 2) {
 			p.Add(path+".address.country_code", "must be an ISO 3166-1 alpha-2 code such as PT (got %q)", truncate(a.CountryCode, 10))
 		}
@@ -284,14 +316,11 @@ func (g *Guarantee) validate(p *Problems, path string) {
 	if ContainsCardNumber(g.CardMask) {
 		p.Add(path+".card_mask", "shows a full card number; send a masked number such as 4111XXXXXXXX1111")
 	}
-	if ContainsCardNumber(g.HolderName) {
-		p.Add(path+".holder_name", "contains a card number")
-	}
 	p.CheckText(path+".card_token", g.CardToken, 255)
 	p.CheckText(path+".card_mask", g.CardMask, 32)
 	p.CheckText(path+".card_brand", g.CardBrand, 20)
 	p.CheckText(path+".card_expiry", g.CardExpiry, 7)
-	p.CheckText(path+".holder_name", g.HolderName, MaxNameLen)
+	p.CheckName(path+".holder_name", g.HolderName)
 	p.CheckText(path+".token_vault", g.TokenVault, 64)
 }
 

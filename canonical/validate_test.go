@@ -96,6 +96,29 @@ func TestValidateFields(t *testing.T) {
 			r.RoomStays[0].Arrival, r.RoomStays[0].Departure = date("0001-01-01"), date("9999-12-31")
 		}, []string{"room_stays[0].arrival", "room_stays[0].departure"}},
 
+		// Card data and disguised text in what people wrote.
+		{"card number in a comment", func(r *Reservation) {
+			r.Comments = append(r.Comments, "pay with 4111111111111111 cvv 737")
+		}, []string{"comments[1]"}},
+		{"card number with dots in a comment", func(r *Reservation) {
+			r.Comments[0] = "card 4111.1111.1111.1111"
+		}, []string{"comments[0]"}},
+		{"full-width card number in an address", func(r *Reservation) {
+			r.PrimaryGuest.Address.Lines[0] = "４１１１ １１１１ １１１１ １１１１"
+		}, []string{"primary_guest.address.lines[0]"}},
+		{"security code in a comment", func(r *Reservation) {
+			r.Comments[0] = "CVV 737"
+		}, []string{"comments[0]"}},
+		{"bidi override in a surname", func(r *Reservation) {
+			r.PrimaryGuest.Surname = "Silva\u202Egnp.exe"
+		}, []string{"primary_guest.surname"}},
+		{"zero-width space in a given name", func(r *Reservation) {
+			r.PrimaryGuest.GivenName = "Mar\u200Bta"
+		}, []string{"primary_guest.given_name"}},
+		{"bidi isolate in a comment", func(r *Reservation) {
+			r.Comments[0] = "late \u2067arrival"
+		}, []string{"comments[0]"}},
+
 		// Occupancy.
 		{"zero adults", func(r *Reservation) {
 			r.RoomStays[1].Adults = 0

@@ -36,36 +36,24 @@ var CardPolicyField = Field{Name: "card_policy", Type: "string", Default: string
 var ErrCardNumber = errors.New("the message holds a full card number")
 
 // MaskCard returns s with every card number replaced by X's and its last four
-// digits (separators dropped), and whether there was one.
+// digits (separators dropped), every card security code written out by X's,
+// and whether there was either.
 func MaskCard(s string) (string, bool) {
-	found := false
-	for i := 0; i < 64; i++ { // bounded: each pass removes one number
-		start, end, ok := canonical.FindCardNumber(s)
-		if !ok {
-			break
-		}
-		found = true
-		var digits []byte
-		for j := start; j < end; j++ {
-			if s[j] >= '0' && s[j] <= '9' {
-				digits = append(digits, s[j])
-			}
-		}
-		s = s[:start] + strings.Repeat("X", len(digits)-4) + string(digits[len(digits)-4:]) + s[end:]
-	}
-	return s, found
+	return canonical.MaskCardData(s, func(digits string) string {
+		return strings.Repeat("X", len(digits)-4) + digits[len(digits)-4:]
+	})
 }
 
 // GuardBooking applies policy to every text of b: with CardDrop each card
-// number is masked keeping its last four digits; with CardRefuse a booking
-// holding one is refused with a permanent error wrapping ErrCardNumber. It
+// number is masked keeping its last four digits, and each card security code
+// written out is masked; with CardRefuse a booking holding either is refused with a permanent error wrapping ErrCardNumber. It
 // reports whether a card number was found. The error never repeats the number.
 func GuardBooking(b *canonical.ChannelBooking, policy CardPolicy) (bool, error) {
 	raw, err := json.Marshal(b)
 	if err != nil {
 		return false, Permanent(fmt.Errorf("card check: %w", err))
 	}
-	if !canonical.ContainsCardNumber(string(raw)) {
+	if !canonical.ContainsCardData(string(raw)) {
 		return false, nil
 	}
 	if policy == CardRefuse {

@@ -40,16 +40,10 @@ func RedactText(s string) string {
 
 var bearer = regexp.MustCompile(`(?i)((?:bearer|basic)\s+)[A-Za-z0-9._~+/=\-]+`)
 
-// MaskCardNumbers replaces every Luhn-valid run of 13 to 19 digits in s.
+// MaskCardNumbers replaces every card number in s by [CARD], and the digits
+// of every card security code written out by X's.
 func MaskCardNumbers(s string) string {
-	// Bounded: each pass removes one card number.
-	for i := 0; i < 64; i++ {
-		start, end, ok := canonical.FindCardNumber(s)
-		if !ok {
-			return s
-		}
-		s = s[:start] + "[CARD]" + s[end:]
-	}
+	s, _ = canonical.MaskCardData(s, func(string) string { return "[CARD]" })
 	return s
 }
 

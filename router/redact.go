@@ -118,7 +118,7 @@ func redactValue(v any, keys map[string]bool) (any, bool) {
 		s, c := redactCards(x)
 		return s, c
 	case json.Number:
-		if canonical.ContainsCardNumber(x.String()) {
+		if canonical.ContainsCardData(x.String()) {
 			return redactedCard, true
 		}
 	}
@@ -140,17 +140,9 @@ func redactText(s string) (string, bool) {
 	return out, cards || out != s
 }
 
-// redactCards replaces every Luhn-valid card number in s.
+// redactCards replaces every card number and card security code in s.
 func redactCards(s string) (string, bool) {
-	changed := false
-	for {
-		start, end, ok := canonical.FindCardNumber(s)
-		if !ok {
-			return s, changed
-		}
-		s = s[:start] + redactedCard + s[end:]
-		changed = true
-	}
+	return canonical.MaskCardData(s, func(string) string { return redactedCard })
 }
 
 // redactError renders err for storage: card numbers and secrets removed,

@@ -66,7 +66,7 @@ func ParseRS(data []byte) error {
 // total is the amount after taxes.
 func ToBooking(b *Booking, cards connectors.CardPolicy) (*canonical.ChannelBooking, error) {
 	if cards == connectors.CardRefuse {
-		if raw, _ := json.Marshal(b); canonical.ContainsCardNumber(string(raw)) {
+		if raw, _ := json.Marshal(b); canonical.ContainsCardData(string(raw)) {
 			return nil, connectors.Permanent(fmt.Errorf("%w; refused as configured (card_policy: refuse)", connectors.ErrCardNumber))
 		}
 	}

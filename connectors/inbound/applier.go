@@ -82,6 +82,10 @@ func (a *Applier) apply(ctx context.Context, e *Envelope) (*canonical.Reservatio
 			// own codes, so that guest, channel and hotel quote one number.
 			b.Reservation.ConfirmationNumber = connectors.ConfirmationReference(e.Connector, b.Reservation.PropertyID, b.Reservation.ExternalID)
 		}
+		// Card data never reaches the store, whichever way the booking came.
+		if _, err := connectors.GuardBooking(&b, connectors.CardDrop); err != nil {
+			return nil, err
+		}
 		if err := set.MapBooking(&b); err != nil {
 			return nil, err
 		}

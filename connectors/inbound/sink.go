@@ -59,11 +59,18 @@ func (s *Sink) publish(ctx context.Context, e *Envelope) error {
 
 // NewMessage encodes an envelope as a Watermill message with a stable id,
 // the property as partition key and the correlation id of ctx. Card numbers
-// never reach Kafka: any a connector let through is masked, and logged as a
-// connector bug.
+// and security codes never reach Kafka: any a connector let through is
+// masked, and logged as a connector bug.
 func NewMessage(ctx context.Context, e *Envelope, logger *slog.Logger) (*message.Message, error) {
 	if e.Booking == nil && e.ARI == nil {
 		return nil, connectors.Permanent(errors.New("inbound: empty message"))
+	}
+	if e.Booking != nil {
+		if found, err := connectors.GuardBooking(e.Booking, connectors.CardDrop); err != nil {
+			return nil, err
+		} else if found && logger != nil {
+			logger.ErrorContext(ctx, "connector delivered card data; masked before publishing", "connector", e.Connector)
+		}
 	}
 	id, err := e.MessageID()
 	if err != nil {
@@ -73,7 +80,7 @@ func NewMessage(ctx context.Context, e *Envelope, logger *slog.Logger) (*message
 	if err != nil {
 		return nil, connectors.Permanent(fmt.Errorf("inbound %s: encode: %w", e.Connector, err))
 	}
-	if canonical.ContainsCardNumber(string(payload)) {
+	if canonical.ContainsCardData(string(payload)) {
 		if logger != nil {
 			logger.ErrorContext(ctx, "connector delivered a card number; masked before publishing", "message_id", id)
 		}

@@ -203,7 +203,7 @@ func prefixErr(prefix string, err error) error {
 func (rd Reader) Booking(rq *ResNotifRQ, h *HotelReservation) (*canonical.ChannelBooking, error) {
 	if rd.Cards == connectors.CardRefuse {
 		// The guarantee is masked while read, so look at the input itself.
-		if raw, err := json.Marshal(h); err != nil || canonical.ContainsCardNumber(string(raw)) {
+		if raw, err := json.Marshal(h); err != nil || canonical.ContainsCardData(string(raw)) {
 			return nil, &InputError{Type: ErrTypeBizRule, Code: CodeCardNotPermitted,
 				Err: fmt.Errorf("%w; refused as configured (card_policy: refuse): send the payment provider's token instead", connectors.ErrCardNumber)}
 		}

@@ -202,3 +202,46 @@ func TestWebhookRefusesOneReservationTwiceInAMessage(t *testing.T) {
 		t.Fatalf("a refused message was applied: %v", err)
 	}
 }
+
+// Card data written into any free text of an OTA message, however it is
+// spelled, never reaches the store: it is masked (card_policy drop) or the
+// message is refused (card_policy refuse).
+func TestWebhookMasksOrRefusesCardDataInFreeText(t *testing.T) {
+	spellings := []string{
+		"pay with 4111.1111.1111.1111 cvv 737",
+		"pay with 4111  1111  1111  1111 CVV: 737",
+		"pay with 4111_1111_1111_1111, security code 737",
+		"pay with 4111/1111/1111/1111 cvc2=737",
+		"pay with ４１１１１１１１１１１１１１１１ cvv ７３７",
+	}
+	for _, policy := range []connectors.CardPolicy{connectors.CardDrop, connectors.CardRefuse} {
+		for _, text := range spellings {
+			t.Run(string(policy)+" "+text, func(t *testing.T) {
+				w := newWorld(t, ota.Config{CardPolicy: policy})
+				ctx := context.Background()
+				msg := strings.Replace(string(fixture(t, "resnotif-new.xml")), "</ResGlobalInfo>", "<SpecialRequests><SpecialRequest><Text>"+text+"</Text></SpecialRequest></SpecialRequests></ResGlobalInfo>", 1)
+				res, err := w.sim.PushRaw(ctx, []byte(msg))
+				if err != nil {
+					t.Fatal(err)
+				}
+				r, ferr := w.store.FindByExternalID(ctx, "ota", "4105882311")
+				if policy == connectors.CardRefuse {
+					if res.RS.Success != nil || !errors.Is(ferr, reservations.ErrNotFound) {
+						t.Fatalf("refuse: answer %+v, stored %v", res.RS, ferr)
+					}
+					return
+				}
+				if res.RS.Success == nil || ferr != nil {
+					t.Fatalf("drop: answer %+v, %v", res.RS, ferr)
+				}
+				stored := strings.Join(r.Comments, " | ")
+				if canonical.ContainsCardData(stored) || strings.Contains(stored, "737") || strings.Contains(stored, "７３７") {
+					t.Fatalf("card data stored: %q", stored)
+				}
+				if !strings.Contains(stored, "1111") {
+					t.Fatalf("the mask lost the last four digits: %q", stored)
+				}
+			})
+		}
+	}
+}

@@ -1,0 +1,51 @@
+package bookingapi_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// Card data written into free text is refused at the door, naming the
+// field, and never stored, echoed or published.
+func TestCardDataInFreeTextIsRefused(t *testing.T) {
+	c := newServer(t)
+	setUpProperty(t, c, "OPO", 5)
+	id := c.do("POST", "/v1/reservations", bookingBody("OPO", "Silva")).expect(t, http.StatusCreated, "").body["id"].(string)
+	for _, tt := range []struct {
+		name, field string
+		set         func(b map[string]any)
+	}{
+		{"card number and CVV in a comment", "comments[0]", func(b map[string]any) { b["comments"] = []string{"pay with 4111111111111111 cvv 737"} }},
+		{"card number with dots", "comments[0]", func(b map[string]any) { b["comments"] = []string{"card 4111.1111.1111.1111"} }},
+		{"full-width digits", "comments[0]", func(b map[string]any) { b["comments"] = []string{"４１１１ １１１１ １１１１ １１１１"} }},
+		{"CVV phrase alone", "comments[0]", func(b map[string]any) { b["comments"] = []string{"CVV 737"} }},
+		{"card number in an address", "primary_guest.address.lines[0]", func(b map[string]any) {
+			b["primary_guest"].(map[string]any)["address"] = map[string]any{"lines": []string{"4111 1111 1111 1111"}}
+		}},
+		{"bidi override in a name", "primary_guest.surname", func(b map[string]any) {
+			b["primary_guest"].(map[string]any)["surname"] = "Silva\u202Egnp.exe"
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			b := bookingBody("OPO", "Costa")
+			tt.set(b)
+			r := c.do("POST", "/v1/reservations", b).expect(t, http.StatusUnprocessableEntity, "validation_failed")
+			if !strings.Contains(string(r.raw), `"field":"`+tt.field+`"`) {
+				t.Fatalf("the problem does not name %s: %s", tt.field, r.raw)
+			}
+			if strings.Contains(string(r.raw), "4111") || strings.Contains(string(r.raw), "737") {
+				t.Fatalf("the problem echoes card data: %s", r.raw)
+			}
+			patch := map[string]any{}
+			if comments, ok := b["comments"]; ok {
+				patch["comments"] = comments
+				c.do("PATCH", "/v1/reservations/"+id, patch).expect(t, http.StatusUnprocessableEntity, "validation_failed")
+			}
+		})
+	}
+	list := c.do("GET", "/v1/reservations?property_id=OPO", nil).expect(t, http.StatusOK, "")
+	if strings.Contains(string(list.raw), "4111") || strings.Contains(string(list.raw), "Costa") {
+		t.Fatalf("a refused booking was stored: %s", list.raw)
+	}
+}
