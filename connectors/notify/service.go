@@ -1,0 +1,217 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/roomwire/roomwire/reservations"
+	"github.com/roomwire/roomwire/router"
+)
+
+// TopicWebhookDeliveries carries one message per (subscription, event),
+// keyed by subscription, so each subscriber gets its events in order and
+// one failing subscriber parks only its own.
+const TopicWebhookDeliveries = "roomwire.notify.webhooks"
+
+// Consumer names: the dedup and dead-letter identities of the handlers.
+const (
+	ConsumerDispatch   = "notify.webhooks.dispatch"
+	ConsumerWebhooks   = "notify.webhooks"
+	ConsumerEmail      = "notify.email"
+	ConsumerSMS        = "notify.sms"
+	consumerDeadLetter = "notify.deadletters."
+)
+
+// Config configures notifications.
+type Config struct {
+	Webhooks WebhooksConfig
+	Email    EmailConfig
+	SMS      SMSConfig
+	// DefaultLanguage of e-mail for properties with no language set.
+	DefaultLanguage string
+}
+
+// WebhooksConfig tunes outbound webhooks.
+type WebhooksConfig struct {
+	Targets TargetPolicy
+	// Timeout of one delivery attempt.
+	Timeout time.Duration
+	// A subscription whose deliveries failed DisableAfterFailures times in
+	// a row, over at least DisableAfter, is disabled.
+	DisableAfterFailures int
+	DisableAfter         time.Duration
+	// UnhealthyAfter: a partner whose messages have waited this long behind
+	// its open breaker is reported as channel.unhealthy.
+	UnhealthyAfter time.Duration
+	// SubscriptionCacheTTL bounds how long another process's change of
+	// subscriptions takes to show.
+	SubscriptionCacheTTL time.Duration
+}
+
+func (c *Config) setDefaults() {
+	w := &c.Webhooks
+	if w.Timeout == 0 {
+		w.Timeout = 10 * time.Second
+	}
+	if w.DisableAfterFailures == 0 {
+		w.DisableAfterFailures = 50
+	}
+	if w.DisableAfter == 0 {
+		w.DisableAfter = 24 * time.Hour
+	}
+	if w.UnhealthyAfter == 0 {
+		w.UnhealthyAfter = 5 * time.Minute
+	}
+	if w.SubscriptionCacheTTL == 0 {
+		w.SubscriptionCacheTTL = time.Second
+	}
+	if c.DefaultLanguage == "" {
+		c.DefaultLanguage = "en"
+	}
+	c.Email.setDefaults()
+}
+
+// Validate reports the first bad setting.
+func (c Config) Validate() error {
+	if c.Webhooks.Timeout < 100*time.Millisecond || c.Webhooks.DisableAfterFailures < 1 || c.Webhooks.DisableAfter < 0 {
+		return errors.New("notify: webhooks: timeout must be at least 100ms and disable_after_failures at least 1")
+	}
+	if !validLanguage(c.DefaultLanguage) {
+		return fmt.Errorf("notify: default language %q is not a language code such as en or pt", c.DefaultLanguage)
+	}
+	if err := c.Email.Validate(); err != nil {
+		return err
+	}
+	return c.SMS.Validate()
+}
+
+// Service sends notifications. Build it with New, add its consumers to the
+// backbone with AddConsumers, mount its endpoints with Mount, and run
+// Run for the channel health watch.
+type Service struct {
+	cfg       Config
+	pool      *pgxpool.Pool
+	store     *reservations.Store
+	logger    *slog.Logger
+	publisher message.Publisher
+	backbone  *router.Backbone
+	subs      subscriptionCache
+	client    webhookClient
+	mailer    *Mailer    // nil: no e-mail
+	sms       SMSSender  // nil: no SMS
+	templates *Templates // built-in and per-property templates
+}
+
+// New builds the notification service.
+func New(cfg Config, store *reservations.Store, pool *pgxpool.Pool, logger *slog.Logger) (*Service, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	n := &Service{cfg: cfg, pool: pool, store: store, logger: logger.With("component", "notify"),
+		subs:   subscriptionCache{ttl: cfg.Webhooks.SubscriptionCacheTTL},
+		client: cfg.Webhooks.Targets.Client(cfg.Webhooks.Timeout)}
+	n.templates = &Templates{pool: pool}
+	if cfg.Email.Enabled() {
+		m, err := NewMailer(cfg.Email)
+		if err != nil {
+			return nil, err
+		}
+		n.mailer = m
+	}
+	if cfg.SMS.Provider != "" {
+		s, err := NewSMSSender(cfg.SMS, cfg.Webhooks.Targets)
+		if err != nil {
+			return nil, err
+		}
+		n.sms = s
+	}
+	return n, nil
+}
+
+// AddConsumers adds the notification consumers to the backbone. Dead
+// letters of deadLetterTopics' consumers become delivery.failed and
+// booking.unmapped events.
+func (n *Service) AddConsumers(b *router.Backbone, deadLetterTopics []string) error {
+	n.backbone, n.publisher = b, b.Publisher()
+	add := func(name, topic string, h router.HandlerFunc, opts ...router.ConsumerOption) error {
+		if err := b.AddConsumer(name, topic, h, opts...); err != nil {
+			return fmt.Errorf("notify: %w", err)
+		}
+		return nil
+	}
+	if err := add(ConsumerDispatch, router.TopicReservationEvents, n.dispatchEvent); err != nil {
+		return err
+	}
+	if err := add(ConsumerWebhooks, TopicWebhookDeliveries, n.deliver,
+		router.WithConnector("webhooks"), router.WithBreakerKey(webhookBreaker),
+		router.WithHandlerTimeout(n.cfg.Webhooks.Timeout+5*time.Second)); err != nil {
+		return err
+	}
+	for _, t := range deadLetterTopics {
+		if err := add(consumerDeadLetter+t, router.DeadLetterTopic(t), n.deadLettered); err != nil {
+			return err
+		}
+	}
+	if n.mailer != nil {
+		if err := add(ConsumerEmail, router.TopicReservationEvents, n.sendEmails, router.WithConnector("smtp")); err != nil {
+			return err
+		}
+	}
+	if n.sms != nil {
+		if err := add(ConsumerSMS, router.TopicReservationEvents, n.sendSMS, router.WithConnector("sms")); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// webhookBreaker gives every subscription a breaker of its own.
+func webhookBreaker(msg *message.Message) string {
+	return "webhook:" + msg.Metadata.Get(router.MetadataPartitionKey)
+}
+
+// Run watches for partners whose messages have waited behind an open
+// breaker for longer than UnhealthyAfter, until ctx ends.
+func (n *Service) Run(ctx context.Context) error {
+	every := max(n.cfg.Webhooks.UnhealthyAfter/4, 100*time.Millisecond)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	reported := map[string]bool{}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		if err := n.checkChannels(ctx, reported); err != nil && ctx.Err() == nil {
+			n.logger.WarnContext(ctx, "channel health check failed", "error", err)
+		}
+	}
+}
+
+func (n *Service) checkChannels(ctx context.Context, reported map[string]bool) error {
+	if n.backbone == nil {
+		return nil
+	}
+	backlogs, err := n.backbone.ParkedBacklogs(ctx, n.cfg.Webhooks.UnhealthyAfter)
+	if err != nil {
+		return err
+	}
+	for _, p := range backlogs {
+		if strings.HasPrefix(p.Consumer, "notify.") {
+			continue // a subscriber's own outage is its delivery log's business
+		}
+		if err := n.reportUnhealthy(ctx, p, reported); err != nil {
+			return err
+		}
+	}
+	return nil
+}
