@@ -152,7 +152,7 @@ func (m *Mailer) converse(ctx context.Context, to string, body []byte) error {
 	}
 	defer conn.Close()
 	deadline, _ := ctx.Deadline()
-	conn.SetDeadline(deadline) //nolint:errcheck // a failed deadline shows as a failed read
+	conn.SetDeadline(deadline)                                              //nolint:errcheck // a failed deadline shows as a failed read
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Now()) }) //nolint:errcheck // unblocks a read on cancel
 	defer stop()
 	c, err := smtp.NewClient(conn, m.cfg.Host)
