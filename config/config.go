@@ -37,8 +37,9 @@ type Config struct {
 	// from the environment).
 	Connectors map[string]map[string]any `yaml:"connectors"`
 	// MappingsFile holds partner-to-Roomwire code mappings loaded at start.
-	MappingsFile string   `yaml:"mappings_file"`
-	Payments     Payments `yaml:"payments"`
+	MappingsFile  string        `yaml:"mappings_file"`
+	Payments      Payments      `yaml:"payments"`
+	Notifications Notifications `yaml:"notifications"`
 }
 
 // Backbone tunes the event backbone.
@@ -306,6 +307,7 @@ func (c *Config) SetDefaults() {
 	if c.Log.Format == "" {
 		c.Log.Format = "text"
 	}
+	c.Notifications.setDefaults()
 }
 
 // Problem is one bad configuration key.
@@ -425,6 +427,7 @@ func (c *Config) Validate() error {
 			add("payments.default_gateway", "names gateway %q, which is not configured under connectors", g)
 		}
 	}
+	c.Notifications.validate(add)
 	if c.StateDir == "" || strings.ContainsRune(c.StateDir, 0) {
 		add("state_dir", "must be a directory path (env ROOMWIRE_STATE_DIR)")
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/roomwire/roomwire/connectors"
 	"github.com/roomwire/roomwire/connectors/arifanout"
 	"github.com/roomwire/roomwire/connectors/inbound"
+	"github.com/roomwire/roomwire/connectors/notify"
 	"github.com/roomwire/roomwire/connectors/payments"
 	"github.com/roomwire/roomwire/reservations"
 	"github.com/roomwire/roomwire/reservations/bookingapi"
@@ -43,6 +44,7 @@ type hub struct {
 	webhooks   map[string]http.Handler // connector name -> its partner-facing handler
 	fanout     *arifanout.Fanout
 	payments   *payments.Service
+	notify     *notify.Service
 	runners    []runner
 }
 
@@ -93,6 +95,9 @@ func startHub(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts
 		return nil, err
 	}
 	if err := h.startConnectors(ctx); err != nil {
+		return nil, err
+	}
+	if err := h.startNotifications(); err != nil {
 		return nil, err
 	}
 	h.mountRoutes()
