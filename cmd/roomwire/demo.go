@@ -129,6 +129,7 @@ type demo struct {
 	expedia *expediasim.Sim
 	stripe  *stripesim.Sim
 	simURL  map[string]string
+	notify  demoNotify
 
 	// What the steps leave for the later ones.
 	first       *canonical.Reservation // the OTA booking of step 1, in Roomwire
@@ -330,6 +331,11 @@ func runDemo(ctx context.Context, args []string, out io.Writer) (err error) {
 	}
 
 	secrets := d.buildSimulators()
+	stopNotifySims, err := d.startNotifySims()
+	if err != nil {
+		return err
+	}
+	cleanups = append(cleanups, stopNotifySims)
 	for name, ln := range sims {
 		stop := serveDemoHTTP(ln, d.simHandler(name), d.logger)
 		cleanups = append(cleanups, stop)
@@ -342,6 +348,9 @@ func runDemo(ctx context.Context, args []string, out io.Writer) (err error) {
 	}
 
 	d.configure(dbURL, stateDir, secrets)
+	if err := d.configureNotifications(stateDir); err != nil {
+		return err
+	}
 	d.setup("kafka", "embedded broker, data in %s", kafkaDir)
 	h, err := startHub(ctx, d.cfg, d.logger, hubOptions{migrate: true})
 	if err != nil {
@@ -383,6 +392,9 @@ func runDemo(ctx context.Context, args []string, out io.Writer) (err error) {
 		d.simURL["apaleo"], d.simURL["ota"], d.simURL["bookingcom"], d.simURL["expedia"], d.simURL["stripe"])
 	if err := d.seed(sctx); err != nil {
 		return fmt.Errorf("seed the demo hotel: %w", err)
+	}
+	if err := d.seedNotifications(sctx); err != nil {
+		return fmt.Errorf("seed notifications: %w", err)
 	}
 	if err := d.waitSeededARI(sctx); err != nil {
 		return fmt.Errorf("setup: %w", err)
@@ -1058,7 +1070,10 @@ func (d *demo) stepOTABooking(ctx context.Context) error {
 	_, err = d.waitFor(ctx, "payment authorized at Stripe", func(ctx context.Context) (string, error) {
 		return d.payment(ctx, d.first, canonical.PaymentAuthorized, gatewaysim.StatusAuthorized)
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	return d.checkNotified(ctx, d.first)
 }
 
 // payment checks that the reservation's payment is in status st in
