@@ -154,7 +154,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (benchOptions, error) {
 	fs.IntVar(&o.properties, "properties", 50, "properties to spread the load over")
 	fs.IntVar(&o.concurrency, "concurrency", 64, "workers with --max, most operations in flight with --rate")
 	fs.BoolVar(&o.json, "json", false, "print the report as JSON")
-	fs.BoolVar(&o.keepDB, "keep-db", false, "keep the bench database instead of dropping it")
+	fs.BoolVar(&o.keepDB, "keep-db", false, "keep the bench's databases (the hub's and the bare baseline's) instead of dropping them")
 	cfgPath := configFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return o, err
@@ -1482,9 +1482,9 @@ func buildReport(o benchOptions, m benchMeasured) benchReport {
 	}
 	if m.walSyncs != nil {
 		rep.Notes = append(rep.Notes, "wal_syncs_per_reservation: pg_stat_wal.wal_sync over the window, divided by the reservations written in it; the counter is the whole server's, so whatever else runs on it (other databases, other clients) counts too, and work the window's reservations caused after it (a backlog still being delivered) does not")
-		if m.walSyncsToDrainEnd != nil && len(commits) > 0 && !drained.drained() {
-			rep.Notes = append(rep.Notes, fmt.Sprintf("the backlog was still being delivered after the window, so wal_syncs_per_reservation leaves out part of its flushes; from the window's start to the drain's end: %.2f per reservation of the window (which counts the warm-up's backlog too)",
-				float64(*m.walSyncsToDrainEnd)/float64(len(commits))))
+		if m.walSyncsToDrainEnd != nil && len(commits) > 0 {
+			rep.Notes = append(rep.Notes, fmt.Sprintf("from the window's start to the drain's end (%.1fs), the delivery of a backlog included: %.2f WAL flushes per reservation of the window",
+				drained.waited.Seconds(), float64(*m.walSyncsToDrainEnd)/float64(len(commits))))
 		}
 	} else {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("wal_syncs_per_reservation is unknown: %v", m.walErr))
