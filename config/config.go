@@ -78,8 +78,11 @@ type Database struct {
 
 // HTTP is the API server.
 type HTTP struct {
-	Addr            string        `yaml:"addr"`
-	AdminKey        string        `yaml:"admin_key"`
+	Addr     string `yaml:"addr"`
+	AdminKey string `yaml:"admin_key"`
+	// MetricsKey, when set, is accepted on GET /metrics only, so that
+	// Prometheus scrapes without holding the admin key.
+	MetricsKey      string        `yaml:"metrics_key"`
 	MaxBodyBytes    int64         `yaml:"max_body_bytes"`
 	RequestTimeout  time.Duration `yaml:"request_timeout"`
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
@@ -136,6 +139,7 @@ var envVars = []struct {
 	{"DATABASE_URL", "database.url", func(c *Config, v string) error { c.Database.URL = v; return nil }},
 	{"ROOMWIRE_HTTP_ADDR", "http.addr", func(c *Config, v string) error { c.HTTP.Addr = v; return nil }},
 	{"ROOMWIRE_ADMIN_KEY", "http.admin_key", func(c *Config, v string) error { c.HTTP.AdminKey = v; return nil }},
+	{"ROOMWIRE_METRICS_KEY", "http.metrics_key", func(c *Config, v string) error { c.HTTP.MetricsKey = v; return nil }},
 	{"ROOMWIRE_STATE_DIR", "state_dir", func(c *Config, v string) error { c.StateDir = v; return nil }},
 	{"ROOMWIRE_KAFKA_BROKERS", "kafka.brokers", func(c *Config, v string) error {
 		c.Kafka.Brokers = nil
@@ -343,6 +347,12 @@ func (c *Config) Validate() error {
 	}
 	if c.HTTP.AdminKey != "" && len(c.HTTP.AdminKey) < 16 {
 		add("http.admin_key", "must be at least 16 characters; make one with: openssl rand -hex 24")
+	}
+	if c.HTTP.MetricsKey != "" && len(c.HTTP.MetricsKey) < 16 {
+		add("http.metrics_key", "must be at least 16 characters; make one with: openssl rand -hex 24")
+	}
+	if c.HTTP.MetricsKey != "" && c.HTTP.MetricsKey == c.HTTP.AdminKey {
+		add("http.metrics_key", "must differ from the admin key: Prometheus should not hold the admin key")
 	}
 	if c.HTTP.MaxBodyBytes < 1024 || c.HTTP.MaxBodyBytes > 64<<20 {
 		add("http.max_body_bytes", "must be between 1024 and 67108864, got %d", c.HTTP.MaxBodyBytes)

@@ -251,10 +251,13 @@ func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
 	}
 	endpoint := req.Method + " " + hreq.URL.Host + req.Route
 	cb := c.breaker(endpoint)
+	start := time.Now()
 	resp, err := cb.Execute(func() (*Response, error) { return c.do(ctx, req) })
 	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
+		observePartnerCall(c.partner, req.Method+" "+req.Route, "breaker_open", start)
 		return nil, Retryable(fmt.Errorf("%s: %s %s: circuit open after repeated failures; not calling until it recovers", c.partner, req.Method, req.Route))
 	}
+	observePartnerCall(c.partner, req.Method+" "+req.Route, callOutcome(ctx, err), start)
 	return resp, err
 }
 

@@ -54,6 +54,12 @@ type CreateResult struct {
 // and ErrIdempotencyConflict when the key or the (channel, external id) was
 // used for a different request.
 func (s *Store) Create(ctx context.Context, scope Scope, req CreateRequest) (CreateResult, error) {
+	res, err := s.create(ctx, scope, req)
+	s.observeBooking(req.Reservation.Channel, res, err)
+	return res, err
+}
+
+func (s *Store) create(ctx context.Context, scope Scope, req CreateRequest) (CreateResult, error) {
 	r := *req.Reservation.Clone() // never write into the caller's slices
 	if r.Channel == "" {
 		r.Channel = canonical.ChannelDirect

@@ -102,9 +102,15 @@ type Filter struct {
 	Guest       string         // part of a guest's name or email, or the confirmation number
 	Channel     string
 	ExternalID  string
-	Limit       int    // default 50, at most 500
-	Cursor      string // from the previous page's NextCursor
+	// Flag selects reservations carrying a flag (canonical.FlagOverbooked,
+	// ...), or any flag at all with FlagAny: those an operator must resolve.
+	Flag   canonical.Flag
+	Limit  int    // default 50, at most 500
+	Cursor string // from the previous page's NextCursor
 }
+
+// FlagAny in a Filter selects reservations carrying any flag.
+const FlagAny canonical.Flag = "any"
 
 // Page is one page of a listing.
 type Page struct {
@@ -154,6 +160,13 @@ func (s *Store) List(ctx context.Context, scope Scope, f Filter) (Page, error) {
 	}
 	if f.ExternalID != "" {
 		where = append(where, "external_id = "+arg(f.ExternalID))
+	}
+	switch f.Flag {
+	case "":
+	case FlagAny:
+		where = append(where, "jsonb_array_length(coalesce(document->'flags', '[]')) > 0")
+	default:
+		where = append(where, "coalesce(document->'flags', '[]') ? "+arg(string(f.Flag)))
 	}
 	if f.Cursor != "" {
 		at, id, err := decodeCursor(f.Cursor)

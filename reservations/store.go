@@ -34,6 +34,8 @@ type Store struct {
 	pool    *pgxpool.Pool
 	now     func() time.Time
 	catalog catalogCache
+	// onBooking, when set, hears the outcome of every booking attempt.
+	onBooking func(channel string, outcome BookingOutcome)
 }
 
 // New returns a store on pool. The schema must be migrated (see Migrate).

@@ -18,7 +18,7 @@ import (
 //	roomwire_circuit_breaker_state{breaker}            0 closed, 1 half-open, 2 open
 //	roomwire_circuit_breakers_open                     breakers open now, for alerts
 //	roomwire_consumer_lag{group,topic,partition}       records not yet consumed
-//	roomwire_consumer_lag_total                        all of them, for alerts
+//	roomwire_consumer_lag_messages                     all of them, for alerts
 //	roomwire_outbox_backlog                            outbox rows not yet published
 //	roomwire_outbox_oldest_age_seconds                 age of the oldest unpublished row
 //	roomwire_outbox_published_total                    outbox rows published
@@ -76,7 +76,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help: "Circuit breakers open now: partners whose messages are parked.",
 		}),
 		consumerLagAll: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "roomwire_consumer_lag_total",
+			Name: "roomwire_consumer_lag_messages",
 			Help: "Records not yet consumed, over every consumer group and partition.",
 		}),
 		parked: prometheus.NewGaugeVec(prometheus.GaugeOpts{

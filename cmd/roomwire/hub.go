@@ -80,17 +80,21 @@ func startHub(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts
 			logger.Info("applied migrations", "migrations", strings.Join(applied, ", "))
 		}
 	}
+	h.metrics = prometheus.NewRegistry()
+	h.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	h.metrics.MustRegister(connectors.MetricsCollectors()...)
 	h.store = reservations.New(h.pool)
+	h.store.ObserveBookings(bookingsCounter(h.metrics))
 	h.api, err = bookingapi.New(bookingapi.Config{
 		AdminKey:       cfg.HTTP.AdminKey,
+		MetricsKey:     cfg.HTTP.MetricsKey,
+		Metrics:        h.metrics,
 		MaxBodyBytes:   cfg.HTTP.MaxBodyBytes,
 		RequestTimeout: cfg.HTTP.RequestTimeout,
 	}, h.store, logger)
 	if err != nil {
 		return nil, err
 	}
-	h.metrics = prometheus.NewRegistry()
-	h.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if err := h.startBackbone(ctx); err != nil {
 		return nil, err
 	}
@@ -234,6 +238,19 @@ func (h *hub) plug(name string, spec connectors.Spec, conn connectors.Connector,
 	return nil
 }
 
+// bookingsCounter counts booking attempts by channel and outcome on reg:
+// roomwire_bookings_total{channel,outcome}.
+func bookingsCounter(reg prometheus.Registerer) func(string, reservations.BookingOutcome) {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "roomwire_bookings_total",
+		Help: "Booking attempts by channel and outcome (created, overbooked, replayed, no_availability, invalid, conflict, forbidden, failed).",
+	}, []string{"channel", "outcome"})
+	reg.MustRegister(c)
+	return func(channel string, outcome reservations.BookingOutcome) {
+		c.WithLabelValues(channel, string(outcome)).Inc()
+	}
+}
+
 // ariEnabled reports whether a channel connector was given somewhere to push
 // availability to; a channel configured for bookings only has not.
 func ariEnabled(conn connectors.Connector) bool {
@@ -257,7 +274,7 @@ func (h *hub) mountRoutes() {
 	h.api.Handle("/v1/ops/dlq", bookingapi.AdminOnly, dlq)
 	h.api.Handle("/v1/ops/dlq/", bookingapi.AdminOnly, dlq)
 	h.api.Handle("GET /v1/reservations/{id}/timeline", bookingapi.AnyKey, h.backbone.Timeline().Handler(router.TimelineHandlerOptions{Allowed: allowed}))
-	h.api.Handle("GET /metrics", bookingapi.AdminOnly, promhttp.HandlerFor(h.metrics, promhttp.HandlerOpts{}))
+	h.api.Handle("GET /metrics", bookingapi.MetricsAccess, promhttp.HandlerFor(h.metrics, promhttp.HandlerOpts{}))
 	h.api.Handle("GET /v1/connectors/{name}/mappings", bookingapi.AdminOnly, h.res.Mappings.Handler())
 	h.api.Handle("PUT /v1/connectors/{name}/mappings", bookingapi.AdminOnly, h.res.Mappings.Handler())
 	for name, conn := range h.connectors {

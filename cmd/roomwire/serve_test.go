@@ -137,7 +137,7 @@ func TestServeFinishesInFlightRequestsOnSIGTERM(t *testing.T) {
 	metrics := p.request(t, "GET", "/metrics", nil)
 	text, _ := io.ReadAll(metrics.Body)
 	metrics.Body.Close()
-	for _, name := range []string{"roomwire_consumer_lag_total 0", "roomwire_dead_letters_waiting 0", "roomwire_circuit_breakers_open 0", "roomwire_outbox_backlog"} {
+	for _, name := range []string{"roomwire_consumer_lag_messages 0", "roomwire_dead_letters_waiting 0", "roomwire_circuit_breakers_open 0", "roomwire_outbox_backlog"} {
 		if !strings.Contains(string(text), name) {
 			t.Errorf("/metrics has no %s", name)
 		}

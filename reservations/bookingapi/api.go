@@ -19,6 +19,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/roomwire/roomwire/canonical"
 	"github.com/roomwire/roomwire/reservations"
 )
@@ -30,6 +32,12 @@ var openAPIDocument []byte
 type Config struct {
 	// AdminKey authorizes everything, across all properties. Required.
 	AdminKey string
+	// MetricsKey, when set, authorizes routes with MetricsAccess (the
+	// Prometheus metrics) and nothing else.
+	MetricsKey string
+	// Metrics, when set, receives the API's request metrics (see
+	// httpMetrics).
+	Metrics prometheus.Registerer
 	// MaxBodyBytes bounds request bodies. Default 1 MiB.
 	MaxBodyBytes int64
 	// RequestTimeout bounds the work of one request. Default 15 s.
@@ -57,6 +65,9 @@ func (c Config) Validate() error {
 	if len(c.AdminKey) < 16 {
 		return errors.New("admin key must be at least 16 characters (set ROOMWIRE_ADMIN_KEY)")
 	}
+	if c.MetricsKey != "" && (len(c.MetricsKey) < 16 || c.MetricsKey == c.AdminKey) {
+		return errors.New("metrics key must be at least 16 characters and differ from the admin key (ROOMWIRE_METRICS_KEY)")
+	}
 	return nil
 }
 
@@ -65,9 +76,10 @@ type Access int
 
 // The access levels.
 const (
-	Public    Access = iota // no key needed: probes and documentation
-	AnyKey                  // any valid key; the handler checks property scope
-	AdminOnly               // the admin key only
+	Public        Access = iota // no key needed: probes and documentation
+	AnyKey                      // any valid key; the handler checks property scope
+	AdminOnly                   // the admin key only
+	MetricsAccess               // the metrics key or the admin key
 )
 
 // ReadinessCheck reports whether a dependency is ready; nil means ready.
@@ -80,6 +92,7 @@ type API struct {
 	logger *slog.Logger
 	mux    *http.ServeMux
 	keys   keyCache
+	red    *httpMetrics // nil without Config.Metrics
 
 	mu     sync.Mutex
 	checks map[string]ReadinessCheck
@@ -93,6 +106,12 @@ func New(cfg Config, store *reservations.Store, logger *slog.Logger) (*API, erro
 	}
 	a := &API{cfg: cfg, store: store, logger: logger, mux: http.NewServeMux(), checks: map[string]ReadinessCheck{}}
 	a.keys.ttl = cfg.KeyCacheTTL
+	if cfg.Metrics != nil {
+		var err error
+		if a.red, err = newHTTPMetrics(cfg.Metrics); err != nil {
+			return nil, err
+		}
+	}
 	a.AddReadinessCheck("database", store.Ping)
 
 	a.Handle("GET /healthz", Public, http.HandlerFunc(a.healthz))
@@ -107,6 +126,7 @@ func New(cfg Config, store *reservations.Store, logger *slog.Logger) (*API, erro
 	a.Handle("PUT /v1/properties/{id}/inventory", AnyKey, http.HandlerFunc(a.putInventory))
 	a.Handle("PUT /v1/properties/{id}/rates", AnyKey, http.HandlerFunc(a.putRates))
 	a.Handle("GET /v1/properties/{id}/availability", AnyKey, http.HandlerFunc(a.availability))
+	a.Handle("GET /v1/properties/{id}/analytics", AnyKey, http.HandlerFunc(a.analytics))
 
 	a.Handle("POST /v1/reservations", AnyKey, http.HandlerFunc(a.createReservation))
 	a.Handle("GET /v1/reservations", AnyKey, http.HandlerFunc(a.listReservations))
@@ -151,6 +171,8 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	r = r.WithContext(ctx)
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	h, pattern := a.mux.Handler(r)
+	done := a.red.start(r.Method, pattern)
 	defer func() {
 		if p := recover(); p != nil {
 			a.logger.ErrorContext(ctx, "panic serving request", "method", r.Method, "path", r.URL.Path, "panic", p, "correlation_id", id)
@@ -162,8 +184,9 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", rec.status),
 			slog.Duration("duration", time.Since(start)), slog.String("correlation_id", id),
 			slog.String("principal", principalName(ctx)))
+		done(rec.status)
 	}()
-	if h, pattern := a.mux.Handler(r); pattern == "" {
+	if pattern == "" {
 		a.noRoute(rec, r, h)
 		return
 	}
@@ -266,9 +289,17 @@ func (a *API) authenticate(access Access, next http.Handler) http.Handler {
 			return
 		}
 		var p Principal
-		if subtle.ConstantTimeCompare([]byte(secret), []byte(a.cfg.AdminKey)) == 1 {
+		metricsKey := a.cfg.MetricsKey != "" && subtle.ConstantTimeCompare([]byte(secret), []byte(a.cfg.MetricsKey)) == 1
+		switch {
+		case metricsKey && access != MetricsAccess:
+			// The metrics key reads metrics and nothing else.
+			WriteProblem(w, r, http.StatusForbidden, CodeForbidden, "the metrics key may only read /metrics")
+			return
+		case metricsKey:
+			p = Principal{ID: "metrics", Name: "metrics"}
+		case subtle.ConstantTimeCompare([]byte(secret), []byte(a.cfg.AdminKey)) == 1:
 			p = Principal{ID: "admin", Name: "admin", Scope: reservations.AllProperties}
-		} else {
+		default:
 			key, err := a.keys.lookup(r.Context(), a.store, secret)
 			if errors.Is(err, reservations.ErrUnauthorized) {
 				WriteProblem(w, r, http.StatusUnauthorized, CodeUnauthorized, "the API key is unknown or revoked")
@@ -280,7 +311,7 @@ func (a *API) authenticate(access Access, next http.Handler) http.Handler {
 			}
 			p = Principal{ID: key.ID, Name: key.Name, Scope: reservations.Scope{Properties: key.Properties}}
 		}
-		if access == AdminOnly && !p.Scope.All {
+		if (access == AdminOnly || access == MetricsAccess && !metricsKey) && !p.Scope.All {
 			WriteProblem(w, r, http.StatusForbidden, CodeForbidden, "this endpoint needs the admin key")
 			return
 		}

@@ -333,7 +333,11 @@ func (a *API) listReservations(w http.ResponseWriter, r *http.Request) {
 		Guest:      q.Get("guest"),
 		Channel:    q.Get("channel"),
 		ExternalID: q.Get("external_id"),
+		Flag:       canonical.Flag(q.Get("flag")),
 		Cursor:     q.Get("cursor"),
+	}
+	if len(f.Flag) > 40 {
+		p.Add("flag", "is longer than 40 characters")
 	}
 	if f.Status != "" && !f.Status.Valid() {
 		p.Add("status", "%q is not one of confirmed, cancelled, no_show, checked_in, checked_out", q.Get("status"))

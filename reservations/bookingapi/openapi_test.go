@@ -150,7 +150,7 @@ func deref(t *testing.T, doc map[string]any, node any) map[string]any {
 
 type route struct {
 	method, path string
-	access       string // "public", "any-key" or "admin"
+	access       string // "public", "any-key", "admin" or "metrics"
 	at           string // file:line
 }
 
@@ -216,6 +216,8 @@ func registeredRoutes(t *testing.T) []route {
 					access = "any-key"
 				case "AdminOnly":
 					access = "admin"
+				case "MetricsAccess":
+					access = "metrics"
 				default:
 					t.Errorf("%s: cannot tell the access of route %q", at, pattern)
 				}
@@ -241,6 +243,7 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 		"public":  `[]`,
 		"any-key": `[{"apiKey":[]},{"adminKey":[]}]`,
 		"admin":   `[{"adminKey":[]}]`,
+		"metrics": `[{"metricsKey":[]},{"adminKey":[]}]`,
 	}
 	registered := map[string]bool{}
 	for _, r := range routes {
@@ -282,7 +285,7 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 			access, _ := op["x-roomwire-access"].(string)
 			want, ok := wantSecurity[access]
 			if !ok {
-				t.Errorf("%s: x-roomwire-access %q is not public, any-key or admin", name, access)
+				t.Errorf("%s: x-roomwire-access %q is not public, any-key, admin or metrics", name, access)
 			} else if sec, _ := json.Marshal(op["security"]); string(sec) != want {
 				t.Errorf("%s: security is %s, want %s", name, sec, want)
 			}
@@ -460,6 +463,11 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		{"Offer", reservations.Offer{}, false, true},
 		{"APIKey", reservations.APIKey{}, false, true},
 		{"ReservationPage", reservations.Page{}, false, true},
+		{"Analytics", reservations.Analytics{}, false, true},
+		{"AnalyticsFigures", reservations.AnalyticsFigures{}, false, true},
+		{"AnalyticsGroup", reservations.AnalyticsGroup{}, false, true},
+		{"Pickup", reservations.Pickup{}, false, true},
+		{"ChannelShare", reservations.ChannelShare{}, false, true},
 		{"Problem", Problem{}, false, true},
 		{"ReservationCreate", createBody{}, true, false},
 		{"ReservationPatch", modifyBody{}, true, false},
