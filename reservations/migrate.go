@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -106,4 +107,52 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) ([]string, error) {
 		done = append(done, m.Name)
 	}
 	return done, nil
+}
+
+// MigrationState is one embedded migration and whether the database has it.
+type MigrationState struct {
+	Migration
+	// AppliedAt is when it was applied; zero when it is pending.
+	AppliedAt time.Time
+}
+
+// MigrationStatus lists every embedded migration with when it was applied,
+// and any version the database has that this build does not know (applied by
+// a newer Roomwire) as unknown. It changes nothing.
+func MigrationStatus(ctx context.Context, pool *pgxpool.Pool) (states []MigrationState, unknown []int, err error) {
+	migrations, err := Migrations()
+	if err != nil {
+		return nil, nil, err
+	}
+	applied := map[int]time.Time{}
+	var exists bool
+	if err := pool.QueryRow(ctx, "SELECT to_regclass('schema_migrations') IS NOT NULL").Scan(&exists); err != nil {
+		return nil, nil, fmt.Errorf("migration status: %w", err)
+	}
+	if exists {
+		rows, err := pool.Query(ctx, "SELECT version, applied_at FROM schema_migrations ORDER BY version")
+		if err != nil {
+			return nil, nil, fmt.Errorf("migration status: %w", err)
+		}
+		for rows.Next() {
+			var v int
+			var at time.Time
+			if err := rows.Scan(&v, &at); err != nil {
+				return nil, nil, fmt.Errorf("migration status: %w", err)
+			}
+			applied[v] = at
+		}
+		if err := rows.Err(); err != nil {
+			return nil, nil, fmt.Errorf("migration status: %w", err)
+		}
+	}
+	for _, m := range migrations {
+		states = append(states, MigrationState{Migration: m, AppliedAt: applied[m.Version]})
+		delete(applied, m.Version)
+	}
+	for v := range applied {
+		unknown = append(unknown, v)
+	}
+	sort.Ints(unknown)
+	return states, unknown, nil
 }

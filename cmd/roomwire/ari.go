@@ -3,13 +3,14 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
 	"sort"
 	"time"
+
+	flag "github.com/spf13/pflag"
 
 	"go.yaml.in/yaml/v3"
 
@@ -37,15 +38,15 @@ func init() {
 	registerSimulator("expedia", simulator{summary: "Expedia QuickConnect: booking retrieval and confirmation, AR updates", flags: expediaSimFlags})
 }
 
+const ariDescription = `
+ARI is availability, rates and inventory: what each channel may sell, at what
+price. The hub pushes every change to the channels by itself; these commands
+are for repairs.`
+
 func runARI(ctx context.Context, args []string) error {
-	if len(args) == 0 || args[0] != "resync" {
-		fmt.Fprintln(os.Stderr, "Usage: roomwire ari resync --property P [--channel C] --connector-config FILE [--from DATE] [--days N]")
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			return flag.ErrHelp
-		}
-		return errUsage
-	}
-	return runResync(ctx, args[1:])
+	return runSubcommand(ctx, "ari", ariDescription, []subcommand{
+		{name: "resync", summary: "push a property's full availability and rates to its channels", run: runResync},
+	}, args)
 }
 
 func runResync(ctx context.Context, args []string) error {
@@ -72,9 +73,16 @@ Secrets may come from the environment instead.`+configHelp)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *property == "" || *connCfg == "" || *days < 1 || *days > 3*366 {
-		fs.Usage()
-		return errUsage
+	switch {
+	case *property == "":
+		return badUsage(fs, "--property is required")
+	case *connCfg == "":
+		return badUsage(fs, "--connector-config is required")
+	case *days < 1 || *days > 3*366:
+		return badUsage(fs, "--days must be between 1 and %d, got %d", 3*366, *days)
+	}
+	if err := noArgs(fs); err != nil {
+		return err
 	}
 	first := canonical.DateOf(time.Now().UTC())
 	if *from != "" {

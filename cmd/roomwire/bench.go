@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -30,6 +29,8 @@ import (
 	"syscall"
 	"text/tabwriter"
 	"time"
+
+	flag "github.com/spf13/pflag"
 
 	"github.com/roomwire/roomwire/canonical"
 	"github.com/roomwire/roomwire/config"
@@ -139,9 +140,9 @@ type benchOptions struct {
 	profileDir   string // CPU, block and mutex profiles of the measured window go here
 }
 
-func parseBenchFlags(args []string, stderr io.Writer) (benchOptions, error) {
+func parseBenchFlags(args []string, stdout io.Writer) (benchOptions, error) {
 	fs := newFlags("bench", benchUsageLine, benchDescription)
-	fs.SetOutput(stderr)
+	fs.SetOutput(stdout) // --help
 	var o benchOptions
 	fs.DurationVar(&o.duration, "duration", 30*time.Second, "length of the measured window")
 	fs.DurationVar(&o.warmup, "warmup", 3*time.Second, "load before the measured window, not counted (connections, caches, plans)")
@@ -194,8 +195,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (benchOptions, error) {
 		bad = append(bad, "--concurrency must be between 1 and 10000")
 	}
 	if len(bad) > 0 {
-		fmt.Fprintf(stderr, "roomwire bench: %s\n", strings.Join(bad, "\nroomwire bench: "))
-		return o, errUsage
+		return o, badUsage(fs, "%s", strings.Join(bad, "; "))
 	}
 	return o, nil
 }
@@ -203,7 +203,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (benchOptions, error) {
 // runBench is roomwire bench: set up, load, baseline, report.
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	stderr = &lockedWriter{w: stderr}
-	o, err := parseBenchFlags(args, stderr)
+	o, err := parseBenchFlags(args, stdout)
 	if err != nil {
 		return err
 	}

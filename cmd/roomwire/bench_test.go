@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"math"
 	"net"
@@ -207,15 +206,15 @@ func TestBenchSetupFailureSaysWhatToDo(t *testing.T) {
 }
 
 func TestBenchFlags(t *testing.T) {
-	var stderr bytes.Buffer
-	err := runBench(context.Background(), []string{"--help"}, &bytes.Buffer{}, &stderr)
-	if !errors.Is(err, flag.ErrHelp) {
+	var stdout, stderr bytes.Buffer
+	err := runBench(context.Background(), []string{"--help"}, &stdout, &stderr)
+	if !errors.Is(err, errHelp) {
 		t.Fatalf("--help: %v", err)
 	}
-	help := stderr.String()
+	help := stdout.String()
 	for _, want := range []string{
-		"-duration", "-rate", "-max", "-properties", "-concurrency", "-json", "-config", "-keep-db", "-warmup", "-drain",
-		"-bare-duration", "-bare-clients", "-profile",
+		"--duration", "--rate", "--max", "--properties", "--concurrency", "--json", "--config", "--keep-db", "--warmup", "--drain",
+		"--bare-duration", "--bare-clients", "--profile",
 		"reservations_per_second", "operations_per_second", "p50/p95/p99_commit_ms", "p95_read_ms", "errors", "no_availability",
 		"bare_postgres_tps", "ratio_to_bare", "wal_syncs_per_reservation", "new_reservations_per_second", "pms_delivered_per_second",
 		"p95_pms_ms", "p95_ari_ms", "consumer_lag", "outbox_backlog",
@@ -227,7 +226,7 @@ func TestBenchFlags(t *testing.T) {
 	for _, args := range [][]string{{"--rate", "10", "--max"}, {"--rate", "0"}, {"--duration", "10ms"}, {"--concurrency", "0"}, {"--drain", "-1s"},
 		{"--bare-clients", "1,x"}, {"--bare-clients", "0"}, {"--bare-duration", "1ms"}} {
 		stderr.Reset()
-		if err := runBench(context.Background(), args, &bytes.Buffer{}, &stderr); !errors.Is(err, errUsage) {
+		if err := runBench(context.Background(), args, &bytes.Buffer{}, &stderr); !isUsageError(err) {
 			t.Errorf("%v: err = %v, want a usage error", args, err)
 		}
 	}

@@ -110,9 +110,9 @@ type chaosOptions struct {
 	configPath    string
 }
 
-func parseChaosFlags(args []string, stderr io.Writer) (chaosOptions, error) {
+func parseChaosFlags(args []string, stdout io.Writer) (chaosOptions, error) {
 	fs := newFlags("chaos", chaosUsageLine, chaosDescription)
-	fs.SetOutput(stderr)
+	fs.SetOutput(stdout) // --help
 	var o chaosOptions
 	fs.IntVar(&o.ops, "ops", 3000, "operations to make in total")
 	fs.Uint64Var(&o.seed, "seed", 0, "seed of the operations and the fault schedule (0: pick one and print it)")
@@ -136,8 +136,7 @@ func parseChaosFlags(args []string, stderr io.Writer) (chaosOptions, error) {
 		bad = append(bad, "--duration-limit must be at least 30s")
 	}
 	if len(bad) > 0 {
-		fmt.Fprintf(stderr, "roomwire chaos: %s\n", strings.Join(bad, "\nroomwire chaos: "))
-		return o, errUsage
+		return o, badUsage(fs, "%s", strings.Join(bad, "; "))
 	}
 	if o.seed == 0 {
 		o.seed = mrand.Uint64()>>1 + 1
@@ -236,7 +235,7 @@ func (c *chaosRun) say(format string, a ...any) {
 // runChaos is roomwire chaos.
 func runChaos(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	stderr = &lockedWriter{w: stderr}
-	o, err := parseChaosFlags(args, stderr)
+	o, err := parseChaosFlags(args, stdout)
 	if err != nil {
 		return err
 	}

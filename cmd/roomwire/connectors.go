@@ -36,6 +36,9 @@ payments). With --fields, also each connector's configuration keys.
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if err := noArgs(fs); err != nil {
+		return err
+	}
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "NAME\tCAPABILITIES\tSUMMARY")
 	for _, s := range connectors.Specs() {
@@ -82,9 +85,13 @@ configuration is the YAML file --connector-config (its keys as listed by
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *name == "" || *from == "" || *to == "" {
-		fs.Usage()
-		return errUsage
+	for _, req := range []struct{ flag, value string }{{"--connector", *name}, {"--from", *from}, {"--to", *to}} {
+		if req.value == "" {
+			return badUsage(fs, "%s is required", req.flag)
+		}
+	}
+	if err := noArgs(fs); err != nil {
+		return err
 	}
 	fromDate, err := canonical.ParseDate(*from)
 	if err != nil {

@@ -100,9 +100,8 @@ func parseDemoFlags(args []string) (demoOptions, error) {
 	if err := parseFlags(fs, args); err != nil {
 		return o, err
 	}
-	if fs.NArg() > 0 {
-		fs.Usage()
-		return o, errUsage
+	if err := noArgs(fs); err != nil {
+		return o, err
 	}
 	o.configPath = *cfgPath
 	return o, nil

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"regexp"
 	"strings"
 	"testing"
@@ -54,7 +53,7 @@ func TestDemoOnceChecksEveryStep(t *testing.T) {
 
 func TestDemoRefusesStrayArguments(t *testing.T) {
 	err := runDemo(context.Background(), []string{"--once", "extra"}, &bytes.Buffer{})
-	if !errors.Is(err, errUsage) {
+	if !isUsageError(err) {
 		t.Fatalf("got %v, want a usage error", err)
 	}
 }

@@ -68,7 +68,7 @@ func startHub(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts
 			h.close()
 		}
 	}()
-	if h.pool, err = openDatabase(ctx, cfg.Database); err != nil {
+	if h.pool, err = openOrCreateDatabase(ctx, cfg.Database, opts.migrate && *cfg.Database.MigrateOnStart, logger); err != nil {
 		return nil, err
 	}
 	if opts.migrate && *cfg.Database.MigrateOnStart {

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,6 +13,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	flag "github.com/spf13/pflag"
 
 	"github.com/roomwire/roomwire/config"
 )
@@ -130,140 +130,183 @@ keeps its reason, consumer, original topic and attempts. Fix the cause (a
 mapping, a partner's setting), then replay: the message goes back to its
 original topic and only the consumer that failed acts on it again.
 
-  roomwire dlq list [--topic T] [--reason R] [--status S]
-  roomwire dlq show ID
-  roomwire dlq replay ID... | --all [--topic T] [--reason R]
-  roomwire dlq purge ID... --yes
-
-Reasons: permanent, retries_exhausted, timeout, unmapped, malformed.
-Statuses: dead, replaying, replayed, resolved.
 The commands call the running hub's API with the admin key (ROOMWIRE_ADMIN_KEY).`
 
+const dlqFilters = `
+Reasons: permanent, retries_exhausted, timeout, unmapped, malformed.
+Statuses: dead, replaying, replayed, resolved.`
+
 func dlqCommand(ctx context.Context, args []string) error {
-	fs := newFlags("dlq", "list|show|replay|purge [flags] [ID...]", dlqHelp)
+	return runSubcommand(ctx, "dlq", dlqHelp, []subcommand{
+		{name: "list", summary: "list dead letters, newest first, with their reason and error", run: dlqList},
+		{name: "show", summary: "show one dead letter: error, attempts, payload, audit", run: dlqShow},
+		{name: "replay", summary: "send dead letters back to their topic, after fixing the cause", run: dlqReplay},
+		{name: "purge", summary: "delete dead letters for good", run: dlqPurge},
+	}, args)
+}
+
+// dlqIDs parses the positional arguments as dead-letter ids.
+func dlqIDs(fs *flag.FlagSet) ([]int64, error) {
+	var ids []int64
+	for _, a := range fs.Args() {
+		id, err := strconv.ParseInt(a, 10, 64)
+		if err != nil || id <= 0 {
+			return nil, badUsage(fs, "%q is not a dead-letter id; ids are the numbers in the first column of roomwire dlq list", a)
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+func dlqList(ctx context.Context, args []string) error {
+	fs := newFlags("dlq list", "[--topic T] [--reason R] [--status S] [--limit N]", "Lists dead letters, newest first: id, status, reason, consumer, original topic,\nproperty, reservation, attempts and the end of the error.\n"+dlqFilters)
 	client := opsFlags(fs)
 	topic := fs.String("topic", "", "only dead letters of this original `topic`")
 	reason := fs.String("reason", "", "only dead letters with this `reason`")
-	status := fs.String("status", "", "only dead letters in this `status` (list)")
-	all := fs.Bool("all", false, "replay every dead letter that --topic and --reason select")
-	yes := fs.Bool("yes", false, "confirm purging: the messages are gone for good")
-	limit := fs.Int("limit", 100, "at most this many dead letters (list)")
-	if len(args) == 0 {
-		fs.Usage()
-		return errUsage
+	status := fs.String("status", "", "only dead letters in this `status`")
+	limit := fs.Int("limit", 100, "at most this many dead letters")
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
-	action, rest := args[0], args[1:]
-	if action == "-h" || action == "--help" {
-		fs.Usage()
-		return flag.ErrHelp
-	}
-	// Flags may come before or after the ids.
-	var ids []int64
-	for len(rest) > 0 {
-		if err := parseFlags(fs, rest); err != nil {
-			return err
-		}
-		rest = fs.Args()
-		if len(rest) > 0 {
-			id, err := strconv.ParseInt(rest[0], 10, 64)
-			if err != nil || id <= 0 {
-				return fmt.Errorf("%q is not a dead-letter id; ids are the numbers in the first column of roomwire dlq list", rest[0])
-			}
-			ids = append(ids, id)
-			rest = rest[1:]
-		}
+	if err := noArgs(fs); err != nil {
+		return err
 	}
 	c, err := client()
 	if err != nil {
 		return err
 	}
-	switch action {
-	case "list":
-		q := url.Values{}
-		for k, v := range map[string]string{"topic": *topic, "reason": *reason, "status": *status, "limit": strconv.Itoa(*limit)} {
-			if v != "" {
-				q.Set(k, v)
-			}
+	q := url.Values{}
+	for k, v := range map[string]string{"topic": *topic, "reason": *reason, "status": *status, "limit": strconv.Itoa(*limit)} {
+		if v != "" {
+			q.Set(k, v)
 		}
-		var page struct {
-			DeadLetters []deadLetterRow `json:"dead_letters"`
-			NextAfter   *int64          `json:"next_after"`
-		}
-		raw, err := c.call(ctx, "GET", "/v1/ops/dlq?"+q.Encode(), nil, &page)
-		if err != nil {
-			return err
-		}
-		if c.json {
-			c.printJSON(raw)
-			return nil
-		}
-		if len(page.DeadLetters) == 0 {
-			fmt.Println("No dead letters.")
-			return nil
-		}
-		tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tSTATUS\tREASON\tCONSUMER\tTOPIC\tPROPERTY\tRESERVATION\tATTEMPTS\tFIRST SEEN\tERROR")
-		for _, d := range page.DeadLetters {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", d.ID, d.Status, d.Reason, d.Consumer, d.OriginalTopic,
-				dash(d.PropertyID), dash(d.ReservationID), d.Attempts, d.FirstSeenAt.Local().Format("2006-01-02 15:04:05"), errorTail(d.Error, 80))
-		}
-		tw.Flush()
-		if page.NextAfter != nil {
-			fmt.Printf("More: roomwire dlq list --limit %d (after id %d)\n", *limit, *page.NextAfter)
-		}
-		return nil
-	case "show":
-		if len(ids) != 1 {
-			return errors.New("show takes one dead-letter id")
-		}
-		raw, err := c.call(ctx, "GET", fmt.Sprintf("/v1/ops/dlq/%d", ids[0]), nil, nil)
-		if err != nil {
-			return err
-		}
+	}
+	var page struct {
+		DeadLetters []deadLetterRow `json:"dead_letters"`
+		NextAfter   *int64          `json:"next_after"`
+	}
+	raw, err := c.call(ctx, "GET", "/v1/ops/dlq?"+q.Encode(), nil, &page)
+	if err != nil {
+		return err
+	}
+	if c.json {
 		c.printJSON(raw)
 		return nil
-	case "replay":
-		var body any
-		switch {
-		case *all && len(ids) > 0:
-			return errors.New("give ids or --all, not both")
-		case *all:
-			body = map[string]any{"all": true, "topic": *topic, "reason": *reason}
-		case len(ids) > 0:
-			body = map[string]any{"ids": ids}
-		default:
-			return errors.New("name the dead letters to replay: roomwire dlq replay ID... or --all [--topic T]")
-		}
-		var out struct {
-			Replayed []int64 `json:"replayed"`
-			Count    int     `json:"count"`
-		}
-		raw, err := c.call(ctx, "POST", "/v1/ops/dlq/replay", body, &out)
-		if err != nil {
-			return err
-		}
-		if c.json {
-			c.printJSON(raw)
-			return nil
-		}
-		fmt.Printf("Replaying %d dead letter(s): %v\nFollow them with: roomwire dlq list --status replayed\n", out.Count, out.Replayed)
-		return nil
-	case "purge":
-		if len(ids) == 0 {
-			return errors.New("name the dead letters to purge: roomwire dlq purge ID... --yes")
-		}
-		if !*yes {
-			return fmt.Errorf("purging deletes %d dead letter(s) for good; add --yes to confirm", len(ids))
-		}
-		for _, id := range ids {
-			if _, err := c.call(ctx, "DELETE", fmt.Sprintf("/v1/ops/dlq/%d", id), nil, nil); err != nil {
-				return fmt.Errorf("purge %d: %w", id, err)
-			}
-			fmt.Printf("Purged %d\n", id)
-		}
+	}
+	if len(page.DeadLetters) == 0 {
+		fmt.Println("No dead letters.")
 		return nil
 	}
-	return fmt.Errorf("unknown action %q: use list, show, replay or purge", action)
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSTATUS\tREASON\tCONSUMER\tTOPIC\tPROPERTY\tRESERVATION\tATTEMPTS\tFIRST SEEN\tERROR")
+	for _, d := range page.DeadLetters {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", d.ID, d.Status, d.Reason, d.Consumer, d.OriginalTopic,
+			dash(d.PropertyID), dash(d.ReservationID), d.Attempts, d.FirstSeenAt.Local().Format("2006-01-02 15:04:05"), errorTail(d.Error, 80))
+	}
+	tw.Flush()
+	if page.NextAfter != nil {
+		fmt.Printf("More: roomwire dlq list --limit %d (after id %d)\n", *limit, *page.NextAfter)
+	}
+	return nil
+}
+
+func dlqShow(ctx context.Context, args []string) error {
+	fs := newFlags("dlq show", "ID", "Shows one dead letter as JSON: its error, attempts, headers, payload (card\nnumbers redacted) and the audit of what was done with it.")
+	client := opsFlags(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	ids, err := dlqIDs(fs)
+	if err != nil {
+		return err
+	}
+	if len(ids) != 1 {
+		return badUsage(fs, "give one dead-letter id")
+	}
+	c, err := client()
+	if err != nil {
+		return err
+	}
+	raw, err := c.call(ctx, "GET", fmt.Sprintf("/v1/ops/dlq/%d", ids[0]), nil, nil)
+	if err != nil {
+		return err
+	}
+	c.printJSON(raw)
+	return nil
+}
+
+func dlqReplay(ctx context.Context, args []string) error {
+	fs := newFlags("dlq replay", "ID... | --all [--topic T] [--reason R]", "Sends dead letters back to their original topic; only the consumer that failed\nacts on them again. Fix the cause first (a mapping, a partner's setting).\n"+dlqFilters)
+	client := opsFlags(fs)
+	all := fs.Bool("all", false, "replay every dead letter that --topic and --reason select")
+	topic := fs.String("topic", "", "with --all: only dead letters of this original `topic`")
+	reason := fs.String("reason", "", "with --all: only dead letters with this `reason`")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	ids, err := dlqIDs(fs)
+	if err != nil {
+		return err
+	}
+	var body any
+	switch {
+	case *all && len(ids) > 0:
+		return badUsage(fs, "give ids or --all, not both")
+	case *all:
+		body = map[string]any{"all": true, "topic": *topic, "reason": *reason}
+	case len(ids) > 0:
+		body = map[string]any{"ids": ids}
+	default:
+		return badUsage(fs, "name the dead letters to replay: ID... or --all [--topic T] [--reason R]")
+	}
+	c, err := client()
+	if err != nil {
+		return err
+	}
+	var out struct {
+		Replayed []int64 `json:"replayed"`
+		Count    int     `json:"count"`
+	}
+	raw, err := c.call(ctx, "POST", "/v1/ops/dlq/replay", body, &out)
+	if err != nil {
+		return err
+	}
+	if c.json {
+		c.printJSON(raw)
+		return nil
+	}
+	fmt.Printf("Replaying %d dead letter(s): %v\nFollow them with: roomwire dlq list --status replayed\n", out.Count, out.Replayed)
+	return nil
+}
+
+func dlqPurge(ctx context.Context, args []string) error {
+	fs := newFlags("dlq purge", "ID... --yes", "Deletes dead letters for good. They cannot be replayed afterwards.")
+	client := opsFlags(fs)
+	yes := fs.Bool("yes", false, "confirm purging: the messages are gone for good")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	ids, err := dlqIDs(fs)
+	if err != nil {
+		return err
+	}
+	if len(ids) == 0 {
+		return badUsage(fs, "name the dead letters to purge: ID... --yes")
+	}
+	if !*yes {
+		return badUsage(fs, "purging deletes %d dead letter(s) for good; add --yes to confirm", len(ids))
+	}
+	c, err := client()
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if _, err := c.call(ctx, "DELETE", fmt.Sprintf("/v1/ops/dlq/%d", id), nil, nil); err != nil {
+			return fmt.Errorf("purge %d: %w", id, err)
+		}
+		fmt.Printf("Purged %d\n", id)
+	}
+	return nil
 }
 
 func timelineCommand(ctx context.Context, args []string) error {
@@ -278,8 +321,7 @@ if not, why?". RESERVATION is an id or a confirmation number.`)
 		return err
 	}
 	if fs.NArg() != 1 {
-		fs.Usage()
-		return errUsage
+		return badUsage(fs, "give one reservation id or confirmation number")
 	}
 	c, err := client()
 	if err != nil {

@@ -10,15 +10,11 @@ import (
 	"os"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/roomwire/roomwire/config"
-	"github.com/roomwire/roomwire/reservations"
 )
 
 func init() {
 	register(command{name: "serve", summary: "run the hub: booking API, event backbone and connectors", run: serve})
-	register(command{name: "migrate", summary: "apply pending database migrations and exit", run: migrate})
 }
 
 const configHelp = `
@@ -100,7 +96,7 @@ func serveHTTP(ctx context.Context, cfg config.HTTP, h http.Handler, logger *slo
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	logger.Info("roomwire is serving", "addr", "http://"+ln.Addr().String(), "version", version())
+	logger.Info("roomwire is serving", "addr", "http://"+ln.Addr().String(), "version", moduleVersion())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -119,57 +115,6 @@ func serveHTTP(ctx context.Context, cfg config.HTTP, h http.Handler, logger *slo
 	}
 	logger.Info("stopped")
 	return nil
-}
-
-func migrate(ctx context.Context, args []string) error {
-	fs := newFlags("migrate", "[--config FILE]", `
-Applies the database migrations that are not applied yet, in order, and exits.
-Safe to run from several processes at once.`+configHelp)
-	cfgPath := configFlag(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	cfg, err := config.Load(*cfgPath)
-	if err != nil {
-		return err
-	}
-	pool, err := openDatabase(ctx, cfg.Database)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	applied, err := reservations.Migrate(ctx, pool)
-	if err != nil {
-		return err
-	}
-	if len(applied) == 0 {
-		fmt.Println("The database is up to date.")
-		return nil
-	}
-	for _, m := range applied {
-		fmt.Println("applied", m)
-	}
-	return nil
-}
-
-// openDatabase connects to PostgreSQL and checks that it answers.
-func openDatabase(ctx context.Context, cfg config.Database) (*pgxpool.Pool, error) {
-	pc, err := pgxpool.ParseConfig(cfg.URL)
-	if err != nil {
-		return nil, fmt.Errorf("database.url: %w", err)
-	}
-	pc.MaxConns = cfg.MaxConns
-	pool, err := pgxpool.NewWithConfig(ctx, pc)
-	if err != nil {
-		return nil, err
-	}
-	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := pool.Ping(pctx); err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("cannot reach PostgreSQL at %s:%d/%s: %w\nStart PostgreSQL or point DATABASE_URL at a running server", pc.ConnConfig.Host, pc.ConnConfig.Port, pc.ConnConfig.Database, err)
-	}
-	return pool, nil
 }
 
 func newLogger(cfg config.Log) *slog.Logger {

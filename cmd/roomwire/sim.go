@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -12,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	flag "github.com/spf13/pflag"
 
 	"github.com/roomwire/roomwire/connectors/apaleo/apaleosim"
 )
@@ -49,24 +50,24 @@ func simNames() []string {
 }
 
 func runSim(ctx context.Context, args []string) error {
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		fmt.Fprintf(os.Stderr, "Usage: roomwire sim NAME [--addr HOST:PORT] [flags]\n\nRuns a partner simulator alone. Simulators:\n")
-		for _, n := range simNames() {
-			fmt.Fprintf(os.Stderr, "  %-10s %s\n", n, simulators[n].summary)
-		}
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			return flag.ErrHelp
-		}
-		return errUsage
+	subs := make([]subcommand, 0, len(simulators))
+	for _, n := range simNames() {
+		name, s := n, simulators[n]
+		subs = append(subs, subcommand{name: name, summary: s.summary, run: func(ctx context.Context, args []string) error {
+			return runSimulator(ctx, name, s, args)
+		}})
 	}
-	s, ok := simulators[args[0]]
-	if !ok {
-		return fmt.Errorf("no simulator %q (simulators: %s)", args[0], strings.Join(simNames(), ", "))
-	}
-	fs := newFlags("sim "+args[0], "[--addr HOST:PORT] [flags]", "Runs the "+args[0]+" simulator: "+s.summary+".")
+	return runSubcommand(ctx, "sim", "Runs a partner simulator alone, speaking the partner's real wire format, with\nswitches for faults. The demo and the tests run the same simulators.", subs, args)
+}
+
+func runSimulator(ctx context.Context, name string, s simulator, args []string) error {
+	fs := newFlags("sim "+name, "[--addr HOST:PORT] [--flags]", "Runs the "+name+" simulator: "+s.summary+".")
 	addr := fs.String("addr", "127.0.0.1:8091", "address to listen on")
 	build := s.flags(fs)
-	if err := parseFlags(fs, args[1:]); err != nil {
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -80,7 +81,7 @@ func runSim(ctx context.Context, args []string) error {
 		return fmt.Errorf("listen on %s: %w", *addr, err)
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
-	logger.Info(args[0]+" simulator listening", "url", "http://"+ln.Addr().String())
+	logger.Info(name+" simulator listening", "url", "http://"+ln.Addr().String())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

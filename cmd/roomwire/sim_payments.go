@@ -3,12 +3,13 @@ package main
 import (
 	"encoding/hex"
 	"errors"
-	"flag"
 	"log/slog"
 	"net/http"
 	"os"
 	"strings"
 	"time"
+
+	flag "github.com/spf13/pflag"
 
 	"github.com/roomwire/roomwire/connectors/adyen/adyensim"
 	"github.com/roomwire/roomwire/connectors/payments/gatewaysim"

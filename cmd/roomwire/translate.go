@@ -22,7 +22,7 @@ func init() {
 
 // runTranslate is the translate command with its streams, for tests.
 func runTranslate(_ context.Context, args []string, stdin io.Reader, stdout io.Writer) (err error) {
-	fs := newFlags("translate", "--connector NAME [--reverse] [--mappings FILE] [FILE|-]", `
+	fs := newFlags("translate", "[FILE|-] --connector NAME [--reverse] [--mappings FILE]", `
 Translates one partner message to Roomwire's canonical JSON and prints it, as
 the connector does with every message it receives. The partner's codes are
 mapped with the connector's default mappings and those in --mappings; codes
@@ -40,9 +40,11 @@ Connectors: `+strings.Join(connectors.Names(), ", "))
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *name == "" || fs.NArg() > 1 {
-		fs.Usage()
-		return errUsage
+	switch {
+	case *name == "":
+		return badUsage(fs, "--connector is required (one of %s)", strings.Join(connectors.Names(), ", "))
+	case fs.NArg() > 1:
+		return badUsage(fs, "one input at a time: %q and %q", fs.Arg(0), fs.Arg(1))
 	}
 	spec, ok := connectors.Lookup(*name)
 	if !ok {
