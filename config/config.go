@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -40,6 +41,10 @@ type Config struct {
 	MappingsFile  string        `yaml:"mappings_file"`
 	Payments      Payments      `yaml:"payments"`
 	Notifications Notifications `yaml:"notifications"`
+
+	// given holds the keys set by the file (with their line) or the
+	// environment (line 0): a key given as 0 is not defaulted but validated.
+	given map[string]int
 }
 
 // Backbone tunes the event backbone.
@@ -125,7 +130,7 @@ type Log struct {
 
 // Defaults.
 const (
-	DefaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+	DefaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/roomwire?sslmode=disable"
 	DefaultHTTPAddr    = "127.0.0.1:8080"
 	DefaultStateDir    = ".roomwire"
 	DefaultKafkaAddr   = "127.0.0.1:9092"
@@ -192,6 +197,7 @@ func Load(path string) (*Config, error) {
 			if err := e.set(c, v); err != nil {
 				return nil, fmt.Errorf("config: %s (%s): %w", e.name, e.key, err)
 			}
+			c.give(e.key, 0)
 		}
 	}
 	c.SetDefaults()
@@ -201,122 +207,227 @@ func Load(path string) (*Config, error) {
 	return c, nil
 }
 
-var yamlFieldNotFound = regexp.MustCompile(`line (\d+): field (\S+) not found in type config\.(\w+)`)
-
 // Parse decodes YAML into c, refusing keys Roomwire does not know, so that a
-// misspelt key is an error rather than a silently ignored setting.
+// misspelt key is an error rather than a silently ignored setting. Every bad
+// key and value is reported at once, with its line and its dotted key.
 func Parse(b []byte, c *Config) error {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return err // a syntax error: yaml names its line
+	}
+	if len(doc.Content) == 0 {
+		return nil // an empty file sets nothing
+	}
+	keys := indexKeys(doc.Content[0], "")
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
-	if err := dec.Decode(c); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil // an empty file sets nothing
-		}
-		if m := yamlFieldNotFound.FindAllStringSubmatch(err.Error(), -1); len(m) > 0 {
-			var parts []string
-			for _, x := range m {
-				parts = append(parts, fmt.Sprintf("line %s: unknown key %q in %s", x[1], x[2], sectionName(x[3])))
-			}
-			return errors.New(strings.Join(parts, "; ") + " (see config/roomwire.example.yaml for the known keys)")
-		}
-		if m := yamlBadDuration.FindAllStringSubmatch(err.Error(), -1); len(m) > 0 {
-			var parts []string
-			for _, x := range m {
-				parts = append(parts, fmt.Sprintf("line %s: %q is not a duration; write it like 15s, 500ms or 2m", x[1], x[2]))
-			}
-			return errors.New(strings.Join(parts, "; "))
-		}
+	err := dec.Decode(c)
+	for _, k := range keys {
+		c.give(k.path, k.keyLine)
+	}
+	var te *yaml.TypeError
+	if err != nil && !errors.Is(err, io.EOF) && !errors.As(err, &te) {
 		return err
+	}
+	var p Problems
+	if te != nil {
+		for _, e := range te.Errors {
+			p = append(p, explainYAMLError(e, keys))
+		}
+	}
+	// yaml truncates 1.5 into a whole-number key without a word.
+	for _, k := range keys {
+		if t := goTypeAt(reflect.TypeFor[Config](), strings.Split(k.path, ".")); k.tag == "!!float" && t != nil && isWholeNumber(t) {
+			p = append(p, Problem{Key: k.path, Line: k.valueLine, Message: fmt.Sprintf("%q is not a whole number", k.value)})
+		}
+	}
+	if len(p) > 0 {
+		return p
 	}
 	return nil
 }
 
-var yamlBadDuration = regexp.MustCompile("line (\\d+): cannot unmarshal !!\\w+ `([^`]*)` into time.Duration")
-
-func sectionName(goType string) string {
-	switch goType {
-	case "Config":
-		return "the top level"
-	case "KafkaSASL":
-		return "kafka.sasl"
-	case "KafkaTLS":
-		return "kafka.tls"
+// goTypeAt is the Go type the key at path decodes into, or nil.
+func goTypeAt(t reflect.Type, path []string) reflect.Type {
+	for _, name := range path {
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		switch t.Kind() {
+		case reflect.Map:
+			t = t.Elem()
+		case reflect.Struct:
+			var next reflect.Type
+			for i := 0; i < t.NumField(); i++ {
+				if tag, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); tag == name {
+					next = t.Field(i).Type
+				}
+			}
+			if next == nil {
+				return nil
+			}
+			t = next
+		default:
+			return nil
+		}
 	}
-	return strings.ToLower(goType)
+	return t
+}
+
+func isWholeNumber(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return t != reflect.TypeFor[time.Duration]()
+	}
+	return false
+}
+
+// yamlKey is one key of the file: its dotted path, and the lines of the key
+// and of its value.
+type yamlKey struct {
+	path      string
+	keyLine   int
+	valueLine int
+	value     string
+	tag       string
+}
+
+func indexKeys(n *yaml.Node, prefix string) []yamlKey {
+	var out []yamlKey
+	if n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		path := k.Value
+		if prefix != "" {
+			path = prefix + "." + k.Value
+		}
+		out = append(out, yamlKey{path: path, keyLine: k.Line, valueLine: v.Line, value: v.Value, tag: v.ShortTag()})
+		out = append(out, indexKeys(v, path)...)
+	}
+	return out
+}
+
+var (
+	yamlFieldNotFound = regexp.MustCompile(`^line (\d+): field (\S+) not found in type`)
+	yamlCannotDecode  = regexp.MustCompile("^line (\\d+): cannot unmarshal !!(\\w+)(?: `([^`]*)`)? into (\\S+)")
+)
+
+// explainYAMLError turns one of yaml's type errors into a Problem naming the
+// key, its line, and what the key expects.
+func explainYAMLError(e string, keys []yamlKey) Problem {
+	if m := yamlFieldNotFound.FindStringSubmatch(e); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		path := m[2]
+		for _, k := range keys {
+			if k.keyLine == line && (k.path == m[2] || strings.HasSuffix(k.path, "."+m[2])) {
+				path = k.path
+			}
+		}
+		return Problem{Key: path, Line: line, Message: "unknown key (see config/roomwire.example.yaml for the known keys)"}
+	}
+	if m := yamlCannotDecode.FindStringSubmatch(e); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		path := "?"
+		for _, k := range keys {
+			if k.valueLine == line && (k.value == m[3] || path == "?") {
+				path = k.path
+			}
+		}
+		what := fmt.Sprintf("%q", m[3])
+		switch m[2] {
+		case "seq":
+			what = "a list"
+		case "map":
+			what = "a mapping"
+		}
+		return Problem{Key: path, Line: line, Message: fmt.Sprintf("%s is not %s", what, goTypeWords(m[4]))}
+	}
+	return Problem{Key: "?", Message: e}
+}
+
+// goTypeWords says what a Go type expects, in a reader's words.
+func goTypeWords(t string) string {
+	switch {
+	case t == "time.Duration":
+		return "a duration; write it like 15s, 500ms or 2m"
+	case strings.HasPrefix(t, "int"), strings.HasPrefix(t, "uint"):
+		return "a whole number"
+	case t == "bool", t == "*bool":
+		return "true or false"
+	case t == "string":
+		return "a text value"
+	case strings.HasPrefix(t, "[]"):
+		return "a list, such as [a, b]"
+	case strings.HasPrefix(t, "map["), strings.HasPrefix(t, "config."):
+		return "a mapping of keys"
+	}
+	return "of type " + t
+}
+
+// IsSet reports whether the key (e.g. "database.url") was given by the file
+// or the environment rather than left to its default.
+func (c *Config) IsSet(key string) bool {
+	_, ok := c.given[key]
+	return ok
+}
+
+func (c *Config) give(key string, line int) {
+	if c.given == nil {
+		c.given = map[string]int{}
+	}
+	c.given[key] = line
+}
+
+// setDefault sets *v to def when it is its zero value and the key was not
+// given: a number given as 0 is kept (and validated), an empty text is not.
+func setDefault[T comparable](c *Config, key string, v *T, def T) {
+	var zero T
+	_, given := c.given[key]
+	if _, text := any(zero).(string); text {
+		given = false
+	}
+	if !given && *v == zero {
+		*v = def
+	}
 }
 
 // SetDefaults fills what is unset with values that suit local development.
 func (c *Config) SetDefaults() {
-	if c.Database.URL == "" {
-		c.Database.URL = DefaultDatabaseURL
-	}
-	if c.Database.MaxConns == 0 {
-		c.Database.MaxConns = 20
-	}
+	setDefault(c, "database.url", &c.Database.URL, DefaultDatabaseURL)
+	setDefault(c, "database.max_conns", &c.Database.MaxConns, 20)
 	if c.Database.MigrateOnStart == nil {
 		yes := true
 		c.Database.MigrateOnStart = &yes
 	}
-	if c.HTTP.Addr == "" {
-		c.HTTP.Addr = DefaultHTTPAddr
-	}
-	if c.HTTP.MaxBodyBytes == 0 {
-		c.HTTP.MaxBodyBytes = 1 << 20
-	}
-	if c.HTTP.RequestTimeout == 0 {
-		c.HTTP.RequestTimeout = 15 * time.Second
-	}
-	if c.HTTP.ShutdownTimeout == 0 {
-		c.HTTP.ShutdownTimeout = 30 * time.Second
-	}
-	if c.StateDir == "" {
-		c.StateDir = DefaultStateDir
-	}
-	if c.Kafka.ClientID == "" {
-		c.Kafka.ClientID = "roomwire"
-	}
-	if c.Kafka.Version == "" {
-		c.Kafka.Version = "2.1.0"
-	}
-	if c.Kafka.EmbeddedAddr == "" {
-		c.Kafka.EmbeddedAddr = DefaultKafkaAddr
-	}
-	if c.Backbone.Partitions == 0 {
-		c.Backbone.Partitions = 12
-	}
-	if c.Backbone.Retries == 0 {
-		c.Backbone.Retries = 5
-	}
-	if c.Backbone.RetryInitial == 0 {
-		c.Backbone.RetryInitial = 100 * time.Millisecond
-	}
-	if c.Backbone.RetryMax == 0 {
-		c.Backbone.RetryMax = 1600 * time.Millisecond
-	}
-	if c.Backbone.HandlerTimeout == 0 {
-		c.Backbone.HandlerTimeout = 30 * time.Second
-	}
-	if c.Backbone.BreakerFailures == 0 {
-		c.Backbone.BreakerFailures = 5
-	}
-	if c.Backbone.BreakerOpenFor == 0 {
-		c.Backbone.BreakerOpenFor = 30 * time.Second
-	}
-	if c.Backbone.ParkedRetryInterval == 0 {
-		c.Backbone.ParkedRetryInterval = 5 * time.Second
-	}
-	if c.Log.Level == "" {
-		c.Log.Level = "info"
-	}
-	if c.Log.Format == "" {
-		c.Log.Format = "text"
-	}
+	setDefault(c, "http.addr", &c.HTTP.Addr, DefaultHTTPAddr)
+	setDefault(c, "http.max_body_bytes", &c.HTTP.MaxBodyBytes, 1<<20)
+	setDefault(c, "http.request_timeout", &c.HTTP.RequestTimeout, 15*time.Second)
+	setDefault(c, "http.shutdown_timeout", &c.HTTP.ShutdownTimeout, 30*time.Second)
+	setDefault(c, "state_dir", &c.StateDir, DefaultStateDir)
+	setDefault(c, "kafka.client_id", &c.Kafka.ClientID, "roomwire")
+	setDefault(c, "kafka.version", &c.Kafka.Version, "2.1.0")
+	setDefault(c, "kafka.embedded_addr", &c.Kafka.EmbeddedAddr, DefaultKafkaAddr)
+	setDefault(c, "backbone.partitions", &c.Backbone.Partitions, 12)
+	setDefault(c, "backbone.retries", &c.Backbone.Retries, 5)
+	setDefault(c, "backbone.retry_initial", &c.Backbone.RetryInitial, 100*time.Millisecond)
+	setDefault(c, "backbone.retry_max", &c.Backbone.RetryMax, 1600*time.Millisecond)
+	setDefault(c, "backbone.handler_timeout", &c.Backbone.HandlerTimeout, 30*time.Second)
+	setDefault(c, "backbone.breaker_failures", &c.Backbone.BreakerFailures, 5)
+	setDefault(c, "backbone.breaker_open_for", &c.Backbone.BreakerOpenFor, 30*time.Second)
+	setDefault(c, "backbone.parked_retry_interval", &c.Backbone.ParkedRetryInterval, 5*time.Second)
+	setDefault(c, "log.level", &c.Log.Level, "info")
+	setDefault(c, "log.format", &c.Log.Format, "text")
 	c.Notifications.setDefaults()
 }
 
 // Problem is one bad configuration key.
 type Problem struct {
-	Key     string
+	Key string
+	// Line is the line of the file the key is on; 0 for a key not in a file
+	// (set by the environment or a default).
+	Line    int
 	Message string
 }
 
@@ -326,7 +437,11 @@ type Problems []Problem
 func (p Problems) Error() string {
 	lines := make([]string, len(p))
 	for i, x := range p {
-		lines[i] = "  " + x.Key + ": " + x.Message
+		if x.Line > 0 {
+			lines[i] = fmt.Sprintf("  line %d: %s: %s", x.Line, x.Key, x.Message)
+		} else {
+			lines[i] = "  " + x.Key + ": " + x.Message
+		}
 	}
 	return "configuration is not valid:\n" + strings.Join(lines, "\n")
 }
@@ -334,7 +449,9 @@ func (p Problems) Error() string {
 // Validate checks every key and returns all problems at once.
 func (c *Config) Validate() error {
 	var p Problems
-	add := func(key, format string, args ...any) { p = append(p, Problem{key, fmt.Sprintf(format, args...)}) }
+	add := func(key, format string, args ...any) {
+		p = append(p, Problem{Key: key, Line: c.given[key], Message: fmt.Sprintf(format, args...)})
+	}
 
 	if u, err := url.Parse(c.Database.URL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 		add("database.url", "must be a postgres:// URL such as %s (env DATABASE_URL)", DefaultDatabaseURL)
@@ -368,8 +485,8 @@ func (c *Config) Validate() error {
 			add(fmt.Sprintf("kafka.brokers[%d]", i), "must be host:port such as kafka-1:9092, got %q", b)
 		}
 	}
-	if !kafkaVersion.MatchString(c.Kafka.Version) {
-		add("kafka.version", "must be a Kafka version such as 2.1.0 or 3.6.0, got %q", c.Kafka.Version)
+	if msg := checkKafkaVersion(c.Kafka.Version); msg != "" {
+		add("kafka.version", "%s", msg)
 	}
 	if !validHostPort(c.Kafka.EmbeddedAddr) {
 		add("kafka.embedded_addr", "must be host:port such as 127.0.0.1:9092, got %q", c.Kafka.EmbeddedAddr)
@@ -449,7 +566,29 @@ func (c *Config) Validate() error {
 
 var connectorName = regexp.MustCompile(`^[a-z][a-z0-9]{0,31}$`)
 
-var kafkaVersion = regexp.MustCompile(`^\d+\.\d+\.\d+(\.\d+)?$`)
+// Kafka versions as the Kafka client parses them: 0.a.b.c before 1.0, a.b.c after.
+var (
+	kafkaVersionPre1 = regexp.MustCompile(`^0\.(\d+)\.\d+\.\d+$`)
+	kafkaVersion     = regexp.MustCompile(`^[1-9]\d*\.\d+\.\d+$`)
+)
+
+// checkKafkaVersion says what is wrong with a protocol version, or "".
+// Roomwire needs 0.11 or newer: record headers and idempotent writes.
+func checkKafkaVersion(v string) string {
+	if kafkaVersion.MatchString(v) {
+		return ""
+	}
+	if m := kafkaVersionPre1.FindStringSubmatch(v); m != nil {
+		if minor, _ := strconv.Atoi(m[1]); minor >= 11 {
+			return ""
+		}
+		return fmt.Sprintf("must be 0.11.0.0 or newer (Roomwire needs record headers), got %q", v)
+	}
+	if strings.HasPrefix(v, "0.") {
+		return fmt.Sprintf("must be 0.11.0.0 or newer, written with four numbers before 1.0 (0.11.0.2) and three after (2.1.0), got %q", v)
+	}
+	return fmt.Sprintf("must be a Kafka version such as 2.1.0 or 3.6.0 (0.11.0.0 at least), got %q", v)
+}
 
 func validHostPort(s string) bool {
 	_, port, err := net.SplitHostPort(s)

@@ -47,10 +47,20 @@ func TestValidationNamesEveryBadKey(t *testing.T) {
 		name, yaml string
 		want       []string
 	}{
-		{"unknown key", "http:\n  adress: x\n", []string{`line 2: unknown key "adress" in http`}},
+		{"unknown key", "http:\n  adress: x\n", []string{`line 2: http.adress: unknown key`}},
 		{"bad values", "http:\n  addr: nowhere\n  admin_key: short\nkafka:\n  version: new\n  sasl:\n    mechanism: GSSAPI\nlog:\n  level: loud\n",
 			[]string{"http.addr", "http.admin_key", "kafka.version", "kafka.sasl.mechanism", "log.level"}},
-		{"bad duration", "http:\n  request_timeout: soon\n", []string{`line 2: "soon" is not a duration`}},
+		{"bad duration", "http:\n  request_timeout: soon\n", []string{`line 2: http.request_timeout: "soon" is not a duration`}},
+		{"every type error, with its key and line", "log:\n  level: info\nbackbone:\n  partitions: many\n  retries: [1]\n  breaker_open_for: 5 minutes\ndatabase:\n  migrate_on_start: sometimes\n",
+			[]string{`line 4: backbone.partitions: "many" is not a whole number`, `line 5: backbone.retries:`, `line 6: backbone.breaker_open_for: "5 minutes" is not a duration`,
+				`line 8: database.migrate_on_start: "sometimes" is not true or false`}},
+		{"type and unknown-key errors together", "http:\n  adress: x\n  max_body_bytes: big\n", []string{`line 2: http.adress: unknown key`, `line 3: http.max_body_bytes: "big" is not a whole number`}},
+		{"Kafka before 0.11", "kafka:\n  version: 0.10.2.1\n", []string{`line 2: kafka.version: must be 0.11.0.0 or newer`}},
+		{"Kafka 0.x in three numbers", "kafka:\n  version: 0.8.0\n", []string{"kafka.version: must be 0.11.0.0 or newer"}},
+		{"Kafka version that is no version", "kafka:\n  version: latest\n", []string{"kafka.version: must be a Kafka version"}},
+		{"a fraction for a whole number", "backbone:\n  partitions: 1.5\n", []string{`line 2: backbone.partitions: "1.5" is not a whole number`}},
+		{"no partitions", "backbone:\n  partitions: 0\n", []string{"line 2: backbone.partitions: must be between 1 and 1000, got 0"}},
+		{"negative partitions", "backbone:\n  partitions: -3\n", []string{"backbone.partitions: must be between 1 and 1000, got -3"}},
 		{"sasl without password", "kafka:\n  sasl:\n    mechanism: PLAIN\n    user: u\n", []string{"kafka.sasl: mechanism PLAIN needs user and password"}},
 	}
 	for _, tt := range tests {
@@ -78,5 +88,21 @@ func TestRequireAdminKeySaysHowToSetIt(t *testing.T) {
 	c.SetDefaults()
 	if err := c.RequireAdminKey(); err == nil || !strings.Contains(err.Error(), "ROOMWIRE_ADMIN_KEY") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestGoodKafkaVersionsAndZeroRetries(t *testing.T) {
+	for _, v := range []string{"0.11.0.0", "0.11.0.2", "1.0.0", "2.1.0", "3.6.0", "4.0.0"} {
+		c := &config.Config{}
+		if err := config.Parse([]byte("kafka:\n  version: "+v+"\nbackbone:\n  retries: 0\n"), c); err != nil {
+			t.Fatal(err)
+		}
+		c.SetDefaults()
+		if err := c.Validate(); err != nil {
+			t.Errorf("%s: %v", v, err)
+		}
+		if c.Backbone.Retries != 0 {
+			t.Errorf("retries: 0 became %d", c.Backbone.Retries)
+		}
 	}
 }

@@ -98,11 +98,12 @@ func explainConnectError(dbURL string, err error) error {
 			server, db, user, strings.Split(server, ":")[0], user, db)
 	case sqlstateNoRole:
 		if strings.Contains(pe.Message, "role") {
-			return fmt.Errorf("PostgreSQL at %s has no role %q: create it (CREATE ROLE %s LOGIN CREATEDB PASSWORD '...') or put another user in DATABASE_URL", server, user, user)
+			return fmt.Errorf("PostgreSQL at %s has no role (user) %q: create it (CREATE ROLE %s LOGIN CREATEDB PASSWORD '...') or put another user in DATABASE_URL", server, user, user)
 		}
 		return fmt.Errorf("PostgreSQL at %s refused user %q: %s (check pg_hba.conf, or the user in DATABASE_URL)", server, user, pe.Message)
 	case sqlstateBadPassword:
-		return fmt.Errorf("PostgreSQL at %s refused the password of user %q: put the right one in DATABASE_URL (postgres://%s:PASSWORD@%s/%s)", server, user, user, server, db)
+		// The server answers a missing role with this too, so as not to tell who exists.
+		return fmt.Errorf("PostgreSQL at %s refused the password of user %q, or has no such role (it does not say which): put the right user and password in DATABASE_URL (postgres://USER:PASSWORD@%s/%s)", server, user, server, db)
 	}
 	return fmt.Errorf("PostgreSQL at %s refused the connection: %s (SQLSTATE %s)", server, pe.Message, pe.Code)
 }

@@ -19,7 +19,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/roomwire/roomwire/canonical"
@@ -60,9 +59,10 @@ reservation store, the API and the simulators:
 
 What it starts: the embedded Kafka broker (a free port, data under
 $ROOMWIRE_STATE_DIR/demo, default .roomwire/demo), a fresh database
-roomwire_demo_<time> on the PostgreSQL at DATABASE_URL or 127.0.0.1:5432 (or,
-when neither answers, a private PostgreSQL in the state directory if its
-server programs are installed), and simulators of Apaleo, an OpenTravel
+roomwire_demo_<time> on the PostgreSQL that DATABASE_URL names (which must
+answer), else on the local server at 127.0.0.1:5432, else (when that does not
+answer, or wants a password) on a private PostgreSQL in the state directory if
+its server programs are installed; it says which and why. And simulators of Apaleo, an OpenTravel
 channel, Booking.com, Expedia and Stripe on free ports. The demo hotel and its
 partner codes are in testdata/demo. Configured Kafka brokers and connectors
 are not used: the demo brings its own.
@@ -276,7 +276,7 @@ func runDemo(ctx context.Context, args []string, out io.Writer) (err error) {
 	}
 	d.logger = demoLogger(cfg.Log, logOut)
 
-	d.say("Roomwire demo: the hub, a demo hotel group and simulated partners, on this machine.")
+	d.say("Roomwire demo (pid %d): the hub, a demo hotel group and simulated partners, on this machine.", os.Getpid())
 	d.say("")
 
 	// PostgreSQL.
@@ -456,23 +456,28 @@ func (d *demo) note(format string, a ...any) {
 	fmt.Fprintf(d.out, "      %s\n", fmt.Sprintf(format, a...))
 }
 
-// findPostgres returns the URL of a server to create the demo database on:
-// DATABASE_URL, else the local default, else a private server.
+// findPostgres returns the URL of a server to create the demo database on,
+// and says which it is and why: the one database.url (DATABASE_URL) names,
+// which must answer; else the local default; else a private server.
 func (d *demo) findPostgres(ctx context.Context, stateDir string) (string, *privatePostgres, error) {
-	var tried []string
-	if !d.opts.privatePG {
-		candidates := []string{d.cfg.Database.URL}
-		if d.cfg.Database.URL != config.DefaultDatabaseURL {
-			candidates = append(candidates, config.DefaultDatabaseURL)
+	u := d.cfg.Database.URL
+	switch {
+	case d.opts.privatePG:
+		d.setup("postgresql", "a private server, as --private-postgres asks")
+	case d.cfg.IsSet("database.url"):
+		if err := pingPostgres(ctx, u); err != nil {
+			return "", nil, fmt.Errorf("DATABASE_URL (database.url) names PostgreSQL at %s: %v\nFix DATABASE_URL, unset it to use the local server or a private one, or pass --private-postgres", serverAddr(u), oneLine(err))
 		}
-		for _, u := range candidates {
-			err := pingPostgres(ctx, u)
-			if err == nil {
-				return u, nil, nil
-			}
-			tried = append(tried, fmt.Sprintf("%s: %v", serverAddr(u), oneLine(err)))
+		d.setup("postgresql", "%s, named by DATABASE_URL", serverAddr(u))
+		return u, nil, nil
+	default:
+		err := pingPostgres(ctx, u)
+		if err == nil {
+			d.setup("postgresql", "%s, the local default (DATABASE_URL is not set)", serverAddr(u))
+			return u, nil, nil
 		}
-		d.setup("postgresql", "no server answers (%s)", strings.Join(tried, "; "))
+		d.setup("postgresql", "DATABASE_URL is not set and the local default %s does not serve: %v", serverAddr(u), oneLine(err))
+		d.setup("", "so a private server, in the state directory")
 	}
 	p, err := startPrivatePostgres(ctx, filepath.Join(stateDir, "postgres"), func(f string, a ...any) { d.setup("postgresql", f, a...) })
 	if err != nil {
@@ -486,10 +491,11 @@ func (d *demo) findPostgres(ctx context.Context, stateDir string) (string, *priv
 	return p.URL(), p, nil
 }
 
+// pingPostgres checks that the server at u answers and lets its user in.
 func pingPostgres(ctx context.Context, u string) error {
 	cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	conn, err := pgx.Connect(cctx, u)
+	conn, err := connectServer(cctx, u)
 	if err != nil {
 		return err
 	}
@@ -1501,7 +1507,7 @@ func (d *demo) stepTimeline(ctx context.Context) error {
 func (d *demo) printTour(logFile string) {
 	key := d.adminKey
 	d.say("")
-	d.say("Roomwire keeps running. Ctrl-C stops it (simulators, hub, broker and any private PostgreSQL).")
+	d.say("Roomwire keeps running. Ctrl-C (or kill -INT %d, or SIGTERM) stops it: simulators, hub, broker and any private PostgreSQL.", os.Getpid())
 	d.say("")
 	d.say("  API        %s   (admin key: %s)", d.hubURL, key)
 	d.say("  metrics    %s/metrics   (same key)", d.hubURL)

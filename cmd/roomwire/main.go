@@ -92,6 +92,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	ctx, orphaned := stopWithGoRun(ctx)
+	defer orphaned()
 	err := c.run(ctx, args[1:])
 	var ue *usageError
 	switch {
