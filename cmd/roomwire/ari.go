@@ -15,7 +15,6 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/roomwire/roomwire/canonical"
-	"github.com/roomwire/roomwire/config"
 	"github.com/roomwire/roomwire/connectors"
 	"github.com/roomwire/roomwire/connectors/arifanout"
 	"github.com/roomwire/roomwire/connectors/bookingcom"
@@ -106,11 +105,7 @@ Secrets may come from the environment instead.`+configHelp)
 		}
 		raw = map[string]map[string]any{*channel: raw[*channel]}
 	}
-	cfg, err := config.Load(*cfgPath)
-	if err != nil {
-		return err
-	}
-	pool, err := openDatabase(ctx, cfg.Database)
+	cfg, pool, err := openConfiguredDatabase(ctx, *cfgPath)
 	if err != nil {
 		return err
 	}

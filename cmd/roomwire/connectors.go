@@ -11,7 +11,6 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/roomwire/roomwire/canonical"
-	"github.com/roomwire/roomwire/config"
 	"github.com/roomwire/roomwire/connectors"
 	_ "github.com/roomwire/roomwire/connectors/apaleo" // registers the Apaleo connector
 	"github.com/roomwire/roomwire/connectors/inbound"
@@ -111,11 +110,7 @@ configuration is the YAML file --connector-config (its keys as listed by
 			return fmt.Errorf("%s: %v", *connCfg, err)
 		}
 	}
-	cfg, err := config.Load(*cfgPath)
-	if err != nil {
-		return err
-	}
-	pool, err := openDatabase(ctx, cfg.Database)
+	cfg, pool, err := openConfiguredDatabase(ctx, *cfgPath)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,19 @@ import (
 	"github.com/roomwire/roomwire/config"
 )
 
+// openConfiguredDatabase loads the configuration at cfgPath and opens its database.
+func openConfiguredDatabase(ctx context.Context, cfgPath string) (*config.Config, *pgxpool.Pool, error) {
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	pool, err := openDatabase(ctx, cfg.Database)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, pool, nil
+}
+
 // openDatabase connects to PostgreSQL and checks that it answers.
 func openDatabase(ctx context.Context, cfg config.Database) (*pgxpool.Pool, error) {
 	return connectDatabase(ctx, cfg, nil)

@@ -34,12 +34,8 @@ With --dry-run it lists the migrations it would apply and changes nothing.
 	if err := noArgs(fs); err != nil {
 		return err
 	}
-	cfg, err := config.Load(*cfgPath)
-	if err != nil {
-		return err
-	}
 	if *dryRun {
-		pool, err := openDatabase(ctx, cfg.Database)
+		_, pool, err := openConfiguredDatabase(ctx, *cfgPath)
 		if err != nil {
 			return err
 		}
@@ -59,6 +55,10 @@ With --dry-run it lists the migrations it would apply and changes nothing.
 			fmt.Println("The database is up to date; nothing to apply.")
 		}
 		return nil
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		return err
 	}
 	pool, err := openOrCreateDatabase(ctx, cfg.Database, true, newLogger(cfg.Log))
 	if err != nil {
@@ -90,11 +90,7 @@ is pending, and any migration the database has that this build does not know
 	if err := noArgs(fs); err != nil {
 		return err
 	}
-	cfg, err := config.Load(*cfgPath)
-	if err != nil {
-		return err
-	}
-	pool, err := openDatabase(ctx, cfg.Database)
+	_, pool, err := openConfiguredDatabase(ctx, *cfgPath)
 	if err != nil {
 		return err
 	}
