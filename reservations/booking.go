@@ -263,7 +263,7 @@ func findEarlier(ctx context.Context, tx pgx.Tx, lock int64, req CreateRequest, 
 func queueFindEarlier(b *pgx.Batch, lock int64, req CreateRequest, r *canonical.Reservation) {
 	b.Queue(`SELECT pg_advisory_xact_lock($1)`, lock)
 	b.Queue(`SELECT reservation_id::text, request_hash FROM idempotency_keys WHERE principal = $1 AND key = $2`, req.Principal, req.IdempotencyKey)
-	b.Queue(`SELECT id::text, request_hash FROM reservations WHERE channel = $1 AND external_id = $2`, r.Channel, r.ExternalID)
+	b.Queue(`SELECT id::text, request_hash FROM reservations WHERE property_id = $1 AND channel = $2 AND external_id = $3`, r.PropertyID, r.Channel, r.ExternalID)
 }
 
 // readFindEarlier reads what queueFindEarlier queued: the id of the
@@ -286,7 +286,7 @@ func readFindEarlier(br pgx.BatchResults, req CreateRequest, r *canonical.Reserv
 	case byKey.found:
 		return byKey.id, nil
 	case byExternal.found && string(byExternal.hash) != string(hash):
-		return "", fmt.Errorf("channel %s already has a different reservation with external id %q: %w", r.Channel, r.ExternalID, ErrIdempotencyConflict)
+		return "", fmt.Errorf("channel %s already has a different reservation with external id %q at property %s: %w", r.Channel, r.ExternalID, r.PropertyID, ErrIdempotencyConflict)
 	case byExternal.found:
 		return byExternal.id, nil
 	}
@@ -335,7 +335,7 @@ func replayLockKey(req CreateRequest, r *canonical.Reservation) (int64, bool) {
 	case req.IdempotencyKey != "":
 		fmt.Fprintf(h, "idem\x00%s\x00%s", req.Principal, req.IdempotencyKey)
 	case r.ExternalID != "":
-		fmt.Fprintf(h, "ext\x00%s\x00%s", r.Channel, r.ExternalID)
+		fmt.Fprintf(h, "ext\x00%s\x00%s\x00%s", r.PropertyID, r.Channel, r.ExternalID)
 	default:
 		return 0, false
 	}

@@ -37,7 +37,7 @@ func (s *Store) ApplyChannelBooking(ctx context.Context, b canonical.ChannelBook
 	// send a different body under a revision it used before.
 	applied := b.AppliedRevision()
 	for attempt := 0; attempt < 3; attempt++ {
-		existing, revision, err := s.findChannelBooking(ctx, in.Channel, in.ExternalID)
+		existing, revision, err := s.findChannelBooking(ctx, in.PropertyID, in.Channel, in.ExternalID)
 		switch {
 		case errors.Is(err, ErrNotFound):
 			if b.Action == canonical.ChannelCancel {
@@ -45,7 +45,7 @@ func (s *Store) ApplyChannelBooking(ctx context.Context, b canonical.ChannelBook
 			}
 			res, err := s.Create(ctx, AllProperties, CreateRequest{Reservation: in, AllowOverbooking: true, ChannelRevision: applied})
 			if errors.Is(err, ErrIdempotencyConflict) {
-				if _, _, ferr := s.findChannelBooking(ctx, in.Channel, in.ExternalID); ferr == nil {
+				if _, _, ferr := s.findChannelBooking(ctx, in.PropertyID, in.Channel, in.ExternalID); ferr == nil {
 					continue // another revision was created meanwhile: apply this one over it
 				}
 				return nil, "", err
@@ -92,11 +92,13 @@ func (s *Store) ApplyChannelBooking(ctx context.Context, b canonical.ChannelBook
 	return nil, "", fmt.Errorf("channel %s reservation %q keeps changing under concurrent deliveries; retry", in.Channel, in.ExternalID)
 }
 
-func (s *Store) findChannelBooking(ctx context.Context, channel, externalID string) (*canonical.Reservation, string, error) {
+// findChannelBooking looks a channel's booking up within one property: a
+// channel's ids are its own per property.
+func (s *Store) findChannelBooking(ctx context.Context, property, channel, externalID string) (*canonical.Reservation, string, error) {
 	var doc []byte
 	var revision *string
-	err := s.pool.QueryRow(ctx, `SELECT document, channel_revision FROM reservations WHERE channel = $1 AND external_id = $2`,
-		channel, externalID).Scan(&doc, &revision)
+	err := s.pool.QueryRow(ctx, `SELECT document, channel_revision FROM reservations WHERE property_id = $1 AND channel = $2 AND external_id = $3`,
+		property, channel, externalID).Scan(&doc, &revision)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, "", notFound("reservation", channel+"/"+externalID)
 	}

@@ -140,3 +140,34 @@ func TestChannelBookingSameRevisionOtherContentIsApplied(t *testing.T) {
 		}
 	}
 }
+
+// A channel numbers its bookings per property: the same id at two
+// properties is two bookings, and neither touches nor reveals the other.
+func TestChannelIDsArePerProperty(t *testing.T) {
+	s := newStore(t, 1)
+	ctx := context.Background()
+	if _, err := s.PutProperty(ctx, reservations.Property{ID: "OPO", Name: "Porto", Timezone: "Europe/Lisbon", Currency: "EUR",
+		RoomTypes: []reservations.RoomType{{Code: "DBL", Name: "Double", Units: 1}},
+		RatePlans: []reservations.RatePlan{{Code: "FLEX", RoomType: "DBL", Name: "Flexible"}}}); err != nil {
+		t.Fatal(err)
+	}
+	lis, _, err := s.ApplyChannelBooking(ctx, channelBooking(canonical.ChannelNew, "1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := channelBooking(canonical.ChannelNew, "1")
+	other.Reservation.PropertyID = "OPO"
+	other.Reservation.PrimaryGuest.Surname = "Pereira"
+	opo, outcome, err := s.ApplyChannelBooking(ctx, other)
+	if err != nil || outcome != reservations.OutcomeCreated || opo.ID == lis.ID {
+		t.Fatalf("the same channel id at another property: %v %s %v", opo, outcome, err)
+	}
+	cancel := channelBooking(canonical.ChannelCancel, "2")
+	cancel.Reservation.PropertyID = "OPO"
+	if _, _, err := s.ApplyChannelBooking(ctx, cancel); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.FindByExternalID(ctx, "LIS", "bookingcom", lis.ExternalID); err != nil || got.Status != canonical.StatusConfirmed || got.PrimaryGuest.Surname != "Silva" {
+		t.Fatalf("Lisbon's booking changed with Porto's: %+v %v", got, err)
+	}
+}

@@ -39,9 +39,10 @@ func reservationRef(ref string) (cond string, value string) {
 	return "confirmation_number = $1", ref
 }
 
-// FindByExternalID returns the reservation a channel knows by externalID.
-func (s *Store) FindByExternalID(ctx context.Context, channel, externalID string) (*canonical.Reservation, error) {
-	r, _, err := s.findChannelBooking(ctx, channel, externalID)
+// FindByExternalID returns the reservation a channel knows by externalID at
+// property.
+func (s *Store) FindByExternalID(ctx context.Context, property, channel, externalID string) (*canonical.Reservation, error) {
+	r, _, err := s.findChannelBooking(ctx, property, channel, externalID)
 	return r, err
 }
 

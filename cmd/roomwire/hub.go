@@ -86,11 +86,12 @@ func startHub(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts
 	h.store = reservations.New(h.pool)
 	h.store.ObserveBookings(bookingsCounter(h.metrics))
 	h.api, err = bookingapi.New(bookingapi.Config{
-		AdminKey:       cfg.HTTP.AdminKey,
-		MetricsKey:     cfg.HTTP.MetricsKey,
-		Metrics:        h.metrics,
-		MaxBodyBytes:   cfg.HTTP.MaxBodyBytes,
-		RequestTimeout: cfg.HTTP.RequestTimeout,
+		AdminKey:          cfg.HTTP.AdminKey,
+		MetricsKey:        cfg.HTTP.MetricsKey,
+		Metrics:           h.metrics,
+		MaxBodyBytes:      cfg.HTTP.MaxBodyBytes,
+		RequestTimeout:    cfg.HTTP.RequestTimeout,
+		ConnectorChannels: connectorChannels(cfg),
 	}, h.store, logger)
 	if err != nil {
 		return nil, err
@@ -106,6 +107,18 @@ func startHub(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts
 	}
 	h.mountRoutes()
 	return h, nil
+}
+
+// connectorChannels lists the channel names that belong to connectors:
+// every registered connector's name and every configured channel setting.
+func connectorChannels(cfg *config.Config) []string {
+	out := connectors.Names()
+	for _, c := range cfg.Connectors {
+		if ch, ok := c["channel"].(string); ok && ch != "" {
+			out = append(out, ch)
+		}
+	}
+	return out
 }
 
 // startBackbone starts the embedded broker when no brokers are configured,

@@ -171,7 +171,7 @@ func TestApaleoBookingReachesRoomwireExactlyOnce(t *testing.T) {
 	id := booked.ReservationIDs[0].ID
 	var r *canonical.Reservation
 	eventually(t, "the Apaleo booking reaches Roomwire", func() bool {
-		r, err = w.store.FindByExternalID(ctx, apaleo.Channel, id)
+		r, err = w.store.FindByExternalID(ctx, "LIS", apaleo.Channel, id)
 		return err == nil
 	})
 	w.sim.WaitWebhooks()
@@ -191,7 +191,7 @@ func TestApaleoBookingReachesRoomwireExactlyOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "the check-in reaches Roomwire", func() bool {
-		r, err = w.store.FindByExternalID(ctx, apaleo.Channel, id)
+		r, err = w.store.FindByExternalID(ctx, "LIS", apaleo.Channel, id)
 		return err == nil && r.Status == canonical.StatusCheckedIn
 	})
 

@@ -139,7 +139,7 @@ func TestUnmappedInboundCodeIsQuarantinedAndReplaysOnceMapped(t *testing.T) {
 			t.Fatalf("replay %d: %v", i+1, err)
 		}
 	}
-	r, err := w.store.FindByExternalID(ctx, apaleo.Channel, booked.ReservationIDs[0].ID)
+	r, err := w.store.FindByExternalID(ctx, "LIS", apaleo.Channel, booked.ReservationIDs[0].ID)
 	if err != nil || r.Version != 1 || r.RoomStays[0].RatePlan != "FLEX-SGL" {
 		t.Fatalf("after replay: %+v, %v", r, err)
 	}

@@ -26,7 +26,7 @@ func TestPullAcknowledgeModifyCancel(t *testing.T) {
 	if ref, _ := w.sim.Acks.Reference(id); ref != connectors.ConfirmationReference(bookingcom.Name, "1180204", id) {
 		t.Errorf("reference %q", ref)
 	}
-	r, err := w.store.FindByExternalID(ctx, bookingcom.Name, id)
+	r, err := w.store.FindByExternalID(ctx, "LIS", bookingcom.Name, id)
 	if err != nil || r.RoomStays[0].RoomType != "DBL" || r.Version != 1 {
 		t.Fatalf("stored %+v %v", r, err)
 	}
@@ -34,7 +34,7 @@ func TestPullAcknowledgeModifyCancel(t *testing.T) {
 	if err := w.conn.Poll(ctx, w.sink); err != nil {
 		t.Fatal(err)
 	}
-	r, _ = w.store.FindByExternalID(ctx, bookingcom.Name, id)
+	r, _ = w.store.FindByExternalID(ctx, "LIS", bookingcom.Name, id)
 	if r.Version != 2 || r.RoomStays[0].Adults != 1 || !w.sim.Acknowledged(id) {
 		t.Errorf("after modification: version %d adults %d acked %v", r.Version, r.RoomStays[0].Adults, w.sim.Acknowledged(id))
 	}
@@ -42,7 +42,7 @@ func TestPullAcknowledgeModifyCancel(t *testing.T) {
 	if err := w.conn.Poll(ctx, w.sink); err != nil {
 		t.Fatal(err)
 	}
-	r, _ = w.store.FindByExternalID(ctx, bookingcom.Name, id)
+	r, _ = w.store.FindByExternalID(ctx, "LIS", bookingcom.Name, id)
 	if r.Status != canonical.StatusCancelled {
 		t.Errorf("after cancellation: %s", r.Status)
 	}
@@ -75,7 +75,7 @@ func TestChangeBeforeAcknowledgement(t *testing.T) {
 	if err := w.conn.Poll(ctx, w.sink); err != nil {
 		t.Fatal(err)
 	}
-	r, err := w.store.FindByExternalID(ctx, bookingcom.Name, id)
+	r, err := w.store.FindByExternalID(ctx, "LIS", bookingcom.Name, id)
 	if err != nil || r.Version != 1 || r.RoomStays[0].Departure != date("2027-04-13") {
 		t.Fatalf("stored %+v %v", r, err)
 	}

@@ -174,7 +174,7 @@ func TestRetrieveConfirm(t *testing.T) {
 	if !all || number != connectors.ConfirmationReference(expedia.Name, "4411903", id) {
 		t.Errorf("confirmation %q %v", number, all)
 	}
-	r, err := w.store.FindByExternalID(ctx, expedia.Name, id)
+	r, err := w.store.FindByExternalID(ctx, "LIS", expedia.Name, id)
 	if err != nil || r.RoomStays[0].RoomType != "DBL" || r.Total.Minor != 33000 {
 		t.Fatalf("stored %+v %v", r, err)
 	}
@@ -183,7 +183,7 @@ func TestRetrieveConfirm(t *testing.T) {
 	if n, err := w.conn.Retrieve(ctx, w.sink, "4411903"); err != nil || n != 2 {
 		t.Fatalf("retrieve: %d %v", n, err)
 	}
-	r, _ = w.store.FindByExternalID(ctx, expedia.Name, id)
+	r, _ = w.store.FindByExternalID(ctx, "LIS", expedia.Name, id)
 	if r.Status != canonical.StatusCancelled || r.RoomStays[0].Adults != 1 {
 		t.Errorf("after modify and cancel: %s adults %d", r.Status, r.RoomStays[0].Adults)
 	}
@@ -192,7 +192,7 @@ func TestRetrieveConfirm(t *testing.T) {
 	id2 := w.sim.Book(guestBooking(1))
 	w.conn.Retrieve(ctx, w.sink, "4411903")
 	w.conn.Retrieve(ctx, w.sink, "4411903")
-	r2, _ := w.store.FindByExternalID(ctx, expedia.Name, id2)
+	r2, _ := w.store.FindByExternalID(ctx, "LIS", expedia.Name, id2)
 	if r2 == nil || r2.Version != 1 {
 		t.Errorf("duplicate listing: %+v", r2)
 	}

@@ -26,7 +26,7 @@ func TestWebhookNewModifyCancel(t *testing.T) {
 	if got, _ := w.sim.Acks.Reference("4105882311"); got != ref {
 		t.Errorf("confirmation reference %q, want %q", got, ref)
 	}
-	r, err := w.store.FindByExternalID(ctx, "ota", "4105882311")
+	r, err := w.store.FindByExternalID(ctx, "LIS", "ota", "4105882311")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,14 +40,14 @@ func TestWebhookNewModifyCancel(t *testing.T) {
 	if _, err := w.sim.PushRaw(ctx, fixture(t, "resnotif-modify.xml")); err != nil {
 		t.Fatal(err)
 	}
-	r, _ = w.store.FindByExternalID(ctx, "ota", "4105882311")
+	r, _ = w.store.FindByExternalID(ctx, "LIS", "ota", "4105882311")
 	if r.Version != 2 || r.RoomStays[0].Departure != date("2027-04-13") || r.Total != eur(41800) {
 		t.Errorf("after modify: version %d departure %s total %s", r.Version, r.RoomStays[0].Departure, r.Total)
 	}
 	if _, err := w.sim.PushRaw(ctx, fixture(t, "resnotif-cancel.xml")); err != nil {
 		t.Fatal(err)
 	}
-	r, _ = w.store.FindByExternalID(ctx, "ota", "4105882311")
+	r, _ = w.store.FindByExternalID(ctx, "LIS", "ota", "4105882311")
 	if r.Status != canonical.StatusCancelled {
 		t.Errorf("after cancel: %s", r.Status)
 	}
@@ -170,7 +170,7 @@ func TestWebhookSecondChangeUnderSameRevisionIsApplied(t *testing.T) {
 				if err != nil || res.RS.Success == nil {
 					t.Fatalf("push %d: %+v %v", i, res, err)
 				}
-				r, err := w.store.FindByExternalID(ctx, "ota", "4105882311")
+				r, err := w.store.FindByExternalID(ctx, "LIS", "ota", "4105882311")
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -198,7 +198,7 @@ func TestWebhookRefusesOneReservationTwiceInAMessage(t *testing.T) {
 	if res.RS.Success != nil || len(res.RS.Errors) != 1 || !strings.Contains(res.RS.Errors[0].Text, "4105882311") {
 		t.Fatalf("answer %+v", res.RS)
 	}
-	if _, err := w.store.FindByExternalID(ctx, "ota", "4105882311"); !errors.Is(err, reservations.ErrNotFound) {
+	if _, err := w.store.FindByExternalID(ctx, "LIS", "ota", "4105882311"); !errors.Is(err, reservations.ErrNotFound) {
 		t.Fatalf("a refused message was applied: %v", err)
 	}
 }
@@ -224,7 +224,7 @@ func TestWebhookMasksOrRefusesCardDataInFreeText(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				r, ferr := w.store.FindByExternalID(ctx, "ota", "4105882311")
+				r, ferr := w.store.FindByExternalID(ctx, "LIS", "ota", "4105882311")
 				if policy == connectors.CardRefuse {
 					if res.RS.Success != nil || !errors.Is(ferr, reservations.ErrNotFound) {
 						t.Fatalf("refuse: answer %+v, stored %v", res.RS, ferr)

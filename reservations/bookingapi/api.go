@@ -46,6 +46,10 @@ type Config struct {
 	// asking the database again, and so how long a revoked key may still work.
 	// Default 30 s.
 	KeyCacheTTL time.Duration
+	// ConnectorChannels are the channel names that belong to connectors
+	// (ota, bookingcom, apaleo ...): reservations under them come only from
+	// their connector, so the API refuses to create one.
+	ConnectorChannels []string
 }
 
 func (c *Config) setDefaults() {

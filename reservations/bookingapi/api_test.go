@@ -86,8 +86,13 @@ func (r response) expect(t testing.TB, status int, code string) response {
 
 func newServer(t testing.TB) client {
 	t.Helper()
+	return newServerWith(t, bookingapi.Config{AdminKey: adminKey})
+}
+
+func newServerWith(t testing.TB, cfg bookingapi.Config) client {
+	t.Helper()
 	store := reservations.New(pgtest.Pool(t))
-	api, err := bookingapi.New(bookingapi.Config{AdminKey: adminKey}, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	api, err := bookingapi.New(cfg, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -280,6 +280,11 @@ func (a *API) createReservation(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
+	if a.isConnectorChannel(body.Channel) {
+		WriteProblem(w, r, http.StatusUnprocessableEntity, CodeValidationFailed, "",
+			canonical.FieldError{Field: "channel", Message: fmt.Sprintf("%q belongs to a connector: its reservations come only from that partner; name your own channel (such as direct or website)", body.Channel)})
+		return
+	}
 	p := principal(r)
 	res, err := a.store.Create(r.Context(), p.Scope, reservations.CreateRequest{
 		Reservation: canonical.Reservation{
@@ -299,6 +304,16 @@ func (a *API) createReservation(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Location", "/v1/reservations/"+res.Reservation.ID)
 	writeReservation(w, http.StatusCreated, res.Reservation)
+}
+
+// isConnectorChannel reports whether channel belongs to a connector.
+func (a *API) isConnectorChannel(channel string) bool {
+	for _, c := range a.cfg.ConnectorChannels {
+		if strings.EqualFold(c, strings.TrimSpace(channel)) {
+			return true
+		}
+	}
+	return false
 }
 
 func writeReservation(w http.ResponseWriter, status int, res *canonical.Reservation) {

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/roomwire/roomwire/reservations/bookingapi"
 )
 
 // Card data written into free text is refused at the door, naming the
@@ -47,5 +49,39 @@ func TestCardDataInFreeTextIsRefused(t *testing.T) {
 	list := c.do("GET", "/v1/reservations?property_id=OPO", nil).expect(t, http.StatusOK, "")
 	if strings.Contains(string(list.raw), "4111") || strings.Contains(string(list.raw), "Costa") {
 		t.Fatalf("a refused booking was stored: %s", list.raw)
+	}
+}
+
+// A connector's channel cannot be claimed through the API, and a channel's
+// reservation ids are the property's own: a booking at one property never
+// collides with, reveals or takes over another property's.
+func TestChannelIDsCannotBeClaimed(t *testing.T) {
+	admin := newServerWith(t, bookingapi.Config{AdminKey: adminKey, ConnectorChannels: []string{"ota", "apaleo", "bookingcom"}})
+	setUpProperty(t, admin, "LIS", 3)
+	setUpProperty(t, admin, "OPO", 3)
+	created := admin.do("POST", "/v1/api-keys", map[string]any{"name": "porto partner", "properties": []string{"OPO"}}).expect(t, 201, "")
+	porto := client{t: t, base: admin.base, key: created.body["key"].(string)}
+
+	for _, channel := range []string{"ota", "OTA", "apaleo", "bookingcom"} {
+		b := bookingBody("OPO", "Pereira")
+		b["channel"], b["external_id"] = channel, "4105882311"
+		r := porto.do("POST", "/v1/reservations", b).expect(t, http.StatusUnprocessableEntity, "validation_failed")
+		if !strings.Contains(string(r.raw), `"field":"channel"`) {
+			t.Fatalf("channel %s: the problem does not name the channel: %s", channel, r.raw)
+		}
+	}
+
+	// The same channel id at two properties: two bookings, neither revealing the other.
+	lis := bookingBody("LIS", "Silva")
+	lis["channel"], lis["external_id"] = "website", "W-1"
+	lisID := admin.do("POST", "/v1/reservations", lis).expect(t, http.StatusCreated, "").body["id"].(string)
+	opo := bookingBody("OPO", "Pereira")
+	opo["channel"], opo["external_id"] = "website", "W-1"
+	r := porto.do("POST", "/v1/reservations", opo).expect(t, http.StatusCreated, "")
+	if r.body["id"] == lisID || strings.Contains(string(r.raw), "Silva") {
+		t.Fatalf("the Porto booking answered with Lisbon's: %s", r.raw)
+	}
+	if got := admin.do("GET", "/v1/reservations/"+lisID, nil).expect(t, http.StatusOK, ""); got.body["property_id"] != "LIS" {
+		t.Fatalf("Lisbon's booking changed: %s", got.raw)
 	}
 }
