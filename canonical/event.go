@@ -55,6 +55,9 @@ type Event struct {
 	// Reservation is the reservation as it stands after the change
 	// (reservation.* events).
 	Reservation *Reservation `json:"reservation,omitempty"`
+	// Transition is the status change the event announces, when it
+	// announces one (reservation.modified or reservation.cancelled).
+	Transition *Transition `json:"transition,omitempty"`
 	// ARI is the new availability or rates (availability.changed, rates.changed).
 	ARI *ARIUpdate `json:"ari,omitempty"`
 	// Payment is the payment operation and where the payment stands after

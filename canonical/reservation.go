@@ -228,22 +228,9 @@ func cloneSlice[T any](s []T) []T {
 	return append(make([]T, 0, len(s)), s...)
 }
 
-// CanBecome reports whether a reservation in status s may move to status to.
-// Cancelled, checked-out and no-show reservations are final.
-func (s Status) CanBecome(to Status) bool {
-	if s == to {
-		return true
-	}
-	switch s {
-	case StatusConfirmed:
-		return to == StatusCancelled || to == StatusCheckedIn || to == StatusNoShow
-	case StatusCheckedIn:
-		return to == StatusCheckedOut
-	}
-	return false
-}
-
-// Final reports whether nothing about a reservation in this status may change.
+// Final reports whether nothing about a reservation in this status may
+// change. A no-show may still be undone within its grace period (see
+// Lifecycle); nothing else about it changes.
 func (s Status) Final() bool {
 	return s == StatusCancelled || s == StatusCheckedOut || s == StatusNoShow
 }

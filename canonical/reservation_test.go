@@ -161,19 +161,3 @@ func TestCloneSharesNothing(t *testing.T) {
 		t.Fatalf("changing the clone changed the original: %+v", r)
 	}
 }
-
-func TestStatusTransitions(t *testing.T) {
-	allowed := map[[2]Status]bool{
-		{StatusConfirmed, StatusCancelled}: true, {StatusConfirmed, StatusCheckedIn}: true, {StatusConfirmed, StatusNoShow}: true,
-		{StatusCheckedIn, StatusCheckedOut}: true,
-	}
-	all := []Status{StatusConfirmed, StatusCancelled, StatusNoShow, StatusCheckedIn, StatusCheckedOut}
-	for _, from := range all {
-		for _, to := range all {
-			want := from == to || allowed[[2]Status{from, to}]
-			if got := from.CanBecome(to); got != want {
-				t.Errorf("%s -> %s = %v, want %v", from, to, got, want)
-			}
-		}
-	}
-}

@@ -693,15 +693,24 @@ func (s *Store) updateTx(ctx context.Context, scope Scope, id string, opts Updat
 	if reflect.DeepEqual(r, &old) {
 		return unchanged(&old)
 	}
-	if !old.Status.CanBecome(r.Status) {
-		return fail(fmt.Errorf("reservation %s is %s and cannot become %s: %w", id, old.Status, r.Status, ErrInvalidState))
-	}
 	// What identifies the reservation is not the caller's to change.
 	r.ID, r.ConfirmationNumber, r.PropertyID, r.Channel, r.ExternalID = old.ID, old.ConfirmationNumber, old.PropertyID, old.Channel, old.ExternalID
 	r.Version, r.CreatedAt, r.ModifiedAt, r.SchemaVersion = old.Version, old.CreatedAt, old.ModifiedAt, canonical.SchemaVersion
 	prop, err := s.catalog.get(ctx, c, r.PropertyID)
 	if err != nil {
 		return fail(err)
+	}
+	if r.Status != old.Status {
+		if !r.Status.Valid() {
+			var pr canonical.Problems
+			pr.Add("status", "%q is not one of confirmed, cancelled, no_show, checked_in, checked_out", r.Status)
+			return fail(pr.Err())
+		}
+		if err := prop.lifecycle(&old).Check(canonical.StayOf(&old), r.Status, s.now()); err != nil {
+			// Both: the API answers invalid_transition with the allowed
+			// statuses; other callers treat it as any invalid state.
+			return fail(fmt.Errorf("reservation %s: %w (%w)", id, err, ErrInvalidState))
+		}
 	}
 	if err := checkCatalog(prop, r); err != nil {
 		return fail(err)
@@ -763,6 +772,9 @@ func (s *Store) updateTx(ctx context.Context, scope Scope, id string, opts Updat
 		change = canonical.EventReservationCancelled
 	}
 	events := []canonical.Event{newEvent(ctx, change, r.PropertyID, now, r, nil)}
+	if r.Status != old.Status {
+		events[0].Transition = &canonical.Transition{From: old.Status, To: r.Status}
+	}
 	if overbooked(nights) && !r.HasFlag(canonical.FlagOverbooked) {
 		r.SetFlag(canonical.FlagOverbooked)
 		events = append(events, newEvent(ctx, canonical.EventReservationOverbooked, r.PropertyID, now, r, nil))
@@ -798,7 +810,7 @@ func updateChecks(id string, r, old *canonical.Reservation, opts UpdateOptions) 
 	if reflect.DeepEqual(r, old) {
 		return errUnchanged
 	}
-	if old.Status.Final() {
+	if old.Status.Final() && r.Status == old.Status {
 		return fmt.Errorf("reservation %s is %s and can no longer change: %w", id, old.Status, ErrInvalidState)
 	}
 	if opts.IfVersion != 0 && opts.IfVersion != old.Version {

@@ -454,3 +454,28 @@ func (s *Store) Availability(ctx context.Context, scope Scope, q AvailabilityQue
 	}
 	return offers, nil
 }
+
+// PolicyOf returns the policy that governs r at this property: its first
+// room stay's rate plan's (the zero policy when the plan is unknown).
+func (p *Property) PolicyOf(r *canonical.Reservation) canonical.RatePolicy {
+	if len(r.RoomStays) == 0 {
+		return canonical.RatePolicy{}
+	}
+	rp, _ := p.ratePlan(r.RoomStays[0].RatePlan)
+	return rp.Policy
+}
+
+// Location returns the property's time zone (UTC if it cannot be loaded,
+// which validation prevents).
+func (p *Property) Location() *time.Location {
+	loc, err := time.LoadLocation(p.Timezone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+// lifecycle returns the lifecycle rules for r at this property.
+func (p *Property) lifecycle(r *canonical.Reservation) canonical.Lifecycle {
+	return canonical.LifecycleOf(p.PolicyOf(r), p.Location())
+}

@@ -107,3 +107,13 @@ func isUniqueViolation(err error, constraint string) bool {
 }
 
 func notFound(what, id string) error { return fmt.Errorf("%s %q: %w", what, id, ErrNotFound) }
+
+// SetClock replaces the store's clock, which dates changes and decides what
+// the lifecycle allows (a check-in from the arrival day, say). Tests and
+// simulations use it; nil restores the wall clock.
+func (s *Store) SetClock(now func() time.Time) {
+	if now == nil {
+		now = time.Now
+	}
+	s.now = func() time.Time { return now().UTC().Truncate(time.Microsecond) }
+}

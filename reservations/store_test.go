@@ -491,6 +491,7 @@ func TestFinalReservationsDoNotChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := res.Reservation.ID
+	s.SetClock(func() time.Time { return time.Date(2027, 4, 10, 15, 0, 0, 0, time.UTC) }) // the arrival day
 	setStatus := func(st canonical.Status) error {
 		_, err := s.Update(ctx, reservations.AllProperties, id, reservations.UpdateOptions{}, func(r *canonical.Reservation) error {
 			r.Status = st

@@ -13,13 +13,16 @@ import (
 // Problem is an RFC 9457 problem document. Code is stable and meant for
 // programs; Title and Detail are for people.
 type Problem struct {
-	Type          string                 `json:"type"`
-	Title         string                 `json:"title"`
-	Status        int                    `json:"status"`
-	Code          string                 `json:"code"`
-	Detail        string                 `json:"detail,omitempty"`
-	Errors        []canonical.FieldError `json:"errors,omitempty"`
-	CorrelationID string                 `json:"correlation_id,omitempty"`
+	Type   string                 `json:"type"`
+	Title  string                 `json:"title"`
+	Status int                    `json:"status"`
+	Code   string                 `json:"code"`
+	Detail string                 `json:"detail,omitempty"`
+	Errors []canonical.FieldError `json:"errors,omitempty"`
+	// Allowed lists, for a refused status change, the statuses the
+	// reservation may move to now (an empty list when none).
+	Allowed       *[]canonical.Status `json:"allowed,omitempty"`
+	CorrelationID string              `json:"correlation_id,omitempty"`
 }
 
 // The stable problem codes.
@@ -32,6 +35,7 @@ const (
 	CodeForbidden           = "forbidden"
 	CodeNotFound            = "not_found"
 	CodeInvalidState        = "invalid_state"
+	CodeInvalidTransition   = "invalid_transition"
 	CodeBadRequest          = "bad_request"
 	CodePayloadTooLarge     = "payload_too_large"
 	CodeMethodNotAllowed    = "method_not_allowed"
@@ -48,6 +52,7 @@ var problemTitles = map[string]string{
 	CodeForbidden:           "Not allowed for this API key",
 	CodeNotFound:            "Not found",
 	CodeInvalidState:        "Not possible in the reservation's current state",
+	CodeInvalidTransition:   "The reservation cannot move to that status now",
 	CodeBadRequest:          "Bad request",
 	CodePayloadTooLarge:     "Request body too large",
 	CodeMethodNotAllowed:    "Method not allowed",
@@ -57,15 +62,15 @@ var problemTitles = map[string]string{
 
 // WriteProblem writes a problem document with the given status and code.
 func WriteProblem(w http.ResponseWriter, r *http.Request, status int, code, detail string, fields ...canonical.FieldError) {
-	p := Problem{
-		Type:          "https://roomwire.dev/problems/" + code,
-		Title:         problemTitles[code],
-		Status:        status,
-		Code:          code,
-		Detail:        detail,
-		Errors:        fields,
-		CorrelationID: canonical.CorrelationID(r.Context()),
-	}
+	writeProblem(w, r, Problem{Status: status, Code: code, Detail: detail, Errors: fields})
+}
+
+// writeProblem completes p (type, title, correlation id) and writes it.
+func writeProblem(w http.ResponseWriter, r *http.Request, p Problem) {
+	status := p.Status
+	p.Type = "https://roomwire.dev/problems/" + p.Code
+	p.Title = problemTitles[p.Code]
+	p.CorrelationID = canonical.CorrelationID(r.Context())
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="roomwire"`)
 	}
@@ -79,7 +84,14 @@ func WriteProblem(w http.ResponseWriter, r *http.Request, status int, code, deta
 func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var v canonical.ValidationError
 	var maxBytes *http.MaxBytesError
+	var te *canonical.TransitionError
 	switch {
+	case errors.As(err, &te):
+		allowed := te.Allowed
+		if allowed == nil {
+			allowed = []canonical.Status{} // "none" is an answer too
+		}
+		writeProblem(w, r, Problem{Status: http.StatusConflict, Code: CodeInvalidTransition, Detail: err.Error(), Allowed: &allowed})
 	case errors.As(err, &v):
 		WriteProblem(w, r, http.StatusUnprocessableEntity, CodeValidationFailed, "Fix the fields listed in errors and send the request again.", v...)
 	case errors.Is(err, reservations.ErrNoAvailability):
