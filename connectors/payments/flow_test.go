@@ -160,7 +160,7 @@ func TestCaptureFollowsThePolicy(t *testing.T) {
 
 func TestModificationAdjustsOrReauthorizes(t *testing.T) {
 	forEachGateway(t, func(t *testing.T, w *world) {
-		r := w.book("FLEX", 30, 2, w.gc.token)
+		r := w.book("FLEX", 0, 2, w.gc.token) // arriving today, to check in below
 		w.pump(1)
 		first := w.state(r.ID).Reference
 		w.update(r.ID, func(r *canonical.Reservation) {

@@ -182,6 +182,8 @@ var lisbon = reservations.Property{
 		{Code: "CHECKOUT", RoomType: "DBL", Name: "Pay at departure", Policy: canonical.RatePolicy{FreeCancellationDays: 2, Capture: canonical.CaptureAtCheckOut}},
 		{Code: "NONREF", RoomType: "DBL", Name: "Non-refundable", Policy: canonical.RatePolicy{NonRefundable: true}},
 		{Code: "PREPAID", RoomType: "DBL", Name: "Prepaid, refundable", Policy: canonical.RatePolicy{FreeCancellationDays: 2, Capture: canonical.CaptureAtBooking}},
+		{Code: "HALFNOSHOW", RoomType: "DBL", Name: "Half the total for a no-show", Policy: canonical.RatePolicy{FreeCancellationDays: 2, NoShowFee: canonical.FeePercent, NoShowFeePercent: 50}},
+		{Code: "FREENOSHOW", RoomType: "DBL", Name: "No fee for a no-show", Policy: canonical.RatePolicy{NoShowFee: canonical.FeeNone}},
 	},
 }
 

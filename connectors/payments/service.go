@@ -244,6 +244,9 @@ func (s *Service) intentOf(ctx context.Context, e canonical.Event, g Gateway) (i
 		return intent{}, fmt.Errorf("payments: property %s: %w", r.PropertyID, err)
 	}
 	in := intent{r: r, features: g.Features()}
+	if t := e.Transition; t != nil && t.From == canonical.StatusNoShow && t.To == canonical.StatusConfirmed {
+		in.undoNoShow = true
+	}
 	// One policy per reservation: its first room stay's rate plan decides.
 	if len(r.RoomStays) > 0 {
 		for _, rp := range prop.RatePlans {
@@ -287,7 +290,7 @@ func (s *Service) execute(ctx context.Context, g Gateway, st *State, stp step, i
 	res, err := s.call(ctx, g, stp.op, req)
 	o := outcome{op: stp.op, req: req, res: res, err: err, version: r.Version, cause: "event " + cause,
 		correlationID: correlationID, token: cardToken(r), mask: r.Guarantee, due: r.Total.Minor,
-		confirmation: r.ConfirmationNumber}
+		confirmation: r.ConfirmationNumber, reason: reasonOf(stp, in)}
 	if err != nil && !IsDecline(err) {
 		return err
 	}

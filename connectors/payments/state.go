@@ -3,6 +3,7 @@ package payments
 import (
 	"bytes"
 	"crypto/sha256"
+	"fmt"
 	"time"
 
 	"github.com/roomwire/roomwire/canonical"
@@ -67,7 +68,8 @@ var allowed = map[canonical.PaymentStatus][]canonical.PaymentStatus{
 	canonical.PaymentVoided:     {canonical.PaymentAuthorized, canonical.PaymentFailed},
 	canonical.PaymentAuthorized: {canonical.PaymentAuthorized, canonical.PaymentCaptured, canonical.PaymentVoided, canonical.PaymentExpired},
 	canonical.PaymentCaptured:   {canonical.PaymentRefunded},
-	canonical.PaymentRefunded:   {canonical.PaymentRefunded},
+	// A refunded payment is held again when a no-show is undone.
+	canonical.PaymentRefunded: {canonical.PaymentRefunded, canonical.PaymentAuthorized},
 }
 
 // CanTransition reports whether the state machine allows from -> to.
@@ -94,6 +96,9 @@ type intent struct {
 	policy   canonical.RatePolicy
 	today    canonical.Date
 	features Features
+	// undoNoShow: the event undid a no-show, so the no-show fee is paid
+	// back and the total held again.
+	undoNoShow bool
 }
 
 // tokenHash fingerprints a card token, to tell a new card from the same one
@@ -165,6 +170,15 @@ func next(st *State, in intent) (step, bool) {
 		}
 		return step{}, false
 	}
+	if in.undoNoShow && (st.Status == canonical.PaymentCaptured || st.Status == canonical.PaymentRefunded) {
+		if net := st.Captured - st.Refunded; net > 0 {
+			return step{op: canonical.PaymentRefund, amount: net}, true
+		}
+		if token != "" && total > 0 {
+			return step{op: canonical.PaymentAuthorize, amount: total}, true
+		}
+		return step{}, false
+	}
 	// Captured (or refunded): pay back what the reservation no longer costs.
 	// A higher total after capture is left to the hotel (see Attention).
 	if net := st.Captured - st.Refunded; total < net {
@@ -192,7 +206,7 @@ func cancellation(st *State, in intent) (step, bool) {
 	if st == nil {
 		return step{}, false
 	}
-	fee, err := in.policy.CancellationFee(in.r, in.today)
+	fee, _, err := feeOf(in)
 	if err != nil {
 		// The policy was validated when stored; an unknown fee kind charges
 		// nothing rather than guessing.
@@ -210,6 +224,53 @@ func cancellation(st *State, in intent) (step, bool) {
 		}
 	}
 	return step{}, false
+}
+
+// feeOf returns what the cancellation or no-show of in.r costs under its
+// policy, and the rule that set it.
+func feeOf(in intent) (canonical.Money, string, error) {
+	if in.r.Status == canonical.StatusNoShow {
+		return in.policy.NoShowFeeOf(in.r)
+	}
+	fee, err := in.policy.CancellationFee(in.r, in.today)
+	switch {
+	case err != nil:
+		return fee, "", err
+	case in.policy.NonRefundable:
+		return fee, "cancellation fee: non-refundable rate, the full total", nil
+	case fee.Minor == 0:
+		return fee, fmt.Sprintf("cancelled at least %d day(s) before arrival: free", in.policy.FreeCancellationDays), nil
+	}
+	return fee, fmt.Sprintf("cancellation fee: cancelled less than %d day(s) before arrival", in.policy.FreeCancellationDays), nil
+}
+
+// reasonOf says which rule of the policy a step applies; it is recorded
+// with the operation and shown with the reservation's payments.
+func reasonOf(stp step, in intent) string {
+	r := in.r
+	switch {
+	case in.undoNoShow && stp.op == canonical.PaymentRefund:
+		return "no-show undone: the fee paid back"
+	case in.undoNoShow && stp.op == canonical.PaymentAuthorize:
+		return "no-show undone: the total held again"
+	case r.Status == canonical.StatusCancelled || r.Status == canonical.StatusNoShow:
+		_, rule, _ := feeOf(in)
+		if stp.op == canonical.PaymentRefund {
+			return rule + "; the rest paid back"
+		}
+		return rule
+	case stp.op == canonical.PaymentCapture && r.Status == canonical.StatusCheckedOut:
+		return "check-out: the balance captured"
+	case stp.op == canonical.PaymentCapture && r.Status == canonical.StatusCheckedIn:
+		return "check-in: captured (capture at_check_in)"
+	case stp.op == canonical.PaymentCapture:
+		return "captured at booking (capture " + string(in.policy.CaptureAt()) + ")"
+	case stp.op == canonical.PaymentRefund:
+		return "the reservation costs less: the difference paid back"
+	case stp.op == canonical.PaymentVoid:
+		return "the card guarantee was withdrawn"
+	}
+	return ""
 }
 
 // statusAfter is the status a successful operation leads to.

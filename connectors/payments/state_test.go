@@ -58,7 +58,10 @@ func TestNext(t *testing.T) {
 		{"cancel early: void", held(20000, "tok"), res(canonical.StatusCancelled, 2, "tok", 2), flex, early, false, step{canonical.PaymentVoid, 20000}, true},
 		{"cancel late: first night", held(20000, "tok"), res(canonical.StatusCancelled, 2, "tok", 2), flex, late, false, step{canonical.PaymentCapture, 10000}, true},
 		{"cancel late, percent", held(20000, "tok"), res(canonical.StatusCancelled, 2, "tok", 2), canonical.RatePolicy{FreeCancellationDays: 2, Fee: canonical.FeePercent, FeePercent: 25}, late, false, step{canonical.PaymentCapture, 5000}, true},
-		{"no-show: full", held(20000, "tok"), res(canonical.StatusNoShow, 2, "tok", 2), canonical.RatePolicy{Fee: canonical.FeeFull}, arrival.AddDays(1), false, step{canonical.PaymentCapture, 20000}, true},
+		{"no-show: first night by default, no free period", held(20000, "tok"), res(canonical.StatusNoShow, 2, "tok", 2), flex, arrival, false, step{canonical.PaymentCapture, 10000}, true},
+		{"no-show: full", held(20000, "tok"), res(canonical.StatusNoShow, 2, "tok", 2), canonical.RatePolicy{NoShowFee: canonical.FeeFull}, arrival.AddDays(1), false, step{canonical.PaymentCapture, 20000}, true},
+		{"no-show: no fee", held(20000, "tok"), res(canonical.StatusNoShow, 2, "tok", 2), canonical.RatePolicy{NoShowFee: canonical.FeeNone}, arrival, false, step{canonical.PaymentVoid, 20000}, true},
+		{"no-show: the cancellation fee kind does not apply", held(20000, "tok"), res(canonical.StatusNoShow, 2, "tok", 2), canonical.RatePolicy{Fee: canonical.FeeFull}, arrival, false, step{canonical.PaymentCapture, 10000}, true},
 		{"cancel captured early: refund all", captured(20000, 0), res(canonical.StatusCancelled, 2, "tok", 2), flex, early, false, step{canonical.PaymentRefund, 20000}, true},
 		{"cancel captured late: refund beyond the fee", captured(20000, 0), res(canonical.StatusCancelled, 2, "tok", 2), flex, late, false, step{canonical.PaymentRefund, 10000}, true},
 		{"cancel non-refundable: nothing back", captured(20000, 0), res(canonical.StatusCancelled, 2, "tok", 2), canonical.RatePolicy{NonRefundable: true}, early, false, none, false},
@@ -69,6 +72,10 @@ func TestNext(t *testing.T) {
 		{"expired: authorize again", &State{Status: canonical.PaymentExpired, TokenHash: tokenHash("tok"), AmountDue: 20000, ReservationVersion: 1}, res(canonical.StatusConfirmed, 2, "tok", 2), flex, early, false, step{canonical.PaymentAuthorize, 20000}, true},
 	} {
 		got, more := next(tc.st, intent{r: tc.r, policy: tc.policy, today: tc.today, features: Features{Adjust: tc.adjust}})
+		if more && reasonOf(got, intent{r: tc.r, policy: tc.policy, today: tc.today}) == "" && got.op != canonical.PaymentAuthorize &&
+			got.op != canonical.PaymentReauthorize && got.op != canonical.PaymentAdjust {
+			t.Errorf("%s: %s gives no reason", tc.name, got.op)
+		}
 		if got != tc.want || more != tc.wantMore {
 			t.Errorf("%s: next = %+v, %v; want %+v, %v", tc.name, got, more, tc.want, tc.wantMore)
 		}
@@ -90,7 +97,8 @@ func TestTransitions(t *testing.T) {
 		{canonical.PaymentCaptured, canonical.PaymentVoided, false},
 		{canonical.PaymentCaptured, canonical.PaymentRefunded, true},
 		{canonical.PaymentVoided, canonical.PaymentCaptured, false},
-		{canonical.PaymentRefunded, canonical.PaymentAuthorized, false},
+		{canonical.PaymentRefunded, canonical.PaymentAuthorized, true}, // a no-show undone
+		{canonical.PaymentRefunded, canonical.PaymentCaptured, false},
 		{canonical.PaymentFailed, canonical.PaymentAuthorized, true},
 	} {
 		if got := CanTransition(tc.from, tc.to); got != tc.ok {
