@@ -186,7 +186,8 @@ func TestApaleoBookingReachesRoomwireExactlyOnce(t *testing.T) {
 		t.Errorf("Roomwire has %+v", r)
 	}
 
-	// The front desk checks the guest in; Roomwire follows.
+	// On the arrival day, the front desk checks the guest in; Roomwire follows.
+	w.store.SetClock(func() time.Time { return time.Date(2027, 5, 10, 15, 0, 0, 0, time.UTC) })
 	if err := w.sim.SetStatus(id, apaleo.StatusInHouse); err != nil {
 		t.Fatal(err)
 	}

@@ -290,7 +290,7 @@ func (s *Service) execute(ctx context.Context, g Gateway, st *State, stp step, i
 	res, err := s.call(ctx, g, stp.op, req)
 	o := outcome{op: stp.op, req: req, res: res, err: err, version: r.Version, cause: "event " + cause,
 		correlationID: correlationID, token: cardToken(r), mask: r.Guarantee, due: r.Total.Minor,
-		confirmation: r.ConfirmationNumber, reason: reasonOf(stp, in)}
+		confirmation: r.ConfirmationNumber, reason: reasonOf(stp, in), fee: feeCharged(st, stp, in)}
 	if err != nil && !IsDecline(err) {
 		return err
 	}
@@ -345,6 +345,7 @@ type outcome struct {
 	due           int64 // the reservation's total
 	confirmation  string
 	reason        string
+	fee           int64 // see feeCharged
 	now           time.Time
 }
 
@@ -498,7 +499,10 @@ func writeTransition(ctx context.Context, tx pgx.Tx, from canonical.PaymentStatu
 	}
 	tr := Transition{ReservationID: n.ReservationID, Gateway: n.Gateway, Operation: o.op, From: from, To: n.Status,
 		Amount: o.req.Amount, Reference: n.Reference, IdempotencyKey: o.req.IdempotencyKey, ReservationVersion: o.version,
-		Cause: o.cause, Reason: reason, EventID: ev.ID, At: o.now}
+		Cause: o.cause, Reason: reason, EventID: ev.ID, At: o.now, PropertyID: n.PropertyID}
+	if o.err == nil {
+		tr.Fee = canonical.NewMoney(o.fee, o.req.Amount.Currency)
+	}
 	if err := saveState(ctx, tx, n, o.now); err != nil {
 		return err
 	}

@@ -53,6 +53,10 @@ type Transition struct {
 	ReservationVersion int                        `json:"reservation_version"`
 	Cause              string                     `json:"cause,omitempty"`
 	Reason             string                     `json:"reason,omitempty"`
+	// Fee is the cancellation or no-show fee the operation charged or
+	// kept; negative when a no-show undone paid it back.
+	Fee        canonical.Money `json:"fee"`
+	PropertyID string          `json:"property_id"`
 	EventID            string                     `json:"event_id,omitempty"`
 	At                 time.Time                  `json:"at"`
 }
@@ -271,6 +275,22 @@ func reasonOf(stp step, in intent) string {
 		return "the card guarantee was withdrawn"
 	}
 	return ""
+}
+
+// feeCharged is the fee an operation charges (a capture of the fee), keeps
+// (a refund of everything beyond it) or pays back (a no-show undone).
+func feeCharged(st *State, stp step, in intent) int64 {
+	switch {
+	case in.undoNoShow && stp.op == canonical.PaymentRefund:
+		return -stp.amount
+	case in.r.Status != canonical.StatusCancelled && in.r.Status != canonical.StatusNoShow:
+		return 0
+	case stp.op == canonical.PaymentCapture:
+		return stp.amount
+	case stp.op == canonical.PaymentRefund && st != nil:
+		return st.Captured - st.Refunded - stp.amount
+	}
+	return 0
 }
 
 // statusAfter is the status a successful operation leads to.

@@ -86,10 +86,11 @@ func insertTransition(ctx context.Context, tx pgx.Tx, tr Transition) error {
 		eventID = &tr.EventID
 	}
 	_, err := tx.Exec(ctx, `INSERT INTO payment_transitions (reservation_id, gateway, operation, from_status, to_status,
-			amount, currency, reference, idempotency_key, reservation_version, cause, reason, event_id, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+			amount, currency, reference, idempotency_key, reservation_version, cause, reason, event_id, created_at, fee, property_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
 		tr.ReservationID, tr.Gateway, string(tr.Operation), string(tr.From), string(tr.To), tr.Amount.Minor,
-		tr.Amount.Currency, tr.Reference, tr.IdempotencyKey, tr.ReservationVersion, tr.Cause, tr.Reason, eventID, tr.At)
+		tr.Amount.Currency, tr.Reference, tr.IdempotencyKey, tr.ReservationVersion, tr.Cause, tr.Reason, eventID, tr.At,
+		tr.Fee.Minor, tr.PropertyID)
 	if err != nil {
 		return fmt.Errorf("payments: record transition: %w", err)
 	}
@@ -99,13 +100,14 @@ func insertTransition(ctx context.Context, tx pgx.Tx, tr Transition) error {
 // Transitions returns every transition of a reservation's payment, oldest first.
 func (s *Service) Transitions(ctx context.Context, reservationID string) ([]Transition, error) {
 	rows, _ := s.pool.Query(ctx, `SELECT id, reservation_id::text, gateway, operation, from_status, to_status, amount,
-			currency, reference, idempotency_key, reservation_version, cause, reason, coalesce(event_id::text, ''), created_at
+			currency, reference, idempotency_key, reservation_version, cause, reason, coalesce(event_id::text, ''), created_at, fee
 		FROM payment_transitions WHERE reservation_id = $1 ORDER BY id`, reservationID)
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Transition, error) {
 		var t Transition
 		var op, from, to string
 		err := row.Scan(&t.ID, &t.ReservationID, &t.Gateway, &op, &from, &to, &t.Amount.Minor, &t.Amount.Currency,
-			&t.Reference, &t.IdempotencyKey, &t.ReservationVersion, &t.Cause, &t.Reason, &t.EventID, &t.At)
+			&t.Reference, &t.IdempotencyKey, &t.ReservationVersion, &t.Cause, &t.Reason, &t.EventID, &t.At, &t.Fee.Minor)
+		t.Fee.Currency = t.Amount.Currency
 		t.Operation, t.From, t.To = canonical.PaymentOperation(op), canonical.PaymentStatus(from), canonical.PaymentStatus(to)
 		return t, err
 	})

@@ -131,11 +131,13 @@ func New(cfg Config, store *reservations.Store, logger *slog.Logger) (*API, erro
 	a.Handle("PUT /v1/properties/{id}/rates", AnyKey, http.HandlerFunc(a.putRates))
 	a.Handle("GET /v1/properties/{id}/availability", AnyKey, http.HandlerFunc(a.availability))
 	a.Handle("GET /v1/properties/{id}/analytics", AnyKey, http.HandlerFunc(a.analytics))
+	a.Handle("GET /v1/properties/{id}/payments", AnyKey, http.HandlerFunc(a.getSettlement))
 
 	a.Handle("POST /v1/reservations", AnyKey, http.HandlerFunc(a.createReservation))
 	a.Handle("GET /v1/reservations", AnyKey, http.HandlerFunc(a.listReservations))
 	a.Handle("GET /v1/reservations/{id}", AnyKey, http.HandlerFunc(a.getReservation))
 	a.Handle("GET /v1/reservations/{id}/revisions", AnyKey, http.HandlerFunc(a.getRevisions))
+	a.Handle("GET /v1/reservations/{id}/payments", AnyKey, http.HandlerFunc(a.getPayments))
 	a.Handle("PATCH /v1/reservations/{id}", AnyKey, http.HandlerFunc(a.modifyReservation))
 	a.Handle("POST /v1/reservations/{id}/cancel", AnyKey, http.HandlerFunc(a.cancelReservation))
 
