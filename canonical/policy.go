@@ -144,30 +144,8 @@ func (p RatePolicy) Validate() error {
 	if p.FreeCancellationDays < 0 || p.FreeCancellationDays > 365 {
 		pr.Add("free_cancellation_days", "must be between 0 and 365")
 	}
-	switch p.Fee {
-	case "", FeeFirstNight, FeeFull:
-		if p.FeePercent != 0 {
-			pr.Add("fee_percent", "only goes with fee \"percent\"")
-		}
-	case FeePercent:
-		if p.FeePercent < 1 || p.FeePercent > 100 {
-			pr.Add("fee_percent", "must be between 1 and 100")
-		}
-	default:
-		pr.Add("fee", "%q is not one of first_night, percent, full", truncate(string(p.Fee), 20))
-	}
-	switch p.NoShowFee {
-	case "", FeeFirstNight, FeeFull, FeeNone:
-		if p.NoShowFeePercent != 0 {
-			pr.Add("no_show_fee_percent", "only goes with no_show_fee \"percent\"")
-		}
-	case FeePercent:
-		if p.NoShowFeePercent < 1 || p.NoShowFeePercent > 100 {
-			pr.Add("no_show_fee_percent", "must be between 1 and 100")
-		}
-	default:
-		pr.Add("no_show_fee", "%q is not one of first_night, percent, full, none", truncate(string(p.NoShowFee), 20))
-	}
+	checkFee(&pr, "fee", p.Fee, p.FeePercent, false)
+	checkFee(&pr, "no_show_fee", p.NoShowFee, p.NoShowFeePercent, true)
 	if p.NoShowCutoffDays < 0 || p.NoShowCutoffDays > 30 {
 		pr.Add("no_show_cutoff_days", "must be between 1 and 30, or left out for %d", DefaultNoShowCutoffDays)
 	}
@@ -180,4 +158,25 @@ func (p RatePolicy) Validate() error {
 		pr.Add("capture", "%q is not one of at_booking, at_check_in, at_check_out", truncate(string(p.Capture), 20))
 	}
 	return pr.Err()
+}
+
+// checkFee checks a fee kind named field and its percentage (field_percent);
+// none is a kind only no-show fees have.
+func checkFee(pr *Problems, field string, kind FeeKind, percent int, noneAllowed bool) {
+	kinds := "first_night, percent, full"
+	if noneAllowed {
+		kinds += ", none"
+	}
+	switch {
+	case kind == FeePercent:
+		if percent < 1 || percent > 100 {
+			pr.Add(field+"_percent", "must be between 1 and 100")
+		}
+	case kind == "", kind == FeeFirstNight, kind == FeeFull, kind == FeeNone && noneAllowed:
+		if percent != 0 {
+			pr.Add(field+"_percent", "only goes with %s \"percent\"", field)
+		}
+	default:
+		pr.Add(field, "%q is not one of %s", truncate(string(kind), 20), kinds)
+	}
 }
