@@ -11,12 +11,14 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/roomwire/roomwire/canonical"
 	"github.com/roomwire/roomwire/reservations/pgtest"
 )
 
@@ -229,5 +231,51 @@ func TestBenchFlags(t *testing.T) {
 		if err := runBench(context.Background(), args, &bytes.Buffer{}, &stderr); !isUsageError(err) {
 			t.Errorf("%v: err = %v, want a usage error", args, err)
 		}
+	}
+}
+
+// A close-out is measured to the first "0 left" the channel hears after it,
+// and left out when its night changed again before the channel heard 0.
+func TestBenchDeliveryFollowsCloseouts(t *testing.T) {
+	night := canonical.Date{Year: 2030, Month: 1, Day: 10}
+	keys := []ariKey{{"H0001", "STE", night}}
+	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	tests := []struct {
+		name string
+		run  func(d *benchDelivery)
+		want []time.Duration // close-out latencies measured
+		left int             // close-outs not followed
+	}{
+		{"stale open value, then 0", func(d *benchDelivery) {
+			d.end(d.begin(keys, true), writeCommitted, at(10), "a", true)
+			d.ariReceived("H0001", "STE", night, 1, at(20))
+			d.ariReceived("H0001", "STE", night, 0, at(300))
+		}, []time.Duration{290 * time.Millisecond}, 0},
+		{"refused create meanwhile changes nothing", func(d *benchDelivery) {
+			d.end(d.begin(keys, true), writeCommitted, at(10), "a", true)
+			d.end(d.begin(keys, true), writeUnchanged, at(50), "", true)
+			d.ariReceived("H0001", "STE", night, 0, at(500))
+		}, []time.Duration{490 * time.Millisecond}, 0},
+		{"reopened before the channel heard 0", func(d *benchDelivery) {
+			d.end(d.begin(keys, true), writeCommitted, at(10), "a", true)
+			d.end(d.begin(keys, false), writeCommitted, at(50), "", false) // the cancel
+			d.ariReceived("H0001", "STE", night, 1, at(500))
+		}, nil, 1},
+		{"heard before the answer", func(d *benchDelivery) {
+			w := d.begin(keys, true)
+			d.ariReceived("H0001", "STE", night, 0, at(5))
+			d.end(w, writeCommitted, at(10), "a", true)
+		}, []time.Duration{0}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := newBenchDelivery(func(hotel, roomType string) (string, string, bool) { return hotel, roomType, true })
+			tt.run(d)
+			r := d.results(at(10_000), t0, at(10_000))
+			if !slices.Equal(r.closeouts, tt.want) || r.closeoutsExcluded != tt.left {
+				t.Errorf("close-outs %v, %d left out; want %v, %d", r.closeouts, r.closeoutsExcluded, tt.want, tt.left)
+			}
+		})
 	}
 }
