@@ -42,6 +42,7 @@ import (
 	"github.com/roomwire/roomwire/connectors/arifanout"
 	"github.com/roomwire/roomwire/connectors/channelsim"
 	"github.com/roomwire/roomwire/connectors/inbound"
+	"github.com/roomwire/roomwire/connectors/notify"
 	"github.com/roomwire/roomwire/connectors/ota"
 	"github.com/roomwire/roomwire/connectors/ota/otasim"
 	"github.com/roomwire/roomwire/connectors/payments/gatewaysim"
@@ -71,7 +72,9 @@ While the load runs it injects, each at least once: SIGKILL and restart of
 serve; Kafka produce errors and fetch errors for a while, partition leader
 moves and a restart of the broker on its data; PostgreSQL connections of
 serve terminated (pg_terminate_backend); partners answering 5xx, 429 and
-hanging until timeouts; duplicated webhooks and pushes. Then it heals the
+hanging until timeouts (the SMTP relay refusing, down and cutting
+conversations, the webhook subscriber failing and answering too late, among
+them); duplicated webhooks and pushes. Then it heals the
 partners, waits until the hub is quiet (outbox published, consumer lag 0,
 nothing parked) and checks:
 
@@ -90,6 +93,11 @@ nothing parked) and checks:
   failures dead-lettered             every event was handled by each consumer
                                      or dead-lettered, with a reason, on the
                                      dead-letter topic
+  notifications once per event       each reservation event's guest and
+                                     front desk e-mails reach the SMTP relay
+                                     once, under their own Message-ID; each
+                                     webhook carries its event's id and a
+                                     valid signature
   nothing stuck                      no outbox backlog, parked message,
                                      pending replay or consumer lag
 
@@ -221,6 +229,8 @@ type chaosRun struct {
 	serveDone chan struct{}
 	client    *http.Client
 	first     canonical.Date
+
+	notify chaosNotify
 
 	gate   chaosGate
 	book   chaosBook
@@ -358,6 +368,9 @@ func (c *chaosRun) setUp(ctx context.Context) error {
 		return err
 	}
 	c.startSimulators()
+	if err := c.startNotify(); err != nil {
+		return err
+	}
 	if err := c.writeServeConfig(); err != nil {
 		return err
 	}
@@ -376,6 +389,9 @@ func (c *chaosRun) setUp(ctx context.Context) error {
 	if err := c.setUpProperties(ctx); err != nil {
 		return fmt.Errorf("set up properties over the API: %w", err)
 	}
+	if err := c.setUpNotify(ctx); err != nil {
+		return fmt.Errorf("set up notifications over the API: %w", err)
+	}
 	c.say("serve on http://%s, broker on %s (nodes 0 and %d), simulators up", c.serveAddr, c.brokerAddr, c.otherNode)
 	return nil
 }
@@ -391,6 +407,7 @@ func (c *chaosRun) tearDown(keep bool) {
 		c.apaleo.Close()
 		c.stripe.Close()
 	}
+	c.stopNotify()
 	c.brokerMu.Lock()
 	if c.broker != nil {
 		c.broker.Close()
@@ -557,6 +574,7 @@ func (c *chaosRun) writeServeConfig() error {
 		},
 		"mappings_file": mappingsPath,
 		"payments":      map[string]any{"default_gateway": "stripe"},
+		"notifications": c.notifyConfig(),
 		"log":           map[string]any{"level": "info", "format": "text"},
 		"state_dir":     filepath.Join(c.stateDir, "serve"),
 	}
@@ -589,6 +607,7 @@ func (c *chaosRun) serveEnv() []string {
 		"ROOMWIRE_OTA_INBOUND_PASSWORD="+c.secrets["ota_password"],
 		"ROOMWIRE_STRIPE_SECRET_KEY="+c.secrets["stripe_key"],
 		"ROOMWIRE_STRIPE_WEBHOOK_SECRET="+chaosStripeWebhooks,
+		"ROOMWIRE_SMTP_PASSWORD="+c.notify.smtpPassword,
 	)
 }
 
@@ -1036,7 +1055,7 @@ func (c *chaosRun) directCreate(ctx context.Context, rng *mrand.Rand, i int) {
 	prop, stay := c.randomStay(rng)
 	key := fmt.Sprintf("chaos-%d-%d", c.o.seed, i)
 	body := map[string]any{"property_id": prop, "channel": canonical.ChannelDirect,
-		"primary_guest": map[string]any{"given_name": "Op", "surname": fmt.Sprintf("Chaos%d", i)},
+		"primary_guest": map[string]any{"given_name": "Op", "surname": fmt.Sprintf("Chaos%d", i), "email": chaosGuestEmail("op", i)},
 		"room_stays":    []chaosStay{stay}}
 	if rng.IntN(3) == 0 {
 		body["guarantee"] = map[string]any{"type": "card", "card_token": chaosCardToken, "card_mask": "4242XXXXXXXX4242"}
@@ -1152,7 +1171,7 @@ func (c *chaosRun) channelNew(ctx context.Context, rng *mrand.Rand, i int) {
 	prop, stay := c.randomStay(rng)
 	x := &chaosBooking{key: fmt.Sprintf("OTA%d-%d", c.o.seed%100000, i), channel: "ota", revision: 1}
 	x.res = canonical.Reservation{PropertyID: prop, Channel: "ota", ExternalID: x.key, Status: canonical.StatusConfirmed,
-		PrimaryGuest: canonical.Guest{GivenName: "Chan", Surname: fmt.Sprintf("Chaos%d", i)}}
+		PrimaryGuest: canonical.Guest{GivenName: "Chan", Surname: fmt.Sprintf("Chaos%d", i), Email: chaosGuestEmail("chan", i)}}
 	x.res.RoomStays = []canonical.RoomStay{c.channelStay(stay)}
 	c.stamp(x)
 	x.createSent = true
@@ -1478,12 +1497,14 @@ func (c *chaosRun) partnerFault(kind string) {
 	c.apaleo.SetFaults(af)
 	c.stripe.SetFaults(gf)
 	c.ota.SetFaults(chf)
+	c.notifyFault(kind)
 }
 
 func (c *chaosRun) healPartners() {
 	c.apaleo.SetFaults(apaleosim.Faults{})
 	c.stripe.SetFaults(gatewaysim.Faults{})
 	c.ota.SetFaults(channelsim.Faults{})
+	c.notifyFault("")
 }
 
 // --- quiescence ---
@@ -1637,6 +1658,7 @@ const (
 	invInventory  = "inventory matches reservations"
 	invDeadLetter = "every failure dead-lettered with a reason"
 	invStuck      = "nothing stuck"
+	invNotify     = "notifications once per event"
 )
 
 var chaosInvariantWhat = map[string]string{
@@ -1648,9 +1670,10 @@ var chaosInvariantWhat = map[string]string{
 	invInventory:  "units_sold equals the nights of reservations holding rooms: every cancellation gave its units back",
 	invDeadLetter: "every event was handled by each consumer or dead-lettered, with a reason, on the dead-letter topic; every published outbox event is on Kafka",
 	invStuck:      "no outbox backlog, parked message, replay in progress or consumer lag after the partners healed",
+	invNotify:     "each reservation event's e-mails reached the SMTP relay once, under their own Message-ID; each webhook carried the event's id, verified, and reached the subscriber unless dead-lettered",
 }
 
-var chaosInvariantOrder = []string{invLost, invDupStore, invDupPMS, invPMSInStep, invOverbook, invInventory, invDeadLetter, invStuck}
+var chaosInvariantOrder = []string{invLost, invDupStore, invDupPMS, invPMSInStep, invOverbook, invInventory, invDeadLetter, invNotify, invStuck}
 
 func newChaosReport() *chaosReport {
 	r := &chaosReport{first: map[string][]string{}, index: map[string]*chaosInvariant{}, Violations: []string{}}
@@ -1784,7 +1807,8 @@ func (c *chaosRun) checkAll(ctx context.Context, rep *chaosReport) error {
 
 	// Every event and inbound message: handled by each consumer, or dead-lettered.
 	topicConsumers := map[string][]string{
-		canonical.TopicReservationEvents:  {"outbound.apaleo", "payments.stripe"},
+		canonical.TopicReservationEvents:  {"outbound.apaleo", "payments.stripe", notify.ConsumerEmail, notify.ConsumerDispatch},
+		notify.TopicWebhookDeliveries:     {notify.ConsumerWebhooks},
 		canonical.TopicAvailabilityEvents: {arifanout.ConsumerName("ota")},
 		canonical.TopicPaymentEvents:      nil,
 		inbound.Topic("apaleo"):           {"inbound.apaleo"},
@@ -1832,6 +1856,9 @@ func (c *chaosRun) checkAll(ctx context.Context, rep *chaosReport) error {
 		}
 		return nil
 	}); err != nil {
+		return err
+	}
+	if err := c.checkNotifications(ctx, rep, processed, deadMsg); err != nil {
 		return err
 	}
 	dlq := map[string]chaosRecord{}

@@ -74,7 +74,7 @@ func (n *Service) email(ctx context.Context, e canonical.Event, kind, language, 
 		return err
 	}
 	return n.sendOnce(ctx, e, kind, func() error {
-		return n.mailer.Send(ctx, Mail{To: to, MessageID: derivedID("mail", e.ID, kind), Rendered: r})
+		return n.mailer.Send(ctx, Mail{To: to, MessageID: MailID(e.ID, kind), Rendered: r})
 	})
 }
 
@@ -162,3 +162,7 @@ func (n *Service) sendOnce(ctx context.Context, e canonical.Event, kind string, 
 	n.logger.InfoContext(ctx, "notification sent", "kind", kind, "reservation", e.Reservation.ID, "event", e.ID)
 	return nil
 }
+
+// MailID is the Message-ID (before "@" and the sender's domain) of the
+// message of kind for event eventID: the same on every attempt.
+func MailID(eventID, kind string) string { return derivedID("mail", eventID, kind) }

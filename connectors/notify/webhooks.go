@@ -81,7 +81,7 @@ func (n *Service) dispatch(ctx context.Context, notif Notification, reservationI
 	}
 	msgs := make([]*message.Message, 0, len(subs))
 	for _, sub := range subs {
-		m := router.NewMessage(ctx, derivedID("webhook", sub, notif.ID), "", body)
+		m := router.NewMessage(ctx, DeliveryMessageID(sub, notif.ID), "", body)
 		m.Metadata.Set(router.MetadataPartitionKey, sub)
 		m.Metadata.Set(router.MetadataEventType, notif.Type)
 		m.Metadata.Set(metaSubscription, sub)
@@ -244,4 +244,10 @@ func (n *Service) reportUnhealthy(ctx context.Context, p router.ParkedBacklog, r
 	}
 	reported[id] = true
 	return nil
+}
+
+// DeliveryMessageID is the id of the delivery message of a notification to
+// a subscription: the dedup identity of consumer notify.webhooks.
+func DeliveryMessageID(subscriptionID, notificationID string) string {
+	return derivedID("webhook", subscriptionID, notificationID)
 }

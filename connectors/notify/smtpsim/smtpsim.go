@@ -110,6 +110,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	faults   Faults
+	failed   int // conversations failed on purpose
 	messages []Message
 	conns    sync.WaitGroup
 	closed   bool
@@ -161,6 +162,19 @@ func (s *Server) CertPool() *x509.CertPool {
 func (s *Server) SetFaults(f Faults) {
 	s.mu.Lock()
 	s.faults = f
+	s.mu.Unlock()
+}
+
+// Failed returns how many conversations the faults failed.
+func (s *Server) Failed() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.failed
+}
+
+func (s *Server) countFailure() {
+	s.mu.Lock()
+	s.failed++
 	s.mu.Unlock()
 }
 
@@ -222,6 +236,7 @@ func (s *Server) converse(c net.Conn) {
 	f := s.faults
 	s.mu.Unlock()
 	if f.Down {
+		s.countFailure()
 		ss.reply(421, "smtpsim: service not available, try later")
 		return
 	}
@@ -293,6 +308,7 @@ func (s *Server) converse(c net.Conn) {
 				continue
 			}
 			if s.roll(f.DropRate) {
+				s.countFailure()
 				return // cut before the message: nothing was accepted
 			}
 			ss.reply(354, "end data with <CR><LF>.<CR><LF>")
@@ -301,6 +317,7 @@ func (s *Server) converse(c net.Conn) {
 				return
 			}
 			if s.roll(f.TempFailRate) {
+				s.countFailure()
 				ss.reply(451, "4.3.0 smtpsim: temporary failure, try again")
 			} else {
 				s.mu.Lock()
