@@ -1,83 +1,31 @@
 package connectors
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"net"
 	"time"
 
 	"github.com/roomwire/roomwire/canonical"
 )
 
-// Class says what the hub should do with a failed message. It is decided once,
-// here, so that every connector's failures read the same way to the router.
-type Class int
+// Class is the error class of Roomwire's one error taxonomy
+// (canonical.ErrorClass): a connector makes one attempt per call and says
+// with it what kind of failure it was; the router decides what happens next.
+type Class = canonical.ErrorClass
 
 // The error classes.
 const (
-	// ClassNone is the class of a nil error.
-	ClassNone Class = iota
-	// ClassRetryable: try again later (timeouts, 408, 425, 429, 5xx, an open
-	// circuit, a database hiccup). Retries are bounded by the router.
-	ClassRetryable
-	// ClassPermanent: trying again cannot help until something changes (a 4xx,
-	// bad input). The message goes to the dead-letter topic at once.
-	ClassPermanent
-	// ClassUnmapped: a partner code has no Roomwire counterpart yet. Permanent
-	// until someone adds the mapping, then the dead-lettered message replays.
-	ClassUnmapped
+	ClassNone      = canonical.ClassNone
+	ClassRetryable = canonical.ClassRetryable
+	ClassPermanent = canonical.ClassPermanent
+	ClassUnmapped  = canonical.ClassUnmapped
 )
-
-func (c Class) String() string {
-	switch c {
-	case ClassNone:
-		return "none"
-	case ClassRetryable:
-		return "retryable"
-	case ClassPermanent:
-		return "permanent"
-	case ClassUnmapped:
-		return "unmapped"
-	}
-	return fmt.Sprintf("Class(%d)", int(c))
-}
-
-// The router recognises classes through these small interfaces, with
-// errors.As, so that it need not import this package.
-type (
-	permanentError interface{ Permanent() bool }
-	unmappedError  interface{ Unmapped() bool }
-	retryableError interface{ Retryable() bool }
-)
-
-// classError marks an error with a class.
-type classError struct {
-	err   error
-	class Class
-}
-
-func (e *classError) Error() string   { return e.err.Error() }
-func (e *classError) Unwrap() error   { return e.err }
-func (e *classError) Permanent() bool { return e.class == ClassPermanent }
-func (e *classError) Retryable() bool { return e.class == ClassRetryable }
 
 // Permanent marks err as permanent: retrying cannot help. Permanent(nil) is nil.
-func Permanent(err error) error {
-	if err == nil {
-		return nil
-	}
-	return &classError{err: err, class: ClassPermanent}
-}
+func Permanent(err error) error { return canonical.Permanent(err) }
 
 // Retryable marks err as retryable, overriding any class it had.
 // Retryable(nil) is nil.
-func Retryable(err error) error {
-	if err == nil {
-		return nil
-	}
-	return &classError{err: err, class: ClassRetryable}
-}
+func Retryable(err error) error { return canonical.Retryable(err) }
 
 // UnmappedError says that a partner (or Roomwire) code has no mapping.
 type UnmappedError struct {
@@ -125,40 +73,11 @@ func (e *UnmappedError) Unmapped() bool { return true }
 // Permanent reports true: retrying before the mapping exists cannot help.
 func (e *UnmappedError) Permanent() bool { return true }
 
-// ClassOf returns the class of err. Errors no one classified are retryable,
-// as are timeouts and network errors; validation errors are permanent.
-func ClassOf(err error) Class {
-	if err == nil {
-		return ClassNone
-	}
-	// The outermost explicit mark wins, so a wrapper can reclassify.
-	for e := err; e != nil; e = errors.Unwrap(e) {
-		switch x := e.(type) {
-		case unmappedError:
-			if x.Unmapped() {
-				return ClassUnmapped
-			}
-		case *classError:
-			return x.class
-		}
-	}
-	var u unmappedError
-	if errors.As(err, &u) && u.Unmapped() {
-		return ClassUnmapped
-	}
-	var p permanentError
-	if errors.As(err, &p) && p.Permanent() {
-		return ClassPermanent
-	}
-	var v canonical.ValidationError
-	if errors.As(err, &v) {
-		return ClassPermanent
-	}
-	return ClassRetryable
-}
+// ClassOf returns the class of err (canonical.ClassOf).
+func ClassOf(err error) Class { return canonical.ClassOf(err) }
 
 // IsRetryable reports whether err is worth retrying.
-func IsRetryable(err error) bool { return ClassOf(err) == ClassRetryable }
+func IsRetryable(err error) bool { return canonical.IsRetryable(err) }
 
 // HTTPError is a partner's answer with a status that is not a success.
 type HTTPError struct {
@@ -211,10 +130,4 @@ func StatusClass(status int) Class {
 }
 
 // isTimeout reports whether err is a timeout of some kind.
-func isTimeout(err error) bool {
-	if errors.Is(err, context.DeadlineExceeded) {
-		return true
-	}
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
-}
+func isTimeout(err error) bool { return canonical.IsTimeout(err) }

@@ -10,13 +10,10 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"sort"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
-	"github.com/sony/gobreaker/v2"
 	"golang.org/x/time/rate"
 
 	"github.com/roomwire/roomwire/canonical"
@@ -32,9 +29,11 @@ const IdempotencyHeader = "Idempotency-Key"
 type HTTPConfig struct {
 	// Timeout bounds one attempt, from dialling to the last byte. Default 10 s.
 	Timeout time.Duration
-	// RetryMax is how many times a failed idempotent call is tried again
-	// before the error goes back to the caller (and the router's own retry).
-	// Default 3; -1 means never.
+	// RetryMax is how many times the client itself tries a failed
+	// idempotent call again. Default 0: a connector makes one attempt per
+	// call and the router, which owns retries, backoff and circuit breakers,
+	// decides what happens next. Only callers outside the router (a tool
+	// talking to a partner once) should set it.
 	RetryMax int
 	// RetryWaitMin and RetryWaitMax bound the exponential backoff. Default 100 ms and 3 s.
 	RetryWaitMin, RetryWaitMax time.Duration
@@ -43,8 +42,6 @@ type HTTPConfig struct {
 	MaxRetryAfter time.Duration
 	// MaxResponseBytes bounds a response body. Default 4 MiB.
 	MaxResponseBytes int64
-	// Breaker configures the circuit breaker of each endpoint.
-	Breaker BreakerConfig
 	// RateLimit is the most requests per second sent to the partner, retries
 	// included, as a token bucket holding RateBurst requests (default: as
 	// many as one second allows). 0: no limit. Channels throttle or ban a
@@ -53,22 +50,9 @@ type HTTPConfig struct {
 	RateBurst int
 }
 
-// BreakerConfig configures the circuit breaker kept per partner endpoint.
-type BreakerConfig struct {
-	// Failures is how many calls in a row must fail (after the client's own
-	// retries) to open the circuit. Default 5.
-	Failures uint32
-	// OpenFor is how long an open circuit refuses calls before letting one
-	// through to test the partner. Default 10 s.
-	OpenFor time.Duration
-}
-
 func (c *HTTPConfig) setDefaults() {
 	if c.Timeout == 0 {
 		c.Timeout = 10 * time.Second
-	}
-	if c.RetryMax == 0 {
-		c.RetryMax = 3
 	}
 	if c.RetryMax < 0 {
 		c.RetryMax = 0
@@ -84,14 +68,6 @@ func (c *HTTPConfig) setDefaults() {
 	}
 	if c.MaxResponseBytes == 0 {
 		c.MaxResponseBytes = 4 << 20
-	}
-	if c.Breaker.Failures == 0 {
-		c.Breaker.Failures = 5
-	}
-	if c.Breaker.OpenFor == 0 {
-		// Shorter than the backbone's breaker (30 s), so that when the
-		// backbone lets its trial call through this one is ready to try too.
-		c.Breaker.OpenFor = 10 * time.Second
 	}
 }
 
@@ -110,13 +86,13 @@ func (c HTTPConfig) Validate() error {
 	return nil
 }
 
-// Client is the HTTP client every connector calls its partner with. It
-// retries idempotent calls (and writes that carry an Idempotency-Key) on
-// timeouts, 408, 425, 429 and 5xx, honouring Retry-After; it never retries
-// any other write. Each endpoint (method, host and route template) has its
-// own circuit breaker. Every call carries the correlation id of its context
-// and is logged with secrets and card numbers redacted. Failures come back
-// classified (see ClassOf).
+// Client is the HTTP client every connector calls its partner with. It makes
+// one attempt per call (unless RetryMax asks for more, and then only for
+// idempotent calls and writes that carry an Idempotency-Key) and classifies
+// the outcome (see ClassOf): the router retries, backs off, opens circuit
+// breakers and dead-letters. A Retry-After up to MaxRetryAfter comes back
+// on the error for the router to honour. Every call carries the correlation
+// id of its context and is logged with secrets and card numbers redacted.
 type Client struct {
 	partner string
 	cfg     HTTPConfig
@@ -124,9 +100,6 @@ type Client struct {
 	logger  *slog.Logger
 	// describe extracts the partner's explanation from an error body.
 	describe func(status int, body []byte) string
-
-	mu       sync.Mutex
-	breakers map[string]*gobreaker.CircuitBreaker[*Response]
 }
 
 // ClientOption adjusts a Client.
@@ -142,11 +115,6 @@ func WithErrorDescriber(fn func(status int, body []byte) string) ClientOption {
 func WithTransport(rt http.RoundTripper) ClientOption {
 	return func(c *Client) { c.rc.HTTPClient.Transport = rt }
 }
-
-var (
-	clientsMu sync.Mutex
-	clients   = map[*Client]struct{}{}
-)
 
 // NewClient returns a client for calls to partner. Close it when done.
 func NewClient(partner string, cfg HTTPConfig, logger *slog.Logger, opts ...ClientOption) (*Client, error) {
@@ -168,8 +136,7 @@ func NewClient(partner string, cfg HTTPConfig, logger *slog.Logger, opts ...Clie
 	rc.RetryMax = cfg.RetryMax
 	rc.RetryWaitMin, rc.RetryWaitMax = cfg.RetryWaitMin, cfg.RetryWaitMax
 	rc.ErrorHandler = retryablehttp.PassthroughErrorHandler
-	c := &Client{partner: partner, cfg: cfg, rc: rc, logger: logger.With("partner", partner),
-		breakers: map[string]*gobreaker.CircuitBreaker[*Response]{}}
+	c := &Client{partner: partner, cfg: cfg, rc: rc, logger: logger.With("partner", partner)}
 	rc.CheckRetry = c.checkRetry
 	rc.Backoff = c.backoff
 	rc.RequestLogHook = c.logAttempt
@@ -183,18 +150,11 @@ func NewClient(partner string, cfg HTTPConfig, logger *slog.Logger, opts ...Clie
 		}
 		rc.HTTPClient.Transport = &rateLimited{next: rc.HTTPClient.Transport, limiter: rate.NewLimiter(rate.Limit(cfg.RateLimit), burst)}
 	}
-	clientsMu.Lock()
-	clients[c] = struct{}{}
-	clientsMu.Unlock()
 	return c, nil
 }
 
-// Close releases idle connections and removes the client's breakers from
-// BreakerStates.
+// Close releases idle connections.
 func (c *Client) Close() error {
-	clientsMu.Lock()
-	delete(clients, c)
-	clientsMu.Unlock()
 	c.rc.HTTPClient.CloseIdleConnections()
 	return nil
 }
@@ -245,18 +205,11 @@ func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
 	if req.Route == "" {
 		req.Route = "/"
 	}
-	hreq, err := http.NewRequestWithContext(ctx, req.Method, req.URL, nil)
-	if err != nil {
+	if _, err := http.NewRequestWithContext(ctx, req.Method, req.URL, nil); err != nil {
 		return nil, Permanent(fmt.Errorf("%s: %s %s: %v", c.partner, req.Method, req.Route, err))
 	}
-	endpoint := req.Method + " " + hreq.URL.Host + req.Route
-	cb := c.breaker(endpoint)
 	start := time.Now()
-	resp, err := cb.Execute(func() (*Response, error) { return c.do(ctx, req) })
-	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
-		observePartnerCall(c.partner, req.Method+" "+req.Route, "breaker_open", start)
-		return nil, Retryable(fmt.Errorf("%s: %s %s: circuit open after repeated failures; not calling until it recovers", c.partner, req.Method, req.Route))
-	}
+	resp, err := c.do(ctx, req)
 	observePartnerCall(c.partner, req.Method+" "+req.Route, callOutcome(ctx, err), start)
 	return resp, err
 }
@@ -427,75 +380,6 @@ func (c *Client) logAttempt(_ retryablehttp.Logger, req *http.Request, attempt i
 		slog.String("correlation_id", canonical.CorrelationID(ctx)))
 }
 
-func (c *Client) breaker(endpoint string) *gobreaker.CircuitBreaker[*Response] {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if cb, ok := c.breakers[endpoint]; ok {
-		return cb
-	}
-	failures := c.cfg.Breaker.Failures
-	cb := gobreaker.NewCircuitBreaker[*Response](gobreaker.Settings{
-		Name:        c.partner + " " + endpoint,
-		MaxRequests: 1,
-		Timeout:     c.cfg.Breaker.OpenFor,
-		ReadyToTrip: func(n gobreaker.Counts) bool { return n.ConsecutiveFailures >= failures },
-		// A refusal (4xx) shows the partner is up; only failures that
-		// retrying could cure count against it.
-		IsSuccessful: func(err error) bool { return err == nil || ClassOf(err) != ClassRetryable },
-		// The caller giving up says nothing about the partner.
-		IsExcluded: func(err error) bool { return errors.Is(err, context.Canceled) },
-		OnStateChange: func(name string, from, to gobreaker.State) {
-			c.logger.Warn("circuit breaker changed state", "endpoint", endpoint, "from", from.String(), "to", to.String())
-		},
-	})
-	c.breakers[endpoint] = cb
-	return cb
-}
-
-// BreakerState is the state of one endpoint's circuit breaker, for metrics.
-type BreakerState struct {
-	Partner             string `json:"partner"`
-	Endpoint            string `json:"endpoint"` // method, host and route template
-	State               string `json:"state"`    // closed, half-open or open
-	Requests            uint32 `json:"requests"`
-	ConsecutiveFailures uint32 `json:"consecutive_failures"`
-}
-
-// Breakers returns the state of this client's circuit breakers.
-func (c *Client) Breakers() []BreakerState {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out := make([]BreakerState, 0, len(c.breakers))
-	for ep, cb := range c.breakers {
-		n := cb.Counts()
-		out = append(out, BreakerState{Partner: c.partner, Endpoint: ep, State: cb.State().String(),
-			Requests: n.Requests, ConsecutiveFailures: n.ConsecutiveFailures})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Endpoint < out[j].Endpoint })
-	return out
-}
-
-// BreakerStates returns the state of every open client's circuit breakers,
-// for the metrics endpoint.
-func BreakerStates() []BreakerState {
-	clientsMu.Lock()
-	list := make([]*Client, 0, len(clients))
-	for c := range clients {
-		list = append(list, c)
-	}
-	clientsMu.Unlock()
-	var out []BreakerState
-	for _, c := range list {
-		out = append(out, c.Breakers()...)
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Partner != out[j].Partner {
-			return out[i].Partner < out[j].Partner
-		}
-		return out[i].Endpoint < out[j].Endpoint
-	})
-	return out
-}
 
 // DoJSON sends in (if not nil) as JSON and decodes a JSON answer into out (if
 // not nil), within the bounds of DecodeJSON.

@@ -17,8 +17,8 @@ import (
 	"github.com/roomwire/roomwire/connectors"
 )
 
-// fastHTTP keeps retries quick in tests.
-var fastHTTP = connectors.HTTPConfig{Timeout: 2 * time.Second, RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond}
+// fastHTTP asks for the client's own retries, kept quick, to test them.
+var fastHTTP = connectors.HTTPConfig{Timeout: 2 * time.Second, RetryMax: 3, RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond}
 
 // script answers each request with the next status of a list (the last one repeats).
 type script struct {
@@ -165,39 +165,6 @@ func TestClientClassifiesRefusalsAndTimeouts(t *testing.T) {
 	}
 }
 
-func TestBreakerOpensPerEndpoint(t *testing.T) {
-	s := &script{statuses: []int{500}}
-	srv := httptest.NewServer(s)
-	defer srv.Close()
-	cfg := fastHTTP
-	cfg.RetryMax = -1
-	cfg.Breaker = connectors.BreakerConfig{Failures: 2, OpenFor: time.Hour}
-	c := newClient(t, cfg, nil)
-	get := func(route string) error {
-		_, err := c.Do(context.Background(), connectors.Request{Method: http.MethodGet, URL: srv.URL + "/a", Route: route})
-		return err
-	}
-	get("/a")
-	get("/a")
-	before := s.count()
-	err := get("/a")
-	if s.count() != before || !strings.Contains(err.Error(), "circuit open") || connectors.ClassOf(err) != connectors.ClassRetryable {
-		t.Fatalf("third call: %v (server saw %d calls, was %d); want a retryable circuit-open error without a call", err, s.count(), before)
-	}
-	get("/b") // another endpoint still calls
-	if s.count() != before+1 {
-		t.Errorf("the breaker of /a blocked /b")
-	}
-	var open bool
-	for _, b := range connectors.BreakerStates() {
-		if strings.HasSuffix(b.Endpoint, "/a") && b.State == "open" && b.Partner == "partner" {
-			open = true
-		}
-	}
-	if !open {
-		t.Errorf("BreakerStates does not show /a open: %+v", c.Breakers())
-	}
-}
 
 func TestClientLogsNoSecrets(t *testing.T) {
 	var buf bytes.Buffer
@@ -244,5 +211,18 @@ func TestClientKeepsToThePartnersRateLimit(t *testing.T) {
 	}
 	if n := s.count(); n != 2 {
 		t.Fatalf("the partner received %d requests, want 2", n)
+	}
+}
+
+// The router owns retries: by default the client makes one attempt and
+// hands back a classified error.
+func TestClientMakesOneAttemptByDefault(t *testing.T) {
+	s := &script{statuses: []int{503, 200}}
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	c := newClient(t, connectors.HTTPConfig{}, nil)
+	_, err := c.Do(context.Background(), connectors.Request{Method: http.MethodGet, URL: srv.URL + "/a", Route: "/a"})
+	if s.count() != 1 || connectors.ClassOf(err) != connectors.ClassRetryable {
+		t.Fatalf("got %v after %d requests; want one request and a retryable error", err, s.count())
 	}
 }

@@ -172,7 +172,6 @@ func (c *Connector) Name() string { return Name }
 func (c *Connector) Close() error { return c.client.Close() }
 
 // Breakers returns the state of the connector's circuit breakers.
-func (c *Connector) Breakers() []connectors.BreakerState { return c.client.Breakers() }
 
 // describeError reads Apaleo's error body: {"messages": ["..."]}.
 func describeError(status int, body []byte) string {

@@ -21,11 +21,11 @@ func ReadFixture(t testing.TB, connector, name string) []byte {
 }
 
 // FastHTTP is the HTTP configuration of a connector under test against its
-// simulator: short timeouts and waits, retries as given, and a breaker that
-// does not open, so that each test sees every call its faults cause.
+// simulator: short timeouts and waits and retries as given, so that each
+// test sees every call its faults cause.
 func FastHTTP(retries int) connectors.HTTPConfig {
 	return connectors.HTTPConfig{
 		Timeout: 500 * time.Millisecond, RetryMax: retries, RetryWaitMin: time.Millisecond, RetryWaitMax: 10 * time.Millisecond,
-		MaxRetryAfter: 2 * time.Second, Breaker: connectors.BreakerConfig{Failures: 1000},
+		MaxRetryAfter: 2 * time.Second,
 	}
 }

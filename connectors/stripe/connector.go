@@ -144,4 +144,3 @@ func (c *Connector) Features() payments.Features {
 func (c *Connector) Close() error { return c.client.Close() }
 
 // Breakers returns the state of the connector's circuit breakers.
-func (c *Connector) Breakers() []connectors.BreakerState { return c.client.Breakers() }
