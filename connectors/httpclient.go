@@ -380,7 +380,6 @@ func (c *Client) logAttempt(_ retryablehttp.Logger, req *http.Request, attempt i
 		slog.String("correlation_id", canonical.CorrelationID(ctx)))
 }
 
-
 // DoJSON sends in (if not nil) as JSON and decodes a JSON answer into out (if
 // not nil), within the bounds of DecodeJSON.
 func (c *Client) DoJSON(ctx context.Context, req Request, in, out any) (*Response, error) {

@@ -165,7 +165,6 @@ func TestClientClassifiesRefusalsAndTimeouts(t *testing.T) {
 	}
 }
 
-
 func TestClientLogsNoSecrets(t *testing.T) {
 	var buf bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
