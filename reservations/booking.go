@@ -112,6 +112,7 @@ func (s *Store) create(ctx context.Context, scope Scope, req CreateRequest) (Cre
 		case err == nil && earlier != nil:
 			return CreateResult{Reservation: earlier, Replayed: true}, nil
 		case err == nil:
+			s.outboxWritten()
 			return CreateResult{Reservation: &r}, nil
 		case isUniqueViolation(err, "reservations_confirmation_number_key") && given:
 			return CreateResult{}, fmt.Errorf("confirmation number %s belongs to another reservation: %w", r.ConfirmationNumber, ErrIdempotencyConflict)
@@ -632,6 +633,9 @@ func (s *Store) Update(ctx context.Context, scope Scope, id string, opts UpdateO
 		if !isRetryableTxError(err) {
 			break
 		}
+	}
+	if err == nil {
+		s.outboxWritten()
 	}
 	return out, err
 }

@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -36,6 +37,20 @@ type Store struct {
 	catalog catalogCache
 	// onBooking, when set, hears the outcome of every booking attempt.
 	onBooking func(channel string, outcome BookingOutcome)
+	// onOutbox is called after a commit that may have written outbox rows.
+	onOutbox atomic.Pointer[func()]
+}
+
+// OnOutboxWritten sets fn to be called, in the committing goroutine, after
+// each of this store's transactions that may have added outbox rows: the
+// outbox relay of the same process wakes at once, without a trigger that
+// would serialize every commit. fn must be quick and must not block.
+func (s *Store) OnOutboxWritten(fn func()) { s.onOutbox.Store(&fn) }
+
+func (s *Store) outboxWritten() {
+	if fn := s.onOutbox.Load(); fn != nil {
+		(*fn)()
+	}
 }
 
 // New returns a store on pool. The schema must be migrated (see Migrate).
@@ -86,6 +101,9 @@ func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
 		err = pgx.BeginFunc(ctx, s.pool, fn)
+		if err == nil {
+			s.outboxWritten()
+		}
 		if !isRetryableTxError(err) {
 			return err
 		}

@@ -235,9 +235,9 @@ type RelayConfig struct {
 	Disabled bool
 	// BatchSize is the most rows published in one batch (default 200).
 	BatchSize int
-	// PollInterval is how often the outbox is polled when no notification
-	// arrives (default 1 s). Inserts notify the relay at once; polling only
-	// covers a lost listening connection.
+	// PollInterval is how often the outbox is polled when nothing woke the
+	// relay (default 100 ms). Commits in the relay's own process wake it at
+	// once (OutboxRelay.Wake); polling finds rows other processes committed.
 	PollInterval time.Duration
 	// RetryInterval is the wait after a failed batch (default 1 s).
 	RetryInterval time.Duration
@@ -252,7 +252,7 @@ func (c *RelayConfig) setDefaults() {
 		c.BatchSize = 200
 	}
 	if c.PollInterval <= 0 {
-		c.PollInterval = time.Second
+		c.PollInterval = 100 * time.Millisecond
 	}
 	if c.RetryInterval <= 0 {
 		c.RetryInterval = time.Second

@@ -135,18 +135,24 @@ func isInfrastructure(err error) bool {
 
 // handle is the Watermill handler of the consumer. It returns an error only
 // when the message must be redelivered (shutdown, storage down); every other
-// outcome acknowledges the message.
+// outcome acknowledges the message. A handled message is acknowledged only
+// once its dedup record is written: Kafka's offset never moves past a
+// message that is neither recorded as handled, parked nor dead-lettered.
 func (c *consumer) handle(msg *message.Message) error {
 	start := time.Now()
 	ctx := c.prepare(msg.Context(), msg)
 	msg.SetContext(ctx)
+	c.b.metrics.inFlight.WithLabelValues(c.name).Inc()
+	defer c.b.metrics.inFlight.WithLabelValues(c.name).Dec()
 
 	st := &attemptState{deferMark: true}
 	err := c.process(ctx, msg, st)
 	if err != nil {
 		st.outcome = StatusFailed
 	}
-	c.finish(ctx, msg, st, start)
+	if ferr := c.finish(ctx, msg, st, start); ferr != nil && err == nil {
+		err = ferr
+	}
 	if err != nil {
 		if ctx.Err() == nil {
 			c.logger.ErrorContext(ctx, "message will be redelivered", "error", redactError(err))
@@ -169,11 +175,25 @@ func (c *consumer) prepare(ctx context.Context, msg *message.Message) context.Co
 	return withDelivery(WithCorrelationID(ctx, cid), deliveryOf(c.name, c.connector, c.topic, msg))
 }
 
-// finish records metrics and the timeline entry of a delivery.
-func (c *consumer) finish(ctx context.Context, msg *message.Message, st *attemptState, start time.Time) {
+// asyncCommitSQL lets a transaction of bookkeeping commit without waiting
+// for its WAL flush. Only for records whose loss on a PostgreSQL crash
+// costs a harmless redelivery (a dedup record of a partner call made with
+// an idempotency key, a timeline entry), never for an effect itself.
+const asyncCommitSQL = "SET LOCAL synchronous_commit TO off"
+
+// finish records metrics, the delivery latency, the timeline entry and,
+// when st.mark asks for it, the dedup record of a delivery, in one round
+// trip and one asynchronous commit. It returns an error only when the dedup
+// record of a handled message could not be written: the message must then
+// be redelivered (and is deduplicated by its partner's idempotency key),
+// not acknowledged.
+func (c *consumer) finish(ctx context.Context, msg *message.Message, st *attemptState, start time.Time) error {
 	m := c.b.metrics
 	m.handlerMessages.WithLabelValues(c.name, st.outcome).Inc()
 	m.handlerDuration.WithLabelValues(c.name).Observe(time.Since(start).Seconds())
+	if st.outcome == StatusProcessed {
+		c.observeDelivery(msg)
+	}
 	bg := context.WithoutCancel(ctx)
 	d, _ := DeliveryFrom(ctx)
 	if d.ReservationID == "" {
@@ -184,47 +204,59 @@ func (c *consumer) finish(ctx context.Context, msg *message.Message, st *attempt
 			d.PropertyID = p
 		}
 	}
-	if st.outcome == outcomeDuplicate || d.ReservationID == "" {
-		if st.mark {
-			if err := c.b.processed.mark(bg, c.b.pool, c.name, msg.UUID); err != nil {
-				c.logger.WarnContext(ctx, "processed message not recorded", "error", err)
-			}
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	b.Queue(asyncCommitSQL)
+	if st.mark {
+		b.Queue(markProcessedSQL, c.name, msg.UUID)
+	}
+	if st.outcome != outcomeDuplicate && d.ReservationID != "" {
+		entry := TimelineEntry{
+			ReservationID: d.ReservationID,
+			PropertyID:    d.PropertyID,
+			MessageID:     msg.UUID,
+			Direction:     c.direction,
+			Consumer:      c.name,
+			Connector:     c.connector,
+			Topic:         c.topic,
+			EventType:     msg.Metadata.Get(MetadataEventType),
+			CorrelationID: CorrelationID(ctx),
+			Status:        st.outcome,
+			Attempts:      st.handlerCalls,
+			Payload:       msg.Payload,
 		}
-		return
-	}
-	entry := TimelineEntry{
-		ReservationID: d.ReservationID,
-		PropertyID:    d.PropertyID,
-		MessageID:     msg.UUID,
-		Direction:     c.direction,
-		Consumer:      c.name,
-		Connector:     c.connector,
-		Topic:         c.topic,
-		EventType:     msg.Metadata.Get(MetadataEventType),
-		CorrelationID: CorrelationID(ctx),
-		Status:        st.outcome,
-		Attempts:      st.handlerCalls,
-		Payload:       msg.Payload,
-	}
-	if st.lastErr != nil {
-		entry.LastError = st.lastErr.Error()
-	}
-	if !st.mark {
-		if err := c.b.timeline.Record(bg, entry); err != nil {
+		if st.lastErr != nil {
+			entry.LastError = st.lastErr.Error()
+		}
+		if err := c.b.timeline.queueRecordAll(b, []TimelineEntry{entry}); err != nil {
 			c.logger.WarnContext(ctx, "timeline not recorded", "error", err)
 		}
+	}
+	if b.Len() == 2 {
+		return nil // nothing to record
+	}
+	b.Queue("COMMIT")
+	err := withDBRetry(bg, func() error { return c.b.pool.SendBatch(bg, b).Close() })
+	if err == nil {
+		return nil
+	}
+	if st.mark {
+		return &infrastructureError{fmt.Errorf("dedup record of a handled message not written: %w", err)}
+	}
+	c.logger.WarnContext(ctx, "timeline not recorded", "error", err)
+	return nil
+}
+
+// observeDelivery records how long a message took from its commit in the
+// outbox (MetadataCommittedAt) to its partner's acknowledgement.
+func (c *consumer) observeDelivery(msg *message.Message) {
+	at, err := time.Parse(time.RFC3339Nano, msg.Metadata.Get(MetadataCommittedAt))
+	if err != nil {
 		return
 	}
-	// The dedup record and the timeline entry in one round trip; neither
-	// undoes the handling if it fails (see attempt).
-	b := &pgx.Batch{}
-	b.Queue(markProcessedSQL, c.name, msg.UUID)
-	if err := c.b.timeline.queueRecordAll(b, []TimelineEntry{entry}); err != nil {
-		c.logger.WarnContext(ctx, "timeline not recorded", "error", err)
-	}
-	if err := withDBRetry(bg, func() error { return c.b.pool.SendBatch(bg, b).Close() }); err != nil {
-		c.logger.WarnContext(ctx, "processed message or timeline not recorded", "error", err)
-	}
+	age := time.Since(at).Seconds()
+	c.b.metrics.deliveryLatency.WithLabelValues(c.name, c.connector).Observe(age)
+	c.b.metrics.lastDeliveryAge.WithLabelValues(c.name).Set(age)
 }
 
 // process takes a message through the pipeline and sets st.outcome.
@@ -495,7 +527,9 @@ func (c *consumer) drainKey(ctx context.Context, key string) error {
 		if err := c.b.parking.remove(ctx, conn, pm.id); err != nil {
 			return err
 		}
-		c.finish(mctx, pm.msg, st, start)
+		if err := c.finish(mctx, pm.msg, st, start); err != nil {
+			c.logger.WarnContext(mctx, "parked message handled, but its dedup record was not written", "error", redactError(err))
+		}
 	}
 	return ctx.Err()
 }

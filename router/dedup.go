@@ -53,17 +53,18 @@ func (p processedMessages) mark(ctx context.Context, db dbtx, consumer, messageI
 	return nil
 }
 
-// withDBRetry runs fn up to three times, pausing between tries: a record
-// written after a message was handled must survive a dropped connection,
-// which the pool replaces, or a redelivery would handle the message again.
+// withDBRetry runs fn up to ten times, pausing longer between tries (about
+// ten seconds in all): a record written after a message was handled must
+// survive dropped connections, which the pool replaces one by one (a pool
+// whose connections were all cut hands out several dead ones in a row).
 func withDBRetry(ctx context.Context, fn func() error) error {
 	var err error
-	for attempt := 0; attempt < 3; attempt++ {
+	for attempt := 0; attempt < 10; attempt++ {
 		if attempt > 0 {
 			select {
 			case <-ctx.Done():
 				return err
-			case <-time.After(time.Duration(attempt) * 200 * time.Millisecond):
+			case <-time.After(min(time.Duration(attempt)*100*time.Millisecond, 2*time.Second)):
 			}
 		}
 		if err = fn(); err == nil {

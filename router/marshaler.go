@@ -22,6 +22,9 @@ const (
 	MetadataPropertyID = "property_id"
 	// MetadataReservationID holds the reservation the message concerns.
 	MetadataReservationID = "reservation_id"
+	// MetadataCommittedAt is when the message's event was committed to the
+	// outbox (RFC 3339): delivery latency is measured from it.
+	MetadataCommittedAt = "roomwire_committed_at"
 	// MetadataReplayCount is set on a message replayed from a dead letter: how
 	// many times it has been replayed.
 	MetadataReplayCount = "roomwire_replay_count"

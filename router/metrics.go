@@ -23,7 +23,14 @@ import (
 //	roomwire_outbox_oldest_age_seconds                 age of the oldest unpublished row
 //	roomwire_outbox_published_total                    outbox rows published
 //	roomwire_outbox_relay_errors_total                 failed relay batches
+//	roomwire_consumer_in_flight{consumer}              messages being handled now
+//	roomwire_delivery_latency_seconds{consumer,connector}  commit to partner acknowledgement
+//	roomwire_delivery_last_age_seconds{consumer}       that latency for the last message handled:
+//	    how far behind its commits a consumer (an ARI channel, the PMS) is
 type Metrics struct {
+	inFlight        *prometheus.GaugeVec
+	deliveryLatency *prometheus.HistogramVec
+	lastDeliveryAge *prometheus.GaugeVec
 	handlerMessages *prometheus.CounterVec
 	handlerDuration *prometheus.HistogramVec
 	handlerRetries  *prometheus.CounterVec
@@ -44,6 +51,19 @@ type Metrics struct {
 // NewMetrics creates the backbone's metrics and registers them on reg.
 func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := &Metrics{
+		inFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "roomwire_consumer_in_flight",
+			Help: "Messages a consumer is handling now (retries in place included).",
+		}, []string{"consumer"}),
+		deliveryLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "roomwire_delivery_latency_seconds",
+			Help:    "Time from an event's commit in the outbox to its partner's acknowledgement.",
+			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2, 5, 10, 30, 60, 300},
+		}, []string{"consumer", "connector"}),
+		lastDeliveryAge: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "roomwire_delivery_last_age_seconds",
+			Help: "Commit-to-acknowledgement time of the last message a consumer handled: how far behind its commits it runs.",
+		}, []string{"consumer"}),
 		handlerMessages: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "roomwire_handler_messages_total",
 			Help: "Messages handled by a consumer, by outcome (processed, duplicate, parked, dead_lettered, failed).",
@@ -111,7 +131,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	for _, c := range []prometheus.Collector{
 		m.handlerMessages, m.handlerDuration, m.handlerRetries, m.deadLettered, m.deadLetters, m.deadLettersAll,
 		m.parked, m.breakerState, m.breakersOpen, m.consumerLag, m.consumerLagAll, m.outboxBacklog, m.outboxOldestAge,
-		m.outboxPublished, m.relayErrors,
+		m.outboxPublished, m.relayErrors, m.inFlight, m.deliveryLatency, m.lastDeliveryAge,
 	} {
 		if err := reg.Register(c); err != nil {
 			return nil, err

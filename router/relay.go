@@ -13,10 +13,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// OutboxNotifyChannel is the PostgreSQL channel the outbox trigger notifies
-// on every insert, waking the relay.
-const OutboxNotifyChannel = "roomwire_outbox"
-
 // relayLockClass is the first key of the per-partition-key advisory locks
 // that keep each property's events with one relay at a time.
 const relayLockClass = 0x52656c79 // "Rely"
@@ -42,6 +38,24 @@ type OutboxRelay struct {
 	// afterPublish runs between publishing a batch and marking it; a
 	// non-nil error abandons the batch as a crash would. For tests.
 	afterPublish func(ctx context.Context, eventIDs []string) error
+
+	wakeMu sync.Mutex
+	wakes  []chan struct{} // one per worker while Run runs
+}
+
+// Wake tells a running relay that outbox rows were committed, so that it
+// publishes them now rather than at its next poll. The store of the same
+// process calls it after each commit (reservations.Store.OnOutboxWritten);
+// rows written by other processes are found by polling. It never blocks.
+func (r *OutboxRelay) Wake() {
+	r.wakeMu.Lock()
+	defer r.wakeMu.Unlock()
+	for _, w := range r.wakes {
+		select {
+		case w <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // NewOutboxRelay returns a relay from pool's outbox to publisher. metrics
@@ -57,8 +71,8 @@ func NewOutboxRelay(pool *pgxpool.Pool, publisher message.Publisher, cfg RelayCo
 	}
 }
 
-// Run relays until ctx is done. It wakes on every outbox notification and
-// polls every PollInterval in case one was missed.
+// Run relays until ctx is done. It wakes on Wake and polls every
+// PollInterval for rows that other processes committed.
 //
 // Workers relay side by side, each the partition keys whose hash falls to
 // it, so that each key stays with one worker (order holds) while the
@@ -68,13 +82,16 @@ func (r *OutboxRelay) Run(ctx context.Context) error {
 	wakes := make([]chan struct{}, r.cfg.Workers)
 	for i := range wakes {
 		wakes[i] = make(chan struct{}, 1)
+		wakes[i] <- struct{}{} // rows may be waiting from before the start
 	}
-	listenDone := make(chan struct{})
-	go func() {
-		defer close(listenDone)
-		r.listen(ctx, wakes)
+	r.wakeMu.Lock()
+	r.wakes = wakes
+	r.wakeMu.Unlock()
+	defer func() {
+		r.wakeMu.Lock()
+		r.wakes = nil
+		r.wakeMu.Unlock()
 	}()
-	defer func() { <-listenDone }()
 
 	r.logger.Info("outbox relay started", "workers", len(wakes))
 	var wg sync.WaitGroup
@@ -122,48 +139,6 @@ func (r *OutboxRelay) work(ctx context.Context, shard, shards int, wake <-chan s
 	}
 }
 
-// listen forwards outbox notifications to every worker, reconnecting on failure.
-func (r *OutboxRelay) listen(ctx context.Context, wake []chan struct{}) {
-	for ctx.Err() == nil {
-		err := r.listenOnce(ctx, wake)
-		if ctx.Err() != nil {
-			return
-		}
-		r.logger.Warn("outbox listener lost; polling until it reconnects", "error", err)
-		if sleepContext(ctx, r.cfg.RetryInterval) != nil {
-			return
-		}
-	}
-}
-
-func (r *OutboxRelay) listenOnce(ctx context.Context, wakes []chan struct{}) error {
-	notify := func() {
-		for _, wake := range wakes {
-			select {
-			case wake <- struct{}{}:
-			default:
-			}
-		}
-	}
-	// A connection of its own: LISTEN state must not leak into the pool.
-	conn, err := pgx.ConnectConfig(ctx, r.pool.Config().ConnConfig.Copy())
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "LISTEN "+OutboxNotifyChannel); err != nil {
-		return err
-	}
-	// Rows may have arrived while we were not listening.
-	notify()
-	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
-			return err
-		}
-		notify()
-	}
-}
-
 // outboxRow is one row of the outbox.
 type outboxRow struct {
 	id            int64
@@ -174,6 +149,7 @@ type outboxRow struct {
 	reservationID *string
 	payload       []byte
 	headers       map[string]any
+	createdAt     time.Time
 }
 
 // RelayOnce publishes one batch and returns how many rows it published.
@@ -194,7 +170,7 @@ func (r *OutboxRelay) relayShard(ctx context.Context, shard, shards int) (int, e
 		// relay holds are skipped.
 		rows, err := tx.Query(ctx, `
 			WITH locked AS (SELECT k FROM unnest($1::text[]) AS k WHERE pg_try_advisory_xact_lock($2, hashtext(k)))
-			SELECT id, event_id::text, topic, partition_key, event_type, reservation_id::text, payload, headers
+			SELECT id, event_id::text, topic, partition_key, event_type, reservation_id::text, payload, headers, created_at
 			FROM outbox WHERE published_at IS NULL AND partition_key IN (SELECT k FROM locked)
 			ORDER BY id LIMIT $3`, keys, relayLockClass, r.cfg.BatchSize)
 		if err != nil {
@@ -202,7 +178,7 @@ func (r *OutboxRelay) relayShard(ctx context.Context, shard, shards int) (int, e
 		}
 		batch, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (outboxRow, error) {
 			var o outboxRow
-			err := row.Scan(&o.id, &o.eventID, &o.topic, &o.partitionKey, &o.eventType, &o.reservationID, &o.payload, &o.headers)
+			err := row.Scan(&o.id, &o.eventID, &o.topic, &o.partitionKey, &o.eventType, &o.reservationID, &o.payload, &o.headers, &o.createdAt)
 			return o, err
 		})
 		if err != nil || len(batch) == 0 {
@@ -226,8 +202,11 @@ func (r *OutboxRelay) relayShard(ctx context.Context, shard, shards int) (int, e
 				return err
 			}
 		}
-		// The mark and the timeline travel in one round trip.
+		// The mark and the timeline travel in one round trip, committed
+		// without waiting for the WAL flush: losing them in a PostgreSQL
+		// crash only publishes the rows again, and consumers deduplicate.
 		b := &pgx.Batch{}
+		b.Queue(asyncCommitSQL)
 		b.Queue(`UPDATE outbox SET published_at = now() WHERE id = ANY($1)`, ids)
 		entries := make([]TimelineEntry, 0, len(batch))
 		for _, o := range batch {
@@ -370,6 +349,9 @@ func outboxMessage(o outboxRow) *message.Message {
 		msg.Metadata.Set(MetadataReservationID, *o.reservationID)
 	}
 	msg.Metadata.Set(MetadataCorrelationID, correlationOf(o))
+	if !o.createdAt.IsZero() {
+		msg.Metadata.Set(MetadataCommittedAt, o.createdAt.UTC().Format(time.RFC3339Nano))
+	}
 	return msg
 }
 

@@ -155,6 +155,7 @@ func (h *hub) startBackbone(ctx context.Context) error {
 		return err
 	}
 	h.api.AddReadinessCheck("kafka", h.backbone.BrokerReady)
+	h.store.OnOutboxWritten(h.backbone.Relay().Wake)
 	h.runners = append(h.runners, runner{"backbone", h.backbone.Run})
 	return nil
 }
