@@ -1364,7 +1364,7 @@ type benchBareInfo struct {
 type benchDeliveryInfo struct {
 	DrainSeconds         float64  `json:"drain_seconds"` // waited after the load for the backlog to go
 	Drained              bool     `json:"drained"`       // nothing was left when the wait ended
-	ARIPending           int64    `json:"ari_pending"`   // changes not yet pushed to the channel at the end
+	ARIPending           int64    `json:"ari_pending"`   // ARI messages parked behind a channel's open breaker at the end
 	PMSMeasured          int      `json:"pms_measured"`  // creates of the window the PMS received
 	PMSMissing           int      `json:"pms_missing"`   // creates of the window it had not received at the end
 	PMSReceivedInWindow  int      `json:"pms_received_in_window"`
@@ -2117,7 +2117,7 @@ func drainBackbone(ctx context.Context, h *hub, limit time.Duration) (drainState
 		qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		var err error
 		if st.outbox, _, err = h.backbone.Relay().Backlog(qctx); err == nil {
-			err = h.pool.QueryRow(qctx, `SELECT count(*) FROM ari_pending`).Scan(&st.ariPending)
+			err = h.pool.QueryRow(qctx, `SELECT count(*) FROM parked_messages WHERE consumer LIKE 'ari.%'`).Scan(&st.ariPending)
 		}
 		if err == nil {
 			st.lag, st.lagErr = consumerLag(qctx, h)

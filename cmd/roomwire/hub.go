@@ -195,7 +195,6 @@ func (h *hub) startConnectors(ctx context.Context) error {
 		if err := h.fanout.AddConsumers(h.backbone); err != nil {
 			return err
 		}
-		h.runners = append(h.runners, runner{"ari fan-out", func(ctx context.Context) error { h.fanout.Run(ctx); return nil }})
 	}
 	if h.payments != nil {
 		if err := h.payments.CheckGateways(); err != nil {

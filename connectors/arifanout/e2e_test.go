@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -51,8 +52,7 @@ var lisbon = reservations.Property{
 	RatePlans: []reservations.RatePlan{{Code: "FLEX-DBL", RoomType: "DBL", Name: "Flexible"}, {Code: "FLEX-SUITE", RoomType: "SUITE", Name: "Flexible"}},
 }
 
-var fastHTTP = connectors.HTTPConfig{Timeout: 2 * time.Second, RetryMax: 2, RetryWaitMin: 5 * time.Millisecond, RetryWaitMax: 50 * time.Millisecond,
-	Breaker: connectors.BreakerConfig{Failures: 1000}}
+var fastHTTP = connectors.HTTPConfig{Timeout: 2 * time.Second}
 
 // stack is the hub with three channels: the OTA channel pushes bookings to
 // the OTA receiver, which publishes to Kafka; the inbound applier applies
@@ -77,7 +77,7 @@ func testLogger(t testing.TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
-func newStack(t testing.TB, window time.Duration) *stack {
+func newStack(t testing.TB) *stack {
 	t.Helper()
 	ctx := context.Background()
 	logger := testLogger(t)
@@ -157,8 +157,7 @@ func newStack(t testing.TB, window time.Duration) *stack {
 		}
 	}
 	// Outbound: the fan-out, one consumer per channel.
-	s.fanout = arifanout.New(arifanout.Config{Window: window, PollInterval: 200 * time.Millisecond, RetryMin: 50 * time.Millisecond, RetryMax: 500 * time.Millisecond},
-		pool, res.Mappings, logger)
+	s.fanout = arifanout.New(arifanout.Config{}, pool, res.Mappings, logger)
 	for _, p := range []connectors.ARIPusher{otaConn, s.bdc, expConn} {
 		if err := s.fanout.AddChannel(p); err != nil {
 			t.Fatal(err)
@@ -168,12 +167,10 @@ func newStack(t testing.TB, window time.Duration) *stack {
 		t.Fatal(err)
 	}
 	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{}, 2)
-	go func() { bb.Run(runCtx); done <- struct{}{} }()
-	go func() { s.fanout.Run(runCtx); done <- struct{}{} }()
+	done := make(chan struct{})
+	go func() { bb.Run(runCtx); close(done) }()
 	t.Cleanup(func() {
 		cancel()
-		<-done
 		<-done
 		bb.Close()
 	})
@@ -221,7 +218,7 @@ func otaBooking(id string) *canonical.Reservation {
 }
 
 func TestBookingsReachEveryChannel(t *testing.T) {
-	s := newStack(t, 100*time.Millisecond)
+	s := newStack(t)
 	ctx := context.Background()
 
 	// A booking from the OTA channel, delivered twice, lowers availability
@@ -260,14 +257,14 @@ func TestBookingsReachEveryChannel(t *testing.T) {
 	eventually(t, "every channel believes 1 DBL on 10 April and 2 on 11 April", func() bool {
 		return s.believes(1, "2027-04-10") && s.believes(2, "2027-04-11")
 	})
-	if st := s.fanout.Stats(); st[expedia.Name].Pushes == 0 || st[expedia.Name].Dropped != 0 {
+	if st := s.fanout.Stats(); st[expedia.Name].Pushes == 0 || st[expedia.Name].Refused != 0 {
 		t.Errorf("stats %+v", st)
 	}
 }
 
 // A channel that fails does not hold back the others, and catches up when it recovers.
 func TestFailingChannelDoesNotBlockOthers(t *testing.T) {
-	s := newStack(t, 50*time.Millisecond)
+	s := newStack(t)
 	ctx := context.Background()
 	s.expSim.SetFaults(channelsim.Faults{Status: 503, RetryAfter: 1})
 	if _, err := s.otaSim.Push(ctx, "Commit", otaBooking("OTA-2")); err != nil {
@@ -284,6 +281,61 @@ func TestFailingChannelDoesNotBlockOthers(t *testing.T) {
 	}
 	s.expSim.SetFaults(channelsim.Faults{})
 	eventually(t, "Expedia catches up", func() bool { return s.believes(1, "2027-04-10", "2027-04-11") })
+}
+
+// A channel's permanent refusal is a dead letter with the channel's words,
+// not a log line; replayed once the channel accepts again, it is delivered.
+func TestChannelRefusalIsDeadLetteredAndReplayable(t *testing.T) {
+	s := newStack(t)
+	ctx := context.Background()
+	const reason = "Rate plan closed by the channel"
+	s.otaSim.SetFaults(channelsim.Faults{RefuseARI: reason})
+	if _, err := s.otaSim.Push(ctx, "Commit", otaBooking("OTA-3")); err != nil {
+		t.Fatal(err)
+	}
+	var dead []router.DeadLetter
+	eventually(t, "the refusal is dead-lettered", func() bool {
+		var err error
+		dead, err = s.backbone.DeadLetters().List(ctx, router.DeadLetterFilter{Consumer: arifanout.ConsumerName(ota.Name)})
+		return err == nil && len(dead) > 0
+	})
+	for _, d := range dead {
+		if d.Reason != router.ReasonPermanent || !strings.Contains(d.Error, reason) || d.Attempts != 1 {
+			t.Fatalf("dead letter %+v: want reason permanent, one attempt and the channel's words", d)
+		}
+	}
+	c := channelCodes[ota.Name]
+	if _, ok := s.otaSim.ARI.Availability(c[0], c[1], date("2027-04-10")); ok {
+		t.Fatal("the refusing channel holds a count")
+	}
+	// The other channels were not held back.
+	e := channelCodes[expedia.Name]
+	eventually(t, "Expedia gets the count", func() bool {
+		n, ok := s.expSim.ARI.Availability(e[0], e[1], date("2027-04-10"))
+		return ok && n == 1
+	})
+
+	s.otaSim.SetFaults(channelsim.Faults{})
+	// The channel refused the set-up's rates too; replay all it refused.
+	eventually(t, "the booking's refusal is dead-lettered too", func() bool {
+		dead, _ = s.backbone.DeadLetters().List(ctx, router.DeadLetterFilter{Consumer: arifanout.ConsumerName(ota.Name)})
+		return len(dead) == 2
+	})
+	if _, err := s.backbone.DeadLetters().ReplayMatching(ctx, router.DeadLetterFilter{Consumer: arifanout.ConsumerName(ota.Name)}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the replayed update reaches the channel", func() bool {
+		n, ok := s.otaSim.ARI.Availability(c[0], c[1], date("2027-04-10"))
+		return ok && n == 1
+	})
+	eventually(t, "the dead letters are resolved", func() bool {
+		for _, d := range dead {
+			if got, err := s.backbone.DeadLetters().Get(ctx, d.ID); err != nil || got.Status != router.DeadLetterResolved {
+				return false
+			}
+		}
+		return true
+	})
 }
 
 func TestResync(t *testing.T) {
@@ -332,7 +384,7 @@ func TestResync(t *testing.T) {
 // the push. Each iteration books and then cancels one room, and reports the
 // latencies' p50, p95 and max.
 func BenchmarkBookingToChannel(b *testing.B) {
-	s := newStack(b, 100*time.Millisecond)
+	s := newStack(b)
 	ctx := context.Background()
 	e := channelCodes[expedia.Name]
 	var lat []time.Duration

@@ -1,16 +1,21 @@
 // Package arifanout pushes Roomwire's availability, restrictions and rates
 // to every channel connector that takes them (connectors.ARIPusher).
 //
-// Each channel has its own consumer of roomwire.availability.events, in its
-// own consumer group, so a channel that fails never holds back another. The
-// consumer does not call the channel: it records the new values in
-// ari_pending (one row per channel, property, room type, rate plan and night,
-// keeping the latest value) in the same transaction as the router's
-// deduplication mark, and wakes the channel's pusher. The pusher sends what
-// is due, one property at a time (so each property's changes reach the
-// channel in order), mapped to the channel's codes, and removes only what it
-// sent. A burst of changes is coalesced for Window; a close-out (no unit
-// left) is due at once. Pushes set values, so repeating one is harmless.
+// Each channel has its own router consumer of roomwire.availability.events
+// (ari.<channel>), in its own consumer group and behind the channel's
+// circuit breaker, so a channel that fails never holds back another, and
+// its undelivered changes are where every other undelivered message is: in
+// flight, parked or dead-lettered (a channel's permanent refusal is a dead
+// letter with the channel's words, replayable once fixed).
+//
+// The consumer pushes a property's current values for what an event
+// touched, read from the store when the event is handled, mapped to the
+// channel's codes, and remembers what the channel acknowledged. That is how
+// changes coalesce per channel, room type, rate plan and night without a
+// window: a consumer that falls behind a burst pushes the burst's outcome
+// with its first event, and the later events find nothing new to send. A
+// consumer that keeps up pushes each change, close-outs included, as soon
+// as it is committed. Pushes set values, so repeating one is harmless.
 package arifanout
 
 import (
@@ -24,7 +29,6 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/roomwire/roomwire/canonical"
@@ -34,37 +38,25 @@ import (
 
 // Config configures the fan-out. Zero values take defaults.
 type Config struct {
-	// Window is how long a change waits for more changes before it is
-	// pushed. Default 250ms. A close-out does not wait.
-	Window time.Duration
-	// PollInterval is how often each pusher looks for due changes when
-	// nothing woke it (changes recorded by another process). Default 1s.
-	PollInterval time.Duration
-	// RetryMin and RetryMax bound the backoff after a failed push. Default 1s and 30s.
-	RetryMin, RetryMax time.Duration
 	// MaxNights bounds the nights one event may touch. Default 1098 (three years).
 	MaxNights int
+	// Remember bounds how many acknowledged values (per property, room
+	// type, rate plan and night) each channel's consumer keeps to skip
+	// sending them again. Default 500,000; past it the memory starts over,
+	// which costs only pushes of unchanged values.
+	Remember int
 }
 
 func (c *Config) setDefaults() {
-	if c.Window <= 0 {
-		c.Window = 250 * time.Millisecond
-	}
-	if c.PollInterval <= 0 {
-		c.PollInterval = time.Second
-	}
-	if c.RetryMin <= 0 {
-		c.RetryMin = time.Second
-	}
-	if c.RetryMax < c.RetryMin {
-		c.RetryMax = max(30*time.Second, c.RetryMin)
-	}
 	if c.MaxNights <= 0 {
 		c.MaxNights = 3 * 366
 	}
+	if c.Remember <= 0 {
+		c.Remember = 500_000
+	}
 }
 
-// restrictions is the pending value of a night's restrictions.
+// restrictions is the value of a night's restrictions.
 type restrictions struct {
 	Closed            bool `json:"closed,omitempty"`
 	ClosedToArrival   bool `json:"closed_to_arrival,omitempty"`
@@ -85,21 +77,30 @@ type Fanout struct {
 
 	mu       sync.Mutex
 	channels map[string]*channel
-	stats    map[string]*Stats
 }
 
 type channel struct {
 	pusher connectors.ARIPusher
-	wake   chan struct{}
+
+	mu     sync.Mutex
+	pushed map[nightKey]string // what the channel acknowledged, as JSON
+	stats  Stats
+}
+
+// nightKey names one value of one night.
+type nightKey struct {
+	property, kind, roomType, ratePlan string
+	night                              canonical.Date
 }
 
 // Stats count one channel's pushes.
 type Stats struct {
-	Pushes   int64     `json:"pushes"`
-	Failures int64     `json:"failures"`
-	Dropped  int64     `json:"dropped"` // entries the channel refused for good
-	LastPush time.Time `json:"last_push"`
-	LastErr  string    `json:"last_error,omitempty"`
+	Pushes    int64     `json:"pushes"`
+	Failures  int64     `json:"failures"`  // retryable failures: the router retries or parks
+	Refused   int64     `json:"refused"`   // permanent refusals: dead-lettered
+	Coalesced int64     `json:"coalesced"` // events with nothing new for the channel
+	LastPush  time.Time `json:"last_push"`
+	LastErr   string    `json:"last_error,omitempty"`
 }
 
 // New returns a fan-out over the database of pool (migrated), mapping codes
@@ -110,18 +111,17 @@ func New(cfg Config, pool *pgxpool.Pool, mappings *connectors.Mappings, logger *
 		logger = slog.New(slog.DiscardHandler)
 	}
 	return &Fanout{cfg: cfg, pool: pool, mappings: mappings, logger: logger.With("component", "ari-fanout"),
-		channels: map[string]*channel{}, stats: map[string]*Stats{}}
+		channels: map[string]*channel{}}
 }
 
-// AddChannel adds a channel connector. Add every channel before Run.
+// AddChannel adds a channel connector. Add every channel before AddConsumers.
 func (f *Fanout) AddChannel(p connectors.ARIPusher) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if _, dup := f.channels[p.Name()]; dup {
 		return fmt.Errorf("arifanout: channel %s added twice", p.Name())
 	}
-	f.channels[p.Name()] = &channel{pusher: p, wake: make(chan struct{}, 1)}
-	f.stats[p.Name()] = &Stats{}
+	f.channels[p.Name()] = &channel{pusher: p, pushed: map[nightKey]string{}}
 	return nil
 }
 
@@ -142,8 +142,10 @@ func (f *Fanout) Stats() map[string]Stats {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	out := map[string]Stats{}
-	for n, s := range f.stats {
-		out[n] = *s
+	for n, ch := range f.channels {
+		ch.mu.Lock()
+		out[n] = ch.stats
+		ch.mu.Unlock()
 	}
 	return out
 }
@@ -167,14 +169,15 @@ func (f *Fanout) Handler(name string) router.HandlerFunc {
 		if err := connectors.DecodeJSON(msg.Payload, &e); err != nil {
 			return router.Permanent(fmt.Errorf("arifanout: event: %w", err))
 		}
-		return f.Record(msg.Context(), name, e)
+		return f.Deliver(msg.Context(), name, e)
 	}
 }
 
-// Record stores an event's availability, restrictions and rates as pending
-// for channel, and wakes its pusher. Inside a consumer it marks the message
-// processed in the same transaction.
-func (f *Fanout) Record(ctx context.Context, name string, e canonical.Event) error {
+// Deliver pushes to channel name the current values of what e changed,
+// leaving out what the channel has already acknowledged. Its error is
+// classified for the router: a channel's refusal is permanent, a failure to
+// reach it retryable.
+func (f *Fanout) Deliver(ctx context.Context, name string, e canonical.Event) error {
 	if (e.Type != canonical.EventAvailabilityChanged && e.Type != canonical.EventRatesChanged) || e.ARI == nil {
 		return nil
 	}
@@ -184,63 +187,186 @@ func (f *Fanout) Record(ctx context.Context, name string, e canonical.Event) err
 	if !ok {
 		return router.Permanent(fmt.Errorf("arifanout: no channel %s", name))
 	}
-	u := e.ARI
-	property := u.PropertyID
-	if property == "" {
-		property = e.PropertyID
+	u := *e.ARI
+	if u.PropertyID == "" {
+		u.PropertyID = e.PropertyID
 	}
-	b := &pgx.Batch{}
-	immediate := false
-	queue := func(kind, roomType, ratePlan string, from, to canonical.Date, value any, now bool) error {
-		if to.Before(from) || from.DaysUntil(to) >= f.cfg.MaxNights {
-			return router.Permanentf("arifanout: %s of %s from %s to %s: not a range of at most %d nights", kind, property, from, to, f.cfg.MaxNights)
-		}
-		v, err := json.Marshal(value)
-		if err != nil {
-			return router.Permanent(err)
-		}
-		wait := f.cfg.Window.Seconds()
-		if now {
-			wait, immediate = 0, true
-		}
-		b.Queue(`INSERT INTO ari_pending (channel, property_id, kind, room_type, rate_plan, night, value, seq, due_at)
-			SELECT $1, $2, $3, $4, $5, d::date, $6, nextval('ari_pending_seq'), now() + make_interval(secs => $9)
-			FROM generate_series($7::date, $8::date, interval '1 day') d
-			ON CONFLICT (channel, property_id, kind, room_type, rate_plan, night) DO UPDATE
-			SET value = excluded.value, seq = excluded.seq, due_at = least(ari_pending.due_at, excluded.due_at)`,
-			name, property, kind, roomType, ratePlan, v, from.Time(), to.Time(), wait)
-		return nil
-	}
-	var err error
-	for _, a := range u.Availability {
-		err = errors.Join(err, queue("availability", a.RoomType, "", a.From, a.To, a.Available, a.Available <= 0))
-	}
-	for _, r := range u.Restrictions {
-		v := restrictions{Closed: r.Closed, ClosedToArrival: r.ClosedToArrival, ClosedToDeparture: r.ClosedToDeparture, MinStay: r.MinStay, MaxStay: r.MaxStay}
-		err = errors.Join(err, queue("restrictions", r.RoomType, r.RatePlan, r.From, r.To, v, false))
-	}
-	for _, r := range u.Rates {
-		err = errors.Join(err, queue("rate", r.RoomType, r.RatePlan, r.From, r.To, r.Price, false))
-	}
+	rows, err := f.current(ctx, u)
 	if err != nil {
 		return err
 	}
-	err = pgx.BeginFunc(ctx, f.pool, func(tx pgx.Tx) error {
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return err
-		}
-		if _, ok := router.DeliveryFrom(ctx); ok {
-			return router.MarkProcessed(ctx, tx)
+	fresh := ch.unsent(u.PropertyID, rows)
+	if len(fresh) == 0 {
+		ch.count(func(s *Stats) { s.Coalesced++ })
+		return nil
+	}
+	out, err := toUpdate(u.PropertyID, fresh)
+	if err != nil {
+		return router.Permanent(err)
+	}
+	err = f.push(ctx, ch.pusher, out)
+	switch {
+	case err == nil:
+		ch.acknowledged(u.PropertyID, fresh, f.cfg.Remember)
+		ch.count(func(s *Stats) { s.Pushes++; s.LastPush = time.Now(); s.LastErr = "" })
+		f.logger.DebugContext(ctx, "ARI pushed", "channel", name, "property", u.PropertyID, "event_id", e.ID, "nights", len(fresh))
+		return nil
+	case connectors.IsRetryable(err):
+		ch.count(func(s *Stats) { s.Failures++; s.LastErr = connectors.SafeText(err.Error(), 300) })
+		return fmt.Errorf("arifanout: push to %s: %w", name, err)
+	default:
+		ch.count(func(s *Stats) { s.Refused++; s.LastErr = connectors.SafeText(err.Error(), 300) })
+		return fmt.Errorf("arifanout: %s refused the update: %w", name, err)
+	}
+}
+
+// current returns, night by night, the values of what u touches: the
+// store's availability and rates as they are now (later changes included,
+// which is what coalesces a burst), and u's own restrictions.
+func (f *Fanout) current(ctx context.Context, u canonical.ARIUpdate) ([]pendingRow, error) {
+	var rows []pendingRow
+	span := func(kind string, from, to canonical.Date) error {
+		if to.Before(from) || from.DaysUntil(to) >= f.cfg.MaxNights {
+			return router.Permanentf("arifanout: %s of %s from %s to %s: not a range of at most %d nights", kind, u.PropertyID, from, to, f.cfg.MaxNights)
 		}
 		return nil
-	})
+	}
+	var scope snapshotScope
+	for _, a := range u.Availability {
+		if err := span("availability", a.From, a.To); err != nil {
+			return nil, err
+		}
+		scope.add(&scope.availability, a.RoomType, "", a.From, a.To)
+	}
+	for _, r := range u.Rates {
+		if err := span("rates", r.From, r.To); err != nil {
+			return nil, err
+		}
+		scope.add(&scope.rates, r.RoomType, r.RatePlan, r.From, r.To)
+	}
+	for _, r := range u.Restrictions {
+		if err := span("restrictions", r.From, r.To); err != nil {
+			return nil, err
+		}
+		v, err := json.Marshal(restrictions{Closed: r.Closed, ClosedToArrival: r.ClosedToArrival, ClosedToDeparture: r.ClosedToDeparture, MinStay: r.MinStay, MaxStay: r.MaxStay})
+		if err != nil {
+			return nil, router.Permanent(err)
+		}
+		for d := r.From; !r.To.Before(d); d = d.AddDays(1) {
+			rows = append(rows, pendingRow{kind: "restrictions", roomType: r.RoomType, ratePlan: r.RatePlan, night: d, value: v})
+		}
+	}
+	stored, err := snapshot(ctx, f.pool, u.PropertyID, scope)
 	if err != nil {
-		return fmt.Errorf("arifanout: record %s for %s: %w", e.Type, name, err)
+		return nil, fmt.Errorf("arifanout: current values of %s: %w", u.PropertyID, err) // retryable: the store
 	}
-	select {
-	case ch.wake <- struct{}{}:
-	default:
+	return append(stored, rows...), nil
+}
+
+// unsent returns the rows whose value the channel has not acknowledged.
+func (ch *channel) unsent(property string, rows []pendingRow) []pendingRow {
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	var out []pendingRow
+	for _, r := range rows {
+		if v, ok := ch.pushed[r.key(property)]; !ok || v != string(r.value) {
+			out = append(out, r)
+		}
 	}
-	f.logger.DebugContext(ctx, "ARI recorded", "channel", name, "property", property, "event_id", e.ID, "close_out", immediate)
-	return nil
+	return out
+}
+
+// acknowledged remembers rows as the channel's values, within limit.
+func (ch *channel) acknowledged(property string, rows []pendingRow, limit int) {
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	if len(ch.pushed)+len(rows) > limit {
+		clear(ch.pushed)
+	}
+	for _, r := range rows {
+		ch.pushed[r.key(property)] = string(r.value)
+	}
+}
+
+func (ch *channel) count(fn func(*Stats)) {
+	ch.mu.Lock()
+	fn(&ch.stats)
+	ch.mu.Unlock()
+}
+
+type pendingRow struct {
+	kind, roomType, ratePlan string
+	night                    canonical.Date
+	value                    json.RawMessage
+}
+
+func (r pendingRow) key(property string) nightKey {
+	return nightKey{property: property, kind: r.kind, roomType: r.roomType, ratePlan: r.ratePlan, night: r.night}
+}
+
+// push maps u to the channel's codes and pushes it. A property the channel
+// does not list, and room types and rate plans it does not sell, are skipped.
+func (f *Fanout) push(ctx context.Context, p connectors.ARIPusher, u canonical.ARIUpdate) error {
+	set, err := f.mappings.Set(ctx, p.Name())
+	if err != nil {
+		return connectors.Retryable(err)
+	}
+	out, skipped, err := connectors.ARIToPartner(set, u)
+	if errors.Is(err, connectors.ErrPropertyNotListed) {
+		return nil
+	}
+	if skipped > 0 {
+		f.logger.DebugContext(ctx, "ARI entries the channel does not sell were skipped", "channel", p.Name(), "property", u.PropertyID, "skipped", skipped)
+	}
+	if len(out.Availability)+len(out.Restrictions)+len(out.Rates) == 0 {
+		return nil
+	}
+	return p.PushARI(ctx, out)
+}
+
+// toUpdate turns rows (in any order) into runs of nights with the same value.
+func toUpdate(property string, rows []pendingRow) (canonical.ARIUpdate, error) {
+	sort.Slice(rows, func(i, j int) bool {
+		a, b := rows[i], rows[j]
+		if a.kind != b.kind {
+			return a.kind < b.kind
+		}
+		if a.roomType != b.roomType {
+			return a.roomType < b.roomType
+		}
+		if a.ratePlan != b.ratePlan {
+			return a.ratePlan < b.ratePlan
+		}
+		return a.night.Before(b.night)
+	})
+	u := canonical.ARIUpdate{PropertyID: property}
+	for i := 0; i < len(rows); {
+		j := i + 1
+		for j < len(rows) && rows[j].kind == rows[i].kind && rows[j].roomType == rows[i].roomType && rows[j].ratePlan == rows[i].ratePlan &&
+			rows[j].night == rows[j-1].night.AddDays(1) && string(rows[j].value) == string(rows[i].value) {
+			j++
+		}
+		r, from, to := rows[i], rows[i].night, rows[j-1].night
+		var err error
+		switch r.kind {
+		case "availability":
+			var n int
+			err = json.Unmarshal(r.value, &n)
+			u.Availability = append(u.Availability, canonical.AvailabilityUpdate{RoomType: r.roomType, From: from, To: to, Available: n})
+		case "restrictions":
+			var x restrictions
+			err = json.Unmarshal(r.value, &x)
+			u.Restrictions = append(u.Restrictions, canonical.RestrictionsUpdate{RoomType: r.roomType, RatePlan: r.ratePlan, From: from, To: to,
+				Closed: x.Closed, ClosedToArrival: x.ClosedToArrival, ClosedToDeparture: x.ClosedToDeparture, MinStay: x.MinStay, MaxStay: x.MaxStay})
+		case "rate":
+			var m canonical.Money
+			err = json.Unmarshal(r.value, &m)
+			u.Rates = append(u.Rates, canonical.RateUpdate{RoomType: r.roomType, RatePlan: r.ratePlan, From: from, To: to, Price: m})
+		}
+		if err != nil {
+			return u, fmt.Errorf("arifanout: %s of %s: %w", r.kind, property, err)
+		}
+		i = j
+	}
+	return u, nil
 }

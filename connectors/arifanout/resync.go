@@ -14,10 +14,110 @@ import (
 	"github.com/roomwire/roomwire/connectors"
 )
 
-// Snapshot reads a property's availability (units sellable less units sold,
-// per room type and night) and rates for the nights from..to (inclusive)
-// from the reservation store. The store has no call for per-night
-// availability yet, so this reads its inventory tables.
+// snapshotScope is what to read of a property: availability of room types,
+// rates of room types or rate plans, each over a range of nights. An empty
+// code means all.
+type snapshotScope struct {
+	availability, rates []scopeEntry
+}
+
+type scopeEntry struct {
+	roomType, ratePlan string
+	from, to           canonical.Date
+}
+
+func (s *snapshotScope) add(list *[]scopeEntry, roomType, ratePlan string, from, to canonical.Date) {
+	*list = append(*list, scopeEntry{roomType: roomType, ratePlan: ratePlan, from: from, to: to})
+}
+
+// span returns the nights every entry covers together, and the codes named
+// (nil when an entry names none, meaning all).
+func span(entries []scopeEntry, code func(scopeEntry) string) (from, to canonical.Date, codes []string) {
+	all := false
+	for i, e := range entries {
+		if i == 0 || e.from.Before(from) {
+			from = e.from
+		}
+		if i == 0 || to.Before(e.to) {
+			to = e.to
+		}
+		if c := code(e); c == "" {
+			all = true
+		} else {
+			codes = append(codes, c)
+		}
+	}
+	if all {
+		codes = nil
+	}
+	return from, to, codes
+}
+
+// covers reports whether some entry covers the row.
+func covers(entries []scopeEntry, r pendingRow) bool {
+	for _, e := range entries {
+		if (e.roomType == "" || e.roomType == r.roomType) && (e.ratePlan == "" || e.ratePlan == r.ratePlan) &&
+			!r.night.Before(e.from) && !e.to.Before(r.night) {
+			return true
+		}
+	}
+	return false
+}
+
+// snapshot reads what scope asks of a property's availability (units
+// sellable less units sold, per room type and night) and rates from the
+// reservation store, one row per night.
+func snapshot(ctx context.Context, pool *pgxpool.Pool, property string, scope snapshotScope) ([]pendingRow, error) {
+	var rows []pendingRow
+	if len(scope.availability) > 0 {
+		from, to, codes := span(scope.availability, func(e scopeEntry) string { return e.roomType })
+		rs, _ := pool.Query(ctx, `
+			SELECT rt.code, d::date, greatest(coalesce(i.units_sellable, rt.units) - coalesce(i.units_sold, 0), 0)::text
+			FROM room_types rt
+			CROSS JOIN generate_series($2::date, $3::date, interval '1 day') d
+			LEFT JOIN inventory i ON i.property_id = rt.property_id AND i.room_type = rt.code AND i.night = d::date
+			WHERE rt.property_id = $1 AND ($4::text[] IS NULL OR rt.code = ANY($4))`, property, from.Time(), to.Time(), codes)
+		var code, value string
+		var night time.Time
+		if _, err := pgx.ForEachRow(rs, []any{&code, &night, &value}, func() error {
+			r := pendingRow{kind: "availability", roomType: code, night: canonical.DateOf(night), value: []byte(value)}
+			if covers(scope.availability, r) {
+				rows = append(rows, r)
+			}
+			return nil
+		}); err != nil {
+			return nil, fmt.Errorf("availability of %s: %w", property, err)
+		}
+	}
+	if len(scope.rates) > 0 {
+		from, to, plans := span(scope.rates, func(e scopeEntry) string { return e.ratePlan })
+		rs, _ := pool.Query(ctx, `
+			SELECT rp.room_type, r.rate_plan, r.night, r.amount, r.currency
+			FROM rates r JOIN rate_plans rp ON rp.property_id = r.property_id AND rp.code = r.rate_plan
+			WHERE r.property_id = $1 AND r.night BETWEEN $2 AND $3 AND ($4::text[] IS NULL OR r.rate_plan = ANY($4))`,
+			property, from.Time(), to.Time(), plans)
+		var roomType, plan, currency string
+		var night time.Time
+		var amount int64
+		if _, err := pgx.ForEachRow(rs, []any{&roomType, &plan, &night, &amount, &currency}, func() error {
+			v, err := json.Marshal(canonical.NewMoney(amount, currency))
+			if err != nil {
+				return err
+			}
+			r := pendingRow{kind: "rate", roomType: roomType, ratePlan: plan, night: canonical.DateOf(night), value: v}
+			if covers(scope.rates, r) {
+				rows = append(rows, r)
+			}
+			return nil
+		}); err != nil {
+			return nil, fmt.Errorf("rates of %s: %w", property, err)
+		}
+	}
+	return rows, nil
+}
+
+// Snapshot reads a property's availability and rates for the nights
+// from..to (inclusive) from the reservation store.
 func Snapshot(ctx context.Context, pool *pgxpool.Pool, property string, from, to canonical.Date) (canonical.ARIUpdate, error) {
 	u := canonical.ARIUpdate{PropertyID: property}
 	if to.Before(from) || from.DaysUntil(to) > 3*366 {
@@ -29,46 +129,10 @@ func Snapshot(ctx context.Context, pool *pgxpool.Pool, property string, from, to
 	} else if !exists {
 		return u, connectors.Permanent(fmt.Errorf("arifanout: no property %q", property))
 	}
-	var rows []pendingRow
-	rs, _ := pool.Query(ctx, `
-		SELECT rt.code, d::date, greatest(coalesce(i.units_sellable, rt.units) - coalesce(i.units_sold, 0), 0)::text
-		FROM room_types rt
-		CROSS JOIN generate_series($2::date, $3::date, interval '1 day') d
-		LEFT JOIN inventory i ON i.property_id = rt.property_id AND i.room_type = rt.code AND i.night = d::date
-		WHERE rt.property_id = $1 ORDER BY 1, 2`, property, from.Time(), to.Time())
-	var code, value string
-	var night time.Time
-	if _, err := pgx.ForEachRow(rs, []any{&code, &night, &value}, func() error {
-		rows = append(rows, pendingRow{kind: "availability", roomType: code, night: canonical.DateOf(night), value: []byte(value)})
-		return nil
-	}); err != nil {
-		return u, fmt.Errorf("arifanout: availability of %s: %w", property, err)
-	}
-	rs, _ = pool.Query(ctx, `
-		SELECT rp.room_type, r.rate_plan, r.night, json_build_object('amount', r.amount, 'currency', r.currency)::text
-		FROM rates r JOIN rate_plans rp ON rp.property_id = r.property_id AND rp.code = r.rate_plan
-		WHERE r.property_id = $1 AND r.night BETWEEN $2 AND $3 ORDER BY 1, 2, 3`, property, from.Time(), to.Time())
-	var roomType string
-	if _, err := pgx.ForEachRow(rs, []any{&roomType, &code, &night, &value}, func() error {
-		rows = append(rows, pendingRow{kind: "rate", roomType: roomType, ratePlan: code, night: canonical.DateOf(night), value: []byte(value)})
-		return nil
-	}); err != nil {
-		return u, fmt.Errorf("arifanout: rates of %s: %w", property, err)
-	}
-	// Rates are stored in minor units; render them as Money's JSON form.
-	for i := range rows {
-		if rows[i].kind != "rate" {
-			continue
-		}
-		var raw struct {
-			Amount   int64  `json:"amount"`
-			Currency string `json:"currency"`
-		}
-		if err := json.Unmarshal(rows[i].value, &raw); err != nil {
-			return u, err
-		}
-		b, _ := json.Marshal(canonical.NewMoney(raw.Amount, raw.Currency))
-		rows[i].value = b
+	all := []scopeEntry{{from: from, to: to}}
+	rows, err := snapshot(ctx, pool, property, snapshotScope{availability: all, rates: all})
+	if err != nil {
+		return u, fmt.Errorf("arifanout: %w", err)
 	}
 	return toUpdate(property, rows)
 }

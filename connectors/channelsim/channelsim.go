@@ -39,6 +39,10 @@ type Faults struct {
 	// Duplicates is how many extra times each reservation is delivered
 	// (pushed again, or listed again after acknowledgement).
 	Duplicates int `json:"duplicates,omitempty"`
+	// RefuseARI, when set, has the channel refuse every ARI notification
+	// for good, in its own format, with this text as its reason (as a
+	// channel does for a rate plan it has closed).
+	RefuseARI string `json:"refuse_ari,omitempty"`
 }
 
 // Kit is the shared part of a simulator. Its zero value is not usable; use New.

@@ -50,7 +50,7 @@ var gatewayCases = []gatewayCase{
 }
 
 var fastHTTP = connectors.HTTPConfig{Timeout: time.Second, RetryMax: 2, RetryWaitMin: 5 * time.Millisecond,
-	RetryWaitMax: 20 * time.Millisecond, Breaker: connectors.BreakerConfig{Failures: 1000}}
+	RetryWaitMax: 20 * time.Millisecond}
 
 type syncBuffer struct {
 	mu sync.Mutex

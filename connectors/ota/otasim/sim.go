@@ -88,6 +88,10 @@ func (s *Sim) receiveARI(w http.ResponseWriter, r *http.Request) {
 		writeRS(w, http.StatusOK, ota.RootAvailNotifRS, "", &ota.Error{Type: typ, Code: code, Text: err.Error()})
 		return
 	}
+	if reason := s.Faults().RefuseARI; reason != "" {
+		writeRS(w, http.StatusOK, ota.RootAvailNotifRS, m.EchoToken, &ota.Error{Type: ota.ErrTypeBizRule, Code: ota.CodeUnableToProcess, Text: reason})
+		return
+	}
 	s.ARI.Apply(m.Update)
 	rs := ota.RootAvailNotifRS
 	switch m.Root.Local {
