@@ -61,8 +61,10 @@ type hubOptions struct {
 // startHub connects to the database, migrates it, starts (or connects to)
 // Kafka, builds the API, the backbone and the connectors. The caller serves
 // h.api, runs h.run, and calls h.close when done.
-func startHub(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts hubOptions) (h *hub, err error) {
-	h = &hub{cfg: cfg, logger: logger, connectors: map[string]connectors.Connector{}, webhooks: map[string]http.Handler{}}
+func startHub(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts hubOptions) (_ *hub, err error) {
+	// h is not the named result: a failed start returns nil, and what was
+	// started so far must still be closed.
+	h := &hub{cfg: cfg, logger: logger, connectors: map[string]connectors.Connector{}, webhooks: map[string]http.Handler{}}
 	defer func() {
 		if err != nil {
 			h.close()
@@ -151,6 +153,10 @@ func (h *hub) startBackbone(ctx context.Context) error {
 		ParkedRetryInterval: cfg.Backbone.ParkedRetryInterval,
 		HandlerTimeout:      cfg.Backbone.HandlerTimeout,
 	}, h.pool, h.logger, h.metrics)
+	if err != nil && !cfg.UsesEmbeddedBroker() {
+		return fmt.Errorf("Kafka at %s: %w (check that the brokers run and that this machine reaches them, or leave kafka.brokers empty to run the embedded broker)",
+			strings.Join(brokers, ","), err)
+	}
 	if err != nil {
 		return err
 	}
@@ -179,7 +185,7 @@ func (h *hub) startConnectors(ctx context.Context) error {
 	for _, name := range names {
 		spec, ok := connectors.Lookup(name)
 		if !ok {
-			return fmt.Errorf("connectors.%s: no such connector; registered: %s", name, strings.Join(connectors.Names(), ", "))
+			return fmt.Errorf("connectors.%s: no such connector; fix its name or remove it from the configuration (registered: %s)", name, strings.Join(connectors.Names(), ", "))
 		}
 		conn, err := connectors.Build(name, h.cfg.Connectors[name], h.res)
 		if err != nil {
@@ -347,6 +353,9 @@ func (h *hub) run(ctx context.Context) error {
 
 // close releases what startHub acquired, in reverse order.
 func (h *hub) close() {
+	if h == nil {
+		return
+	}
 	for name, c := range h.connectors {
 		if cl, ok := c.(connectors.Closer); ok {
 			if err := cl.Close(); err != nil {
