@@ -20,7 +20,9 @@ func TestCardDataInFreeTextIsRefused(t *testing.T) {
 	}{
 		{"card number and CVV in a comment", "comments[0]", func(b map[string]any) { b["comments"] = []string{"pay with 4111111111111111 cvv 737"} }},
 		{"card number with dots", "comments[0]", func(b map[string]any) { b["comments"] = []string{"card 4111.1111.1111.1111"} }},
-		{"full-width digits", "comments[0]", func(b map[string]any) { b["comments"] = []string{"４１１１ １１１１ １１１１ １１１１"} }},
+		{"full-width digits", "comments[0]", func(b map[string]any) {
+			b["comments"] = []string{"４１１１ １１１１ １１１１ １１１１"}
+		}},
 		{"CVV phrase alone", "comments[0]", func(b map[string]any) { b["comments"] = []string{"CVV 737"} }},
 		{"card number in an address", "primary_guest.address.lines[0]", func(b map[string]any) {
 			b["primary_guest"].(map[string]any)["address"] = map[string]any{"lines": []string{"4111 1111 1111 1111"}}
