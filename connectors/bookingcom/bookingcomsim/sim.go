@@ -278,6 +278,10 @@ func (s *Sim) ari(w http.ResponseWriter, r *http.Request) {
 		writeRS(w, http.StatusOK, ota.RootAvailNotifRS, &ota.Error{Type: typ, Code: code, Text: err.Error()})
 		return
 	}
+	if reason := s.Faults().RefuseARI; reason != "" {
+		writeRS(w, http.StatusOK, ota.ReplyRoot(m.Root), &ota.Error{Type: ota.ErrTypeBizRule, Code: ota.CodeUnableToProcess, Text: reason})
+		return
+	}
 	s.ARI.Apply(m.Update)
 	writeRS(w, http.StatusOK, ota.ReplyRoot(m.Root), nil)
 }

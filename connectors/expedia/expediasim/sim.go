@@ -222,6 +222,8 @@ func (s *Sim) ar(w http.ResponseWriter, r *http.Request) {
 		write(w, expedia.RS{XMLName: expedia.RootARRS, Errors: []expedia.Error{authError()}})
 	case m.Count > s.cfg.MaxUpdates:
 		write(w, expedia.RS{XMLName: expedia.RootARRS, Errors: []expedia.Error{{Code: "3001", Text: fmt.Sprintf("too many AvailRateUpdate elements: %d, at most %d", m.Count, s.cfg.MaxUpdates)}}})
+	case s.Faults().RefuseARI != "":
+		write(w, expedia.RS{XMLName: expedia.RootARRS, Errors: []expedia.Error{{Code: "3202", Text: s.Faults().RefuseARI}}})
 	default:
 		s.ARI.Apply(m.Update)
 		write(w, expedia.RS{XMLName: expedia.RootARRS, Success: &struct{}{}})
