@@ -12,8 +12,11 @@ const (
 	EventReservationModified   EventType = "reservation.modified"
 	EventReservationCancelled  EventType = "reservation.cancelled"
 	EventReservationOverbooked EventType = "reservation.overbooked"
+	// A channel sold a stay its restrictions forbid (flagged restricted).
+	EventReservationRestricted EventType = "reservation.restricted"
 	EventAvailabilityChanged   EventType = "availability.changed"
 	EventRatesChanged          EventType = "rates.changed"
+	EventRestrictionsChanged   EventType = "restrictions.changed"
 
 	// Payment events: one operation on a reservation's guarantee at its
 	// payment gateway (see Payment).
@@ -27,7 +30,16 @@ const (
 // IsReservation reports whether the event carries a reservation.
 func (t EventType) IsReservation() bool {
 	switch t {
-	case EventReservationCreated, EventReservationModified, EventReservationCancelled, EventReservationOverbooked:
+	case EventReservationCreated, EventReservationModified, EventReservationCancelled, EventReservationOverbooked, EventReservationRestricted:
+		return true
+	}
+	return false
+}
+
+// IsARI reports whether the event carries availability, rates or restrictions.
+func (t EventType) IsARI() bool {
+	switch t {
+	case EventAvailabilityChanged, EventRatesChanged, EventRestrictionsChanged:
 		return true
 	}
 	return false
@@ -58,7 +70,8 @@ type Event struct {
 	// Transition is the status change the event announces, when it
 	// announces one (reservation.modified or reservation.cancelled).
 	Transition *Transition `json:"transition,omitempty"`
-	// ARI is the new availability or rates (availability.changed, rates.changed).
+	// ARI is the new availability, rates or restrictions (availability.changed,
+	// rates.changed, restrictions.changed).
 	ARI *ARIUpdate `json:"ari,omitempty"`
 	// Payment is the payment operation and where the payment stands after
 	// it (payment.* events). It carries no card data beyond a mask.
@@ -74,62 +87,6 @@ const (
 	ARIRestrictions ARIKind = "restrictions"
 	ARIRates        ARIKind = "rates"
 )
-
-// ARIUpdate is a change of availability, restrictions or rates at one property,
-// as runs of nights with the same value. From and To are both inclusive.
-type ARIUpdate struct {
-	PropertyID   string               `json:"property_id"`
-	Availability []AvailabilityUpdate `json:"availability,omitempty"`
-	Restrictions []RestrictionsUpdate `json:"restrictions,omitempty"`
-	Rates        []RateUpdate         `json:"rates,omitempty"`
-}
-
-// Kinds lists the kinds of update u carries.
-func (u *ARIUpdate) Kinds() []ARIKind {
-	var k []ARIKind
-	if len(u.Availability) > 0 {
-		k = append(k, ARIAvailability)
-	}
-	if len(u.Restrictions) > 0 {
-		k = append(k, ARIRestrictions)
-	}
-	if len(u.Rates) > 0 {
-		k = append(k, ARIRates)
-	}
-	return k
-}
-
-// AvailabilityUpdate gives the units still available to sell of a room type for
-// the nights From..To. Zero closes the room type out.
-type AvailabilityUpdate struct {
-	RoomType  string `json:"room_type"`
-	From      Date   `json:"from"`
-	To        Date   `json:"to"`
-	Available int    `json:"available"`
-}
-
-// RestrictionsUpdate sets stay restrictions of a rate plan (or of every rate
-// plan of a room type when RatePlan is empty) for the nights From..To.
-type RestrictionsUpdate struct {
-	RoomType          string `json:"room_type,omitempty"`
-	RatePlan          string `json:"rate_plan,omitempty"`
-	From              Date   `json:"from"`
-	To                Date   `json:"to"`
-	Closed            bool   `json:"closed"`
-	ClosedToArrival   bool   `json:"closed_to_arrival"`
-	ClosedToDeparture bool   `json:"closed_to_departure"`
-	MinStay           int    `json:"min_stay,omitempty"`
-	MaxStay           int    `json:"max_stay,omitempty"`
-}
-
-// RateUpdate sets the price of one night of a rate plan for the nights From..To.
-type RateUpdate struct {
-	RatePlan string `json:"rate_plan"`
-	RoomType string `json:"room_type,omitempty"`
-	From     Date   `json:"from"`
-	To       Date   `json:"to"`
-	Price    Money  `json:"price"`
-}
 
 // The Kafka topics events are published to. Each carries one property's
 // events in order (the partition key is the property id).

@@ -48,6 +48,10 @@ const (
 	// FlagOverbooked: a channel sold a room Roomwire had no availability for.
 	// The reservation is kept, because the guest has already booked.
 	FlagOverbooked Flag = "overbooked"
+	// FlagRestricted: a channel sold a stay the rate plan's restrictions
+	// forbid (stop sell, closed to arrival, a minimum stay...). The
+	// reservation is kept, because the guest has already booked.
+	FlagRestricted Flag = "restricted"
 	// FlagPaymentDeclined: the payment gateway declined the guarantee.
 	FlagPaymentDeclined Flag = "payment_declined"
 )
@@ -86,6 +90,20 @@ func (r *Reservation) HasFlag(f Flag) bool {
 		}
 	}
 	return false
+}
+
+// ClearFlag removes f.
+func (r *Reservation) ClearFlag(f Flag) {
+	out := r.Flags[:0:0]
+	for _, x := range r.Flags {
+		if x != f {
+			out = append(out, x)
+		}
+	}
+	if len(out) == 0 {
+		out = nil
+	}
+	r.Flags = out
 }
 
 // SetFlag adds f unless the reservation already carries it.

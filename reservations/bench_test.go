@@ -27,7 +27,7 @@ func BenchmarkCreate(b *testing.B) {
 			b.Fatal(err)
 		}
 		if err := s.PutRates(ctx, reservations.AllProperties, id, []reservations.RateUpdate{
-			{RatePlan: "FLEX", From: date("2027-01-01"), To: date("2027-12-31"), Price: canonical.NewMoney(12000, "EUR")},
+			{RatePlan: "FLEX", From: date("2027-01-01"), To: date("2027-12-31"), Rate: canonical.Rate{Price: canonical.NewMoney(12000, "EUR")}},
 		}); err != nil {
 			b.Fatal(err)
 		}

@@ -160,6 +160,7 @@ func (s *Store) createTx(ctx context.Context, req CreateRequest, prop *Property,
 		queueFindEarlier(b, lock, req, r)
 	}
 	pricing := queuePrices(b, prop, r)
+	restr := queueReservationRestrictions(b, r)
 	delta := holds(r)
 	keys := queueAdjustInventory(b, r.PropertyID, delta, req.AllowOverbooking)
 
@@ -172,6 +173,9 @@ func (s *Store) createTx(ctx context.Context, req CreateRequest, prop *Property,
 	}
 	if err == nil && earlierID == "" && pricing != nil {
 		err = pricing.read(br)
+	}
+	if err == nil && earlierID == "" && restr != nil {
+		err = restr.read(br)
 	}
 	if err == nil && earlierID == "" && len(keys) > 0 {
 		// A replay's inventory change (it ran in the pipeline) is rolled
@@ -194,6 +198,10 @@ func (s *Store) createTx(ctx context.Context, req CreateRequest, prop *Property,
 	if err == nil {
 		err = r.Validate()
 	}
+	breach := restr.breach(r, nil)
+	if err == nil && breach != nil && !req.AllowOverbooking {
+		err = &RestrictedError{Breach: *breach}
+	}
 	if err != nil {
 		rollback()
 		return nil, err
@@ -203,6 +211,11 @@ func (s *Store) createTx(ctx context.Context, req CreateRequest, prop *Property,
 	if overbooked(nights) {
 		r.SetFlag(canonical.FlagOverbooked)
 		events = append(events, newEvent(ctx, canonical.EventReservationOverbooked, r.PropertyID, now, r, nil))
+	}
+	if breach != nil {
+		// A channel's guest has booked: kept, and flagged for the hotel.
+		r.SetFlag(canonical.FlagRestricted)
+		events = append(events, newEvent(ctx, canonical.EventReservationRestricted, r.PropertyID, now, r, nil))
 	}
 	events = append(events, availabilityEvent(ctx, r.PropertyID, now, nights)...)
 	// Marshalled once: the document, the revision and the events share it.
@@ -384,7 +397,7 @@ func checkCatalog(prop *Property, r *canonical.Reservation) error {
 type priceQuery struct {
 	sql    string
 	args   []any
-	prices map[priceKey]canonical.Money
+	prices map[priceKey]canonical.Rate
 }
 
 type priceKey struct {
@@ -413,7 +426,7 @@ func newPriceQuery(prop *Property, r *canonical.Reservation) *priceQuery {
 		return nil
 	}
 	return &priceQuery{
-		sql: `SELECT rate_plan, night, amount, currency FROM rates
+		sql: `SELECT rate_plan, night, amount, currency, rate FROM rates
 			WHERE property_id = $1 AND rate_plan = ANY($2) AND night >= $3 AND night < $4`,
 		args: []any{prop.ID, plans, from.Time(), to.Time()},
 	}
@@ -439,13 +452,15 @@ func (p *priceQuery) scan(rows pgx.Rows, err error) error {
 	if err != nil {
 		return err
 	}
-	p.prices = map[priceKey]canonical.Money{}
+	p.prices = map[priceKey]canonical.Rate{}
 	var plan, currency string
 	var night time.Time
 	var amount int64
-	_, err = pgx.ForEachRow(rows, []any{&plan, &night, &amount, &currency}, func() error {
-		p.prices[priceKey{plan, canonical.DateOf(night)}] = canonical.NewMoney(amount, currency)
-		return nil
+	var detail []byte
+	_, err = pgx.ForEachRow(rows, []any{&plan, &night, &amount, &currency, &detail}, func() error {
+		rate, err := rateOf(amount, currency, detail)
+		p.prices[priceKey{plan, canonical.DateOf(night)}] = rate
+		return err
 	})
 	return err
 }
@@ -458,11 +473,11 @@ func (p *priceQuery) apply(r *canonical.Reservation) error {
 			continue
 		}
 		for _, n := range st.Nights() {
-			price, ok := p.prices[priceKey{st.RatePlan, n}]
+			rate, ok := p.prices[priceKey{st.RatePlan, n}]
 			if !ok {
 				return fmt.Errorf("rate plan %s has no price for %s: %w", st.RatePlan, n, ErrNoAvailability)
 			}
-			st.NightlyPrices = append(st.NightlyPrices, canonical.NightlyPrice{Date: n, Price: price})
+			st.NightlyPrices = append(st.NightlyPrices, canonical.NightlyPrice{Date: n, Price: rate.For(st.Adults, len(st.ChildrenAges))})
 		}
 	}
 	return total(r)
@@ -727,8 +742,10 @@ func (s *Store) updateTx(ctx context.Context, scope Scope, id string, opts Updat
 	}
 	b = &pgx.Batch{}
 	pricing := queuePrices(b, prop, r)
+	restr := queueReservationRestrictions(b, r)
 	keys := queueAdjustInventory(b, r.PropertyID, delta, opts.AllowOverbooking)
 	var nights []nightAvailability
+	var breach *canonical.RestrictionBreach
 	if b.Len() > 0 {
 		br = c.SendBatch(ctx, b)
 		err = nil
@@ -739,6 +756,15 @@ func (s *Store) updateTx(ctx context.Context, scope Scope, id string, opts Updat
 			}
 		} else {
 			err = total(r)
+		}
+		if err == nil && restr != nil {
+			err = restr.read(br)
+		}
+		if err == nil {
+			breach = restr.breach(r, &old)
+			if breach != nil && !opts.AllowOverbooking {
+				err = &RestrictedError{Breach: *breach}
+			}
 		}
 		if err == nil {
 			err = r.Validate()
@@ -775,6 +801,11 @@ func (s *Store) updateTx(ctx context.Context, scope Scope, id string, opts Updat
 	if r.Status == canonical.StatusCancelled {
 		change = canonical.EventReservationCancelled
 	}
+	// The restricted flag follows the stays: set when a change breaks a
+	// restriction, cleared when the stays no longer break any.
+	if r.HasFlag(canonical.FlagRestricted) && (r.Status == canonical.StatusCancelled || (restr != nil && restr.breach(r, nil) == nil)) {
+		r.ClearFlag(canonical.FlagRestricted)
+	}
 	events := []canonical.Event{newEvent(ctx, change, r.PropertyID, now, r, nil)}
 	if r.Status != old.Status {
 		events[0].Transition = &canonical.Transition{From: old.Status, To: r.Status}
@@ -782,6 +813,10 @@ func (s *Store) updateTx(ctx context.Context, scope Scope, id string, opts Updat
 	if overbooked(nights) && !r.HasFlag(canonical.FlagOverbooked) {
 		r.SetFlag(canonical.FlagOverbooked)
 		events = append(events, newEvent(ctx, canonical.EventReservationOverbooked, r.PropertyID, now, r, nil))
+	}
+	if breach != nil && !r.HasFlag(canonical.FlagRestricted) {
+		r.SetFlag(canonical.FlagRestricted)
+		events = append(events, newEvent(ctx, canonical.EventReservationRestricted, r.PropertyID, now, r, nil))
 	}
 	events = append(events, availabilityEvent(ctx, r.PropertyID, now, nights)...)
 	newDoc, err := json.Marshal(r) // once, for the row, the revision and the events

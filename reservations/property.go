@@ -31,12 +31,25 @@ type RoomType struct {
 	MaxOccupancy int    `json:"max_occupancy,omitempty"` // 0: no limit
 }
 
-// RatePlan is a way of selling one room type, priced per night.
+// RatePlan is a way of selling one room type, priced per night: by its own
+// rates, or derived from a parent plan's.
 type RatePlan struct {
-	Code     string               `json:"code"`
-	RoomType string               `json:"room_type"`
-	Name     string               `json:"name"`
-	Policy   canonical.RatePolicy `json:"policy"`
+	Code     string                `json:"code"`
+	RoomType string                `json:"room_type"`
+	Name     string                `json:"name"`
+	Policy   canonical.RatePolicy  `json:"policy"`
+	Derived  *canonical.Derivation `json:"derived,omitempty"`
+}
+
+// derivedFrom returns the plans derived from parent.
+func (p *Property) derivedFrom(parent string) []RatePlan {
+	var out []RatePlan
+	for _, rp := range p.RatePlans {
+		if rp.Derived != nil && rp.Derived.Parent == parent {
+			out = append(out, rp)
+		}
+	}
+	return out
 }
 
 // Limits on catalogue changes, so one request cannot write an unbounded number of rows.
@@ -99,6 +112,22 @@ func (p *Property) validate() error {
 		pr.CheckText(f+".name", rp.Name, canonical.MaxNameLen)
 		pr.Merge(f+".policy", rp.Policy.Validate())
 	}
+	for i, rp := range p.RatePlans {
+		if rp.Derived == nil {
+			continue
+		}
+		f := fmt.Sprintf("rate_plans[%d].derived", i)
+		pr.Merge(f, rp.Derived.Validate(p.Currency))
+		parent, ok := p.ratePlan(rp.Derived.Parent)
+		switch {
+		case rp.Derived.Parent == rp.Code:
+			pr.Add(f+".parent_rate_plan", "a rate plan cannot derive from itself")
+		case !ok:
+			pr.Add(f+".parent_rate_plan", "%q is not one of this property's rate plans", rp.Derived.Parent)
+		case parent.Derived != nil:
+			pr.Add(f+".parent_rate_plan", "%s is itself derived (from %s); derive from a plan with its own rates", parent.Code, parent.Derived.Parent)
+		}
+	}
 	return pr.Err()
 }
 
@@ -110,7 +139,14 @@ func (s *Store) PutProperty(ctx context.Context, p Property) (created bool, err 
 		return false, err
 	}
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `
+		old, err := loadProperty(ctx, tx, p.ID)
+		if errors.Is(err, ErrNotFound) {
+			old, err = &Property{ID: p.ID}, nil
+		}
+		if err != nil {
+			return err
+		}
+		err = tx.QueryRow(ctx, `
 			INSERT INTO properties (id, name, timezone, currency) VALUES ($1, $2, $3, $4)
 			ON CONFLICT (id) DO UPDATE SET name = $2, timezone = $3, currency = $4, updated_at = now()
 			RETURNING (xmax = 0)`, p.ID, p.Name, p.Timezone, p.Currency).Scan(&created)
@@ -155,13 +191,13 @@ func (s *Store) PutProperty(ctx context.Context, p Property) (created bool, err 
 		}
 		for _, rp := range p.RatePlans {
 			if _, err := tx.Exec(ctx, `
-				INSERT INTO rate_plans (property_id, code, room_type, name, policy) VALUES ($1, $2, $3, $4, $5)
-				ON CONFLICT (property_id, code) DO UPDATE SET room_type = $3, name = $4, policy = $5`,
-				p.ID, rp.Code, rp.RoomType, rp.Name, rp.Policy); err != nil {
+				INSERT INTO rate_plans (property_id, code, room_type, name, policy, derived) VALUES ($1, $2, $3, $4, $5, $6)
+				ON CONFLICT (property_id, code) DO UPDATE SET room_type = $3, name = $4, policy = $5, derived = $6`,
+				p.ID, rp.Code, rp.RoomType, rp.Name, rp.Policy, rp.Derived); err != nil {
 				return err
 			}
 		}
-		return nil
+		return s.rederive(ctx, tx, old, &p)
 	})
 	s.catalog.forget(p.ID)
 	return created, err
@@ -190,7 +226,7 @@ func loadProperty(ctx context.Context, q querier, id string) (*Property, error) 
 		SELECT p.name, p.timezone, p.currency,
 			coalesce((SELECT json_agg(json_build_object('code', code, 'name', name, 'units', units,
 				'max_occupancy', coalesce(max_occupancy, 0)) ORDER BY code) FROM room_types WHERE property_id = p.id), '[]'),
-			coalesce((SELECT json_agg(json_build_object('code', code, 'room_type', room_type, 'name', name, 'policy', policy) ORDER BY code)
+			coalesce((SELECT json_agg(json_build_object('code', code, 'room_type', room_type, 'name', name, 'policy', policy, 'derived', derived) ORDER BY code)
 				FROM rate_plans WHERE property_id = p.id), '[]')
 		FROM properties p WHERE p.id = $1`, id).Scan(&p.Name, &p.Timezone, &p.Currency, &roomTypes, &ratePlans)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -234,12 +270,12 @@ type InventoryUpdate struct {
 	Units    int            `json:"units"`
 }
 
-// RateUpdate sets the price of a rate plan for the nights From..To, both inclusive.
+// RateUpdate sets the prices of a rate plan for the nights From..To, both inclusive.
 type RateUpdate struct {
-	RatePlan string          `json:"rate_plan"`
-	From     canonical.Date  `json:"from"`
-	To       canonical.Date  `json:"to"`
-	Price    canonical.Money `json:"-"`
+	RatePlan string
+	From     canonical.Date
+	To       canonical.Date
+	Rate     canonical.Rate
 }
 
 func checkRange(pr *canonical.Problems, field string, from, to canonical.Date) {
@@ -311,51 +347,6 @@ func (s *Store) PutInventory(ctx context.Context, scope Scope, propertyID string
 	})
 }
 
-// PutRates sets nightly prices and publishes the change.
-func (s *Store) PutRates(ctx context.Context, scope Scope, propertyID string, updates []RateUpdate) error {
-	if !scope.Allows(propertyID) {
-		return notFound("property", propertyID)
-	}
-	return s.inTx(ctx, func(tx pgx.Tx) error {
-		prop, err := loadProperty(ctx, tx, propertyID)
-		if err != nil {
-			return err
-		}
-		var pr canonical.Problems
-		if checkUpdateCount(&pr, len(updates)) {
-			for i, u := range updates {
-				f := fmt.Sprintf("updates[%d]", i)
-				if _, ok := prop.ratePlan(u.RatePlan); !ok {
-					pr.Add(f+".rate_plan", "%q is not a rate plan of property %s", u.RatePlan, propertyID)
-				}
-				checkRange(&pr, f, u.From, u.To)
-				if u.Price.Currency != prop.Currency {
-					pr.Add(f+".currency", "is %q but property %s sells in %s", u.Price.Currency, propertyID, prop.Currency)
-				}
-				if u.Price.Minor < 0 {
-					pr.Add(f+".amount", "must not be negative")
-				}
-			}
-		}
-		if err := pr.Err(); err != nil {
-			return err
-		}
-		ari := &canonical.ARIUpdate{PropertyID: propertyID}
-		for _, u := range updates {
-			if _, err := tx.Exec(ctx, `
-				INSERT INTO rates (property_id, rate_plan, night, amount, currency)
-				SELECT $1, $2, d::date, $5, $6 FROM generate_series($3::date, $4::date, interval '1 day') d
-				ON CONFLICT (property_id, rate_plan, night) DO UPDATE SET amount = $5, currency = $6`,
-				propertyID, u.RatePlan, u.From.Time(), u.To.Time(), u.Price.Minor, u.Price.Currency); err != nil {
-				return err
-			}
-			rp, _ := prop.ratePlan(u.RatePlan)
-			ari.Rates = append(ari.Rates, canonical.RateUpdate{RatePlan: u.RatePlan, RoomType: rp.RoomType, From: u.From, To: u.To, Price: u.Price})
-		}
-		return AppendEvents(ctx, tx, newEvent(ctx, canonical.EventRatesChanged, propertyID, s.now(), nil, ari))
-	})
-}
-
 // Offer is one room type and rate plan bookable for a stay.
 type Offer struct {
 	RoomType      string                   `json:"room_type"`
@@ -365,6 +356,9 @@ type Offer struct {
 	Available     int                      `json:"available"`
 	Total         canonical.Money          `json:"total"`
 	NightlyPrices []canonical.NightlyPrice `json:"nightly_prices"`
+	// Restricted names the restriction the stay breaks; such offers are
+	// listed only when asked for (IncludeRestricted), and cannot be booked.
+	Restricted *canonical.RestrictionBreach `json:"restricted,omitempty"`
 }
 
 // AvailabilityQuery asks what can be booked for a stay.
@@ -374,10 +368,12 @@ type AvailabilityQuery struct {
 	Adults             int
 	Children           int
 	IncludeSoldOut     bool // also list offers with no unit left
+	IncludeRestricted  bool // also list offers a restriction forbids, marked
 }
 
 // Availability returns the offers for a stay: every rate plan priced for every
-// night, with the units its room type has left on the fullest night.
+// night for the guests, with the units its room type has left on the fullest
+// night. Offers whose restrictions forbid the stay are left out.
 func (s *Store) Availability(ctx context.Context, scope Scope, q AvailabilityQuery) ([]Offer, error) {
 	if !scope.Allows(q.PropertyID) {
 		return nil, notFound("property", q.PropertyID)
@@ -416,7 +412,8 @@ func (s *Store) Availability(ctx context.Context, scope Scope, q AvailabilityQue
 			WHERE rt.property_id = $1 AND (rt.max_occupancy IS NULL OR rt.max_occupancy >= $4)
 			GROUP BY rt.code
 		)
-		SELECT rp.code, a.code, greatest(a.available, 0), array_agg(r.night ORDER BY r.night), array_agg(r.amount ORDER BY r.night), min(r.currency)
+		SELECT rp.code, a.code, greatest(a.available, 0), array_agg(r.night ORDER BY r.night), array_agg(r.amount ORDER BY r.night), min(r.currency),
+			json_agg(r.rate ORDER BY r.night)
 		FROM rate_plans rp
 		JOIN avail a ON a.code = rp.room_type
 		JOIN rates r ON r.property_id = rp.property_id AND r.rate_plan = rp.code AND r.night >= $2 AND r.night < $3
@@ -430,7 +427,8 @@ func (s *Store) Availability(ctx context.Context, scope Scope, q AvailabilityQue
 	var available int
 	var dates []time.Time
 	var amounts []int64
-	_, err = pgx.ForEachRow(rows, []any{&ratePlan, &roomType, &available, &dates, &amounts, &currency}, func() error {
+	var details []json.RawMessage
+	_, err = pgx.ForEachRow(rows, []any{&ratePlan, &roomType, &available, &dates, &amounts, &currency, &details}, func() error {
 		if available <= 0 && !q.IncludeSoldOut {
 			return nil
 		}
@@ -439,15 +437,47 @@ func (s *Store) Availability(ctx context.Context, scope Scope, q AvailabilityQue
 		o := Offer{RoomType: roomType, RoomTypeName: rt.Name, RatePlan: ratePlan, RatePlanName: rp.Name, Available: available}
 		o.Total.Currency = currency
 		for i, d := range dates {
-			price := canonical.NewMoney(amounts[i], currency)
+			var detail []byte
+			if i < len(details) && string(details[i]) != "null" {
+				detail = details[i]
+			}
+			rate, err := rateOf(amounts[i], currency, detail)
+			if err != nil {
+				return err
+			}
+			price := rate.For(q.Adults, q.Children)
 			o.NightlyPrices = append(o.NightlyPrices, canonical.NightlyPrice{Date: canonical.DateOf(d), Price: price})
-			o.Total.Minor += amounts[i]
+			o.Total.Minor += price.Minor
 		}
 		offers = append(offers, o)
 		return nil
 	})
 	if err != nil {
 		return nil, err
+	}
+	if len(offers) > 0 {
+		plans := make([]string, len(offers))
+		for i, o := range offers {
+			plans[i] = o.RatePlan
+		}
+		b := &pgx.Batch{}
+		restr := queueStayRestrictions(b, q.PropertyID, plans, q.Arrival, q.Departure)
+		br := s.pool.SendBatch(ctx, b)
+		err := restr.read(br)
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return nil, err
+		}
+		kept := offers[:0]
+		for _, o := range offers {
+			o.Restricted = restr.check(o.RatePlan, q.Arrival, q.Departure)
+			if o.Restricted == nil || q.IncludeRestricted {
+				kept = append(kept, o)
+			}
+		}
+		offers = kept
 	}
 	if offers == nil {
 		offers = []Offer{}

@@ -232,3 +232,66 @@ func truncateString(s string, n int) string {
 	}
 	return s[:n] + "..."
 }
+
+// ClearFlag removes a flag from a reservation once its cause is gone: an
+// overbooked reservation's nights are no longer oversold, a restricted one's
+// stays no longer break a restriction (or the reservation is cancelled). It
+// answers ErrInvalidState while the cause remains. Clearing is a change: a
+// new version with a reservation.modified event.
+func (s *Store) ClearFlag(ctx context.Context, scope Scope, id string, flag canonical.Flag) (*canonical.Reservation, error) {
+	return s.Update(ctx, scope, id, UpdateOptions{}, func(r *canonical.Reservation) error {
+		if !r.HasFlag(flag) {
+			return nil // already clear: nothing changes
+		}
+		if r.Status.HoldsInventory() {
+			if err := s.flagCause(ctx, r, flag); err != nil {
+				return err
+			}
+		}
+		r.ClearFlag(flag)
+		return nil
+	})
+}
+
+// flagCause returns ErrInvalidState when what raised flag on r still holds.
+func (s *Store) flagCause(ctx context.Context, r *canonical.Reservation, flag canonical.Flag) error {
+	switch flag {
+	case canonical.FlagOverbooked:
+		var roomTypes []string
+		var nights []time.Time
+		for k := range holds(r) {
+			roomTypes, nights = append(roomTypes, k.roomType), append(nights, k.night.Time())
+		}
+		var roomType string
+		var night time.Time
+		err := s.pool.QueryRow(ctx, `SELECT i.room_type, i.night FROM inventory i
+			JOIN room_types rt ON rt.property_id = i.property_id AND rt.code = i.room_type
+			JOIN unnest($2::text[], $3::date[]) AS t(room_type, night) ON i.room_type = t.room_type AND i.night = t.night
+			WHERE i.property_id = $1 AND i.units_sold > coalesce(i.units_sellable, rt.units) LIMIT 1`,
+			r.PropertyID, roomTypes, nights).Scan(&roomType, &night)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return fmt.Errorf("room type %s is still oversold on %s; free a room, or add units with PUT /v1/properties/%s/inventory: %w",
+			roomType, canonical.DateOf(night), r.PropertyID, ErrInvalidState)
+	case canonical.FlagRestricted:
+		b := &pgx.Batch{}
+		restr := queueReservationRestrictions(b, r)
+		br := s.pool.SendBatch(ctx, b)
+		err := restr.read(br)
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+		if breach := restr.breach(r, nil); breach != nil {
+			return fmt.Errorf("%s still; lift it with PUT /v1/properties/%s/restrictions, or change the stay: %w", breach.Error(), r.PropertyID, ErrInvalidState)
+		}
+		return nil
+	}
+	return nil // other flags are the caller's to judge
+}

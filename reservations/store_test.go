@@ -38,8 +38,8 @@ func newStore(t testing.TB, units int) *reservations.Store {
 		t.Fatal(err)
 	}
 	if err := s.PutRates(ctx, reservations.AllProperties, "LIS", []reservations.RateUpdate{
-		{RatePlan: "FLEX", From: date("2027-01-01"), To: date("2027-12-31"), Price: canonical.NewMoney(12000, "EUR")},
-		{RatePlan: "SGL-FLEX", From: date("2027-01-01"), To: date("2027-12-31"), Price: canonical.NewMoney(9000, "EUR")},
+		{RatePlan: "FLEX", From: date("2027-01-01"), To: date("2027-12-31"), Rate: canonical.Rate{Price: canonical.NewMoney(12000, "EUR")}},
+		{RatePlan: "SGL-FLEX", From: date("2027-01-01"), To: date("2027-12-31"), Rate: canonical.Rate{Price: canonical.NewMoney(9000, "EUR")}},
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -535,7 +535,7 @@ func TestConcurrentChangesOnATinyPool(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := s.PutRates(ctx, reservations.AllProperties, "LIS", []reservations.RateUpdate{
-		{RatePlan: "FLEX", From: date("2027-01-01"), To: date("2027-12-31"), Price: canonical.NewMoney(12000, "EUR")},
+		{RatePlan: "FLEX", From: date("2027-01-01"), To: date("2027-12-31"), Rate: canonical.Rate{Price: canonical.NewMoney(12000, "EUR")}},
 	}); err != nil {
 		t.Fatal(err)
 	}

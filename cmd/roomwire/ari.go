@@ -24,6 +24,7 @@ import (
 	"github.com/roomwire/roomwire/connectors/expedia/expediasim"
 	"github.com/roomwire/roomwire/connectors/ota"
 	"github.com/roomwire/roomwire/connectors/ota/otasim"
+	"github.com/roomwire/roomwire/reservations"
 )
 
 // The channel connectors (registered by importing their packages, which
@@ -140,7 +141,12 @@ Secrets may come from the environment instead.`+configHelp)
 			continue
 		}
 		start := time.Now()
-		u, err := arifanout.Resync(ctx, pool, res.Mappings, p, *property, first, first.AddDays(*days-1))
+		rules, err := reservations.New(pool).ChannelRules(ctx, reservations.AllProperties, *property, name)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			continue
+		}
+		u, err := arifanout.Resync(ctx, pool, res.Mappings, rules, p, *property, first, first.AddDays(*days-1))
 		if cl, ok := c.(connectors.Closer); ok {
 			cl.Close()
 		}
@@ -148,7 +154,7 @@ Secrets may come from the environment instead.`+configHelp)
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
 			continue
 		}
-		fmt.Printf("%s: pushed %d availability and %d rate runs of %s (%s to %s) in %s\n", name, len(u.Availability), len(u.Rates),
+		fmt.Printf("%s: pushed %d availability, %d restriction and %d rate runs of %s (%s to %s) in %s\n", name, len(u.Availability), len(u.Restrictions), len(u.Rates),
 			*property, first, first.AddDays(*days-1), time.Since(start).Round(time.Millisecond))
 	}
 	return errors.Join(errs...)

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/roomwire/roomwire/canonical"
 	"github.com/roomwire/roomwire/config"
 	"github.com/roomwire/roomwire/connectors"
 	"github.com/roomwire/roomwire/connectors/arifanout"
@@ -175,7 +176,9 @@ func (h *hub) startConnectors(ctx context.Context) error {
 			return fmt.Errorf("mappings_file %s: %w", f, err)
 		}
 	}
-	h.fanout = arifanout.New(arifanout.Config{}, h.pool, h.res.Mappings, h.logger)
+	h.fanout = arifanout.New(arifanout.Config{Rules: func(ctx context.Context, channel, property string) (canonical.ChannelRules, error) {
+		return h.store.ChannelRules(ctx, reservations.AllProperties, property, channel)
+	}}, h.pool, h.res.Mappings, h.logger)
 	applier := inbound.NewApplier(h.store, h.res.Mappings, h.res.Links, h.logger)
 	names := make([]string, 0, len(h.cfg.Connectors))
 	for name := range h.cfg.Connectors {

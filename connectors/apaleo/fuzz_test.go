@@ -71,7 +71,7 @@ func FuzzAvailability(f *testing.F) {
 		}
 		var r RateList
 		if connectors.DecodeJSON(data, &r) == nil {
-			if rates, err := RatesToARI(RatePlan{ID: "LIS-FLEX-DBL"}, &r); err == nil {
+			if rates, _, err := RatesToARI(RatePlan{ID: "LIS-FLEX-DBL"}, &r); err == nil {
 				for _, x := range rates {
 					if x.To.Before(x.From) {
 						t.Fatalf("bad run %+v", x)

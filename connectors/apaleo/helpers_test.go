@@ -79,8 +79,8 @@ func newWorld(t *testing.T, faults apaleosim.Faults) *world {
 		t.Fatal(err)
 	}
 	err := store.PutRates(ctx, reservations.AllProperties, "LIS", []reservations.RateUpdate{
-		{RatePlan: "FLEX-DBL", From: date("2027-04-01"), To: date("2027-05-31"), Price: canonical.NewMoney(13200, "EUR")},
-		{RatePlan: "FLEX-SGL", From: date("2027-04-01"), To: date("2027-05-31"), Price: canonical.NewMoney(9800, "EUR")},
+		{RatePlan: "FLEX-DBL", From: date("2027-04-01"), To: date("2027-05-31"), Rate: canonical.Rate{Price: canonical.NewMoney(13200, "EUR")}},
+		{RatePlan: "FLEX-SGL", From: date("2027-04-01"), To: date("2027-05-31"), Rate: canonical.Rate{Price: canonical.NewMoney(9800, "EUR")}},
 	})
 	if err != nil {
 		t.Fatal(err)

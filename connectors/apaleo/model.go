@@ -208,9 +208,28 @@ type RateList struct {
 	Count int    `json:"count"`
 }
 
-// Rate is one night's price of a rate plan.
+// Rate is one night's price of a rate plan, its prices by number of adults
+// and its restrictions.
 type Rate struct {
-	From  string `json:"from"`
-	To    string `json:"to"`
-	Price *Money `json:"price,omitempty"`
+	From             string            `json:"from"`
+	To               string            `json:"to"`
+	Price            *Money            `json:"price,omitempty"`
+	CalculatedPrices []CalculatedPrice `json:"calculatedPrices,omitempty"`
+	Restrictions     *RateRestrictions `json:"restrictions,omitempty"`
+}
+
+// CalculatedPrice is a night's price for a number of adults.
+type CalculatedPrice struct {
+	Adults int   `json:"adults"`
+	Price  Money `json:"price"`
+}
+
+// RateRestrictions are a night's restrictions; a length of stay left out is
+// no limit.
+type RateRestrictions struct {
+	MinLengthOfStay   int  `json:"minLengthOfStay,omitempty"`
+	MaxLengthOfStay   int  `json:"maxLengthOfStay,omitempty"`
+	Closed            bool `json:"closed"`
+	ClosedOnArrival   bool `json:"closedOnArrival"`
+	ClosedOnDeparture bool `json:"closedOnDeparture"`
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"reflect"
+	"sort"
 	"strconv"
 	"time"
 
@@ -73,13 +75,14 @@ func (c *Connector) SyncARI(ctx context.Context, sink connectors.Sink, property 
 			"/rateplan/v1/rate-plans/{id}/rates", nil, nil, &rates); err != nil {
 			return fmt.Errorf("apaleo: rates of %s: %w", rp.ID, err)
 		}
-		ru, err := RatesToARI(rp, &rates)
+		ru, rr, err := RatesToARI(rp, &rates)
 		if err != nil {
 			return err
 		}
 		u.Rates = append(u.Rates, ru...)
+		u.Restrictions = append(u.Restrictions, rr...)
 	}
-	if len(u.Availability) == 0 && len(u.Rates) == 0 {
+	if u.Empty() {
 		return nil
 	}
 	return sink.DeliverARI(ctx, *u)
@@ -134,18 +137,36 @@ func AvailabilityToARI(property string, a *UnitGroupAvailability, keep func(unit
 	return u, nil
 }
 
-// RatesToARI translates a rate plan's nightly rates into rate updates in
-// Apaleo's codes, as runs of nights with the same price. Nights without a
-// price (not sold) are left out.
-func RatesToARI(rp RatePlan, rates *RateList) ([]canonical.RateUpdate, error) {
+// RatesToARI translates a rate plan's nightly rates into rate and
+// restriction updates in Apaleo's codes, as runs of nights with the same
+// value. Prices by adults (calculatedPrices) become prices by occupancy.
+// Nights without a price (not sold) are left out of the rates; nights
+// without restrictions, out of the restrictions.
+func RatesToARI(rp RatePlan, rates *RateList) ([]canonical.RateUpdate, []canonical.RestrictionsUpdate, error) {
 	var p canonical.Problems
 	var out []canonical.RateUpdate
+	var restr []canonical.RestrictionsUpdate
+	var last canonical.Restrictions
 	if len(rates.Rates) > 3*366 {
-		return nil, connectors.Permanent(fmt.Errorf("apaleo rates of %s: %d nights is more than the %d allowed", rp.ID, len(rates.Rates), 3*366))
+		return nil, nil, connectors.Permanent(fmt.Errorf("apaleo rates of %s: %d nights is more than the %d allowed", rp.ID, len(rates.Rates), 3*366))
 	}
 	for i, r := range rates.Rates {
 		f := "rates[" + strconv.Itoa(i) + "]"
 		d := parseDate(&p, f+".from", r.From)
+		if x := r.Restrictions; x != nil {
+			if x.MinLengthOfStay < 0 || x.MaxLengthOfStay < 0 || x.MinLengthOfStay > canonical.MaxStayNights || x.MaxLengthOfStay > canonical.MaxStayNights {
+				p.Add(f+".restrictions", "lengths of stay must be 0 to %d", canonical.MaxStayNights)
+				continue
+			}
+			v := canonical.Restrictions{StopSell: x.Closed, ClosedToArrival: x.ClosedOnArrival, ClosedToDeparture: x.ClosedOnDeparture,
+				MinStay: x.MinLengthOfStay, MaxStay: x.MaxLengthOfStay}
+			if k := len(restr) - 1; k >= 0 && last == v && restr[k].To.AddDays(1) == d {
+				restr[k].To = d
+			} else {
+				restr = append(restr, v.Update(rp.UnitGroup.ID, rp.ID, d, d))
+				last = v
+			}
+		}
 		if r.Price == nil {
 			continue
 		}
@@ -154,16 +175,28 @@ func RatesToARI(rp RatePlan, rates *RateList) ([]canonical.RateUpdate, error) {
 			p.Add(f+".price", "%v", err)
 			continue
 		}
-		if k := len(out) - 1; k >= 0 && out[k].Price == price && out[k].To.AddDays(1) == d {
+		rate := canonical.Rate{Price: price}
+		for j, cp := range r.CalculatedPrices {
+			m, err := toMoney(&cp.Price)
+			if err != nil || cp.Adults < 1 || cp.Adults > canonical.MaxGuestsInRoom {
+				p.Add(fmt.Sprintf("%s.calculatedPrices[%d]", f, j), "is not a price for 1 to %d adults", canonical.MaxGuestsInRoom)
+				continue
+			}
+			rate.Occupancy = append(rate.Occupancy, canonical.OccupancyPrice{Adults: cp.Adults, Price: m})
+		}
+		if len(rate.Occupancy) > 0 {
+			sort.Slice(rate.Occupancy, func(a, b int) bool { return rate.Occupancy[a].Adults < rate.Occupancy[b].Adults })
+		}
+		if k := len(out) - 1; k >= 0 && reflect.DeepEqual(out[k].Rate, rate) && out[k].To.AddDays(1) == d {
 			out[k].To = d
 			continue
 		}
-		out = append(out, canonical.RateUpdate{RatePlan: rp.ID, RoomType: rp.UnitGroup.ID, From: d, To: d, Price: price})
+		out = append(out, canonical.RateUpdate{RatePlan: rp.ID, RoomType: rp.UnitGroup.ID, From: d, To: d, Rate: rate})
 	}
 	if err := p.Err(); err != nil {
-		return nil, connectors.Permanent(fmt.Errorf("apaleo rates of %s: %w", connectors.SafeText(rp.ID, 40), err))
+		return nil, nil, connectors.Permanent(fmt.Errorf("apaleo rates of %s: %w", connectors.SafeText(rp.ID, 40), err))
 	}
-	return out, nil
+	return out, restr, nil
 }
 
 // Backfill reads every reservation staying between from and to at the

@@ -98,7 +98,7 @@ func newStack(t testing.TB) *stack {
 		t.Fatal(err)
 	}
 	if err := store.PutRates(ctx, reservations.AllProperties, "LIS", []reservations.RateUpdate{
-		{RatePlan: "FLEX-DBL", From: date("2027-04-01"), To: date("2028-03-31"), Price: canonical.NewMoney(13200, "EUR")}}); err != nil {
+		{RatePlan: "FLEX-DBL", From: date("2027-04-01"), To: date("2028-03-31"), Rate: canonical.Rate{Price: canonical.NewMoney(13200, "EUR")}}}); err != nil {
 		t.Fatal(err)
 	}
 	broker, err := router.StartEmbeddedBroker(t.TempDir(), logger, router.WithDefaultPartitions(2))
@@ -355,7 +355,7 @@ func TestResync(t *testing.T) {
 	})
 	store := reservations.New(pool)
 	store.PutProperty(ctx, lisbon)
-	store.PutRates(ctx, reservations.AllProperties, "LIS", []reservations.RateUpdate{{RatePlan: "FLEX-DBL", From: date("2027-04-01"), To: date("2027-04-30"), Price: canonical.NewMoney(12000, "EUR")}})
+	store.PutRates(ctx, reservations.AllProperties, "LIS", []reservations.RateUpdate{{RatePlan: "FLEX-DBL", From: date("2027-04-01"), To: date("2027-04-30"), Rate: canonical.Rate{Price: canonical.NewMoney(12000, "EUR")}}})
 	b := canonical.ChannelBooking{Connector: "direct", Action: canonical.ChannelNew, Reservation: canonical.Reservation{PropertyID: "LIS", Channel: "direct", ExternalID: "X1",
 		PrimaryGuest: canonical.Guest{Surname: "Ng"}, Total: canonical.NewMoney(0, "EUR"), RoomStays: []canonical.RoomStay{{RoomType: "DBL", RatePlan: "FLEX-DBL", Arrival: date("2027-04-10"), Departure: date("2027-04-12"), Adults: 1}}}}
 	if _, _, err := store.ApplyChannelBooking(ctx, b); err != nil {
@@ -366,7 +366,7 @@ func TestResync(t *testing.T) {
 	defer srv.Close()
 	conn, _ := expedia.New(expedia.Config{APIURL: srv.URL, Username: "roomwire", Password: secret, HotelIDs: []string{c[0]}, HTTP: fastHTTP}, res)
 	defer conn.Close()
-	u, err := arifanout.Resync(ctx, pool, res.Mappings, conn, "LIS", date("2027-04-09"), date("2027-04-12"))
+	u, err := arifanout.Resync(ctx, pool, res.Mappings, nil, conn, "LIS", date("2027-04-09"), date("2027-04-12"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,6 +45,9 @@ type Config struct {
 	// sending them again. Default 500,000; past it the memory starts over,
 	// which costs only pushes of unchanged values.
 	Remember int
+	// Rules returns a channel's availability rules at a property, applied
+	// to what the channel is told. Nil: no rules.
+	Rules func(ctx context.Context, channel, property string) (canonical.ChannelRules, error)
 }
 
 func (c *Config) setDefaults() {
@@ -56,14 +59,8 @@ func (c *Config) setDefaults() {
 	}
 }
 
-// restrictions is the value of a night's restrictions.
-type restrictions struct {
-	Closed            bool `json:"closed,omitempty"`
-	ClosedToArrival   bool `json:"closed_to_arrival,omitempty"`
-	ClosedToDeparture bool `json:"closed_to_departure,omitempty"`
-	MinStay           int  `json:"min_stay,omitempty"`
-	MaxStay           int  `json:"max_stay,omitempty"`
-}
+// restrictions is the value of a night's restrictions: all of them.
+type restrictions = canonical.Restrictions
 
 // ConsumerName returns the consumer (and consumer group) name of a channel.
 func ConsumerName(channel string) string { return "ari." + channel }
@@ -178,7 +175,7 @@ func (f *Fanout) Handler(name string) router.HandlerFunc {
 // classified for the router: a channel's refusal is permanent, a failure to
 // reach it retryable.
 func (f *Fanout) Deliver(ctx context.Context, name string, e canonical.Event) error {
-	if (e.Type != canonical.EventAvailabilityChanged && e.Type != canonical.EventRatesChanged) || e.ARI == nil {
+	if !e.Type.IsARI() || e.ARI == nil || (e.ARI.Channel != "" && e.ARI.Channel != name) {
 		return nil
 	}
 	f.mu.Lock()
@@ -192,6 +189,9 @@ func (f *Fanout) Deliver(ctx context.Context, name string, e canonical.Event) er
 		u.PropertyID = e.PropertyID
 	}
 	rows, err := f.current(ctx, u)
+	if err == nil {
+		rows, err = f.applyRules(ctx, name, u.PropertyID, rows)
+	}
 	if err != nil {
 		return err
 	}
@@ -221,8 +221,8 @@ func (f *Fanout) Deliver(ctx context.Context, name string, e canonical.Event) er
 }
 
 // current returns, night by night, the values of what u touches: the
-// store's availability and rates as they are now (later changes included,
-// which is what coalesces a burst), and u's own restrictions.
+// store's availability, restrictions and rates as they are now (later
+// changes included, which is what coalesces a burst).
 func (f *Fanout) current(ctx context.Context, u canonical.ARIUpdate) ([]pendingRow, error) {
 	var rows []pendingRow
 	span := func(kind string, from, to canonical.Date) error {
@@ -248,19 +248,37 @@ func (f *Fanout) current(ctx context.Context, u canonical.ARIUpdate) ([]pendingR
 		if err := span("restrictions", r.From, r.To); err != nil {
 			return nil, err
 		}
-		v, err := json.Marshal(restrictions{Closed: r.Closed, ClosedToArrival: r.ClosedToArrival, ClosedToDeparture: r.ClosedToDeparture, MinStay: r.MinStay, MaxStay: r.MaxStay})
-		if err != nil {
-			return nil, router.Permanent(err)
-		}
-		for d := r.From; !r.To.Before(d); d = d.AddDays(1) {
-			rows = append(rows, pendingRow{kind: "restrictions", roomType: r.RoomType, ratePlan: r.RatePlan, night: d, value: v})
-		}
+		scope.add(&scope.restrictions, r.RoomType, r.RatePlan, r.From, r.To)
 	}
-	stored, err := snapshot(ctx, f.pool, u.PropertyID, scope)
+	rows, err := snapshot(ctx, f.pool, u.PropertyID, scope)
 	if err != nil {
 		return nil, fmt.Errorf("arifanout: current values of %s: %w", u.PropertyID, err) // retryable: the store
 	}
-	return append(stored, rows...), nil
+	return rows, nil
+}
+
+// applyRules limits the availability rows by the channel's availability
+// rules at the property, so that what is remembered as acknowledged is what
+// the channel was told.
+func (f *Fanout) applyRules(ctx context.Context, name, property string, rows []pendingRow) ([]pendingRow, error) {
+	if f.cfg.Rules == nil {
+		return rows, nil
+	}
+	rules, err := f.cfg.Rules(ctx, name, property)
+	if err != nil || len(rules) == 0 {
+		return rows, err // retryable: the store
+	}
+	for i, r := range rows {
+		if r.kind != "availability" {
+			continue
+		}
+		var n int
+		if err := json.Unmarshal(r.value, &n); err != nil {
+			return nil, router.Permanent(err)
+		}
+		rows[i].value, _ = json.Marshal(rules.Available(r.roomType, n))
+	}
+	return rows, nil
 }
 
 // unsent returns the rows whose value the channel has not acknowledged.
@@ -318,7 +336,7 @@ func (f *Fanout) push(ctx context.Context, p connectors.ARIPusher, u canonical.A
 	if skipped > 0 {
 		f.logger.DebugContext(ctx, "ARI entries the channel does not sell were skipped", "channel", p.Name(), "property", u.PropertyID, "skipped", skipped)
 	}
-	if len(out.Availability)+len(out.Restrictions)+len(out.Rates) == 0 {
+	if out.Empty() {
 		return nil
 	}
 	return p.PushARI(ctx, out)
@@ -356,12 +374,11 @@ func toUpdate(property string, rows []pendingRow) (canonical.ARIUpdate, error) {
 		case "restrictions":
 			var x restrictions
 			err = json.Unmarshal(r.value, &x)
-			u.Restrictions = append(u.Restrictions, canonical.RestrictionsUpdate{RoomType: r.roomType, RatePlan: r.ratePlan, From: from, To: to,
-				Closed: x.Closed, ClosedToArrival: x.ClosedToArrival, ClosedToDeparture: x.ClosedToDeparture, MinStay: x.MinStay, MaxStay: x.MaxStay})
+			u.Restrictions = append(u.Restrictions, x.Update(r.roomType, r.ratePlan, from, to))
 		case "rate":
-			var m canonical.Money
-			err = json.Unmarshal(r.value, &m)
-			u.Rates = append(u.Rates, canonical.RateUpdate{RoomType: r.roomType, RatePlan: r.ratePlan, From: from, To: to, Price: m})
+			var x canonical.Rate
+			err = json.Unmarshal(r.value, &x)
+			u.Rates = append(u.Rates, canonical.RateUpdate{RoomType: r.roomType, RatePlan: r.ratePlan, From: from, To: to, Rate: x})
 		}
 		if err != nil {
 			return u, fmt.Errorf("arifanout: %s of %s: %w", r.kind, property, err)

@@ -15,10 +15,10 @@ import (
 )
 
 // snapshotScope is what to read of a property: availability of room types,
-// rates of room types or rate plans, each over a range of nights. An empty
-// code means all.
+// restrictions and rates of room types or rate plans, each over a range of
+// nights. An empty code means all.
 type snapshotScope struct {
-	availability, rates []scopeEntry
+	availability, restrictions, rates []scopeEntry
 }
 
 type scopeEntry struct {
@@ -89,20 +89,50 @@ func snapshot(ctx context.Context, pool *pgxpool.Pool, property string, scope sn
 			return nil, fmt.Errorf("availability of %s: %w", property, err)
 		}
 	}
+	if len(scope.restrictions) > 0 {
+		from, to, plans := span(scope.restrictions, func(e scopeEntry) string { return e.ratePlan })
+		rs, _ := pool.Query(ctx, `
+			SELECT rp.room_type, x.rate_plan, x.night, x.stop_sell, x.closed_to_arrival, x.closed_to_departure, x.min_stay, x.min_stay_through, x.max_stay
+			FROM restrictions x JOIN rate_plans rp ON rp.property_id = x.property_id AND rp.code = x.rate_plan
+			WHERE x.property_id = $1 AND x.night BETWEEN $2 AND $3 AND ($4::text[] IS NULL OR x.rate_plan = ANY($4))`,
+			property, from.Time(), to.Time(), plans)
+		var roomType, plan string
+		var night time.Time
+		var x restrictions
+		if _, err := pgx.ForEachRow(rs, []any{&roomType, &plan, &night, &x.StopSell, &x.ClosedToArrival, &x.ClosedToDeparture, &x.MinStay, &x.MinStayThrough, &x.MaxStay}, func() error {
+			v, err := json.Marshal(x)
+			if err != nil {
+				return err
+			}
+			r := pendingRow{kind: "restrictions", roomType: roomType, ratePlan: plan, night: canonical.DateOf(night), value: v}
+			if covers(scope.restrictions, r) {
+				rows = append(rows, r)
+			}
+			return nil
+		}); err != nil {
+			return nil, fmt.Errorf("restrictions of %s: %w", property, err)
+		}
+	}
 	if len(scope.rates) > 0 {
 		from, to, plans := span(scope.rates, func(e scopeEntry) string { return e.ratePlan })
 		rs, _ := pool.Query(ctx, `
-			SELECT rp.room_type, r.rate_plan, r.night, r.amount, r.currency
+			SELECT rp.room_type, r.rate_plan, r.night, r.amount, r.currency, r.rate
 			FROM rates r JOIN rate_plans rp ON rp.property_id = r.property_id AND rp.code = r.rate_plan
 			WHERE r.property_id = $1 AND r.night BETWEEN $2 AND $3 AND ($4::text[] IS NULL OR r.rate_plan = ANY($4))`,
 			property, from.Time(), to.Time(), plans)
 		var roomType, plan, currency string
 		var night time.Time
 		var amount int64
-		if _, err := pgx.ForEachRow(rs, []any{&roomType, &plan, &night, &amount, &currency}, func() error {
-			v, err := json.Marshal(canonical.NewMoney(amount, currency))
-			if err != nil {
-				return err
+		var detail []byte
+		if _, err := pgx.ForEachRow(rs, []any{&roomType, &plan, &night, &amount, &currency, &detail}, func() error {
+			// The rate's detail (prices by occupancy, extras) when it has
+			// one, else its one amount.
+			v := detail
+			if len(v) == 0 {
+				var err error
+				if v, err = json.Marshal(canonical.Rate{Price: canonical.NewMoney(amount, currency)}); err != nil {
+					return err
+				}
 			}
 			r := pendingRow{kind: "rate", roomType: roomType, ratePlan: plan, night: canonical.DateOf(night), value: v}
 			if covers(scope.rates, r) {
@@ -116,7 +146,7 @@ func snapshot(ctx context.Context, pool *pgxpool.Pool, property string, scope sn
 	return rows, nil
 }
 
-// Snapshot reads a property's availability and rates for the nights
+// Snapshot reads a property's availability, restrictions and rates for the nights
 // from..to (inclusive) from the reservation store.
 func Snapshot(ctx context.Context, pool *pgxpool.Pool, property string, from, to canonical.Date) (canonical.ARIUpdate, error) {
 	u := canonical.ARIUpdate{PropertyID: property}
@@ -130,21 +160,23 @@ func Snapshot(ctx context.Context, pool *pgxpool.Pool, property string, from, to
 		return u, connectors.Permanent(fmt.Errorf("arifanout: no property %q", property))
 	}
 	all := []scopeEntry{{from: from, to: to}}
-	rows, err := snapshot(ctx, pool, property, snapshotScope{availability: all, rates: all})
+	rows, err := snapshot(ctx, pool, property, snapshotScope{availability: all, restrictions: all, rates: all})
 	if err != nil {
 		return u, fmt.Errorf("arifanout: %w", err)
 	}
 	return toUpdate(property, rows)
 }
 
-// Resync pushes a property's full availability and rates for from..to, read
-// from the store, to one channel, mapped to its codes. It is what
-// `roomwire ari resync` runs, for a channel that lost track.
-func Resync(ctx context.Context, pool *pgxpool.Pool, mappings *connectors.Mappings, p connectors.ARIPusher, property string, from, to canonical.Date) (canonical.ARIUpdate, error) {
+// Resync pushes a property's full availability, restrictions and rates for
+// from..to, read from the store, to one channel, mapped to its codes and
+// limited by its availability rules. It is what `roomwire ari resync` runs,
+// for a channel that lost track.
+func Resync(ctx context.Context, pool *pgxpool.Pool, mappings *connectors.Mappings, rules canonical.ChannelRules, p connectors.ARIPusher, property string, from, to canonical.Date) (canonical.ARIUpdate, error) {
 	u, err := Snapshot(ctx, pool, property, from, to)
 	if err != nil {
 		return u, err
 	}
+	u = rules.Apply(u)
 	f := &Fanout{mappings: mappings, logger: slog.New(slog.DiscardHandler)}
 	f.cfg.setDefaults()
 	return u, f.push(ctx, p, u)

@@ -139,7 +139,7 @@ func TestPushARI(t *testing.T) {
 	w := newWorld(t)
 	u := canonical.ARIUpdate{PropertyID: "1180204",
 		Availability: []canonical.AvailabilityUpdate{{RoomType: "118020401", From: date("2027-04-10"), To: date("2027-04-12"), Available: 0}},
-		Rates:        []canonical.RateUpdate{{RoomType: "118020401", RatePlan: "50923412", From: date("2027-04-10"), To: date("2027-04-10"), Price: canonical.NewMoney(9900, "EUR")}}}
+		Rates:        []canonical.RateUpdate{{RoomType: "118020401", RatePlan: "50923412", From: date("2027-04-10"), To: date("2027-04-10"), Rate: canonical.Rate{Price: canonical.NewMoney(9900, "EUR")}}}}
 	if err := w.conn.PushARI(context.Background(), u); err != nil {
 		t.Fatal(err)
 	}

@@ -174,13 +174,7 @@ func writeJSON(w http.ResponseWriter, v any) {
 }
 
 // Restriction is what a channel believes of a rate plan's restrictions on a night.
-type Restriction struct {
-	Closed            bool `json:"closed,omitempty"`
-	ClosedToArrival   bool `json:"closed_to_arrival,omitempty"`
-	ClosedToDeparture bool `json:"closed_to_departure,omitempty"`
-	MinStay           int  `json:"min_stay,omitempty"`
-	MaxStay           int  `json:"max_stay,omitempty"`
-}
+type Restriction = canonical.Restrictions
 
 type nightKey struct {
 	hotel, roomType, ratePlan string
@@ -194,7 +188,7 @@ type ARIState struct {
 	mu       sync.Mutex
 	avail    map[nightKey]int
 	restr    map[nightKey]Restriction
-	rates    map[nightKey]canonical.Money
+	rates    map[nightKey]canonical.Rate
 	messages int
 	changed  chan struct{}
 	lastAt   map[nightKey]time.Time
@@ -203,7 +197,7 @@ type ARIState struct {
 
 // NewARIState returns an empty state.
 func NewARIState() *ARIState {
-	return &ARIState{avail: map[nightKey]int{}, restr: map[nightKey]Restriction{}, rates: map[nightKey]canonical.Money{},
+	return &ARIState{avail: map[nightKey]int{}, restr: map[nightKey]Restriction{}, rates: map[nightKey]canonical.Rate{},
 		changed: make(chan struct{}), lastAt: map[nightKey]time.Time{}}
 }
 
@@ -218,7 +212,8 @@ func (s *ARIState) ObserveAvailability(fn func(hotel, roomType string, night can
 }
 
 // Apply records one message's update: every night of each entry's From..To.
-// Restrictions given with an empty rate plan apply to the room type ("").
+// Restrictions given with an empty rate plan apply to the room type (""); a
+// restriction an entry leaves unset stays as it was.
 func (s *ARIState) Apply(u canonical.ARIUpdate) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -236,13 +231,13 @@ func (s *ARIState) Apply(u canonical.ARIUpdate) {
 	}
 	for _, r := range u.Restrictions {
 		for _, n := range canonical.Nights(r.From, r.To.AddDays(1)) {
-			s.restr[nightKey{u.PropertyID, r.RoomType, r.RatePlan, n}] = Restriction{Closed: r.Closed, ClosedToArrival: r.ClosedToArrival,
-				ClosedToDeparture: r.ClosedToDeparture, MinStay: r.MinStay, MaxStay: r.MaxStay}
+			k := nightKey{u.PropertyID, r.RoomType, r.RatePlan, n}
+			s.restr[k] = s.restr[k].With(r)
 		}
 	}
 	for _, r := range u.Rates {
 		for _, n := range canonical.Nights(r.From, r.To.AddDays(1)) {
-			s.rates[nightKey{u.PropertyID, r.RoomType, r.RatePlan, n}] = r.Price
+			s.rates[nightKey{u.PropertyID, r.RoomType, r.RatePlan, n}] = r.Rate
 		}
 	}
 	close(s.changed)
@@ -272,12 +267,20 @@ func (s *ARIState) Restriction(hotel, roomType, ratePlan string, night canonical
 	return r, ok
 }
 
-// Rate returns the price the channel believes a rate plan has on a night.
+// Rate returns the price the channel believes a rate plan has on a night
+// (its standard occupancy's).
 func (s *ARIState) Rate(hotel, roomType, ratePlan string, night canonical.Date) (canonical.Money, bool) {
+	r, ok := s.FullRate(hotel, roomType, ratePlan, night)
+	return r.Price, ok
+}
+
+// FullRate returns the prices the channel believes a rate plan has on a
+// night, by occupancy with the extra amounts.
+func (s *ARIState) FullRate(hotel, roomType, ratePlan string, night canonical.Date) (canonical.Rate, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	m, ok := s.rates[nightKey{hotel, roomType, ratePlan, night}]
-	return m, ok
+	r, ok := s.rates[nightKey{hotel, roomType, ratePlan, night}]
+	return r, ok
 }
 
 // Messages returns how many ARI messages were applied.
@@ -310,7 +313,7 @@ func (s *ARIState) Snapshot() map[string][]string {
 		out["restrictions"] = append(out["restrictions"], line(k, string(b)))
 	}
 	for k, v := range s.rates {
-		out["rates"] = append(out["rates"], line(k, v.String()))
+		out["rates"] = append(out["rates"], line(k, rateText(v)))
 	}
 	for _, l := range out {
 		sort.Strings(l)
@@ -369,4 +372,21 @@ func (a *Acks) Reference(channelID string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// rateText renders a rate for a snapshot line: "120.00 EUR", followed by
+// the prices by adults and the extras when the channel was told them, e.g.
+// "120.00 EUR 1:90.00 2:120.00 +adult:25.00 +child:15.00".
+func rateText(r canonical.Rate) string {
+	parts := []string{r.Price.String()}
+	for _, o := range r.Occupancy {
+		parts = append(parts, strconv.Itoa(o.Adults)+":"+o.Price.Decimal())
+	}
+	if r.ExtraAdult.Minor != 0 {
+		parts = append(parts, "+adult:"+r.ExtraAdult.Decimal())
+	}
+	if r.ExtraChild.Minor != 0 {
+		parts = append(parts, "+child:"+r.ExtraChild.Decimal())
+	}
+	return strings.Join(parts, " ")
 }

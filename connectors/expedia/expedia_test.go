@@ -241,8 +241,8 @@ func TestPushARISplit(t *testing.T) {
 		d := date("2027-06-01").AddDays(i)
 		u.Availability = append(u.Availability, canonical.AvailabilityUpdate{RoomType: "200719312", From: d, To: d, Available: i})
 	}
-	u.Rates = []canonical.RateUpdate{{RoomType: "200719312", RatePlan: "211004551A", From: date("2027-06-01"), To: date("2027-06-07"), Price: canonical.NewMoney(9900, "EUR")}}
-	u.Restrictions = []canonical.RestrictionsUpdate{{RoomType: "200719312", RatePlan: "211004551A", From: date("2027-06-01"), To: date("2027-06-02"), MinStay: 2}}
+	u.Rates = []canonical.RateUpdate{{RoomType: "200719312", RatePlan: "211004551A", From: date("2027-06-01"), To: date("2027-06-07"), Rate: canonical.Rate{Price: canonical.NewMoney(9900, "EUR")}}}
+	u.Restrictions = []canonical.RestrictionsUpdate{canonical.Restrictions{MinStay: 2}.Update("200719312", "211004551A", date("2027-06-01"), date("2027-06-02"))}
 	if err := w.conn.PushARI(context.Background(), u); err != nil {
 		t.Fatal(err)
 	}

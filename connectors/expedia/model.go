@@ -223,18 +223,28 @@ type ARRatePlan struct {
 	Restrictions *ARRestrictions `xml:"Restrictions"`
 }
 
-// ARRate is a nightly rate.
+// ARRate is a nightly rate: one per day, or one per occupancy.
 type ARRate struct {
-	Currency string `xml:"currency,attr"`
-	PerDay   struct {
-		Rate string `xml:"rate,attr"`
-	} `xml:"PerDay"`
+	Currency     string           `xml:"currency,attr"`
+	PerDay       *ARPerDay        `xml:"PerDay"`
+	PerOccupancy []ARPerOccupancy `xml:"PerOccupancy"`
+}
+
+// ARPerDay is the nightly rate whatever the occupancy.
+type ARPerDay struct {
+	Rate string `xml:"rate,attr"`
+}
+
+// ARPerOccupancy is the nightly rate for a number of adults.
+type ARPerOccupancy struct {
+	Rate      string `xml:"rate,attr"`
+	Occupancy string `xml:"occupancy,attr"`
 }
 
 // ARRestrictions are stay restrictions.
 type ARRestrictions struct {
 	MinLOS            string `xml:"minLOS,attr,omitempty"`
 	MaxLOS            string `xml:"maxLOS,attr,omitempty"`
-	ClosedToArrival   string `xml:"closedToArrival,attr"`
-	ClosedToDeparture string `xml:"closedToDeparture,attr"`
+	ClosedToArrival   string `xml:"closedToArrival,attr,omitempty"`
+	ClosedToDeparture string `xml:"closedToDeparture,attr,omitempty"`
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -338,22 +339,33 @@ func ParseAR(data []byte) (*ARMessage, error) {
 			out.Update.Availability = append(out.Update.Availability, canonical.AvailabilityUpdate{RoomType: rt.ID, From: from, To: to, Available: n})
 		}
 		if rt.Closed != "" {
-			out.Update.Restrictions = append(out.Update.Restrictions, canonical.RestrictionsUpdate{RoomType: rt.ID, From: from, To: to, Closed: rt.Closed == "true"})
+			out.Update.Restrictions = append(out.Update.Restrictions, canonical.RestrictionsUpdate{RoomType: rt.ID, From: from, To: to, StopSell: flag(rt.Closed)})
 		}
 		for _, rp := range rt.RatePlans {
 			if rp.Rate != nil {
-				m, err := connectors.ParseAmount(rp.Rate.PerDay.Rate, rp.Rate.Currency)
-				if err != nil || m.Minor < 0 {
-					return nil, bad("expedia: AvailRateUpdate %d: rate %q: not an amount", i+1, connectors.SafeText(rp.Rate.PerDay.Rate, 20))
+				rate, err := parseARRate(rp.Rate)
+				if err != nil {
+					return nil, bad("expedia: AvailRateUpdate %d: %v", i+1, err)
 				}
-				out.Update.Rates = append(out.Update.Rates, canonical.RateUpdate{RoomType: rt.ID, RatePlan: rp.ID, From: from, To: to, Price: m})
+				out.Update.Rates = append(out.Update.Rates, canonical.RateUpdate{RoomType: rt.ID, RatePlan: rp.ID, From: from, To: to, Rate: rate})
 			}
 			if rp.Restrictions != nil || rp.Closed != "" {
-				r := canonical.RestrictionsUpdate{RoomType: rt.ID, RatePlan: rp.ID, From: from, To: to, Closed: rp.Closed == "true"}
+				r := canonical.RestrictionsUpdate{RoomType: rt.ID, RatePlan: rp.ID, From: from, To: to, StopSell: flag(rp.Closed)}
 				if x := rp.Restrictions; x != nil {
-					r.ClosedToArrival, r.ClosedToDeparture = x.ClosedToArrival == "true", x.ClosedToDeparture == "true"
-					r.MinStay, _ = strconv.Atoi(x.MinLOS)
-					r.MaxStay, _ = strconv.Atoi(x.MaxLOS)
+					r.ClosedToArrival, r.ClosedToDeparture = flag(x.ClosedToArrival), flag(x.ClosedToDeparture)
+					for _, los := range []struct {
+						attr string
+						dst  **int
+					}{{x.MinLOS, &r.MinStay}, {x.MaxLOS, &r.MaxStay}} {
+						if los.attr == "" {
+							continue
+						}
+						n, err := strconv.Atoi(los.attr)
+						if err != nil || n < 0 || n > canonical.MaxStayNights {
+							return nil, bad("expedia: AvailRateUpdate %d: length of stay %q is not 0 to %d", i+1, connectors.SafeText(los.attr, 10), canonical.MaxStayNights)
+						}
+						*los.dst = &n
+					}
 				}
 				out.Update.Restrictions = append(out.Update.Restrictions, r)
 			}
@@ -362,8 +374,59 @@ func ParseAR(data []byte) (*ARMessage, error) {
 	return out, nil
 }
 
+// flag reads an optional true/false attribute: nil when absent.
+func flag(s string) *bool {
+	if s == "" {
+		return nil
+	}
+	v := s == "true"
+	return &v
+}
+
+// parseARRate reads a Rate element: one PerDay rate, or PerOccupancy rates
+// by number of adults (the most adults' is the standard price).
+func parseARRate(x *ARRate) (canonical.Rate, error) {
+	var out canonical.Rate
+	parse := func(s string) (canonical.Money, error) {
+		m, err := connectors.ParseAmount(s, x.Currency)
+		if err != nil || m.Minor < 0 {
+			return m, fmt.Errorf("rate %q: not an amount", connectors.SafeText(s, 20))
+		}
+		return m, nil
+	}
+	if x.PerDay != nil {
+		m, err := parse(x.PerDay.Rate)
+		if err != nil {
+			return out, err
+		}
+		out.Price = m
+	}
+	for _, o := range x.PerOccupancy {
+		n, err := strconv.Atoi(o.Occupancy)
+		if err != nil || n < 1 || n > canonical.MaxGuestsInRoom {
+			return out, fmt.Errorf("occupancy %q is not 1 to %d", connectors.SafeText(o.Occupancy, 10), canonical.MaxGuestsInRoom)
+		}
+		m, err := parse(o.Rate)
+		if err != nil {
+			return out, err
+		}
+		out.Occupancy = append(out.Occupancy, canonical.OccupancyPrice{Adults: n, Price: m})
+	}
+	sort.Slice(out.Occupancy, func(i, j int) bool { return out.Occupancy[i].Adults < out.Occupancy[j].Adults })
+	switch {
+	case x.PerDay == nil && len(out.Occupancy) == 0:
+		return out, errors.New("Rate has neither PerDay nor PerOccupancy")
+	case x.PerDay == nil:
+		out.Price = out.Occupancy[len(out.Occupancy)-1].Price
+	}
+	return out, nil
+}
+
 // ARUpdates renders an ARI update (in Expedia's codes) as AvailRateUpdate
-// elements, one per entry.
+// elements, one per entry. Restrictions an entry leaves unset are left out;
+// Expedia has no minimum stay through a night, so that one is not sent.
+// Rates by occupancy go as PerOccupancy rates (extra adult and child
+// amounts are not part of Expedia's AR rate).
 func ARUpdates(u canonical.ARIUpdate) []ARUpdate {
 	var out []ARUpdate
 	dr := func(from, to canonical.Date) DateRange { return DateRange{From: from.String(), To: to.String()} }
@@ -371,25 +434,45 @@ func ARUpdates(u canonical.ARIUpdate) []ARUpdate {
 		out = append(out, ARUpdate{DateRange: dr(a.From, a.To), RoomType: ARRoomType{ID: a.RoomType,
 			Inventory: &ARInventory{TotalInventoryAvailable: strconv.Itoa(max(a.Available, 0))}}})
 	}
+	boolAttr := func(v *bool) string {
+		if v == nil {
+			return ""
+		}
+		return strconv.FormatBool(*v)
+	}
+	intAttr := func(v *int) string {
+		if v == nil {
+			return ""
+		}
+		return strconv.Itoa(*v) // 0 lifts the limit
+	}
 	for _, r := range u.Restrictions {
-		closed := strconv.FormatBool(r.Closed)
+		closed := boolAttr(r.StopSell)
 		if r.RatePlan == "" {
-			out = append(out, ARUpdate{DateRange: dr(r.From, r.To), RoomType: ARRoomType{ID: r.RoomType, Closed: closed}})
+			if closed != "" {
+				out = append(out, ARUpdate{DateRange: dr(r.From, r.To), RoomType: ARRoomType{ID: r.RoomType, Closed: closed}})
+			}
 			continue
 		}
-		x := &ARRestrictions{ClosedToArrival: strconv.FormatBool(r.ClosedToArrival), ClosedToDeparture: strconv.FormatBool(r.ClosedToDeparture)}
-		if r.MinStay > 0 {
-			x.MinLOS = strconv.Itoa(r.MinStay)
+		x := &ARRestrictions{ClosedToArrival: boolAttr(r.ClosedToArrival), ClosedToDeparture: boolAttr(r.ClosedToDeparture),
+			MinLOS: intAttr(r.MinStay), MaxLOS: intAttr(r.MaxStay)}
+		if *x == (ARRestrictions{}) {
+			x = nil
 		}
-		if r.MaxStay > 0 {
-			x.MaxLOS = strconv.Itoa(r.MaxStay)
+		if x == nil && closed == "" {
+			continue
 		}
 		out = append(out, ARUpdate{DateRange: dr(r.From, r.To), RoomType: ARRoomType{ID: r.RoomType,
 			RatePlans: []ARRatePlan{{ID: r.RatePlan, Closed: closed, Restrictions: x}}}})
 	}
 	for _, r := range u.Rates {
 		rate := &ARRate{Currency: r.Price.Currency}
-		rate.PerDay.Rate = r.Price.Decimal()
+		if len(r.Occupancy) == 0 {
+			rate.PerDay = &ARPerDay{Rate: r.Price.Decimal()}
+		}
+		for _, o := range r.Occupancy {
+			rate.PerOccupancy = append(rate.PerOccupancy, ARPerOccupancy{Rate: o.Price.Decimal(), Occupancy: strconv.Itoa(o.Adults)})
+		}
 		out = append(out, ARUpdate{DateRange: dr(r.From, r.To), RoomType: ARRoomType{ID: r.RoomType, RatePlans: []ARRatePlan{{ID: r.RatePlan, Rate: rate}}}})
 	}
 	return out

@@ -109,7 +109,7 @@ func (a *Applier) apply(ctx context.Context, e *Envelope) (*canonical.Reservatio
 			return nil, classifyStoreError(fmt.Errorf("apply %s ARI for %s: %w", e.Connector, u.PropertyID, err))
 		}
 		log.InfoContext(ctx, "applied ARI update", "property", u.PropertyID,
-			"availability", len(u.Availability), "rates", len(u.Rates))
+			"availability", len(u.Availability), "rates", len(u.Rates), "restrictions", len(u.Restrictions))
 		return nil, nil
 	}
 	return nil, connectors.Permanent(errors.New("inbound: empty message"))
@@ -126,7 +126,7 @@ func classifyStoreError(err error) error {
 	return err // validation errors are permanent by ClassOf; others retryable
 }
 
-// applyARI writes availability and rates. A partner's availability is what is
+// applyARI writes availability, rates and restrictions. A partner's availability is what is
 // left to sell; the store keeps what may be sold in all, so the units Roomwire
 // has already sold each night are added back.
 func (a *Applier) applyARI(ctx context.Context, u *canonical.ARIUpdate) error {
@@ -154,7 +154,7 @@ func (a *Applier) applyARI(ctx context.Context, u *canonical.ARIUpdate) error {
 	}
 	var rates []reservations.RateUpdate
 	for _, r := range u.Rates {
-		rates = append(rates, reservations.RateUpdate{RatePlan: r.RatePlan, From: r.From, To: r.To, Price: r.Price})
+		rates = append(rates, reservations.RateUpdate{RatePlan: r.RatePlan, From: r.From, To: r.To, Rate: r.Rate})
 	}
 	for len(rates) > 0 {
 		n := min(len(rates), reservations.MaxUpdates)
@@ -163,8 +163,33 @@ func (a *Applier) applyARI(ctx context.Context, u *canonical.ARIUpdate) error {
 		}
 		rates = rates[n:]
 	}
-	if len(u.Restrictions) > 0 {
-		a.logger.DebugContext(ctx, "restrictions are not kept by the store yet; skipped", "count", len(u.Restrictions))
+	var restr []reservations.RestrictionChange
+	var prop *reservations.Property
+	for _, r := range u.Restrictions {
+		if r.RoomType == "" && r.RatePlan != "" {
+			// A partner may name the rate plan alone; the store wants its room type too.
+			if prop == nil {
+				var err error
+				if prop, err = a.store.GetProperty(ctx, reservations.AllProperties, u.PropertyID); err != nil {
+					return err
+				}
+			}
+			for _, rp := range prop.RatePlans {
+				if rp.Code == r.RatePlan {
+					r.RoomType = rp.RoomType
+				}
+			}
+		}
+		if !r.SetsNothing() {
+			restr = append(restr, reservations.RestrictionChange{RestrictionsUpdate: r})
+		}
+	}
+	for len(restr) > 0 {
+		n := min(len(restr), reservations.MaxUpdates)
+		if err := a.store.PutRestrictions(ctx, reservations.AllProperties, u.PropertyID, restr[:n]); err != nil {
+			return err
+		}
+		restr = restr[n:]
 	}
 	return nil
 }

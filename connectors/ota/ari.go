@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -18,8 +19,10 @@ import (
 // messages that carry it: availability as OTA_HotelAvailNotifRQ booking limits
 // (or, with invCount, OTA_HotelInvCountNotifRQ counts), restrictions as
 // OTA_HotelAvailNotifRQ restriction statuses and lengths of stay, and rates as
-// OTA_HotelRateAmountNotifRQ. occupancy, when above zero, is put on each rate
-// as NumberOfGuests. Each message's EchoToken is a hash of its content, so a
+// OTA_HotelRateAmountNotifRQ: one BaseByGuestAmt per priced number of adults
+// (NumberOfGuests, AgeQualifyingCode 10) with AdditionalGuestAmounts for
+// extra adults and children. A rate priced once carries occupancy, when
+// above zero, as its NumberOfGuests. Each message's EchoToken is a hash of its content, so a
 // retry of the same content is recognisably the same message.
 func ARIMessages(u canonical.ARIUpdate, invCount bool, occupancy int, pos *POS) ([][]byte, error) {
 	var out [][]byte
@@ -57,15 +60,24 @@ func ARIMessages(u canonical.ARIUpdate, invCount bool, occupancy int, pos *POS) 
 		}
 		for _, r := range u.Restrictions {
 			m := AvailStatusMessage{StatusApplicationControl: StatusApplicationControl{Start: r.From.String(), End: r.To.String(), InvTypeCode: r.RoomType, RatePlanCode: r.RatePlan}}
-			m.RestrictionStatus = []RestrictionStatus{
-				{Restriction: "Master", Status: openClose(r.Closed)},
-				{Restriction: "Arrival", Status: openClose(r.ClosedToArrival)},
-				{Restriction: "Departure", Status: openClose(r.ClosedToDeparture)},
+			// Only the restrictions the update sets: the others stay as the
+			// channel has them.
+			for _, x := range []struct {
+				name string
+				v    *bool
+			}{{"Master", r.StopSell}, {"Arrival", r.ClosedToArrival}, {"Departure", r.ClosedToDeparture}} {
+				if x.v != nil {
+					m.RestrictionStatus = append(m.RestrictionStatus, RestrictionStatus{Restriction: x.name, Status: openClose(*x.v)})
+				}
 			}
 			// 0 lifts a minimum or maximum stay.
-			m.LengthsOfStay = []LengthOfStay{
-				{Time: strconv.Itoa(r.MinStay), TimeUnit: "Day", MinMaxMessageType: "SetMinLOS"},
-				{Time: strconv.Itoa(r.MaxStay), TimeUnit: "Day", MinMaxMessageType: "SetMaxLOS"},
+			for _, x := range []struct {
+				kind string
+				v    *int
+			}{{LOSMinArrival, r.MinStay}, {LOSMinThrough, r.MinStayThrough}, {LOSMax, r.MaxStay}} {
+				if x.v != nil {
+					m.LengthsOfStay = append(m.LengthsOfStay, LengthOfStay{Time: strconv.Itoa(*x.v), TimeUnit: "Day", MinMaxMessageType: x.kind})
+				}
 			}
 			rq.Messages.List = append(rq.Messages.List, m)
 		}
@@ -77,13 +89,9 @@ func ARIMessages(u canonical.ARIUpdate, invCount bool, occupancy int, pos *POS) 
 	if len(u.Rates) > 0 {
 		rq := RateAmountNotifRQ{XMLName: RootRateAmountNotifRQ, Version: "1.0", TimeStamp: now, NotifType: "Delta", POS: pos, Messages: RateAmountMessages{HotelCode: u.PropertyID}}
 		for _, r := range u.Rates {
-			amt := BaseByGuestAmt{AmountAfterTax: r.Price.Decimal(), CurrencyCode: r.Price.Currency}
-			if occupancy > 0 {
-				amt.NumberOfGuests = strconv.Itoa(occupancy)
-			}
 			rq.Messages.List = append(rq.Messages.List, RateAmountMessage{
 				StatusApplicationControl: StatusApplicationControl{Start: r.From.String(), End: r.To.String(), InvTypeCode: r.RoomType, RatePlanCode: r.RatePlan},
-				Rates:                    []RateAmount{{BaseByGuestAmts: []BaseByGuestAmt{amt}}},
+				Rates:                    []RateAmount{rateAmount(r.Rate, occupancy)},
 			})
 		}
 		rq.EchoToken = echo(rq.Messages)
@@ -92,6 +100,40 @@ func ARIMessages(u canonical.ARIUpdate, invCount bool, occupancy int, pos *POS) 
 		}
 	}
 	return out, nil
+}
+
+// The MinMaxMessageType values of LengthOfStay: the minimum stay of stays
+// arriving on a night, of stays through it, and the maximum stay.
+const (
+	LOSMinArrival = "SetMinLOS"
+	LOSMinThrough = "SetForwardMinStay"
+	LOSMax        = "SetMaxLOS"
+)
+
+// rateAmount renders a rate: a BaseByGuestAmt per priced number of adults,
+// or one (for occupancy guests, when above zero) for a rate priced once.
+func rateAmount(r canonical.Rate, occupancy int) RateAmount {
+	var out RateAmount
+	if len(r.Occupancy) == 0 {
+		amt := BaseByGuestAmt{AmountAfterTax: r.Price.Decimal(), CurrencyCode: r.Price.Currency}
+		if occupancy > 0 {
+			amt.NumberOfGuests = strconv.Itoa(occupancy)
+		}
+		out.BaseByGuestAmts = []BaseByGuestAmt{amt}
+	}
+	for _, o := range r.Occupancy {
+		out.BaseByGuestAmts = append(out.BaseByGuestAmts, BaseByGuestAmt{NumberOfGuests: strconv.Itoa(o.Adults), AgeQualifyingCode: AgeAdult,
+			AmountAfterTax: o.Price.Decimal(), CurrencyCode: o.Price.Currency})
+	}
+	for _, x := range []struct {
+		code string
+		m    canonical.Money
+	}{{AgeAdult, r.ExtraAdult}, {AgeChild, r.ExtraChild}} {
+		if x.m.Minor != 0 {
+			out.AdditionalGuestAmounts = append(out.AdditionalGuestAmounts, AdditionalGuestAmount{AgeQualifyingCode: x.code, Amount: x.m.Decimal(), CurrencyCode: x.m.Currency})
+		}
+	}
+	return out
 }
 
 func openClose(closed bool) string {
@@ -124,16 +166,9 @@ func echo(v any) string {
 type ARIMessage struct {
 	Root      xml.Name
 	EchoToken string
-	Update    canonical.ARIUpdate
-	// Set lists, per index of Update.Restrictions, which of its fields the
-	// message set: an OTA message may set one restriction and leave the
-	// others as they were.
-	Set []RestrictionFields
-}
-
-// RestrictionFields says which restriction fields an AvailStatusMessage set.
-type RestrictionFields struct {
-	Closed, ClosedToArrival, ClosedToDeparture, MinStay, MaxStay bool
+	// Update holds what the message sets; restrictions it leaves unset
+	// are nil.
+	Update canonical.ARIUpdate
 }
 
 // ParseARI safely reads an OTA_HotelAvailNotifRQ, OTA_HotelInvCountNotifRQ or
@@ -171,7 +206,6 @@ func ParseARI(data []byte) (*ARIMessage, error) {
 				continue
 			}
 			r := canonical.RestrictionsUpdate{RoomType: sac.InvTypeCode, RatePlan: sac.RatePlanCode, From: from, To: to}
-			var set RestrictionFields
 			for _, rs := range m.RestrictionStatus {
 				closed := rs.Status == "Close"
 				if !closed && rs.Status != "Open" {
@@ -179,11 +213,11 @@ func ParseARI(data []byte) (*ARIMessage, error) {
 				}
 				switch rs.Restriction {
 				case "Master", "":
-					r.Closed, set.Closed = closed, true
+					r.StopSell = &closed
 				case "Arrival":
-					r.ClosedToArrival, set.ClosedToArrival = closed, true
+					r.ClosedToArrival = &closed
 				case "Departure":
-					r.ClosedToDeparture, set.ClosedToDeparture = closed, true
+					r.ClosedToDeparture = &closed
 				default:
 					return nil, inputErr(ErrTypeBizRule, CodeInvalidValue, "AvailStatusMessage %d: Restriction %q is not Master, Arrival or Departure", i+1, connectors.SafeText(rs.Restriction, 20))
 				}
@@ -194,16 +228,18 @@ func ParseARI(data []byte) (*ARIMessage, error) {
 					return nil, inputErr(ErrTypeBizRule, CodeInvalidValue, "AvailStatusMessage %d: LengthOfStay Time %q is not 0 to %d", i+1, connectors.SafeText(los.Time, 20), canonical.MaxStayNights)
 				}
 				switch los.MinMaxMessageType {
-				case "SetMinLOS":
-					r.MinStay, set.MinStay = n, true
-				case "SetMaxLOS":
-					r.MaxStay, set.MaxStay = n, true
+				case LOSMinArrival:
+					r.MinStay = &n
+				case LOSMinThrough:
+					r.MinStayThrough = &n
+				case LOSMax:
+					r.MaxStay = &n
 				default:
-					return nil, inputErr(ErrTypeBizRule, CodeInvalidValue, "AvailStatusMessage %d: MinMaxMessageType %q is not SetMinLOS or SetMaxLOS", i+1, connectors.SafeText(los.MinMaxMessageType, 20))
+					return nil, inputErr(ErrTypeBizRule, CodeInvalidValue, "AvailStatusMessage %d: MinMaxMessageType %q is not %s, %s or %s", i+1,
+						connectors.SafeText(los.MinMaxMessageType, 20), LOSMinArrival, LOSMinThrough, LOSMax)
 				}
 			}
 			out.Update.Restrictions = append(out.Update.Restrictions, r)
-			out.Set = append(out.Set, set)
 		}
 	case RootInvCountNotifRQ.Local:
 		var rq InvCountNotifRQ
@@ -238,36 +274,71 @@ func ParseARI(data []byte) (*ARIMessage, error) {
 			if err != nil {
 				return nil, err
 			}
-			// The standard occupancy's price: the amount without NumberOfGuests,
-			// else the one for the most guests.
-			var best *BaseByGuestAmt
-			bestN := -1
-			for _, rt := range m.Rates {
-				for j := range rt.BaseByGuestAmts {
-					a := &rt.BaseByGuestAmts[j]
-					n, _ := strconv.Atoi(a.NumberOfGuests)
-					if a.NumberOfGuests == "" {
-						n = 1 << 20
-					}
-					if n > bestN {
-						best, bestN = a, n
-					}
-				}
-			}
-			if best == nil {
-				return nil, inputErr(ErrTypeRequired, CodeRequiredMissing, "RateAmountMessage %d has no BaseByGuestAmt", i+1)
-			}
-			price, err := amount(Amount{AmountBeforeTax: best.AmountBeforeTax, AmountAfterTax: best.AmountAfterTax, CurrencyCode: best.CurrencyCode}, fmt.Sprintf("RateAmountMessage %d", i+1))
+			rate, err := parseRate(m.Rates, fmt.Sprintf("RateAmountMessage %d", i+1))
 			if err != nil {
 				return nil, err
 			}
 			sac := m.StatusApplicationControl
-			out.Update.Rates = append(out.Update.Rates, canonical.RateUpdate{RatePlan: sac.RatePlanCode, RoomType: sac.InvTypeCode, From: from, To: to, Price: price})
+			out.Update.Rates = append(out.Update.Rates, canonical.RateUpdate{RatePlan: sac.RatePlanCode, RoomType: sac.InvTypeCode, From: from, To: to, Rate: rate})
 		}
 	}
 	if out.Update.PropertyID == "" {
 		return nil, inputErr(ErrTypeRequired, CodeRequiredMissing, "HotelCode is missing")
 	}
+	return out, nil
+}
+
+// parseRate reads a message's rates: prices by NumberOfGuests (adults) and
+// extra adult and child amounts. The standard price is the amount without
+// NumberOfGuests, else the one for the most guests.
+func parseRate(rates []RateAmount, where string) (canonical.Rate, error) {
+	var out canonical.Rate
+	bestN := -1
+	for _, rt := range rates {
+		for _, a := range rt.BaseByGuestAmts {
+			price, err := amount(Amount{AmountBeforeTax: a.AmountBeforeTax, AmountAfterTax: a.AmountAfterTax, CurrencyCode: a.CurrencyCode}, where)
+			if err != nil {
+				return out, err
+			}
+			n := 1 << 20
+			if a.NumberOfGuests != "" {
+				n, err = strconv.Atoi(a.NumberOfGuests)
+				if err != nil || n < 1 || n > canonical.MaxGuestsInRoom {
+					return out, inputErr(ErrTypeBizRule, CodeInvalidValue, "%s: NumberOfGuests %q is not 1 to %d", where, connectors.SafeText(a.NumberOfGuests, 10), canonical.MaxGuestsInRoom)
+				}
+				out.Occupancy = append(out.Occupancy, canonical.OccupancyPrice{Adults: n, Price: price})
+			}
+			if n > bestN {
+				out.Price, bestN = price, n
+			}
+		}
+		for _, g := range rt.AdditionalGuestAmounts {
+			cur := g.CurrencyCode
+			if cur == "" {
+				cur = out.Price.Currency
+			}
+			m, err := amount(Amount{AmountAfterTax: g.Amount, CurrencyCode: cur}, where+" AdditionalGuestAmount")
+			if err != nil {
+				return out, err
+			}
+			switch g.AgeQualifyingCode {
+			case AgeAdult:
+				out.ExtraAdult = m
+			case AgeChild:
+				out.ExtraChild = m
+			default:
+				return out, inputErr(ErrTypeBizRule, CodeInvalidValue, "%s: AdditionalGuestAmount AgeQualifyingCode %q is not %s (adult) or %s (child)", where,
+					connectors.SafeText(g.AgeQualifyingCode, 10), AgeAdult, AgeChild)
+			}
+		}
+	}
+	if bestN < 0 {
+		return out, inputErr(ErrTypeRequired, CodeRequiredMissing, "%s has no BaseByGuestAmt", where)
+	}
+	if len(out.Occupancy) == 1 {
+		out.Occupancy = nil // one price is not pricing by occupancy
+	}
+	sort.Slice(out.Occupancy, func(i, j int) bool { return out.Occupancy[i].Adults < out.Occupancy[j].Adults })
 	return out, nil
 }
 

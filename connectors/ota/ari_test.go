@@ -24,8 +24,8 @@ func TestPushARI(t *testing.T) {
 					{RoomType: "DBL-SEA", From: date("2027-04-12"), To: date("2027-04-12"), Available: 0},
 					{RoomType: "FAM", From: date("2027-04-10"), To: date("2027-04-12"), Available: 1},
 				},
-				Restrictions: []canonical.RestrictionsUpdate{{RoomType: "DBL-SEA", RatePlan: "FLEX", From: date("2027-04-10"), To: date("2027-04-10"), ClosedToDeparture: true, MinStay: 3}},
-				Rates:        []canonical.RateUpdate{{RoomType: "DBL-SEA", RatePlan: "FLEX", From: date("2027-04-10"), To: date("2027-04-12"), Price: eur(14250)}},
+				Restrictions: []canonical.RestrictionsUpdate{canonical.Restrictions{ClosedToDeparture: true, MinStay: 3}.Update("DBL-SEA", "FLEX", date("2027-04-10"), date("2027-04-10"))},
+				Rates:        []canonical.RateUpdate{{RoomType: "DBL-SEA", RatePlan: "FLEX", From: date("2027-04-10"), To: date("2027-04-12"), Rate: canonical.Rate{Price: eur(14250)}}},
 			}
 			if err := w.conn.PushARI(ctx, u); err != nil {
 				t.Fatal(err)

@@ -397,16 +397,33 @@ type RateAmountMessage struct {
 	Rates                    []RateAmount             `xml:"Rates>Rate"`
 }
 
-// RateAmount is a price by number of guests.
+// RateAmount is a price by number of guests, with the amounts of guests
+// beyond them.
 type RateAmount struct {
-	BaseByGuestAmts []BaseByGuestAmt `xml:"BaseByGuestAmts>BaseByGuestAmt"`
+	BaseByGuestAmts        []BaseByGuestAmt        `xml:"BaseByGuestAmts>BaseByGuestAmt"`
+	AdditionalGuestAmounts []AdditionalGuestAmount `xml:"AdditionalGuestAmounts>AdditionalGuestAmount,omitempty"`
 }
+
+// AdditionalGuestAmount is the nightly amount of each extra adult
+// (AgeQualifyingCode 10) or child (8).
+type AdditionalGuestAmount struct {
+	AgeQualifyingCode string `xml:"AgeQualifyingCode,attr"`
+	Amount            string `xml:"Amount,attr"`
+	CurrencyCode      string `xml:"CurrencyCode,attr,omitempty"`
+}
+
+// The AgeQualifyingCode values Roomwire reads and writes.
+const (
+	AgeAdult = "10"
+	AgeChild = "8"
+)
 
 // BaseByGuestAmt is the nightly price for a number of guests (none: the
 // rate plan's standard occupancy).
 type BaseByGuestAmt struct {
-	NumberOfGuests  string `xml:"NumberOfGuests,attr,omitempty"`
-	AmountBeforeTax string `xml:"AmountBeforeTax,attr,omitempty"`
-	AmountAfterTax  string `xml:"AmountAfterTax,attr,omitempty"`
-	CurrencyCode    string `xml:"CurrencyCode,attr,omitempty"`
+	NumberOfGuests    string `xml:"NumberOfGuests,attr,omitempty"`
+	AgeQualifyingCode string `xml:"AgeQualifyingCode,attr,omitempty"`
+	AmountBeforeTax   string `xml:"AmountBeforeTax,attr,omitempty"`
+	AmountAfterTax    string `xml:"AmountAfterTax,attr,omitempty"`
+	CurrencyCode      string `xml:"CurrencyCode,attr,omitempty"`
 }

@@ -142,7 +142,7 @@ func TestTranslateARI(t *testing.T) {
 	if len(u.Availability) != 1 || u.Availability[0].Available != 4 || u.Availability[0].To != date("2027-04-11") {
 		t.Errorf("availability: %+v", u.Availability)
 	}
-	if len(u.Restrictions) != 2 || !u.Restrictions[0].Closed || u.Restrictions[1].MinStay != 2 {
+	if len(u.Restrictions) != 2 || u.Restrictions[0].StopSell == nil || !*u.Restrictions[0].StopSell || u.Restrictions[1].MinStay == nil || *u.Restrictions[1].MinStay != 2 {
 		t.Errorf("restrictions: %+v", u.Restrictions)
 	}
 	rates := golden(t, "rateamountnotif.xml").ARI.Rates
@@ -251,8 +251,8 @@ func TestBadMessages(t *testing.T) {
 func TestRoundTripARI(t *testing.T) {
 	in := canonical.ARIUpdate{PropertyID: "HTL-LIS-01",
 		Availability: []canonical.AvailabilityUpdate{{RoomType: "DBL-SEA", From: date("2027-04-10"), To: date("2027-04-12"), Available: 0}},
-		Restrictions: []canonical.RestrictionsUpdate{{RoomType: "DBL-SEA", RatePlan: "FLEX", From: date("2027-04-13"), To: date("2027-04-20"), ClosedToArrival: true, MinStay: 2, MaxStay: 14}},
-		Rates:        []canonical.RateUpdate{{RoomType: "DBL-SEA", RatePlan: "FLEX", From: date("2027-04-10"), To: date("2027-04-30"), Price: eur(12100)}},
+		Restrictions: []canonical.RestrictionsUpdate{canonical.Restrictions{ClosedToArrival: true, MinStay: 2, MaxStay: 14}.Update("DBL-SEA", "FLEX", date("2027-04-13"), date("2027-04-20"))},
+		Rates:        []canonical.RateUpdate{{RoomType: "DBL-SEA", RatePlan: "FLEX", From: date("2027-04-10"), To: date("2027-04-30"), Rate: canonical.Rate{Price: eur(12100)}}},
 	}
 	for _, inv := range []bool{false, true} {
 		msgs, err := ota.ARIMessages(in, inv, 2, nil)

@@ -132,6 +132,12 @@ func New(cfg Config, store *reservations.Store, logger *slog.Logger) (*API, erro
 	a.Handle("GET /v1/properties/{id}/availability", AnyKey, http.HandlerFunc(a.availability))
 	a.Handle("GET /v1/properties/{id}/analytics", AnyKey, http.HandlerFunc(a.analytics))
 	a.Handle("GET /v1/properties/{id}/payments", AnyKey, http.HandlerFunc(a.getSettlement))
+	a.Handle("PUT /v1/properties/{id}/restrictions", AnyKey, http.HandlerFunc(a.putRestrictions))
+	a.Handle("GET /v1/properties/{id}/restrictions", AnyKey, http.HandlerFunc(a.getRestrictions))
+	a.Handle("GET /v1/properties/{id}/rates", AnyKey, http.HandlerFunc(a.getRates))
+	a.Handle("PUT /v1/properties/{id}/channels/{channel}", AnyKey, http.HandlerFunc(a.putChannelRules))
+	a.Handle("GET /v1/properties/{id}/channels/{channel}", AnyKey, http.HandlerFunc(a.getChannelRules))
+	a.Handle("GET /v1/properties/{id}/channels", AnyKey, http.HandlerFunc(a.listChannelRules))
 
 	a.Handle("POST /v1/reservations", AnyKey, http.HandlerFunc(a.createReservation))
 	a.Handle("GET /v1/reservations", AnyKey, http.HandlerFunc(a.listReservations))
@@ -140,6 +146,7 @@ func New(cfg Config, store *reservations.Store, logger *slog.Logger) (*API, erro
 	a.Handle("GET /v1/reservations/{id}/payments", AnyKey, http.HandlerFunc(a.getPayments))
 	a.Handle("PATCH /v1/reservations/{id}", AnyKey, http.HandlerFunc(a.modifyReservation))
 	a.Handle("POST /v1/reservations/{id}/cancel", AnyKey, http.HandlerFunc(a.cancelReservation))
+	a.Handle("DELETE /v1/reservations/{id}/flags/{flag}", AnyKey, http.HandlerFunc(a.clearFlag))
 
 	a.Handle("POST /v1/api-keys", AdminOnly, http.HandlerFunc(a.createAPIKey))
 	a.Handle("DELETE /v1/api-keys/{id}", AdminOnly, http.HandlerFunc(a.revokeAPIKey))

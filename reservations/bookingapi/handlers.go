@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -159,6 +160,49 @@ type rateUpdateBody struct {
 	To       canonical.Date `json:"to"`
 	Amount   string         `json:"amount"`
 	Currency string         `json:"currency"`
+	// Occupancy prices by number of adults; amount is then the price of the
+	// most adults listed unless given.
+	Occupancy  []occupancyBody `json:"occupancy"`
+	ExtraAdult string          `json:"extra_adult"`
+	ExtraChild string          `json:"extra_child"`
+}
+
+type occupancyBody struct {
+	Adults int    `json:"adults"`
+	Amount string `json:"amount"`
+}
+
+// rate reads a rate update's amounts into a canonical.Rate, adding a
+// problem per amount that is not one.
+func (u rateUpdateBody) rate(p *canonical.Problems, field string) canonical.Rate {
+	parse := func(f, amount string) canonical.Money {
+		m, err := canonical.ParseMoney(amount, u.Currency)
+		if err != nil {
+			p.Add(field+f, "%v", err)
+		}
+		return m
+	}
+	var rate canonical.Rate
+	for i, o := range u.Occupancy {
+		rate.Occupancy = append(rate.Occupancy, canonical.OccupancyPrice{Adults: o.Adults, Price: parse(fmt.Sprintf(".occupancy[%d].amount", i), o.Amount)})
+	}
+	sort.Slice(rate.Occupancy, func(i, j int) bool { return rate.Occupancy[i].Adults < rate.Occupancy[j].Adults })
+	switch {
+	case u.Amount != "":
+		rate.Price = parse(".amount", u.Amount)
+	case len(rate.Occupancy) > 0:
+		rate.Price = rate.Occupancy[len(rate.Occupancy)-1].Price
+	default:
+		p.Add(field+".amount", "is required (or prices by occupancy)")
+		rate.Price.Currency = u.Currency
+	}
+	if u.ExtraAdult != "" {
+		rate.ExtraAdult = parse(".extra_adult", u.ExtraAdult)
+	}
+	if u.ExtraChild != "" {
+		rate.ExtraChild = parse(".extra_child", u.ExtraChild)
+	}
+	return rate
 }
 
 func (a *API) putRates(w http.ResponseWriter, r *http.Request) {
@@ -172,11 +216,7 @@ func (a *API) putRates(w http.ResponseWriter, r *http.Request) {
 	var p canonical.Problems
 	updates := make([]reservations.RateUpdate, len(body.Updates))
 	for i, u := range body.Updates {
-		price, err := canonical.ParseMoney(u.Amount, u.Currency)
-		if err != nil {
-			p.Add(fmt.Sprintf("updates[%d].amount", i), "%v", err)
-		}
-		updates[i] = reservations.RateUpdate{RatePlan: u.RatePlan, From: u.From, To: u.To, Price: price}
+		updates[i] = reservations.RateUpdate{RatePlan: u.RatePlan, From: u.From, To: u.To, Rate: u.rate(&p, fmt.Sprintf("updates[%d]", i))}
 	}
 	if err := p.Err(); err != nil {
 		a.writeError(w, r, err)
@@ -192,7 +232,8 @@ func (a *API) putRates(w http.ResponseWriter, r *http.Request) {
 func (a *API) availability(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	var p canonical.Problems
-	query := reservations.AvailabilityQuery{PropertyID: r.PathValue("id"), Adults: 1, IncludeSoldOut: q.Get("include_sold_out") == "true"}
+	query := reservations.AvailabilityQuery{PropertyID: r.PathValue("id"), Adults: 1,
+		IncludeSoldOut: q.Get("include_sold_out") == "true", IncludeRestricted: q.Get("include_restricted") == "true"}
 	query.Arrival = queryDate(&p, q.Get("arrival"), "arrival", true)
 	query.Departure = queryDate(&p, q.Get("departure"), "departure", true)
 	for field, dst := range map[string]*int{"adults": &query.Adults, "children": &query.Children} {

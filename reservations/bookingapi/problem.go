@@ -21,14 +21,17 @@ type Problem struct {
 	Errors []canonical.FieldError `json:"errors,omitempty"`
 	// Allowed lists, for a refused status change, the statuses the
 	// reservation may move to now (an empty list when none).
-	Allowed       *[]canonical.Status `json:"allowed,omitempty"`
-	CorrelationID string              `json:"correlation_id,omitempty"`
+	Allowed *[]canonical.Status `json:"allowed,omitempty"`
+	// Restriction names the rule a refused stay breaks (code restricted).
+	Restriction   *canonical.RestrictionBreach `json:"restriction,omitempty"`
+	CorrelationID string                       `json:"correlation_id,omitempty"`
 }
 
 // The stable problem codes.
 const (
 	CodeValidationFailed    = "validation_failed"
 	CodeNoAvailability      = "no_availability"
+	CodeRestricted          = "restricted"
 	CodeVersionConflict     = "version_conflict"
 	CodeIdempotencyConflict = "idempotency_conflict"
 	CodeUnauthorized        = "unauthorized"
@@ -46,6 +49,7 @@ const (
 var problemTitles = map[string]string{
 	CodeValidationFailed:    "The request is not valid",
 	CodeNoAvailability:      "No availability",
+	CodeRestricted:          "The stay breaks a restriction of its rate plan",
 	CodeVersionConflict:     "The reservation changed since you read it",
 	CodeIdempotencyConflict: "Idempotency key reused with a different request",
 	CodeUnauthorized:        "Authentication required",
@@ -83,6 +87,7 @@ func writeProblem(w http.ResponseWriter, r *http.Request, p Problem) {
 // Unclassified errors are logged and answered without detail.
 func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var v canonical.ValidationError
+	var restricted *reservations.RestrictedError
 	var maxBytes *http.MaxBytesError
 	var te *canonical.TransitionError
 	switch {
@@ -94,6 +99,8 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		writeProblem(w, r, Problem{Status: http.StatusConflict, Code: CodeInvalidTransition, Detail: err.Error(), Allowed: &allowed})
 	case errors.As(err, &v):
 		WriteProblem(w, r, http.StatusUnprocessableEntity, CodeValidationFailed, "Fix the fields listed in errors and send the request again.", v...)
+	case errors.As(err, &restricted):
+		writeProblem(w, r, Problem{Status: http.StatusConflict, Code: CodeRestricted, Detail: err.Error(), Restriction: &restricted.Breach})
 	case errors.Is(err, reservations.ErrNoAvailability):
 		WriteProblem(w, r, http.StatusConflict, CodeNoAvailability, err.Error())
 	case errors.Is(err, reservations.ErrVersionConflict):
