@@ -121,6 +121,43 @@ func goldenAvailabilityChanged() *Event {
 	}
 }
 
+func goldenRestrictionsChanged() *Event {
+	e := goldenAvailabilityChanged()
+	e.ID, e.Type = "01JNB7ZK4E1A2B3C4D5E6F7G8H", EventRestrictionsChanged
+	e.ARI = &ARIUpdate{
+		PropertyID: "lisbon-baixa",
+		Restrictions: []RestrictionsUpdate{
+			Restrictions{StopSell: true}.Update("DBL-CITY", "BAR-FLEX", date("2027-04-10"), date("2027-04-10")),
+			Restrictions{ClosedToDeparture: true, MinStay: 3, MinStayThrough: 2, MaxStay: 14}.Update("DBL-CITY", "BAR-FLEX", date("2027-04-11"), date("2027-04-17")),
+		},
+	}
+	return e
+}
+
+func goldenRatesChanged() *Event {
+	e := goldenAvailabilityChanged()
+	e.ID, e.Type = "01JNB7ZK4F9H8G7F6E5D4C3B2A", EventRatesChanged
+	eur := func(m int64) Money { return NewMoney(m, "EUR") }
+	e.ARI = &ARIUpdate{
+		PropertyID: "lisbon-baixa",
+		Rates: []RateUpdate{
+			{RatePlan: "BAR-FLEX", RoomType: "DBL-CITY", From: date("2027-04-10"), To: date("2027-04-30"), Rate: Rate{
+				Price:      eur(13200),
+				Occupancy:  []OccupancyPrice{{Adults: 1, Price: eur(12100)}, {Adults: 2, Price: eur(13200)}},
+				ExtraAdult: eur(2500),
+				ExtraChild: eur(1500),
+			}},
+			{RatePlan: "BAR-NR", RoomType: "DBL-CITY", From: date("2027-04-10"), To: date("2027-04-30"), Rate: Rate{Price: eur(11880)}},
+		},
+	}
+	return e
+}
+
+func TestGoldenARIEvents(t *testing.T) {
+	checkGolden(t, "event_restrictions_changed.json", goldenRestrictionsChanged(), checkEvent)
+	checkGolden(t, "event_rates_changed.json", goldenRatesChanged(), checkEvent)
+}
+
 func TestGoldenReservation(t *testing.T) {
 	checkGolden(t, "reservation.json", goldenReservation(), (*Reservation).Validate)
 }
@@ -234,7 +271,7 @@ func checkEvent(e *Event) error {
 		if err := e.Reservation.Validate(); err != nil {
 			errs = append(errs, fmt.Errorf("reservation: %w", err))
 		}
-	case e.Type == EventAvailabilityChanged || e.Type == EventRatesChanged:
+	case e.Type.IsARI():
 		if e.ARI == nil || e.Reservation != nil {
 			errs = append(errs, fmt.Errorf("%s must carry ari and no reservation", e.Type))
 			break
@@ -245,10 +282,8 @@ func checkEvent(e *Event) error {
 		if len(e.ARI.Kinds()) == 0 {
 			errs = append(errs, errors.New("ari carries no update"))
 		}
-		for i, a := range e.ARI.Availability {
-			if !ValidCode(a.RoomType) || a.From.IsZero() || a.To.Before(a.From) || a.Available < 0 {
-				errs = append(errs, fmt.Errorf("ari.availability[%d] is invalid: %+v", i, a))
-			}
+		if err := e.ARI.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("ari: %w", err))
 		}
 	default:
 		errs = append(errs, fmt.Errorf("unknown event type %q", e.Type))
@@ -315,7 +350,7 @@ func TestDocsExamplesMatchGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := string(doc)
-	for _, name := range []string{"reservation.json", "event_availability_changed.json"} {
+	for _, name := range []string{"reservation.json", "event_availability_changed.json", "event_restrictions_changed.json", "event_rates_changed.json"} {
 		golden, err := os.ReadFile(filepath.Join(goldenDir, name))
 		if err != nil {
 			t.Fatal(err)
