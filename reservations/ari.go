@@ -31,14 +31,7 @@ func (e *RestrictedError) Unwrap() error { return ErrRestricted }
 // amounts) and publishes the change. Plans derived from a changed plan follow
 // it in the same transaction; a derived plan's own prices cannot be set.
 func (s *Store) PutRates(ctx context.Context, scope Scope, propertyID string, updates []RateUpdate) error {
-	if !scope.Allows(propertyID) {
-		return notFound("property", propertyID)
-	}
-	return s.inTx(ctx, func(tx pgx.Tx) error {
-		prop, err := loadProperty(ctx, tx, propertyID)
-		if err != nil {
-			return err
-		}
+	return s.changeProperty(ctx, scope, propertyID, func(tx pgx.Tx, prop *Property) error {
 		var pr canonical.Problems
 		if checkUpdateCount(&pr, len(updates)) {
 			for i, u := range updates {
@@ -170,14 +163,7 @@ var weekdays = map[string]time.Weekday{"sun": time.Sunday, "mon": time.Monday, "
 // each changed plan's whole restrictions for those nights (restrictions.changed).
 // Plans derived with inherit_restrictions follow their parent's.
 func (s *Store) PutRestrictions(ctx context.Context, scope Scope, propertyID string, changes []RestrictionChange) error {
-	if !scope.Allows(propertyID) {
-		return notFound("property", propertyID)
-	}
-	return s.inTx(ctx, func(tx pgx.Tx) error {
-		prop, err := loadProperty(ctx, tx, propertyID)
-		if err != nil {
-			return err
-		}
+	return s.changeProperty(ctx, scope, propertyID, func(tx pgx.Tx, prop *Property) error {
 		if err := checkRestrictionChanges(prop, changes); err != nil {
 			return err
 		}
@@ -344,15 +330,7 @@ func restrictionRuns(prop *Property, state map[string]map[canonical.Date]canonic
 // nights from..to, as runs of nights with the same restrictions. Nights with
 // none set are left out.
 func (s *Store) Restrictions(ctx context.Context, scope Scope, propertyID string, from, to canonical.Date) ([]canonical.RestrictionsUpdate, error) {
-	if !scope.Allows(propertyID) {
-		return nil, notFound("property", propertyID)
-	}
-	var pr canonical.Problems
-	checkRange(&pr, "", from, to)
-	if err := pr.Err(); err != nil {
-		return nil, err
-	}
-	prop, err := s.catalog.get(ctx, s.pool, propertyID)
+	prop, err := s.readNights(ctx, scope, propertyID, from, to)
 	if err != nil {
 		return nil, err
 	}
@@ -453,11 +431,7 @@ func (s *Store) PutChannelRules(ctx context.Context, scope Scope, propertyID, ch
 	if rules == nil {
 		rules = canonical.ChannelRules{}
 	}
-	return s.inTx(ctx, func(tx pgx.Tx) error {
-		prop, err := loadProperty(ctx, tx, propertyID)
-		if err != nil {
-			return err
-		}
+	return s.changeProperty(ctx, scope, propertyID, func(tx pgx.Tx, prop *Property) error {
 		for i, r := range rules {
 			if _, ok := prop.roomType(r.RoomType); r.RoomType != "" && !ok {
 				pr.Add(fmt.Sprintf("rules[%d].room_type", i), "%q is not a room type of property %s", r.RoomType, propertyID)
@@ -522,15 +496,7 @@ func (s *Store) ChannelRulesOf(ctx context.Context, scope Scope, propertyID stri
 // Rates returns the prices of a property's rate plans for the nights
 // from..to, as runs of nights with the same rate.
 func (s *Store) Rates(ctx context.Context, scope Scope, propertyID string, from, to canonical.Date) ([]canonical.RateUpdate, error) {
-	if !scope.Allows(propertyID) {
-		return nil, notFound("property", propertyID)
-	}
-	var pr canonical.Problems
-	checkRange(&pr, "", from, to)
-	if err := pr.Err(); err != nil {
-		return nil, err
-	}
-	prop, err := s.catalog.get(ctx, s.pool, propertyID)
+	prop, err := s.readNights(ctx, scope, propertyID, from, to)
 	if err != nil {
 		return nil, err
 	}
@@ -556,4 +522,18 @@ func (s *Store) Rates(ctx context.Context, scope Scope, propertyID string, from,
 		return nil
 	})
 	return out, err
+}
+
+// readNights checks a read of the nights from..to of a property and
+// returns the property.
+func (s *Store) readNights(ctx context.Context, scope Scope, propertyID string, from, to canonical.Date) (*Property, error) {
+	if !scope.Allows(propertyID) {
+		return nil, notFound("property", propertyID)
+	}
+	var pr canonical.Problems
+	checkRange(&pr, "", from, to)
+	if err := pr.Err(); err != nil {
+		return nil, err
+	}
+	return s.catalog.get(ctx, s.pool, propertyID)
 }

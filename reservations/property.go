@@ -303,8 +303,9 @@ func checkUpdateCount(pr *canonical.Problems, n int) bool {
 	return false
 }
 
-// PutInventory sets units sellable per night and publishes the new availability.
-func (s *Store) PutInventory(ctx context.Context, scope Scope, propertyID string, updates []InventoryUpdate) error {
+// changeProperty runs fn in a transaction with the property as it stands
+// in it, if scope allows the property.
+func (s *Store) changeProperty(ctx context.Context, scope Scope, propertyID string, fn func(tx pgx.Tx, prop *Property) error) error {
 	if !scope.Allows(propertyID) {
 		return notFound("property", propertyID)
 	}
@@ -313,6 +314,13 @@ func (s *Store) PutInventory(ctx context.Context, scope Scope, propertyID string
 		if err != nil {
 			return err
 		}
+		return fn(tx, prop)
+	})
+}
+
+// PutInventory sets units sellable per night and publishes the new availability.
+func (s *Store) PutInventory(ctx context.Context, scope Scope, propertyID string, updates []InventoryUpdate) error {
+	return s.changeProperty(ctx, scope, propertyID, func(tx pgx.Tx, prop *Property) error {
 		var pr canonical.Problems
 		if checkUpdateCount(&pr, len(updates)) {
 			for i, u := range updates {
