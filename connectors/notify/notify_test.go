@@ -102,7 +102,7 @@ func newStack(t *testing.T) *stack {
 		from, _ := canonical.ParseDate("2027-01-01")
 		to, _ := canonical.ParseDate("2027-12-31")
 		if err := store.PutRates(ctx, reservations.AllProperties, p.ID, []reservations.RateUpdate{
-			{RatePlan: "FLEX", From: from, To: to, Price: canonical.NewMoney(14000, "EUR")}}); err != nil {
+			{RatePlan: "FLEX", From: from, To: to, Rate: canonical.Rate{Price: canonical.NewMoney(14000, "EUR")}}}); err != nil {
 			t.Fatal(err)
 		}
 	}
