@@ -173,12 +173,15 @@ func (c *chaosRun) notifyFault(kind string) {
 // front desk messages; every webhook verified, carried an event's id as
 // webhook-id, and reached the receiver unless its delivery was dead-lettered.
 func (c *chaosRun) checkNotifications(ctx context.Context, rep *chaosReport, processed, deadMsg map[string]bool) error {
-	type event struct{ id, typ, guestEmail string }
+	type event struct {
+		id, typ, guestEmail string
+		transition          bool
+	}
 	var events []event
-	rows, _ := c.pool.Query(ctx, `SELECT event_id::text, event_type, coalesce(payload->'reservation'->'primary_guest'->>'email', '')
-		FROM outbox WHERE topic = $1`, canonical.TopicReservationEvents)
+	rows, _ := c.pool.Query(ctx, `SELECT event_id::text, event_type, coalesce(payload->'reservation'->'primary_guest'->>'email', ''),
+		payload ? 'transition' FROM outbox WHERE topic = $1`, canonical.TopicReservationEvents)
 	var e event
-	if _, err := pgx.ForEachRow(rows, []any{&e.id, &e.typ, &e.guestEmail}, func() error { events = append(events, e); return nil }); err != nil {
+	if _, err := pgx.ForEachRow(rows, []any{&e.id, &e.typ, &e.guestEmail, &e.transition}, func() error { events = append(events, e); return nil }); err != nil {
 		return err
 	}
 	mails := map[string]int{}
@@ -206,8 +209,11 @@ func (c *chaosRun) checkNotifications(ctx context.Context, rep *chaosReport, pro
 		if !ok {
 			continue
 		}
-		want := []string{notify.KindHotelNotification}
-		if e.guestEmail != "" {
+		var want []string
+		if !(e.transition && e.typ == string(canonical.EventReservationModified)) { // check-in and the like: no e-mail
+			want = append(want, notify.KindHotelNotification)
+		}
+		if e.guestEmail != "" && len(want) > 0 {
 			want = append(want, guest)
 		}
 		mailDone := processed["notify.email/"+e.id] && !deadMsg["notify.email/"+e.id]

@@ -12,9 +12,14 @@ import (
 	"github.com/roomwire/roomwire/router"
 )
 
-// guestKind is the guest message of an event type, if any.
-func guestKind(t canonical.EventType) string {
-	switch t {
+// guestKind is the guest message of an event, if any. A status change
+// the hotel made itself (check-in, check-out, no-show and its undoing) is
+// news to nobody by e-mail; subscribers hear of it by webhook.
+func guestKind(e canonical.Event) string {
+	if e.Type == canonical.EventReservationModified && e.Transition != nil {
+		return ""
+	}
+	switch e.Type {
 	case canonical.EventReservationCreated:
 		return KindGuestConfirmation
 	case canonical.EventReservationModified:
@@ -25,9 +30,12 @@ func guestKind(t canonical.EventType) string {
 	return ""
 }
 
-// hotelEvent is the hotel message's key in phrases for an event type.
-func hotelEvent(t canonical.EventType) string {
-	switch t {
+// hotelEvent is the hotel message's key in phrases for an event, if any.
+func hotelEvent(e canonical.Event) string {
+	if e.Type == canonical.EventReservationModified && e.Transition != nil {
+		return ""
+	}
+	switch e.Type {
 	case canonical.EventReservationCreated:
 		return "created"
 	case canonical.EventReservationModified:
@@ -45,7 +53,7 @@ func (n *Service) sendEmails(msg *message.Message) error {
 	if err != nil || e.Reservation == nil {
 		return err
 	}
-	guest, hotel := guestKind(e.Type), hotelEvent(e.Type)
+	guest, hotel := guestKind(e), hotelEvent(e)
 	if guest == "" && hotel == "" {
 		return nil
 	}
@@ -106,7 +114,7 @@ func messageData(e canonical.Event, kind, language, propertyName string) Message
 	if t, ok := phrases[language]; ok {
 		d.T = t
 	}
-	d.Event = d.T[hotelEvent(e.Type)]
+	d.Event = d.T[hotelEvent(e)]
 	switch kind {
 	case KindGuestModification:
 		d.Lead = "modified"

@@ -110,7 +110,7 @@ func (n *Service) sendSMS(msg *message.Message) error {
 	if err != nil || e.Reservation == nil {
 		return err
 	}
-	kind := guestKind(e.Type)
+	kind := guestKind(e)
 	if kind != KindGuestConfirmation && kind != KindGuestCancellation {
 		return nil
 	}

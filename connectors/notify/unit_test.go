@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/roomwire/roomwire/canonical"
 )
 
 func TestCheckURL(t *testing.T) {
@@ -74,6 +76,25 @@ func TestBuiltinTemplatesRender(t *testing.T) {
 			if err != nil || r.Subject == "" || r.Text == "" || r.HTML == "" {
 				t.Fatalf("%s/%s: %v %+v", kind, lang, err, r)
 			}
+		}
+	}
+}
+
+func TestWhoIsToldOfWhat(t *testing.T) {
+	checkIn := &canonical.Transition{From: canonical.StatusConfirmed, To: canonical.StatusCheckedIn}
+	cancel := &canonical.Transition{From: canonical.StatusConfirmed, To: canonical.StatusCancelled}
+	for _, tt := range []struct {
+		e            canonical.Event
+		guest, hotel string
+	}{
+		{canonical.Event{Type: canonical.EventReservationCreated}, KindGuestConfirmation, "created"},
+		{canonical.Event{Type: canonical.EventReservationModified}, KindGuestModification, "changed"},
+		{canonical.Event{Type: canonical.EventReservationModified, Transition: checkIn}, "", ""},
+		{canonical.Event{Type: canonical.EventReservationCancelled, Transition: cancel}, KindGuestCancellation, "ended"},
+		{canonical.Event{Type: canonical.EventReservationOverbooked}, "", ""},
+	} {
+		if g, h := guestKind(tt.e), hotelEvent(tt.e); g != tt.guest || h != tt.hotel {
+			t.Errorf("%s (transition %v): guest %q hotel %q, want %q %q", tt.e.Type, tt.e.Transition, g, h, tt.guest, tt.hotel)
 		}
 	}
 }
