@@ -13,10 +13,12 @@ import (
 type Notifications struct {
 	// DefaultLanguage of e-mail for properties that set none
 	// (PUT /v1/properties/{id}/notifications).
-	DefaultLanguage string         `yaml:"default_language"`
-	Webhooks        NotifyWebhooks `yaml:"webhooks"`
-	Email           NotifyEmail    `yaml:"email"`
-	SMS             NotifySMS      `yaml:"sms"`
+	DefaultLanguage string `yaml:"default_language"`
+	// Retention of webhook delivery logs and records of messages sent.
+	Retention time.Duration  `yaml:"retention"`
+	Webhooks  NotifyWebhooks `yaml:"webhooks"`
+	Email     NotifyEmail    `yaml:"email"`
+	SMS       NotifySMS      `yaml:"sms"`
 }
 
 // NotifyWebhooks tunes outbound webhooks.
@@ -62,6 +64,9 @@ func (n *Notifications) setDefaults() {
 	if n.DefaultLanguage == "" {
 		n.DefaultLanguage = "en"
 	}
+	if n.Retention == 0 {
+		n.Retention = 30 * 24 * time.Hour
+	}
 	w := &n.Webhooks
 	if w.Timeout == 0 {
 		w.Timeout = 10 * time.Second
@@ -92,6 +97,9 @@ var languageCode = regexp.MustCompile(`^[a-z]{2,3}(-[A-Z]{2})?$`)
 func (n *Notifications) validate(add func(key, format string, args ...any)) {
 	if !languageCode.MatchString(n.DefaultLanguage) {
 		add("notifications.default_language", "must be a language code such as en, pt or pt-BR, got %q", n.DefaultLanguage)
+	}
+	if n.Retention < time.Hour {
+		add("notifications.retention", "must be at least 1h (it must outlast redeliveries), got %s", n.Retention)
 	}
 	w := n.Webhooks
 	if w.Timeout < 100*time.Millisecond || w.Timeout > 5*time.Minute {

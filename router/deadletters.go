@@ -80,6 +80,9 @@ type DeadLetterFilter struct {
 	Reason   string
 	Consumer string
 	Status   string
+	// FailedSince selects dead letters whose last failure is at or after
+	// it (a message dead-lettered again counts anew).
+	FailedSince time.Time
 	// After and Limit page through the list in id order: pass the last id
 	// seen as After. Limit defaults to 100 and is at most 1000.
 	After int64
@@ -238,7 +241,8 @@ func (d *DeadLetters) List(ctx context.Context, f DeadLetterFilter) ([]DeadLette
 	rows, err := d.pool.Query(ctx, `SELECT `+deadLetterColumns+` FROM dead_letters
 		WHERE ($1 = '' OR original_topic = $1) AND ($2 = '' OR reason = $2)
 		  AND ($3 = '' OR consumer = $3) AND ($4 = '' OR status = $4) AND id > $5
-		ORDER BY id LIMIT $6`, f.Topic, f.Reason, f.Consumer, f.Status, f.After, f.Limit)
+		  AND ($7::timestamptz IS NULL OR last_failed_at >= $7)
+		ORDER BY id LIMIT $6`, f.Topic, f.Reason, f.Consumer, f.Status, f.After, f.Limit, nullTime(f.FailedSince))
 	if err != nil {
 		return nil, fmt.Errorf("dead letters: list: %w", err)
 	}

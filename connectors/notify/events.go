@@ -7,10 +7,13 @@
 // Consumers:
 //
 //	notify.webhooks.dispatch   reservation events -> one delivery message per matching subscription
-//	notify.deadletters.<topic> dead letters -> delivery.failed / booking.unmapped
 //	notify.webhooks            delivery messages -> a signed POST, breaker per subscription
 //	notify.email               reservation events -> guest and hotel e-mail over SMTP
 //	notify.sms                 reservation events -> guest SMS
+//
+// Service.Run turns new dead letters into delivery.failed and
+// booking.unmapped, and long breaker outages into channel.unhealthy; those
+// go out through notify.webhooks too.
 package notify
 
 import (

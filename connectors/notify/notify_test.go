@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -82,8 +83,20 @@ type stack struct {
 	backbone *router.Backbone
 }
 
-func newStack(t *testing.T) *stack {
+// stackOptions vary the stack for one test.
+type stackOptions struct {
+	breakerFailures int
+	unhealthyAfter  time.Duration
+	// consumers adds the test's own consumers (partners) to the backbone.
+	consumers func(bb *router.Backbone) error
+}
+
+func newStack(t *testing.T, opts ...stackOptions) *stack {
 	t.Helper()
+	o := stackOptions{breakerFailures: 100}
+	if len(opts) > 0 {
+		o = opts[0]
+	}
 	ctx := context.Background()
 	logger := testLogger()
 	pool := pgtest.Pool(t)
@@ -131,7 +144,7 @@ func newStack(t *testing.T) *stack {
 		Topics:         router.TopicsConfig{Partitions: 2},
 		Retry:          router.RetryConfig{MaxRetries: 2, InitialInterval: 10 * time.Millisecond, MaxInterval: 50 * time.Millisecond},
 		Relay:          router.RelayConfig{PollInterval: 100 * time.Millisecond, RetryInterval: 100 * time.Millisecond},
-		Breaker:        router.BreakerConfig{ConsecutiveFailures: 100, OpenTimeout: time.Second},
+		Breaker:        router.BreakerConfig{ConsecutiveFailures: uint32(o.breakerFailures), OpenTimeout: time.Minute},
 		HandlerTimeout: 10 * time.Second, ParkedRetryInterval: 100 * time.Millisecond, CloseTimeout: 10 * time.Second,
 	}, pool, logger, nil)
 	if err != nil {
@@ -139,7 +152,7 @@ func newStack(t *testing.T) *stack {
 	}
 	n, err := notify.New(notify.Config{
 		Webhooks: notify.WebhooksConfig{Targets: notify.TargetPolicy{AllowPrivate: true, AllowHTTP: true},
-			Timeout: 5 * time.Second, DisableAfterFailures: 3, DisableAfter: time.Millisecond},
+			Timeout: 5 * time.Second, DisableAfterFailures: 3, DisableAfter: time.Millisecond, UnhealthyAfter: o.unhealthyAfter},
 		Email: notify.EmailConfig{Host: smtp.Host(), Port: smtp.Port(), Username: "roomwire", Password: "relay-password",
 			RootCAs: smtp.CertPool(), From: "Roomwire <bookings@roomwire.test>"},
 		SMS: notify.SMSConfig{Provider: "webhook", URL: sms.URL(), Token: "sms-token"},
@@ -147,8 +160,13 @@ func newStack(t *testing.T) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := n.AddConsumers(bb, []string{router.TopicReservationEvents}); err != nil {
+	if err := n.AddConsumers(bb); err != nil {
 		t.Fatal(err)
+	}
+	if o.consumers != nil {
+		if err := o.consumers(bb); err != nil {
+			t.Fatal(err)
+		}
 	}
 	api, err := bookingapi.New(bookingapi.Config{AdminKey: adminKey}, store, logger)
 	if err != nil {
@@ -422,5 +440,86 @@ func TestFailingSubscriberIsDisabled(t *testing.T) {
 	}
 	if st := s.call("DELETE", "/v1/webhooks/"+sub.ID, adminKey, nil, nil); st != http.StatusNoContent {
 		t.Fatalf("delete: status %d", st)
+	}
+}
+
+// unmappedError is a partner code without a mapping, as the connector SDK
+// reports it.
+type unmappedError struct{}
+
+func (unmappedError) Error() string  { return "rate code X has no mapping" }
+func (unmappedError) Unmapped() bool { return true }
+
+// Operators' events: a partner refusing a booking (delivery.failed), one
+// missing a code mapping (booking.unmapped), one down for longer than the
+// threshold (channel.unhealthy).
+func TestOperatorEvents(t *testing.T) {
+	s := newStack(t, stackOptions{breakerFailures: 3, unhealthyAfter: 200 * time.Millisecond,
+		consumers: func(bb *router.Backbone) error {
+			if err := bb.AddConsumer("outbound.refuses", router.TopicReservationEvents, func(*message.Message) error {
+				return router.Permanentf("partner says no")
+			}); err != nil {
+				return err
+			}
+			if err := bb.AddConsumer("outbound.unmapped", router.TopicReservationEvents, func(*message.Message) error {
+				return unmappedError{}
+			}); err != nil {
+				return err
+			}
+			return bb.AddConsumer("outbound.down", router.TopicReservationEvents, func(*message.Message) error {
+				return errors.New("partner unreachable")
+			}, router.WithConnector("down"))
+		}})
+	hook := newReceiver(t, http.StatusOK)
+	var sub struct {
+		notify.Subscription
+		Secret string `json:"secret"`
+	}
+	if st := s.call("POST", "/v1/webhooks", adminKey, map[string]any{"url": hook.srv.URL,
+		"events": []string{"delivery.failed", "booking.unmapped", "channel.unhealthy"}}, &sub); st != http.StatusCreated {
+		t.Fatalf("subscribe: status %d", st)
+	}
+	res := s.book("LIS", "", "")
+
+	type seen struct {
+		id   string
+		data map[string]any
+	}
+	byType := func() map[string][]seen {
+		out := map[string][]seen{}
+		for _, r := range hook.got() {
+			if err := notify.Verify(sub.Secret, r.header, r.body, 5*time.Minute, time.Now()); err != nil {
+				t.Fatalf("signature: %v", err)
+			}
+			var n notify.Notification
+			json.Unmarshal(r.body, &n) //nolint:errcheck // checked by the fields below
+			var d map[string]any
+			json.Unmarshal(n.Data, &d) //nolint:errcheck // checked by the fields below
+			out[n.Type] = append(out[n.Type], seen{n.ID, d})
+		}
+		return out
+	}
+	eventually(t, "delivery.failed, booking.unmapped and channel.unhealthy", func() bool {
+		got := byType()
+		t.Logf("so far: %d delivery.failed, %d booking.unmapped, %d channel.unhealthy", len(got["delivery.failed"]), len(got["booking.unmapped"]), len(got["channel.unhealthy"]))
+		return len(got["delivery.failed"]) > 0 && len(got["booking.unmapped"]) > 0 && len(got["channel.unhealthy"]) > 0
+	})
+	got := byType()
+	for _, c := range []struct{ typ, field, want string }{
+		{"delivery.failed", "consumer", "outbound.refuses"},
+		{"delivery.failed", "reservation_id", res.ID},
+		{"booking.unmapped", "consumer", "outbound.unmapped"},
+		{"channel.unhealthy", "breaker", "down"},
+	} {
+		if v := got[c.typ][0].data[c.field]; v != c.want {
+			t.Errorf("%s: %s is %v, want %s", c.typ, c.field, v, c.want)
+		}
+	}
+	ids := map[string]bool{}
+	for _, x := range got["channel.unhealthy"] {
+		ids[x.id] = true
+	}
+	if len(ids) != 1 {
+		t.Errorf("one outage reported under %d ids", len(ids))
 	}
 }

@@ -22,11 +22,10 @@ const TopicWebhookDeliveries = "roomwire.notify.webhooks"
 
 // Consumer names: the dedup and dead-letter identities of the handlers.
 const (
-	ConsumerDispatch   = "notify.webhooks.dispatch"
-	ConsumerWebhooks   = "notify.webhooks"
-	ConsumerEmail      = "notify.email"
-	ConsumerSMS        = "notify.sms"
-	consumerDeadLetter = "notify.deadletters."
+	ConsumerDispatch = "notify.webhooks.dispatch"
+	ConsumerWebhooks = "notify.webhooks"
+	ConsumerEmail    = "notify.email"
+	ConsumerSMS      = "notify.sms"
 )
 
 // Config configures notifications.
@@ -36,6 +35,9 @@ type Config struct {
 	SMS      SMSConfig
 	// DefaultLanguage of e-mail for properties with no language set.
 	DefaultLanguage string
+	// Retention of the delivery log and of the record of messages sent
+	// (default 30 days). It must outlast any redelivery of an event.
+	Retention time.Duration
 }
 
 // WebhooksConfig tunes outbound webhooks.
@@ -74,6 +76,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.DefaultLanguage == "" {
 		c.DefaultLanguage = "en"
+	}
+	if c.Retention == 0 {
+		c.Retention = 30 * 24 * time.Hour
 	}
 	c.Email.setDefaults()
 }
@@ -136,10 +141,8 @@ func New(cfg Config, store *reservations.Store, pool *pgxpool.Pool, logger *slog
 	return n, nil
 }
 
-// AddConsumers adds the notification consumers to the backbone. Dead
-// letters of deadLetterTopics' consumers become delivery.failed and
-// booking.unmapped events.
-func (n *Service) AddConsumers(b *router.Backbone, deadLetterTopics []string) error {
+// AddConsumers adds the notification consumers to the backbone.
+func (n *Service) AddConsumers(b *router.Backbone) error {
 	n.backbone, n.publisher = b, b.Publisher()
 	add := func(name, topic string, h router.HandlerFunc, opts ...router.ConsumerOption) error {
 		if err := b.AddConsumer(name, topic, h, opts...); err != nil {
@@ -154,11 +157,6 @@ func (n *Service) AddConsumers(b *router.Backbone, deadLetterTopics []string) er
 		router.WithConnector("webhooks"), router.WithBreakerKey(webhookBreaker),
 		router.WithHandlerTimeout(n.cfg.Webhooks.Timeout+5*time.Second)); err != nil {
 		return err
-	}
-	for _, t := range deadLetterTopics {
-		if err := add(consumerDeadLetter+t, router.DeadLetterTopic(t), n.deadLettered); err != nil {
-			return err
-		}
 	}
 	if n.mailer != nil {
 		if err := add(ConsumerEmail, router.TopicReservationEvents, n.sendEmails, router.WithConnector("smtp")); err != nil {
@@ -178,23 +176,53 @@ func webhookBreaker(msg *message.Message) string {
 	return "webhook:" + msg.Metadata.Get(router.MetadataPartitionKey)
 }
 
-// Run watches for partners whose messages have waited behind an open
-// breaker for longer than UnhealthyAfter, until ctx ends.
+// deadLetterSweep is how often Run looks for new dead letters.
+const deadLetterSweep = time.Second
+
+// Run reports new dead letters (delivery.failed, booking.unmapped) and
+// partners whose messages have waited behind an open breaker for longer
+// than UnhealthyAfter (channel.unhealthy), and deletes delivery log and
+// sent-message records past their retention, until ctx ends.
 func (n *Service) Run(ctx context.Context) error {
-	every := max(n.cfg.Webhooks.UnhealthyAfter/4, 100*time.Millisecond)
-	t := time.NewTicker(every)
+	t := time.NewTicker(min(deadLetterSweep, max(n.cfg.Webhooks.UnhealthyAfter/4, 100*time.Millisecond)))
 	defer t.Stop()
 	reported := map[string]bool{}
+	// A restart looks back a while: what was reported then is reported
+	// under the same ids, which the delivery consumer skips.
+	sweep := &sweepState{watermark: time.Now().Add(-10 * time.Minute), sent: map[string]time.Time{}}
+	var cleaned, checked time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
 		}
-		if err := n.checkChannels(ctx, reported); err != nil && ctx.Err() == nil {
-			n.logger.WarnContext(ctx, "channel health check failed", "error", err)
+		if err := n.sweepDeadLetters(ctx, sweep); err != nil && ctx.Err() == nil {
+			n.logger.WarnContext(ctx, "dead letter sweep failed", "error", err)
+		}
+		if time.Since(checked) >= n.cfg.Webhooks.UnhealthyAfter/4 {
+			if err := n.checkChannels(ctx, reported); err != nil && ctx.Err() == nil {
+				n.logger.WarnContext(ctx, "channel health check failed", "error", err)
+			}
+			checked = time.Now()
+		}
+		if time.Since(cleaned) >= time.Hour {
+			if err := n.expire(ctx); err != nil && ctx.Err() == nil {
+				n.logger.WarnContext(ctx, "notification housekeeping failed", "error", err)
+			}
+			cleaned = time.Now()
 		}
 	}
+}
+
+// expire deletes what is older than the retention.
+func (n *Service) expire(ctx context.Context) error {
+	before := time.Now().Add(-n.cfg.Retention)
+	if _, err := n.pool.Exec(ctx, `DELETE FROM webhook_deliveries WHERE attempted_at < $1`, before); err != nil {
+		return err
+	}
+	_, err := n.pool.Exec(ctx, `DELETE FROM notification_sends WHERE started_at < $1`, before)
+	return err
 }
 
 func (n *Service) checkChannels(ctx context.Context, reported map[string]bool) error {

@@ -189,41 +189,79 @@ func (n *Service) post(ctx context.Context, sub Subscription, webhookID string, 
 	return resp.StatusCode, errors.New(d.Error)
 }
 
-// deadLettered tells subscribers that a message for a partner was given
-// up on: booking.unmapped for a missing code mapping, delivery.failed for
-// anything else. Notification consumers' own dead letters are left out, so
-// a failing subscriber cannot start a loop.
-func (n *Service) deadLettered(msg *message.Message) error {
-	handler := msg.Metadata.Get(router.MetadataDLQHandler)
-	if handler == "" || strings.HasPrefix(handler, "notify.") {
+// sweepState is what the dead letter sweep has reported.
+type sweepState struct {
+	watermark time.Time            // dead letters failing since then are looked at
+	sent      map[string]time.Time // notification id -> the failure it reported
+}
+
+// sweepGrace looks back past the newest failure seen: a dead letter is
+// written a moment after its last failure, so one may appear with an
+// earlier time than another already seen.
+const sweepGrace = 30 * time.Second
+
+// sweepDeadLetters tells subscribers of every message given up on since
+// the watermark: booking.unmapped for a missing code mapping,
+// delivery.failed for anything else. A message dead-lettered again (after
+// a replay) is reported again. Notification consumers' own dead letters
+// are left out, so a failing subscriber cannot start a loop.
+func (n *Service) sweepDeadLetters(ctx context.Context, st *sweepState) error {
+	if n.backbone == nil {
 		return nil
 	}
-	attempts, _ := strconv.Atoi(msg.Metadata.Get(router.MetadataDLQAttempts))
-	last := msg.Metadata.Get(router.MetadataDLQLastFailure)
-	f := DeliveryFailure{
-		MessageID: msg.UUID, Consumer: handler, Connector: msg.Metadata.Get(router.MetadataDLQConnector),
-		Reason: msg.Metadata.Get(router.MetadataDLQReason), Error: msg.Metadata.Get(router.MetadataDLQError),
-		OriginalTopic: msg.Metadata.Get(router.MetadataDLQOriginalTopic), EventType: msg.Metadata.Get(router.MetadataEventType),
-		ReservationID: msg.Metadata.Get(router.MetadataReservationID), Attempts: attempts,
+	newest := st.watermark
+	f := router.DeadLetterFilter{FailedSince: st.watermark, Limit: 500}
+	for {
+		dls, err := n.backbone.DeadLetters().List(ctx, f)
+		if err != nil {
+			return err
+		}
+		for _, d := range dls {
+			f.After = d.ID
+			if d.LastFailedAt.After(newest) {
+				newest = d.LastFailedAt
+			}
+			if strings.HasPrefix(d.Consumer, "notify.") {
+				continue
+			}
+			id := derivedID("deadletter", d.Consumer, d.MessageID, d.LastFailedAt.UTC().Format(time.RFC3339Nano))
+			if _, done := st.sent[id]; done {
+				continue
+			}
+			if err := n.reportDeadLetter(ctx, id, d); err != nil {
+				return err
+			}
+			st.sent[id] = d.LastFailedAt
+		}
+		if len(dls) < f.Limit {
+			break
+		}
 	}
+	st.watermark = newest.Add(-sweepGrace)
+	for id, at := range st.sent {
+		if at.Before(st.watermark) {
+			delete(st.sent, id)
+		}
+	}
+	return nil
+}
+
+func (n *Service) reportDeadLetter(ctx context.Context, id string, d router.DeadLetter) error {
+	f := DeliveryFailure{MessageID: d.MessageID, Consumer: d.Consumer, Connector: d.Connector, Reason: d.Reason, Error: d.Error,
+		OriginalTopic: d.OriginalTopic, EventType: d.EventType, ReservationID: d.ReservationID, Attempts: d.Attempts}
 	t := EventDeliveryFailed
-	if f.Reason == router.ReasonUnmapped {
+	if d.Reason == router.ReasonUnmapped {
 		t = EventBookingUnmapped
 	}
 	data, err := json.Marshal(f)
 	if err != nil {
-		return router.Permanent(err)
+		return err
 	}
-	at, err := time.Parse(time.RFC3339Nano, last)
-	if err != nil {
-		at = time.Now().UTC()
-	}
-	property := msg.Metadata.Get(router.MetadataPropertyID)
+	property := d.PropertyID
 	if property == "" {
-		property = msg.Metadata.Get(router.MetadataPartitionKey)
+		property = d.PartitionKey
 	}
-	return n.dispatch(msg.Context(), Notification{ID: derivedID("deadletter", handler, msg.UUID, last), Type: t,
-		Timestamp: at, PropertyID: property, Data: data}, f.ReservationID)
+	return n.dispatch(ctx, Notification{ID: id, Type: t, Timestamp: d.LastFailedAt.UTC(), PropertyID: property, Data: data}, d.ReservationID)
 }
 
 // reportUnhealthy dispatches channel.unhealthy once per outage: its id
