@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -33,6 +34,7 @@ func WithConnector(name string) ConsumerOption {
 		c.connector = name
 		if c.breakerKey == nil {
 			c.breakerKey = func(*message.Message) string { return name }
+			c.breakerName = name
 		}
 	}
 }
@@ -42,7 +44,7 @@ func WithConnector(name string) ConsumerOption {
 // property id. One hotel's broken account then parks only that hotel's
 // messages.
 func WithBreakerKey(key func(msg *message.Message) string) ConsumerOption {
-	return func(c *consumer) { c.breakerKey = key }
+	return func(c *consumer) { c.breakerKey, c.breakerName = key, "" }
 }
 
 // WithRetry overrides the backbone's retry settings for this consumer.
@@ -83,6 +85,13 @@ type consumer struct {
 	retry      RetryConfig
 	timeout    time.Duration
 	logger     *slog.Logger
+	// breakerName is the one breaker of the consumer's partner; empty when
+	// WithBreakerKey chooses one per message.
+	breakerName string
+
+	inFlight        atomic.Int64
+	lastDelivered   atomic.Int64  // unix nanoseconds of the last acknowledgement
+	lastDeliveryAge atomic.Uint64 // its commit-to-acknowledgement seconds, as float64 bits
 }
 
 // longestHandling bounds one delivery: every attempt timing out, with the
@@ -142,8 +151,12 @@ func (c *consumer) handle(msg *message.Message) error {
 	start := time.Now()
 	ctx := c.prepare(msg.Context(), msg)
 	msg.SetContext(ctx)
+	c.inFlight.Add(1)
 	c.b.metrics.inFlight.WithLabelValues(c.name).Inc()
-	defer c.b.metrics.inFlight.WithLabelValues(c.name).Dec()
+	defer func() {
+		c.inFlight.Add(-1)
+		c.b.metrics.inFlight.WithLabelValues(c.name).Dec()
+	}()
 
 	st := &attemptState{deferMark: true}
 	err := c.process(ctx, msg, st)
@@ -247,16 +260,18 @@ func (c *consumer) finish(ctx context.Context, msg *message.Message, st *attempt
 	return nil
 }
 
-// observeDelivery records how long a message took from its commit in the
-// outbox (MetadataCommittedAt) to its partner's acknowledgement.
+// observeDelivery records that a message was acknowledged now and, when it
+// carries its commit time (MetadataCommittedAt), how long after its commit.
 func (c *consumer) observeDelivery(msg *message.Message) {
-	at, err := time.Parse(time.RFC3339Nano, msg.Metadata.Get(MetadataCommittedAt))
-	if err != nil {
-		return
+	now := time.Now()
+	age := math.NaN()
+	if at, err := time.Parse(time.RFC3339Nano, msg.Metadata.Get(MetadataCommittedAt)); err == nil {
+		age = now.Sub(at).Seconds()
+		c.b.metrics.deliveryLatency.WithLabelValues(c.name, c.connector).Observe(age)
+		c.b.metrics.lastDeliveryAge.WithLabelValues(c.name).Set(age)
 	}
-	age := time.Since(at).Seconds()
-	c.b.metrics.deliveryLatency.WithLabelValues(c.name, c.connector).Observe(age)
-	c.b.metrics.lastDeliveryAge.WithLabelValues(c.name).Set(age)
+	c.lastDeliveryAge.Store(math.Float64bits(age))
+	c.lastDelivered.Store(now.UnixNano())
 }
 
 // process takes a message through the pipeline and sets st.outcome.

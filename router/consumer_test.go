@@ -210,6 +210,22 @@ func TestOpenBreakerOfOnePartnerDoesNotDelayAnother(t *testing.T) {
 	eventually(t, 10*time.Second, "partner a's messages to be parked", func() bool {
 		return countRows(t, pool, `SELECT count(*) FROM parked_messages WHERE consumer = 'partner-a-push'`) == 40
 	})
+	// An operator sees where the messages are: parked behind partner a's
+	// open breaker, none lost or waiting elsewhere.
+	states, err := b.Deliveries(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]DeliveryState{}
+	for _, s := range states {
+		byName[s.Consumer] = s
+	}
+	if a := byName["partner-a-push"]; a.Parked != 40 || a.Breaker == "closed" || a.OldestParkedAt == nil || a.Connector != "partner-a" || a.DeadLetters != 0 {
+		t.Errorf("partner a's delivery state %+v: want 40 parked behind a breaker that is not closed", a)
+	}
+	if bs := byName["partner-b-push"]; bs.Parked != 0 || bs.Breaker != "closed" || bs.LastDeliveredAt == nil {
+		t.Errorf("partner b's delivery state %+v: want nothing parked, breaker closed, a last delivery", bs)
+	}
 
 	aDown.Store(false) // the partner is back
 	eventually(t, 30*time.Second, "partner a to catch up", func() bool { return handledA.distinct() == 40 })

@@ -99,6 +99,21 @@ backbone:
 	})
 	fields := strings.Fields(strings.Split(strings.TrimSpace(listing), "\n")[1])
 	id := fields[0]
+	// Where the message is, per consumer: one dead letter of inbound.ota.
+	consumers, err := runCLI(t, p, "dlq", "consumers")
+	if err != nil {
+		t.Fatalf("dlq consumers: %v\n%s", err, consumers)
+	}
+	var inboundRow []string
+	for _, line := range strings.Split(consumers, "\n") {
+		if f := strings.Fields(line); len(f) > 0 && f[0] == "inbound.ota" {
+			inboundRow = f
+		}
+	}
+	// CONSUMER BREAKER IN-FLIGHT LAG PARKED OLDEST-PARKED DEAD ...
+	if len(inboundRow) < 7 || inboundRow[4] != "0" || inboundRow[6] != "1" {
+		t.Fatalf("dlq consumers does not show inbound.ota's one dead letter:\n%s", consumers)
+	}
 
 	// Nothing was half-applied.
 	if code, body := p.json(t, "GET", "/v1/reservations?channel=testota", ""); code != 200 || len(body["items"].([]any)) != 0 {

@@ -295,6 +295,7 @@ func (h *hub) mountRoutes() {
 	dlq := h.backbone.DeadLetters().Handler(router.DeadLetterHandlerOptions{Actor: actor})
 	h.api.Handle("/v1/ops/dlq", bookingapi.AdminOnly, dlq)
 	h.api.Handle("/v1/ops/dlq/", bookingapi.AdminOnly, dlq)
+	h.api.Handle("GET /v1/ops/consumers", bookingapi.AdminOnly, h.backbone.DeliveriesHandler(h.logger))
 	h.api.Handle("GET /v1/reservations/{id}/timeline", bookingapi.AnyKey, h.backbone.Timeline().Handler(router.TimelineHandlerOptions{Allowed: allowed}))
 	h.api.Handle("GET /metrics", bookingapi.MetricsAccess, promhttp.HandlerFor(h.metrics, promhttp.HandlerOpts{}))
 	h.api.Handle("GET /v1/connectors/{name}/mappings", bookingapi.AdminOnly, h.res.Mappings.Handler())

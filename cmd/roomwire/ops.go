@@ -142,7 +142,76 @@ func dlqCommand(ctx context.Context, args []string) error {
 		{name: "show", summary: "show one dead letter: error, attempts, payload, audit", run: dlqShow},
 		{name: "replay", summary: "send dead letters back to their topic, after fixing the cause", run: dlqReplay},
 		{name: "purge", summary: "delete dead letters for good", run: dlqPurge},
+		{name: "consumers", summary: "where every consumer's messages are: in flight, on Kafka, parked, dead-lettered", run: dlqConsumers},
 	}, args)
+}
+
+// deliveryRow is one consumer's state from GET /v1/ops/consumers.
+type deliveryRow struct {
+	Consumer            string     `json:"consumer"`
+	Connector           string     `json:"connector"`
+	Breaker             string     `json:"breaker"`
+	InFlight            int64      `json:"in_flight"`
+	Lag                 int64      `json:"lag"`
+	Parked              int64      `json:"parked"`
+	OldestParkedAt      *time.Time `json:"oldest_parked_at"`
+	DeadLetters         int64      `json:"dead_letters"`
+	LastDeliveredAt     *time.Time `json:"last_delivered_at"`
+	LastDeliverySeconds *float64   `json:"last_delivery_seconds"`
+}
+
+func dlqConsumers(ctx context.Context, args []string) error {
+	fs := newFlags("dlq consumers", "", `Shows, for every consumer of the delivery engine (the PMS, each channel's
+ARI, payments, notifications, inbound application), where its messages are:
+in flight in the hub, waiting on Kafka (lag), parked behind the partner's open
+circuit breaker (and since when), dead-lettered; the breaker's state; and when
+the partner last acknowledged a message, and how long after its commit.
+Times are in UTC.`)
+	client := opsFlags(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
+		return err
+	}
+	c, err := client()
+	if err != nil {
+		return err
+	}
+	var out struct {
+		Consumers []deliveryRow `json:"consumers"`
+	}
+	raw, err := c.call(ctx, "GET", "/v1/ops/consumers", nil, &out)
+	if err != nil {
+		return err
+	}
+	if c.json {
+		c.printJSON(raw)
+		return nil
+	}
+	stamp := func(t *time.Time) string {
+		if t == nil {
+			return "-"
+		}
+		return t.UTC().Format(time.RFC3339)
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "CONSUMER\tBREAKER\tIN FLIGHT\tLAG\tPARKED\tOLDEST PARKED\tDEAD\tLAST DELIVERED\tCOMMIT TO ACK")
+	for _, d := range out.Consumers {
+		breaker, lag, took := d.Breaker, strconv.FormatInt(d.Lag, 10), "-"
+		if breaker == "" {
+			breaker = "-"
+		}
+		if d.Lag < 0 {
+			lag = "?"
+		}
+		if d.LastDeliverySeconds != nil {
+			took = (time.Duration(*d.LastDeliverySeconds * float64(time.Second))).Round(time.Millisecond).String()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%s\t%d\t%s\t%s\n", d.Consumer, breaker, d.InFlight, lag, d.Parked,
+			stamp(d.OldestParkedAt), d.DeadLetters, stamp(d.LastDeliveredAt), took)
+	}
+	return tw.Flush()
 }
 
 // dlqIDs parses the positional arguments as dead-letter ids.
