@@ -1,6 +1,7 @@
 package router
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"math/rand/v2"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -467,22 +469,48 @@ func (c *consumer) deadLetter(ctx context.Context, msg *message.Message, reason 
 	return nil
 }
 
+// drainParallelism is how many properties' parked messages one consumer
+// retries at once: each property's stay in order, one at a time, while a
+// large backlog left by a long outage drains several properties abreast.
+const drainParallelism = 4
+
 // drainParked retries the consumer's parked messages whose breaker lets
-// calls through again, property by property, in order.
+// calls through again, property by property in order, several properties
+// at a time.
 func (c *consumer) drainParked(ctx context.Context) error {
 	keys, err := c.b.parking.due(ctx, c.name)
 	if err != nil {
 		return err
 	}
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+		slots    = make(chan struct{}, drainParallelism)
+	)
 	for _, k := range keys {
 		if c.b.breakers.isOpen(k.breaker) {
 			continue
 		}
-		if err := c.drainKey(ctx, k.key); err != nil {
-			return err
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
 		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			if err := c.drainKey(ctx, k.key); err != nil {
+				mu.Lock()
+				firstErr = cmp.Or(firstErr, err)
+				mu.Unlock()
+			}
+		}()
 	}
-	return nil
+	wg.Wait()
+	return cmp.Or(firstErr, ctx.Err())
 }
 
 // drainKey hands the parked messages of one partition key to the handler,
