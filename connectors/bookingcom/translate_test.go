@@ -75,6 +75,7 @@ func TestConformance(t *testing.T) {
 		Mappings: testMappings,
 		Property: lisbon,
 		Secrets:  []string{password},
+		ARI:      conformance.ARICodes{Hotel: "1180204", RoomType: "118020401", RatePlan: "50923412"},
 		Start: func(t *testing.T, res connectors.Resources) *conformance.Harness {
 			w := newWorld(t)
 			conn, err := bookingcom.New(bookingcom.Config{APIURL: serverOf(t, w), Username: "roomwire", Password: password, HTTP: fastHTTP}, res)
@@ -84,6 +85,7 @@ func TestConformance(t *testing.T) {
 			t.Cleanup(func() { conn.Close() })
 			return &conformance.Harness{
 				Connector: conn,
+				ARI:       w.sim.ARI,
 				Redeliver: func(ctx context.Context, sink connectors.Sink, times int) error {
 					w.sim.SetFaults(channelsim.Faults{Duplicates: times})
 					w.sim.Book(guestBooking("118020401", "2027-05-01", 2))

@@ -27,6 +27,7 @@ import (
 
 	"github.com/roomwire/roomwire/canonical"
 	"github.com/roomwire/roomwire/connectors"
+	"github.com/roomwire/roomwire/connectors/channelsim"
 	"github.com/roomwire/roomwire/connectors/inbound"
 	"github.com/roomwire/roomwire/reservations"
 	"github.com/roomwire/roomwire/reservations/pgtest"
@@ -62,6 +63,18 @@ type Harness struct {
 	// Redeliver makes the partner send the same inbound message times times
 	// (as duplicate webhooks would) to the connector, delivering to sink.
 	Redeliver func(ctx context.Context, sink connectors.Sink, times int) error
+	// ARI is what the channel's simulator believes, for a connector that
+	// pushes ARI: the suite pushes restrictions and prices by occupancy and
+	// reads them back here.
+	ARI *channelsim.ARIState
+}
+
+// ARICodes are the partner codes of a hotel, room type and rate plan the
+// suite pushes ARI in.
+type ARICodes struct {
+	Hotel, RoomType, RatePlan string
+	// NoMinStayThrough: the format has no minimum stay through a night.
+	NoMinStayThrough bool
 }
 
 // Setup describes a connector to the suite.
@@ -73,6 +86,9 @@ type Setup struct {
 	// cannot carry (property_id, room_type, external_id, status), which the
 	// round trip does not compare.
 	RoundTripIgnore []string
+	// ARI names the partner codes ARI is pushed in, for a connector that
+	// pushes ARI.
+	ARI ARICodes
 	// Mappings are stored before the behavioural checks.
 	Mappings []connectors.Mapping
 	// Property is created in the store for inbound checks.
@@ -125,6 +141,57 @@ func Run(t *testing.T, s Setup) {
 	}
 	if spec.Has(connectors.CapReservationsInbound) {
 		t.Run("InboundRedelivery", func(t *testing.T) { testInboundRedelivery(t, s) })
+	}
+	if spec.Has(connectors.CapARIOutbound) {
+		t.Run("ARIRestrictionsAndOccupancy", func(t *testing.T) { testARIRestrictions(t, s) })
+	}
+}
+
+// testARIRestrictions pushes every restriction and prices by occupancy, then
+// lifts the minimum stay alone: the channel must hold each restriction as
+// set, and keep those an update leaves unset.
+func testARIRestrictions(t *testing.T, s Setup) {
+	e := start(t, s)
+	p, ok := e.h.Connector.(connectors.ARIPusher)
+	if !ok {
+		t.Fatal("declares ari.outbound but is not a connectors.ARIPusher")
+	}
+	if e.h.ARI == nil {
+		t.Fatal("the harness gives no simulator ARI state (Harness.ARI)")
+	}
+	c := s.ARI
+	from, _ := canonical.ParseDate("2027-04-10")
+	to := from.AddDays(2)
+	set := canonical.Restrictions{StopSell: true, ClosedToArrival: true, ClosedToDeparture: true, MinStay: 3, MinStayThrough: 2, MaxStay: 7}
+	if c.NoMinStayThrough {
+		set.MinStayThrough = 0
+	}
+	eur := func(m int64) canonical.Money { return canonical.NewMoney(m, "EUR") }
+	rate := canonical.Rate{Price: eur(13000), Occupancy: []canonical.OccupancyPrice{{Adults: 1, Price: eur(10000)}, {Adults: 2, Price: eur(13000)}}}
+	ctx := context.Background()
+	if err := p.PushARI(ctx, canonical.ARIUpdate{PropertyID: c.Hotel,
+		Restrictions: []canonical.RestrictionsUpdate{set.Update(c.RoomType, c.RatePlan, from, to)},
+		Rates:        []canonical.RateUpdate{{RoomType: c.RoomType, RatePlan: c.RatePlan, From: from, To: to, Rate: rate}},
+	}); err != nil {
+		t.Fatalf("push: %v", err)
+	}
+	for _, d := range canonical.Nights(from, to.AddDays(1)) {
+		if got, _ := e.h.ARI.Restriction(c.Hotel, c.RoomType, c.RatePlan, d); got != set {
+			t.Errorf("%s: the channel holds %+v, want %+v", d, got, set)
+		}
+		if got, _ := e.h.ARI.FullRate(c.Hotel, c.RoomType, c.RatePlan, d); !reflect.DeepEqual(got.Occupancy, rate.Occupancy) || got.Price != rate.Price {
+			t.Errorf("%s: the channel holds rate %+v, want %+v", d, got, rate)
+		}
+	}
+	lift := 0
+	if err := p.PushARI(ctx, canonical.ARIUpdate{PropertyID: c.Hotel, Restrictions: []canonical.RestrictionsUpdate{
+		{RoomType: c.RoomType, RatePlan: c.RatePlan, From: from, To: from, MinStay: &lift}}}); err != nil {
+		t.Fatalf("push of min_stay alone: %v", err)
+	}
+	want := set
+	want.MinStay = 0
+	if got, _ := e.h.ARI.Restriction(c.Hotel, c.RoomType, c.RatePlan, from); got != want {
+		t.Errorf("after lifting min_stay alone the channel holds %+v, want %+v", got, want)
 	}
 }
 

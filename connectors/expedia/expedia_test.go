@@ -269,6 +269,7 @@ func TestConformance(t *testing.T) {
 	}
 	conformance.Run(t, conformance.Setup{
 		Name: expedia.Name, Fixtures: fixtures, Mappings: testMappings, Property: lisbon, Secrets: []string{password},
+		ARI: conformance.ARICodes{Hotel: "4411903", RoomType: "200719312", RatePlan: "211004551A", NoMinStayThrough: true},
 		Start: func(t *testing.T, res connectors.Resources) *conformance.Harness {
 			sim := expediasim.New(expediasim.Config{Username: "roomwire", Password: password})
 			srv := httptest.NewServer(sim)
@@ -278,7 +279,7 @@ func TestConformance(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { conn.Close() })
-			return &conformance.Harness{Connector: conn, Redeliver: func(ctx context.Context, sink connectors.Sink, times int) error {
+			return &conformance.Harness{Connector: conn, ARI: sim.ARI, Redeliver: func(ctx context.Context, sink connectors.Sink, times int) error {
 				sim.SetFaults(channelsim.Faults{Duplicates: times})
 				sim.Book(guestBooking(2))
 				for i := 0; i < times; i++ {

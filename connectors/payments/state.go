@@ -57,8 +57,8 @@ type Transition struct {
 	// kept; negative when a no-show undone paid it back.
 	Fee        canonical.Money `json:"fee"`
 	PropertyID string          `json:"property_id"`
-	EventID            string                     `json:"event_id,omitempty"`
-	At                 time.Time                  `json:"at"`
+	EventID    string          `json:"event_id,omitempty"`
+	At         time.Time       `json:"at"`
 }
 
 // allowed lists the transitions of the state machine. "" is the state of a
