@@ -157,7 +157,9 @@ func newStack(t testing.TB) *stack {
 		}
 	}
 	// Outbound: the fan-out, one consumer per channel.
-	s.fanout = arifanout.New(arifanout.Config{}, pool, res.Mappings, logger)
+	s.fanout = arifanout.New(arifanout.Config{Rules: func(ctx context.Context, channel, property string) (canonical.ChannelRules, error) {
+		return store.ChannelRules(ctx, reservations.AllProperties, property, channel)
+	}}, pool, res.Mappings, logger)
 	for _, p := range []connectors.ARIPusher{otaConn, s.bdc, expConn} {
 		if err := s.fanout.AddChannel(p); err != nil {
 			t.Fatal(err)
@@ -427,6 +429,144 @@ func BenchmarkBookingToChannel(b *testing.B) {
 	b.StopTimer()
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Milliseconds()) }
+	b.ReportMetric(pct(0.5), "p50-ms")
+	b.ReportMetric(pct(0.95), "p95-ms")
+	b.ReportMetric(pct(1), "max-ms")
+}
+
+func yes() *bool        { v := true; return &v }
+func no() *bool         { v := false; return &v }
+func nights(n int) *int { return &n }
+
+func restrict(plan, from, to string, set func(*canonical.RestrictionsUpdate)) reservations.RestrictionChange {
+	c := reservations.RestrictionChange{RestrictionsUpdate: canonical.RestrictionsUpdate{RoomType: "DBL", RatePlan: plan, From: date(from), To: date(to)}}
+	set(&c.RestrictionsUpdate)
+	return c
+}
+
+// TestRestrictionsDerivedPlansAndRulesReachChannels follows a hotel's ARI
+// to every channel: restrictions, prices by occupancy, a derived plan that
+// follows its parent (as computed prices), and an availability rule that
+// only one channel is told.
+func TestRestrictionsDerivedPlansAndRulesReachChannels(t *testing.T) {
+	s := newStack(t)
+	ctx := context.Background()
+	withNR := lisbon
+	withNR.RatePlans = append(append([]reservations.RatePlan(nil), lisbon.RatePlans...),
+		reservations.RatePlan{Code: "NR-DBL", RoomType: "DBL", Name: "Non-refundable", Derived: &canonical.Derivation{Parent: "FLEX-DBL", Percent: "-10", InheritRestrictions: true}})
+	if _, err := s.store.PutProperty(ctx, withNR); err != nil {
+		t.Fatal(err)
+	}
+	o := channelCodes[ota.Name]
+	if err := s.res.Mappings.Replace(ctx, ota.Name, []connectors.Mapping{
+		{Kind: connectors.KindProperty, Partner: o[0], Roomwire: "LIS"},
+		{Kind: connectors.KindRoomType, Property: "LIS", Partner: o[1], Roomwire: "DBL"},
+		{Kind: connectors.KindRatePlan, Property: "LIS", Partner: o[2], Roomwire: "FLEX-DBL"},
+		{Kind: connectors.KindRatePlan, Property: "LIS", Partner: "NR", Roomwire: "NR-DBL"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.store.PutRestrictions(ctx, reservations.AllProperties, "LIS", []reservations.RestrictionChange{
+		restrict("FLEX-DBL", "2027-05-10", "2027-05-10", func(u *canonical.RestrictionsUpdate) { u.StopSell = yes() }),
+		restrict("", "2027-05-12", "2027-05-12", func(u *canonical.RestrictionsUpdate) { u.MinStay = nights(3) }),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	sims := map[string]*channelsim.ARIState{ota.Name: s.otaSim.ARI, bookingcom.Name: s.bdcSim.ARI, expedia.Name: s.expSim.ARI}
+	eventually(t, "every channel holds the stop sell and the minimum stay", func() bool {
+		for name, state := range sims {
+			c := channelCodes[name]
+			stop, _ := state.Restriction(c[0], c[1], c[2], date("2027-05-10"))
+			minStay, _ := state.Restriction(c[0], c[1], c[2], date("2027-05-12"))
+			if !stop.StopSell || minStay.MinStay != 3 || minStay.StopSell {
+				return false
+			}
+		}
+		// The derived plan inherits its parent's restrictions.
+		nr, _ := s.otaSim.ARI.Restriction(o[0], o[1], "NR", date("2027-05-10"))
+		return nr.StopSell
+	})
+	eur := func(m int64) canonical.Money { return canonical.NewMoney(m, "EUR") }
+	rate := canonical.Rate{Price: eur(13000), Occupancy: []canonical.OccupancyPrice{{Adults: 1, Price: eur(10000)}, {Adults: 2, Price: eur(13000)}}}
+	if err := s.store.PutRates(ctx, reservations.AllProperties, "LIS", []reservations.RateUpdate{{RatePlan: "FLEX-DBL", From: date("2027-05-01"), To: date("2027-05-05"), Rate: rate}}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "prices by occupancy reach the channels, and the derived plan follows its parent", func() bool {
+		for name, state := range sims {
+			c := channelCodes[name]
+			if got, _ := state.FullRate(c[0], c[1], c[2], date("2027-05-03")); len(got.Occupancy) != 2 || got.Occupancy[0].Price != eur(10000) {
+				return false
+			}
+		}
+		nr, _ := s.otaSim.ARI.FullRate(o[0], o[1], "NR", date("2027-05-03"))
+		return len(nr.Occupancy) == 2 && nr.Occupancy[0].Price == eur(9000) && nr.Occupancy[1].Price == eur(11700)
+	})
+	// One channel's rule: Expedia is told of one unit at most.
+	one := 1
+	if err := s.store.PutChannelRules(ctx, reservations.AllProperties, "LIS", expedia.Name, canonical.ChannelRules{{RoomType: "DBL", MaxAvailability: &one}}); err != nil {
+		t.Fatal(err)
+	}
+	e := channelCodes[expedia.Name]
+	eventually(t, "Expedia is told of one unit", func() bool {
+		n, _ := s.expSim.ARI.Availability(e[0], e[1], date("2027-05-20"))
+		return n == 1
+	})
+	// The rule's update was for Expedia alone.
+	if m, ok := s.otaSim.ARI.Availability(o[0], o[1], date("2027-05-20")); ok && m != 2 {
+		t.Errorf("the OpenTravel channel is told of %d units", m)
+	}
+}
+
+// BenchmarkCloseOutWithRestrictions measures the time from a stop sell's
+// commit in the store to the OpenTravel simulator holding it, with a
+// minimum-stay change and a price change of other nights in the mix before
+// each close-out, and its lifting after. It reports the close-outs' p50,
+// p95 and max.
+func BenchmarkCloseOutWithRestrictions(b *testing.B) {
+	s := newStack(b)
+	ctx := context.Background()
+	o := channelCodes[ota.Name]
+	var lat []time.Duration
+	wait := func(night canonical.Date, closed bool, t0 time.Time) {
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			ch := s.otaSim.ARI.Changed()
+			if r, ok := s.otaSim.ARI.Restriction(o[0], o[1], o[2], night); ok && r.StopSell == closed {
+				lat = append(lat, time.Since(t0))
+				return
+			}
+			select {
+			case <-ch:
+			case <-time.After(time.Until(deadline)):
+				b.Fatalf("the channel never saw stop_sell %v on %s", closed, night)
+			}
+		}
+	}
+	put := func(changes ...reservations.RestrictionChange) {
+		if err := s.store.PutRestrictions(ctx, reservations.AllProperties, "LIS", changes); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		night := date("2027-06-01").AddDays(i % 300)
+		n := night.String()
+		other := night.AddDays(1).String()
+		put(restrict("FLEX-DBL", other, other, func(u *canonical.RestrictionsUpdate) { u.MinStay = nights(2 + i%3) }))
+		if err := s.store.PutRates(ctx, reservations.AllProperties, "LIS", []reservations.RateUpdate{{RatePlan: "FLEX-DBL", From: date(other), To: date(other),
+			Rate: canonical.Rate{Price: canonical.NewMoney(int64(12000+i%50), "EUR")}}}); err != nil {
+			b.Fatal(err)
+		}
+		t0 := time.Now()
+		put(restrict("FLEX-DBL", n, n, func(u *canonical.RestrictionsUpdate) { u.StopSell = yes() }))
+		wait(night, true, t0)
+		t1 := time.Now()
+		put(restrict("FLEX-DBL", n, n, func(u *canonical.RestrictionsUpdate) { u.StopSell = no() }))
+		wait(night, false, t1)
+	}
+	b.StopTimer()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000 }
 	b.ReportMetric(pct(0.5), "p50-ms")
 	b.ReportMetric(pct(0.95), "p95-ms")
 	b.ReportMetric(pct(1), "max-ms")
