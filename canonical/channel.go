@@ -15,6 +15,10 @@ const (
 	ChannelNew    ChannelAction = "new"
 	ChannelModify ChannelAction = "modify"
 	ChannelCancel ChannelAction = "cancel"
+	// ChannelStatus: the PMS changed the status (a check-in, a check-out, a
+	// no-show) of a reservation Roomwire made there. Reservation.ID names
+	// Roomwire's reservation; only its status is applied, by the lifecycle.
+	ChannelStatus ChannelAction = "status"
 )
 
 // ChannelBooking is a reservation as a channel or PMS delivers it, already
@@ -37,8 +41,12 @@ func (b *ChannelBooking) Validate() error {
 	var p Problems
 	switch b.Action {
 	case ChannelNew, ChannelModify, ChannelCancel:
+	case ChannelStatus:
+		if b.Reservation.ID == "" {
+			p.Add("reservation.id", "is required for a status change: Roomwire's reservation id")
+		}
 	default:
-		p.Add("action", "%q is not one of new, modify, cancel", truncate(string(b.Action), 20))
+		p.Add("action", "%q is not one of new, modify, cancel, status", truncate(string(b.Action), 20))
 	}
 	p.CheckCode("connector", b.Connector)
 	p.CheckText("revision", b.Revision, MaxIDLen)

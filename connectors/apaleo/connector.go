@@ -18,6 +18,12 @@ import (
 // Name is the connector's registered name.
 const Name = "apaleo"
 
+// The owners of the stay (Config.StayMaster).
+const (
+	StayMasterRoomwire = "roomwire"
+	StayMasterApaleo   = "apaleo"
+)
+
 // Config configures the connector.
 type Config struct {
 	// APIURL is Apaleo's API. Default https://api.apaleo.com.
@@ -40,6 +46,12 @@ type Config struct {
 	ARIDays int `json:"ari_days"`
 	// ARIInterval is how often they are pulled. Default 15m.
 	ARIInterval connectors.Duration `json:"ari_interval"`
+	// StayMaster says who owns check-in, check-out and no-show of the
+	// reservations Roomwire books in Apaleo: "roomwire" (the default) sends
+	// them to Apaleo as reservation actions; "apaleo" leaves them to the
+	// front desk in Apaleo. Apaleo's own check-in, check-out and no-show
+	// webhooks are taken in either way.
+	StayMaster string `json:"stay_master"`
 	// Timeout bounds one HTTP attempt. Default 10s.
 	Timeout connectors.Duration `json:"timeout"`
 
@@ -59,6 +71,7 @@ var Fields = []connectors.Field{
 	{Name: "properties", Type: "[]string", Description: "Apaleo property ids to pull availability and rates for, and to backfill"},
 	{Name: "ari_days", Type: "int", Default: "90", Description: "days ahead to pull availability and rates"},
 	{Name: "ari_interval", Type: "duration", Default: "15m", Description: "how often to pull availability and rates"},
+	{Name: "stay_master", Type: "string", Default: StayMasterRoomwire, Description: "who owns check-in, check-out and no-show of bookings Roomwire makes in Apaleo: roomwire (sent to Apaleo as reservation actions) or apaleo (left to its front desk)"},
 	connectors.TimeoutField,
 }
 
@@ -71,6 +84,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.ChannelCode == "" {
 		c.ChannelCode = DefaultChannelCode
+	}
+	if c.StayMaster == "" {
+		c.StayMaster = StayMasterRoomwire
 	}
 	if c.ARIDays == 0 {
 		c.ARIDays = 90
@@ -96,6 +112,9 @@ func (c Config) Validate() error {
 	}
 	if (c.WebhookUser == "") != (c.WebhookPassword == "") {
 		errs = append(errs, "webhook_user and webhook_password: set both or neither")
+	}
+	if c.StayMaster != StayMasterRoomwire && c.StayMaster != StayMasterApaleo {
+		errs = append(errs, fmt.Sprintf("stay_master: must be %s or %s, not %q", StayMasterRoomwire, StayMasterApaleo, connectors.SafeText(c.StayMaster, 20)))
 	}
 	if c.ARIDays < 1 || c.ARIDays > 730 {
 		errs = append(errs, "ari_days: must be between 1 and 730")

@@ -68,6 +68,12 @@ type world struct {
 
 func newWorld(t *testing.T, faults apaleosim.Faults) *world {
 	t.Helper()
+	return newWorldAt(t, faults, nil)
+}
+
+// newWorldAt is newWorld with a clock for the store and the simulator (nil: the wall clock).
+func newWorldAt(t *testing.T, faults apaleosim.Faults, now func() time.Time) *world {
+	t.Helper()
 	pool := pgtest.Pool(t)
 	res := connectors.NewResources(pool, testLogger(t))
 	ctx := context.Background()
@@ -75,6 +81,9 @@ func newWorld(t *testing.T, faults apaleosim.Faults) *world {
 		t.Fatal(err)
 	}
 	store := reservations.New(pool)
+	if now != nil {
+		store.SetClock(now)
+	}
 	if _, err := store.PutProperty(ctx, lisbon); err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +94,7 @@ func newWorld(t *testing.T, faults apaleosim.Faults) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sim := apaleosim.Demo(apaleosim.Config{ClientID: "roomwire", ClientSecret: clientSecret, Seed: 7})
+	sim := apaleosim.Demo(apaleosim.Config{ClientID: "roomwire", ClientSecret: clientSecret, Seed: 7, Now: now})
 	sim.SetFaults(faults)
 	api := httptest.NewServer(sim)
 	t.Cleanup(api.Close)

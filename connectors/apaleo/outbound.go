@@ -56,8 +56,52 @@ func (c *Connector) HandleEvent(ctx context.Context, e canonical.Event) error {
 		return c.create(ctx, r, pr)
 	case cancelled:
 		return c.cancel(ctx, r, link)
+	case e.Transition != nil:
+		return c.transition(ctx, r, link, *e.Transition)
 	}
 	return c.amend(ctx, r, pr, link)
+}
+
+// stayActions are Apaleo's reservation actions for the stay's transitions,
+// with the status each leaves the reservation in.
+var stayActions = map[string]struct{ action, status string }{
+	"check_in":  {"checkin", StatusInHouse},
+	"check_out": {"checkout", StatusCheckedOut},
+	"no_show":   {"noshow", StatusNoShow},
+}
+
+// transition sends a check-in, check-out or no-show to Apaleo as its
+// reservation action, when Roomwire is the master of the stay. Apaleo has
+// no action to undo a no-show: that is left to its front desk. A repeat the
+// action refuses because Apaleo already has the status counts as done.
+func (c *Connector) transition(ctx context.Context, r *canonical.Reservation, link *connectors.Link, t canonical.Transition) error {
+	name := t.Name()
+	act, ok := stayActions[name]
+	switch {
+	case c.cfg.StayMaster == StayMasterApaleo:
+		return c.synced(ctx, r, link, "stay managed in Apaleo; "+name+" not sent")
+	case !ok:
+		c.logger.WarnContext(ctx, "Apaleo has no action for this change of status; make it in Apaleo", "reservation_id", r.ID,
+			"transition", name, "apaleo_booking", link.PartnerGroupID, "correlation_id", canonical.CorrelationID(ctx))
+		return c.synced(ctx, r, link, name+" not sent: Apaleo has no such action")
+	}
+	for i, id := range link.PartnerIDs {
+		h := http.Header{}
+		h.Set(connectors.IdempotencyHeader, fmt.Sprintf("roomwire-%s-v%d-%s-%d", r.ID, r.Version, act.action, i))
+		err := c.call(ctx, http.MethodPut, "/booking/v1/reservation-actions/"+url.PathEscape(id)+"/"+act.action,
+			"/booking/v1/reservation-actions/{id}/"+act.action, h, nil, nil)
+		if err != nil && connectors.ClassOf(err) == connectors.ClassPermanent {
+			// Apaleo refuses an action whose status it already has (a
+			// redelivery after a lost answer, or the front desk was first).
+			if got, gerr := c.GetReservation(ctx, id); gerr == nil && got.Status == act.status {
+				err = nil
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("apaleo: %s %s (reservation %s): %w", act.action, id, r.ID, err)
+		}
+	}
+	return c.synced(ctx, r, link, name+" sent to Apaleo")
 }
 
 // IdempotencyKey is the key of the booking request for a reservation. It is

@@ -221,7 +221,7 @@ func (c *Connector) Backfill(ctx context.Context, sink connectors.Sink, from, to
 				return delivered, fmt.Errorf("apaleo: backfill %s page %d: %w", prop, page, err)
 			}
 			for i := range list.Reservations {
-				ok, err := c.deliver(ctx, &list.Reservations[i], sink)
+				ok, err := c.deliver(ctx, &list.Reservations[i], false, sink)
 				if err != nil {
 					return delivered, err
 				}

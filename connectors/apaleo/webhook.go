@@ -104,7 +104,7 @@ func (c *Connector) HandleWebhook(ctx context.Context, data []byte, sink connect
 		c.logger.DebugContext(ctx, "webhook already handled", "webhook_id", hook.ID)
 		return http.StatusOK, nil
 	}
-	if _, err := c.receive(ctx, hook.Data.EntityID, sink); err != nil {
+	if _, err := c.receive(ctx, hook.Data.EntityID, stayEvents[hook.Type], sink); err != nil {
 		if connectors.IsRetryable(err) {
 			return http.StatusServiceUnavailable, err
 		}
@@ -117,28 +117,38 @@ func (c *Connector) HandleWebhook(ctx context.Context, data []byte, sink connect
 	return http.StatusOK, nil
 }
 
-// receive fetches a reservation and delivers it, unless Roomwire made it.
-// It reports whether it delivered.
-func (c *Connector) receive(ctx context.Context, id string, sink connectors.Sink) (bool, error) {
+// stayEvents are the webhooks of the stay's transitions, which Roomwire
+// takes in even for the reservations it booked in Apaleo.
+var stayEvents = map[string]bool{"checked-in": true, "checked-out": true, "set-to-no-show": true}
+
+// receive fetches a reservation and delivers it, unless Roomwire made it;
+// then only a change of the stay's status (stay) is delivered. It reports
+// whether it delivered.
+func (c *Connector) receive(ctx context.Context, id string, stay bool, sink connectors.Sink) (bool, error) {
 	r, err := c.GetReservation(ctx, id)
 	if err != nil {
 		return false, err
 	}
-	return c.deliver(ctx, r, sink)
+	return c.deliver(ctx, r, stay, sink)
 }
 
-// deliver translates a reservation and hands it to the sink, unless Roomwire
-// made it (it carries Roomwire's channel code, or is linked as Roomwire's).
-func (c *Connector) deliver(ctx context.Context, r *Reservation, sink connectors.Sink) (bool, error) {
-	if r.ChannelCode == c.cfg.ChannelCode {
-		return false, nil
-	}
+// deliver translates a reservation and hands it to the sink. A reservation
+// Roomwire made (it carries Roomwire's channel code, or is linked as
+// Roomwire's) is not delivered back, except its status when stay says the
+// front desk changed it.
+func (c *Connector) deliver(ctx context.Context, r *Reservation, stay bool, sink connectors.Sink) (bool, error) {
 	link, err := c.res.Links.FindByPartnerID(ctx, Name, r.ID)
 	switch {
-	case err == nil && link.Origin == connectors.OriginRoomwire:
-		return false, nil
 	case err != nil && !errors.Is(err, connectors.ErrNoLink):
 		return false, connectors.Retryable(err)
+	case err != nil:
+		link = nil
+	}
+	if r.ChannelCode == c.cfg.ChannelCode || (link != nil && link.Origin == connectors.OriginRoomwire) {
+		if !stay || link == nil {
+			return false, nil
+		}
+		return c.deliverStatus(ctx, r, link, sink)
 	}
 	b, err := ReservationToBooking(r)
 	if err != nil {
@@ -149,6 +159,25 @@ func (c *Connector) deliver(ctx context.Context, r *Reservation, sink connectors
 		return false, fmt.Errorf("apaleo: deliver reservation %s: %w", connectors.SafeText(r.ID, 40), err)
 	}
 	c.logger.InfoContext(ctx, "received reservation from Apaleo", "apaleo_reservation", r.ID, "property", r.Property.ID,
+		"status", r.Status, "correlation_id", canonical.CorrelationID(ctx))
+	return true, nil
+}
+
+// deliverStatus hands the sink the status the front desk set on a
+// reservation Roomwire booked in Apaleo; the store applies it by the
+// lifecycle's rules.
+func (c *Connector) deliverStatus(ctx context.Context, r *Reservation, link *connectors.Link, sink connectors.Sink) (bool, error) {
+	b, err := ReservationToBooking(r)
+	if err != nil {
+		return false, err
+	}
+	b.Action = canonical.ChannelStatus
+	b.Reservation.ID = link.ReservationID
+	b.ReceivedAt = time.Now().UTC().Truncate(time.Millisecond)
+	if err := sink.Deliver(ctx, *b); err != nil {
+		return false, fmt.Errorf("apaleo: deliver the status of reservation %s: %w", connectors.SafeText(r.ID, 40), err)
+	}
+	c.logger.InfoContext(ctx, "received a status from Apaleo", "apaleo_reservation", r.ID, "reservation_id", link.ReservationID,
 		"status", r.Status, "correlation_id", canonical.CorrelationID(ctx))
 	return true, nil
 }

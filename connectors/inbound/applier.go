@@ -89,6 +89,9 @@ func (a *Applier) apply(ctx context.Context, e *Envelope) (*canonical.Reservatio
 		if err := set.MapBooking(&b); err != nil {
 			return nil, err
 		}
+		if b.Action == canonical.ChannelStatus {
+			return a.applyStatus(ctx, b)
+		}
 		res, outcome, err := a.store.ApplyChannelBooking(ctx, b)
 		if err != nil {
 			return nil, classifyStoreError(fmt.Errorf("apply %s booking %s: %w", e.Connector, connectors.SafeText(b.Reservation.ExternalID, 64), err))
@@ -113,6 +116,37 @@ func (a *Applier) apply(ctx context.Context, e *Envelope) (*canonical.Reservatio
 		return nil, nil
 	}
 	return nil, connectors.Permanent(errors.New("inbound: empty message"))
+}
+
+// applyStatus applies the status a PMS set on a reservation Roomwire made
+// there, by the lifecycle's rules, and records that the PMS has that
+// version, so the change is not sent back to it.
+func (a *Applier) applyStatus(ctx context.Context, b canonical.ChannelBooking) (*canonical.Reservation, error) {
+	if err := b.Validate(); err != nil {
+		return nil, err
+	}
+	id, status := b.Reservation.ID, b.Reservation.Status
+	res, err := a.store.Update(ctx, reservations.AllProperties, id, reservations.UpdateOptions{}, func(r *canonical.Reservation) error {
+		r.Status = status
+		return nil
+	})
+	if err != nil {
+		return nil, classifyStoreError(fmt.Errorf("apply %s status %s to reservation %s: %w", b.Connector, status, id, err))
+	}
+	link, err := a.links.Get(ctx, b.Connector, id)
+	switch {
+	case errors.Is(err, connectors.ErrNoLink):
+	case err != nil:
+		return res, connectors.Retryable(err)
+	case link.SyncedVersion < res.Version:
+		link.SyncedVersion = res.Version
+		if err := a.links.Put(ctx, *link); err != nil {
+			return res, connectors.Retryable(err)
+		}
+	}
+	a.logger.InfoContext(ctx, "applied status from the PMS", "connector", b.Connector, "reservation_id", id,
+		"status", string(status), "version", res.Version, "correlation_id", canonical.CorrelationID(ctx))
+	return res, nil
 }
 
 // classifyStoreError marks the store's refusals permanent; anything else

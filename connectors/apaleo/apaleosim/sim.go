@@ -76,6 +76,8 @@ type Config struct {
 	// Location is the properties' time zone. Default Europe/Lisbon.
 	Location *time.Location
 	Seed     uint64 // for the fault dice; 0 picks one
+	// Now is the clock the stay actions check arrival days against; default time.Now.
+	Now func() time.Time
 	Logger   *slog.Logger
 }
 
@@ -101,6 +103,7 @@ type Sim struct {
 	sent         int
 	closed       bool
 	onBooking    func(key string, at time.Time)
+	actions      map[string][]string // reservation id to the stay actions applied to it, in order
 }
 
 type createdBooking struct {
@@ -112,6 +115,9 @@ type createdBooking struct {
 func New(cfg Config) *Sim {
 	if cfg.TokenLifetime == 0 {
 		cfg.TokenLifetime = time.Hour
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	if cfg.Location == nil {
 		cfg.Location, _ = time.LoadLocation("Europe/Lisbon")
@@ -135,6 +141,9 @@ func New(cfg Config) *Sim {
 	s.mux.HandleFunc("GET /booking/v1/reservations", s.api(s.listReservations))
 	s.mux.HandleFunc("PUT /booking/v1/reservation-actions/{id}/amend", s.api(s.amend))
 	s.mux.HandleFunc("PUT /booking/v1/reservation-actions/{id}/cancel", s.api(s.cancel))
+	s.mux.HandleFunc("PUT /booking/v1/reservation-actions/{id}/checkin", s.api(s.stayAction("checkin")))
+	s.mux.HandleFunc("PUT /booking/v1/reservation-actions/{id}/checkout", s.api(s.stayAction("checkout")))
+	s.mux.HandleFunc("PUT /booking/v1/reservation-actions/{id}/noshow", s.api(s.stayAction("noshow")))
 	s.mux.HandleFunc("GET /availability/v1/unit-groups", s.api(s.availability))
 	s.mux.HandleFunc("GET /rateplan/v1/rate-plans", s.api(s.listRatePlans))
 	s.mux.HandleFunc("GET /rateplan/v1/rate-plans/{id}/rates", s.api(s.rates))
@@ -245,6 +254,8 @@ type Stats struct {
 	WebhooksSent     int            `json:"webhooks_sent"`
 	BookingsByKey    map[string]int `json:"bookings_by_key"`
 	ReservationsByID []string       `json:"reservation_ids"`
+	// StayActions lists, per reservation, the stay actions applied to it.
+	StayActions map[string][]string `json:"stay_actions"`
 }
 
 // Stats returns the counts.
@@ -255,8 +266,12 @@ func (s *Sim) Stats() Stats {
 	for k, v := range s.keyBookings {
 		keys[k] = v
 	}
+	actions := map[string][]string{}
+	for id, a := range s.actions {
+		actions[id] = append([]string(nil), a...)
+	}
 	return Stats{Reservations: len(s.reservations), BookingPosts: s.posts, WebhooksSent: s.sent, BookingsByKey: keys,
-		ReservationsByID: append([]string(nil), s.order...)}
+		ReservationsByID: append([]string(nil), s.order...), StayActions: actions}
 }
 
 func copyReservation(r *apaleo.Reservation) *apaleo.Reservation {
@@ -719,6 +734,61 @@ func (s *Sim) cancel(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	s.send(event{"canceled", id, prop})
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// stayRules are Apaleo's stay actions: the status each needs, the status it
+// leaves, and the webhook it sends.
+var stayRules = map[string]struct{ from, to, webhook string }{
+	"checkin":  {apaleo.StatusConfirmed, apaleo.StatusInHouse, "checked-in"},
+	"checkout": {apaleo.StatusInHouse, apaleo.StatusCheckedOut, "checked-out"},
+	"noshow":   {apaleo.StatusConfirmed, apaleo.StatusNoShow, "set-to-no-show"},
+}
+
+// stayAction serves PUT /booking/v1/reservation-actions/{id}/{action}: as
+// Apaleo, it refuses with 422 an action the reservation's status does not
+// allow (a second check-in included), and a check-in or no-show before the
+// arrival day at the property.
+func (s *Sim) stayAction(action string) func(w http.ResponseWriter, r *http.Request) {
+	rule := stayRules[action]
+	return func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("id")
+		s.mu.Lock()
+		res, ok := s.reservations[id]
+		if !ok {
+			s.mu.Unlock()
+			writeError(w, http.StatusNotFound, "Reservation '"+id+"' not found.")
+			return
+		}
+		if res.Status != rule.from {
+			s.mu.Unlock()
+			writeError(w, http.StatusUnprocessableEntity, "Reservation '"+id+"' is "+res.Status+"; "+action+" needs "+rule.from+".")
+			return
+		}
+		if arrival, err := canonical.ParseDate(res.Arrival[:min(len(res.Arrival), 10)]); err == nil && action != "checkout" &&
+			canonical.DateOf(s.cfg.Now().In(s.cfg.Location)).Before(arrival) {
+			s.mu.Unlock()
+			writeError(w, http.StatusUnprocessableEntity, "Reservation '"+id+"' arrives on "+arrival.String()+"; "+action+" is possible from that day.")
+			return
+		}
+		res.Status = rule.to
+		res.Modified = laterStamp(res.Modified)
+		if s.actions == nil {
+			s.actions = map[string][]string{}
+		}
+		s.actions[id] = append(s.actions[id], action)
+		prop := res.Property.ID
+		s.mu.Unlock()
+		s.send(event{rule.webhook, id, prop})
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+// Actions returns the stay actions (checkin, checkout, noshow) applied to a
+// reservation, in order: each appears once however often it was requested.
+func (s *Sim) Actions(id string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.actions[id]...)
 }
 
 // SetStatus changes a reservation's status, as the front desk would (InHouse,
