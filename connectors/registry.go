@@ -24,6 +24,10 @@ const (
 	CapARIInbound           Capability = "ari.inbound"
 	CapARIOutbound          Capability = "ari.outbound"
 	CapPayments             Capability = "payments"
+	// CapReservationReports: the connector reports to its channel what
+	// happened to the channel's bookings (no-shows, declined cards); it
+	// consumes reservation events like an outbound connector.
+	CapReservationReports Capability = "reservations.reports"
 )
 
 // Inbound reports whether c brings messages into Roomwire.
@@ -31,7 +35,7 @@ func (c Capability) Inbound() bool { return c == CapReservationsInbound || c == 
 
 // Outbound reports whether c sends Roomwire's events to a partner.
 func (c Capability) Outbound() bool {
-	return c == CapReservationsOutbound || c == CapARIOutbound || c == CapPayments
+	return c == CapReservationsOutbound || c == CapARIOutbound || c == CapPayments || c == CapReservationReports
 }
 
 func (c Capability) valid() bool { return c.Inbound() || c.Outbound() }

@@ -254,7 +254,7 @@ func (h *hub) plug(name string, spec connectors.Spec, conn connectors.Connector,
 		if isOutbound {
 			return h.backbone.AddConsumer("payments."+name, router.TopicReservationEvents, connectors.EventHandler(out), router.WithConnector(name))
 		}
-	case spec.Has(connectors.CapReservationsOutbound) && isOutbound:
+	case (spec.Has(connectors.CapReservationsOutbound) || spec.Has(connectors.CapReservationReports)) && isOutbound:
 		return h.backbone.AddConsumer("outbound."+name, router.TopicReservationEvents, connectors.EventHandler(out), router.WithConnector(name))
 	}
 	return nil

@@ -183,7 +183,7 @@ func init() {
 	connectors.Register(connectors.Spec{
 		Name:         Name,
 		Summary:      "Booking.com: reservation feeds pulled and acknowledged once durable, availability and rates pushed",
-		Capabilities: []connectors.Capability{connectors.CapReservationsInbound, connectors.CapARIOutbound},
+		Capabilities: []connectors.Capability{connectors.CapReservationsInbound, connectors.CapARIOutbound, connectors.CapReservationReports},
 		Fields:       Fields,
 		Translator:   Translator{},
 		New:          connectors.Configured(Fields, New),
@@ -238,6 +238,9 @@ func (c *Connector) Name() string { return Name }
 func (c *Connector) Close() error { return c.client.Close() }
 
 func describeError(_ int, body []byte) string {
+	if msg := describeReportFault(body); msg != "" {
+		return msg
+	}
 	if err := ota.ParseRS(body); err != nil && strings.Contains(err.Error(), "partner refused") {
 		return err.Error()
 	}

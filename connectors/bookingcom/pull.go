@@ -323,8 +323,13 @@ func (c *Connector) StatusHandler() http.Handler {
 	})
 }
 
-// HandleEvent pushes availability.changed and rates.changed events at once.
+// HandleEvent reports no-shows and declined cards of Booking.com's bookings
+// (reservation events), and pushes availability.changed and rates.changed
+// events at once.
 func (c *Connector) HandleEvent(ctx context.Context, e canonical.Event) error {
+	if e.Type.IsReservation() {
+		return c.handleReservationEvent(ctx, e)
+	}
 	return connectors.HandleARIEvent(ctx, c.res, c, e)
 }
 

@@ -9,8 +9,10 @@ package bookingcomsim
 
 import (
 	"crypto/subtle"
+	"encoding/json"
 	"encoding/xml"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"sort"
@@ -20,6 +22,7 @@ import (
 
 	"github.com/roomwire/roomwire/canonical"
 	"github.com/roomwire/roomwire/connectors"
+	"github.com/roomwire/roomwire/connectors/bookingcom"
 	"github.com/roomwire/roomwire/connectors/channelsim"
 	"github.com/roomwire/roomwire/connectors/ota"
 )
@@ -50,9 +53,10 @@ type Sim struct {
 	cfg Config
 	mux http.Handler
 
-	mu   sync.Mutex
-	res  map[string]*reservation
-	next int
+	mu      sync.Mutex
+	res     map[string]*reservation
+	next    int
+	reports map[string][]bookingcom.Report // reservation id to the reports received, in order
 }
 
 // New returns a simulator.
@@ -72,8 +76,74 @@ func New(cfg Config) *Sim {
 	for _, p := range []string{"OTA_HotelAvailNotif", "OTA_HotelRateAmountNotif", "OTA_HotelInvCountNotif"} {
 		api.HandleFunc("POST /hotels/ota/"+p, s.ari)
 	}
-	s.mux = s.Kit.Wrap(s.auth(api))
+	api.HandleFunc("POST /hotels/xml/reporting", s.report)
+	top := http.NewServeMux()
+	top.HandleFunc("GET /_sim/reports", func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(s.reports) //nolint:errcheck
+	})
+	top.Handle("/", s.Kit.Wrap(s.auth(api)))
+	s.mux = top
 	return s
+}
+
+// report serves the Reporting API: POST /hotels/xml/reporting. A report of
+// a reservation it does not have, of an unknown kind, or already made (a
+// second no-show, say) is refused with a fault, as Booking.com does.
+func (s *Sim) report(w http.ResponseWriter, r *http.Request) {
+	fault := func(msg string) {
+		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintf(w, "<?xml version='1.0' standalone='yes'?>\n<reporting>\n    <fault code=\"400\">\n        <string>%q</string>\n    </fault>\n</reporting>\n", msg)
+	}
+	data, err := connectors.ReadLimited(r.Body, 1<<16)
+	if err != nil {
+		fault(err.Error())
+		return
+	}
+	var rq bookingcom.ReportRequest
+	if _, err := connectors.DecodeXML(data, &rq, xml.Name{Local: "request"}); err != nil {
+		fault(err.Error())
+		return
+	}
+	kind := strings.TrimSpace(rq.Report.Kind)
+	switch kind {
+	case bookingcom.ReportNoShow, bookingcom.ReportInvalidCard, "cancel_reservation_invalid_cc":
+	default:
+		fault("Unknown report type " + kind)
+		return
+	}
+	if rq.Report.WaivedFees != "" && kind != bookingcom.ReportNoShow {
+		fault("waived_fees is only allowed with is_no_show")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.res[rq.ReservationID]; !ok {
+		fault("You do not have permission to edit reservation " + rq.ReservationID)
+		return
+	}
+	for _, prev := range s.reports[rq.ReservationID] {
+		if prev.Kind == kind {
+			fault("This reservation was already reported: " + kind)
+			return
+		}
+	}
+	if s.reports == nil {
+		s.reports = map[string][]bookingcom.Report{}
+	}
+	s.reports[rq.ReservationID] = append(s.reports[rq.ReservationID], bookingcom.Report{Kind: kind, WaivedFees: rq.Report.WaivedFees})
+	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	io.WriteString(w, "<status>enqueued</status>\n") //nolint:errcheck
+}
+
+// Reports returns the reports received about a reservation, in order.
+func (s *Sim) Reports(id string) []bookingcom.Report {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]bookingcom.Report(nil), s.reports[id]...)
 }
 
 func bookingFeed(modify bool) string {
