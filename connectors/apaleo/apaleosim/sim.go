@@ -77,8 +77,8 @@ type Config struct {
 	Location *time.Location
 	Seed     uint64 // for the fault dice; 0 picks one
 	// Now is the clock the stay actions check arrival days against; default time.Now.
-	Now func() time.Time
-	Logger   *slog.Logger
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 // Sim is the simulated Apaleo. Its ServeHTTP serves the API and the identity
