@@ -74,35 +74,27 @@ func (c *Connector) handleReservationEvent(ctx context.Context, e canonical.Even
 
 // report sends one report unless its receipt says it was sent.
 func (c *Connector) report(ctx context.Context, r *canonical.Reservation, key string, rep Report) error {
-	seen, err := c.res.Receipts.Seen(ctx, Name, key)
-	if err != nil {
-		return connectors.Retryable(err)
-	}
-	if seen {
+	return connectors.SendOnce(ctx, c.res.Receipts, Name, key, func() error {
+		body, err := xml.Marshal(ReportRequest{ReservationID: r.ExternalID, Report: rep})
+		if err != nil {
+			return connectors.Permanent(err)
+		}
+		h := http.Header{}
+		h.Set("Authorization", ota.BasicAuth(c.cfg.Username, c.cfg.Password))
+		h.Set(connectors.IdempotencyHeader, key)
+		_, err = c.client.Do(ctx, connectors.Request{Method: http.MethodPost, URL: c.cfg.APIURL + "/hotels/xml/reporting",
+			Route: "/hotels/xml/reporting", Header: h, Body: append([]byte(xml.Header), body...), ContentType: "application/xml"})
+		var he *connectors.HTTPError
+		if errors.As(err, &he) && he.Status == http.StatusBadRequest && strings.Contains(strings.ToLower(he.Message), "already") {
+			err = nil // reported before: a redelivery after a lost answer
+		}
+		if err != nil {
+			return fmt.Errorf("bookingcom: report %s of reservation %s (%s): %w", rep.Kind, connectors.SafeText(r.ExternalID, 40), r.ID, err)
+		}
+		c.logger.InfoContext(ctx, "reported to Booking.com", "report", rep.Kind, "reservation_id", r.ID,
+			"bookingcom_reservation", connectors.SafeText(r.ExternalID, 40), "correlation_id", canonical.CorrelationID(ctx))
 		return nil
-	}
-	body, err := xml.Marshal(ReportRequest{ReservationID: r.ExternalID, Report: rep})
-	if err != nil {
-		return connectors.Permanent(err)
-	}
-	h := http.Header{}
-	h.Set("Authorization", ota.BasicAuth(c.cfg.Username, c.cfg.Password))
-	h.Set(connectors.IdempotencyHeader, key)
-	_, err = c.client.Do(ctx, connectors.Request{Method: http.MethodPost, URL: c.cfg.APIURL + "/hotels/xml/reporting",
-		Route: "/hotels/xml/reporting", Header: h, Body: append([]byte(xml.Header), body...), ContentType: "application/xml"})
-	var he *connectors.HTTPError
-	if errors.As(err, &he) && he.Status == http.StatusBadRequest && strings.Contains(strings.ToLower(he.Message), "already") {
-		err = nil // reported before: a redelivery after a lost answer
-	}
-	if err != nil {
-		return fmt.Errorf("bookingcom: report %s of reservation %s (%s): %w", rep.Kind, connectors.SafeText(r.ExternalID, 40), r.ID, err)
-	}
-	if err := c.res.Receipts.Record(ctx, Name, key); err != nil {
-		return connectors.Retryable(err) // sending again is answered "already reported"
-	}
-	c.logger.InfoContext(ctx, "reported to Booking.com", "report", rep.Kind, "reservation_id", r.ID,
-		"bookingcom_reservation", connectors.SafeText(r.ExternalID, 40), "correlation_id", canonical.CorrelationID(ctx))
-	return nil
+	})
 }
 
 // describeReportFault reads the Reporting API's fault body.

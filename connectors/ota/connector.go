@@ -49,6 +49,10 @@ type Config struct {
 	// ARIURL is where availability, restrictions and rates are POSTed. Empty:
 	// the connector only receives bookings.
 	ARIURL string `json:"ari_url"`
+	// ReportURL is where no-shows of the channel's bookings are POSTed
+	// (OTA_HotelResModifyNotifRQ, ResStatus No-show), for channels that
+	// take them. Empty: not reported. Authenticated as ARI pushes are.
+	ReportURL string `json:"report_url"`
 	// ARIUser and ARIPassword authenticate ARI pushes the same way as Auth.
 	ARIUser     string `json:"ari_user"`
 	ARIPassword string `json:"ari_password"`
@@ -77,6 +81,7 @@ var Fields = []connectors.Field{
 	{Name: "res_status", Type: "[]string", Default: DefaultVocabularyList, Description: "the partner's ResStatus vocabulary: Status=new|modify|cancel, comma-separated"},
 	connectors.CardPolicyField,
 	{Name: "ari_url", Type: "string", Description: "where ARI notifications are POSTed; empty: receive bookings only"},
+	{Name: "report_url", Type: "string", Description: "where no-shows of the channel's bookings are POSTed (OTA_HotelResModifyNotifRQ, ResStatus No-show); empty: the channel takes no such reports"},
 	{Name: "ari_user", Type: "string", Env: "ROOMWIRE_OTA_ARI_USER", Description: "user (or RequestorID ID) of ARI pushes"},
 	{Name: "ari_password", Type: "string", Env: "ROOMWIRE_OTA_ARI_PASSWORD", Secret: true, Description: "password (or MessagePassword) of ARI pushes"},
 	{Name: "ari_availability", Type: "string", Default: "avail", Description: "availability as avail (OTA_HotelAvailNotifRQ BookingLimit) or invcount (OTA_HotelInvCountNotifRQ)"},
@@ -125,6 +130,9 @@ func (c Config) Validate() error {
 	}
 	if !c.CardPolicy.Valid() {
 		errs = append(errs, "card_policy: must be drop or refuse")
+	}
+	if c.ReportURL != "" && !connectors.ValidHTTPURL(c.ReportURL) {
+		errs = append(errs, "report_url: must be an http(s) URL")
 	}
 	if c.ARIURL != "" {
 		if !connectors.ValidHTTPURL(c.ARIURL) {
@@ -201,7 +209,7 @@ func init() {
 	connectors.Register(connectors.Spec{
 		Name:         Name,
 		Summary:      "OpenTravel 2003B channels: OTA_HotelResNotifRQ pushes in, availability, restrictions and rates out",
-		Capabilities: []connectors.Capability{connectors.CapReservationsInbound, connectors.CapARIOutbound},
+		Capabilities: []connectors.Capability{connectors.CapReservationsInbound, connectors.CapARIOutbound, connectors.CapReservationReports},
 		Fields:       Fields,
 		Translator:   Translator{},
 		New:          connectors.Configured(Fields, New),
@@ -232,6 +240,9 @@ func New(cfg Config, res connectors.Resources) (*Connector, error) {
 		return nil, err
 	}
 	vocab, _ := ParseVocabulary(cfg.ResStatus)
+	if cfg.ReportURL != "" && res.Receipts == nil {
+		return nil, errors.New("ota: report_url needs the hub's receipts (connectors.NewResources)")
+	}
 	if res.Logger == nil {
 		res.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -252,8 +263,12 @@ func (c *Connector) Close() error { return c.client.Close() }
 // ARIEnabled reports whether the connector has somewhere to push ARI to.
 func (c *Connector) ARIEnabled() bool { return c.cfg.ARIURL != "" }
 
-// HandleEvent pushes availability.changed and rates.changed events at once.
+// HandleEvent reports no-shows of the channel's bookings (when report_url
+// is set) and pushes availability.changed and rates.changed events at once.
 func (c *Connector) HandleEvent(ctx context.Context, e canonical.Event) error {
+	if e.Type.IsReservation() {
+		return c.reportNoShow(ctx, e)
+	}
 	if !c.ARIEnabled() {
 		return nil
 	}

@@ -74,6 +74,7 @@ func newWorld(t *testing.T, cfg ota.Config) *world {
 	t.Cleanup(simSrv.Close)
 	cfg.InboundUser, cfg.InboundPassword = "channel", inboundPassword
 	cfg.ARIURL, cfg.ARIUser, cfg.ARIPassword = simSrv.URL+"/ari", "roomwire", ariPassword
+	cfg.ReportURL = simSrv.URL + "/reservations"
 	cfg.HTTP = fastHTTP
 	conn, err := ota.New(cfg, res)
 	if err != nil {

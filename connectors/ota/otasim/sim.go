@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/roomwire/roomwire/canonical"
@@ -48,6 +49,10 @@ type Sim struct {
 	cfg    Config
 	client *http.Client
 	mux    http.Handler
+
+	mu      sync.Mutex
+	reports map[string][]string // channel reservation id to the statuses reported, in order
+	echoes  map[string]bool     // EchoTokens of the reports received
 }
 
 // New returns a simulator.
@@ -58,8 +63,15 @@ func New(cfg Config) *Sim {
 	s := &Sim{Kit: channelsim.New("ota", cfg.Logger, cfg.Seed), cfg: cfg, client: &http.Client{Timeout: 30 * time.Second}}
 	api := http.NewServeMux()
 	api.HandleFunc("POST /ari", s.receiveARI)
+	api.HandleFunc("POST /reservations", s.receiveReport)
 	ctl := http.NewServeMux()
 	ctl.HandleFunc("POST /_sim/push", s.pushHandler)
+	ctl.HandleFunc("GET /_sim/reports", func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(s.reports) //nolint:errcheck
+	})
 	ctl.Handle("/", s.Kit.Wrap(api))
 	s.mux = ctl
 	return s
@@ -101,6 +113,52 @@ func (s *Sim) receiveARI(w http.ResponseWriter, r *http.Request) {
 		rs = ota.RootRateAmountNotifRS
 	}
 	writeRS(w, http.StatusOK, rs, m.EchoToken, nil)
+}
+
+// receiveReport takes a channel's reservation status report from the hotel
+// (OTA_HotelResModifyNotifRQ with ResStatus, e.g. No-show) at POST
+// /reservations, with the ARI credentials. A repeat of an EchoToken is
+// answered Success and counted once.
+func (s *Sim) receiveReport(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.ARIUser != "" {
+		u, p, ok := r.BasicAuth()
+		if !ok || subtle.ConstantTimeCompare([]byte(u), []byte(s.cfg.ARIUser)) != 1 || subtle.ConstantTimeCompare([]byte(p), []byte(s.cfg.ARIPassword)) != 1 {
+			writeRS(w, http.StatusUnauthorized, ota.RootResModifyNotifRS, "", &ota.Error{Type: ota.ErrTypeAuthentication, Code: ota.CodeAuthorization, Text: "wrong credentials"})
+			return
+		}
+	}
+	data, err := connectors.ReadLimited(r.Body, connectors.MaxMessageBytes)
+	var rq ota.ResNotifRQ
+	if err == nil {
+		_, err = connectors.DecodeXML(data, &rq, ota.RootResModifyNotifRQ)
+	}
+	if err != nil {
+		writeRS(w, http.StatusOK, ota.RootResModifyNotifRS, "", &ota.Error{Type: ota.ErrTypeProtocol, Code: ota.CodeUnableToProcess, Text: err.Error()})
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.reports == nil {
+		s.reports, s.echoes = map[string][]string{}, map[string]bool{}
+	}
+	if !s.echoes[rq.EchoToken] {
+		for _, h := range rq.HotelResModifies {
+			if h.UniqueID == nil || h.UniqueID.ID == "" || h.ResStatus == "" {
+				writeRS(w, http.StatusOK, ota.RootResModifyNotifRS, rq.EchoToken, &ota.Error{Type: ota.ErrTypeRequired, Code: ota.CodeUnableToProcess, Text: "UniqueID and ResStatus are required"})
+				return
+			}
+			s.reports[h.UniqueID.ID] = append(s.reports[h.UniqueID.ID], h.ResStatus)
+		}
+		s.echoes[rq.EchoToken] = true
+	}
+	writeRS(w, http.StatusOK, ota.RootResModifyNotifRS, rq.EchoToken, nil)
+}
+
+// Reports returns the statuses reported for a channel reservation, in order.
+func (s *Sim) Reports(id string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.reports[id]...)
 }
 
 func writeRS(w http.ResponseWriter, status int, root xml.Name, echo string, e *ota.Error) {
