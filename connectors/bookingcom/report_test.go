@@ -2,53 +2,16 @@ package bookingcom_test
 
 import (
 	"context"
-	"encoding/json"
 	"reflect"
 	"testing"
 	"time"
 
 	"github.com/roomwire/roomwire/canonical"
-	"github.com/roomwire/roomwire/connectors"
 	"github.com/roomwire/roomwire/connectors/bookingcom"
 	"github.com/roomwire/roomwire/connectors/channelsim"
+	"github.com/roomwire/roomwire/connectors/conformance"
 	"github.com/roomwire/roomwire/reservations"
 )
-
-// deliverEvents hands the reservation's events in the outbox to the
-// connector, each three times (as redelivery would), retrying what it
-// classifies retryable.
-func deliverEvents(t *testing.T, w *world, reservationID string) {
-	t.Helper()
-	ctx := context.Background()
-	rows, err := w.store.Pool().Query(ctx, `SELECT payload FROM outbox WHERE reservation_id = $1 AND topic = $2 ORDER BY id`,
-		reservationID, canonical.TopicReservationEvents)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var events []canonical.Event
-	for rows.Next() {
-		var p []byte
-		var e canonical.Event
-		if err := rows.Scan(&p); err != nil || json.Unmarshal(p, &e) != nil {
-			t.Fatal(err)
-		}
-		events = append(events, e)
-	}
-	rows.Close()
-	for _, e := range events {
-		for i := 0; i < 3; i++ {
-			for attempt := 0; ; attempt++ {
-				err := w.conn.HandleEvent(ctx, e)
-				if err == nil {
-					break
-				}
-				if !connectors.IsRetryable(err) || attempt > 30 {
-					t.Fatalf("%s: %v", e.Type, err)
-				}
-			}
-		}
-	}
-}
 
 // TestNoShowsAndDeclinedCardsAreReported: Booking.com hears of a no-show
 // (is_no_show) and of a card the gateway declined (cc_is_invalid) in its
@@ -85,8 +48,8 @@ func TestNoShowsAndDeclinedCardsAreReported(t *testing.T) {
 	})
 	b = update(card, func(r *canonical.Reservation) { r.SetFlag(canonical.FlagPaymentDeclined) }) // as the payment flow flags it
 	update(card, func(r *canonical.Reservation) { r.Comments = []string{"still flagged"} })
-	deliverEvents(t, w, a.ID)
-	deliverEvents(t, w, b.ID)
+	conformance.DeliverEvents(t, w.store, w.conn, a.ID, 3)
+	conformance.DeliverEvents(t, w.store, w.conn, b.ID, 3)
 
 	if got := w.sim.Reports(noShow); !reflect.DeepEqual(got, []bookingcom.Report{{Kind: bookingcom.ReportNoShow, WaivedFees: "no"}}) {
 		t.Errorf("Booking.com has %+v for the no-show", got)
@@ -111,7 +74,7 @@ func TestNoShowsAndDeclinedCardsAreReported(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	deliverEvents(t, w, other.Reservation.ID)
+	conformance.DeliverEvents(t, w.store, w.conn, other.Reservation.ID, 3)
 	if w.sim.Calls() != calls {
 		t.Errorf("a direct booking's no-show was sent to Booking.com")
 	}

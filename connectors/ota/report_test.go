@@ -2,14 +2,13 @@ package ota_test
 
 import (
 	"context"
-	"encoding/json"
 	"reflect"
 	"testing"
 	"time"
 
 	"github.com/roomwire/roomwire/canonical"
-	"github.com/roomwire/roomwire/connectors"
 	"github.com/roomwire/roomwire/connectors/channelsim"
+	"github.com/roomwire/roomwire/connectors/conformance"
 	"github.com/roomwire/roomwire/connectors/ota"
 	"github.com/roomwire/roomwire/reservations"
 )
@@ -41,33 +40,7 @@ func TestNoShowIsReportedToTheChannel(t *testing.T) {
 	mine, other := book(ota.Name, "OTA-77120"), book("direct", "")
 	w.sim.SetFaults(channelsim.Faults{ErrorRate: 0.3})
 	for _, id := range []string{mine, other} {
-		rows, err := w.store.Pool().Query(ctx, `SELECT payload FROM outbox WHERE reservation_id = $1 AND topic = $2 ORDER BY id`, id, canonical.TopicReservationEvents)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var events []canonical.Event
-		for rows.Next() {
-			var p []byte
-			var e canonical.Event
-			if err := rows.Scan(&p); err != nil || json.Unmarshal(p, &e) != nil {
-				t.Fatal(err)
-			}
-			events = append(events, e)
-		}
-		rows.Close()
-		for _, e := range events {
-			for i := 0; i < 3; i++ {
-				for attempt := 0; ; attempt++ {
-					err := w.conn.HandleEvent(ctx, e)
-					if err == nil {
-						break
-					}
-					if !connectors.IsRetryable(err) || attempt > 30 {
-						t.Fatalf("%s: %v", e.Type, err)
-					}
-				}
-			}
-		}
+		conformance.DeliverEvents(t, w.store, w.conn, id, 3)
 	}
 	if got := w.sim.Reports("OTA-77120"); !reflect.DeepEqual(got, []string{ota.ResStatusNoShow}) {
 		t.Errorf("the channel received %v", got)
