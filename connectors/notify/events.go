@@ -29,9 +29,7 @@ const (
 	EventReservationModified   = string(canonical.EventReservationModified)
 	EventReservationCancelled  = string(canonical.EventReservationCancelled)
 	EventReservationOverbooked = string(canonical.EventReservationOverbooked)
-	// EventReservationRestricted: a booking arrived for nights its rate
-	// plan was closed or restricted on.
-	EventReservationRestricted = "reservation.restricted"
+	EventReservationRestricted = string(canonical.EventReservationRestricted)
 	// EventDeliveryFailed: a message for a partner was dead-lettered.
 	EventDeliveryFailed = "delivery.failed"
 	// EventChannelUnhealthy: a partner's messages have waited behind its

@@ -55,7 +55,7 @@ func (n *Service) dispatchEvent(msg *message.Message) error {
 	if err != nil {
 		return err
 	}
-	if !e.Type.IsReservation() && string(e.Type) != EventReservationRestricted || e.Reservation == nil {
+	if !e.Type.IsReservation() || e.Reservation == nil {
 		return nil
 	}
 	data, err := reservationData(e.Reservation)
