@@ -1417,8 +1417,10 @@ func (c *chaosRun) inject(ctx context.Context, kind string, release func()) {
 		c.say("fault %s: %d of serve's PostgreSQL connections terminated", kind, n)
 	case faultPartner5xx, faultPartner429, faultPartnerHang, faultDuplicates:
 		c.partnerFault(kind)
+		notified := c.notifyFailures()
 		release()
 		chaosSleep(ctx, chaosFaultWindow)
+		c.holdNotifyFault(ctx, notified)
 		c.healPartners()
 		c.faults.add(kind, "", 0)
 		c.say("fault %s: partners misbehaved for %s", kind, chaosFaultWindow)

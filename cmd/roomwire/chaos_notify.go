@@ -167,6 +167,22 @@ func (c *chaosRun) notifyFault(kind string) {
 	c.notify.fault.Store(kind)
 }
 
+// notifyFailures counts the SMTP conversations and webhook POSTs failed
+// on purpose so far.
+func (c *chaosRun) notifyFailures() int {
+	return c.notify.smtp.Failed() + int(c.notify.failed.Load())
+}
+
+// holdNotifyFault keeps a partner fault on until it has failed a few
+// notifications: e-mail and webhooks trail the bookings, so a short window
+// can pass before they come.
+func (c *chaosRun) holdNotifyFault(ctx context.Context, before int) {
+	deadline := time.Now().Add(15 * time.Second)
+	for c.notifyFailures() < before+5 && time.Now().Before(deadline) {
+		chaosSleep(ctx, 50*time.Millisecond)
+	}
+}
+
 // checkNotifications holds e-mail and webhooks to "once per event": every
 // e-mail the relay accepted has a Message-ID of one event's message, none
 // came twice, and each event the e-mail consumer handled has its guest and
