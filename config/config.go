@@ -104,6 +104,9 @@ type Kafka struct {
 	EmbeddedAddr string    `yaml:"embedded_addr"`
 	SASL         KafkaSASL `yaml:"sasl"`
 	TLS          KafkaTLS  `yaml:"tls"`
+	// IdempotentProducer turns on sarama's idempotent producer; off by
+	// default, for the reason in docs/backbone.md.
+	IdempotentProducer bool `yaml:"idempotent_producer"`
 }
 
 // KafkaSASL is SASL authentication to the brokers.
@@ -133,7 +136,9 @@ const (
 	DefaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/roomwire?sslmode=disable"
 	DefaultHTTPAddr    = "127.0.0.1:8080"
 	DefaultStateDir    = ".roomwire"
-	DefaultKafkaAddr   = "127.0.0.1:9092"
+	// DefaultKafkaAddr is where the embedded broker listens: not 9092, so
+	// that it never collides with a real Kafka on the same machine.
+	DefaultKafkaAddr = "127.0.0.1:19092"
 )
 
 // Environment variables read over the file.
@@ -157,6 +162,7 @@ var envVars = []struct {
 	}},
 	{"ROOMWIRE_KAFKA_EMBEDDED_ADDR", "kafka.embedded_addr", func(c *Config, v string) error { c.Kafka.EmbeddedAddr = v; return nil }},
 	{"ROOMWIRE_KAFKA_SASL_PASSWORD", "kafka.sasl.password", func(c *Config, v string) error { c.Kafka.SASL.Password = v; return nil }},
+	{"ROOMWIRE_CONSUMER_GROUP_PREFIX", "backbone.consumer_group_prefix", func(c *Config, v string) error { c.Backbone.ConsumerGroupPrefix = v; return nil }},
 	{"ROOMWIRE_MAPPINGS_FILE", "mappings_file", func(c *Config, v string) error { c.MappingsFile = v; return nil }},
 	{"ROOMWIRE_LOG_LEVEL", "log.level", func(c *Config, v string) error { c.Log.Level = v; return nil }},
 	{"ROOMWIRE_LOG_FORMAT", "log.format", func(c *Config, v string) error { c.Log.Format = v; return nil }},
@@ -489,7 +495,7 @@ func (c *Config) Validate() error {
 		add("kafka.version", "%s", msg)
 	}
 	if !validHostPort(c.Kafka.EmbeddedAddr) {
-		add("kafka.embedded_addr", "must be host:port such as 127.0.0.1:9092, got %q", c.Kafka.EmbeddedAddr)
+		add("kafka.embedded_addr", "must be host:port such as 127.0.0.1:19092, got %q", c.Kafka.EmbeddedAddr)
 	}
 	switch c.Kafka.SASL.Mechanism {
 	case "":

@@ -331,7 +331,16 @@ func (b *Backbone) ensureTopics(ctx context.Context, topics ...string) error {
 			todo = append(todo, t)
 		}
 	}
-	resp, err := b.admin.CreateTopics(ctx, b.cfg.Topics.Partitions, b.cfg.Topics.ReplicationFactor, nil, todo...)
+	rf, minISR, err := b.replication(ctx)
+	if err != nil {
+		return fmt.Errorf("router: create topics: %w", err)
+	}
+	var configs map[string]*string
+	if minISR > 0 {
+		v := strconv.Itoa(minISR)
+		configs = map[string]*string{"min.insync.replicas": &v}
+	}
+	resp, err := b.admin.CreateTopics(ctx, b.cfg.Topics.Partitions, rf, configs, todo...)
 	if err != nil {
 		return fmt.Errorf("router: create topics: %w", err)
 	}
@@ -340,10 +349,34 @@ func (b *Backbone) ensureTopics(ctx context.Context, topics ...string) error {
 			return fmt.Errorf("router: create topic %s: %w", r.Topic, r.Err)
 		}
 		if r.Err == nil {
-			b.logger.Info("created topic", "topic", r.Topic, "partitions", b.cfg.Topics.Partitions)
+			b.logger.Info("created topic", "topic", r.Topic, "partitions", b.cfg.Topics.Partitions,
+				"replication_factor", rf, "min_insync_replicas", minISR)
 		}
 	}
 	return nil
+}
+
+// replication returns the replication factor and min.insync.replicas of
+// the topics to create (-1 and 0: the brokers' defaults). Unless configured,
+// a cluster of three or more brokers gets three replicas of which two must
+// acknowledge (with acks=all, a write then survives the loss of any one
+// broker and the partition keeps taking writes while one is down); a
+// smaller cluster gets its brokers' default.
+func (b *Backbone) replication(ctx context.Context) (int16, int, error) {
+	rf, minISR := b.cfg.Topics.ReplicationFactor, b.cfg.Topics.MinInsyncReplicas
+	if rf == -1 {
+		brokers, err := b.admin.ListBrokers(ctx)
+		if err != nil {
+			return 0, 0, fmt.Errorf("list brokers: %w", err)
+		}
+		if len(brokers) >= 3 {
+			rf = 3
+		}
+	}
+	if minISR == 0 && rf >= 3 {
+		minISR = 2
+	}
+	return rf, minISR, nil
 }
 
 func (b *Backbone) goWorker(fn func()) {

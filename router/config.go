@@ -43,6 +43,10 @@ type KafkaConfig struct {
 	// ConsumerGroupPrefix starts the name of every consumer group
 	// (default "roomwire."), so several installations can share a cluster.
 	ConsumerGroupPrefix string
+	// IdempotentProducer turns on sarama's idempotent producer. Off by
+	// default: docs/backbone.md ("The idempotent producer") shows how it
+	// loses acknowledged records after a failed send.
+	IdempotentProducer bool
 }
 
 // SASLConfig is the SASL authentication to the brokers.
@@ -271,8 +275,13 @@ type TopicsConfig struct {
 	// Partitions of a created topic (default 12). More partitions spread
 	// properties over more consumers; order is kept per property either way.
 	Partitions int32
-	// ReplicationFactor of a created topic (default -1: the broker's default).
+	// ReplicationFactor of a created topic (default: 3 on a cluster of
+	// three or more brokers, else the brokers' default).
 	ReplicationFactor int16
+	// MinInsyncReplicas of a created topic: how many replicas must have a
+	// record before the producer (acks=all) is told it is written (default:
+	// 2 when ReplicationFactor is 3 or more, else the brokers' default).
+	MinInsyncReplicas int
 }
 
 func (c *TopicsConfig) setDefaults() {

@@ -31,7 +31,7 @@ func publishKeyed(t *testing.T, pub message.Publisher, topic, key string, payloa
 // produceRaw writes a record that did not come from a Roomwire publisher:
 // no message id header, bytes that are not JSON. franz-go partitions keyed
 // records with murmur2 as Kafka's Java client does, like the Publisher.
-func produceRaw(t *testing.T, broker *EmbeddedBroker, topic, key string, value []byte) {
+func produceRaw(t *testing.T, broker testBroker, topic, key string, value []byte) {
 	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(broker.Addrs()...))
 	if err != nil {
@@ -60,7 +60,7 @@ func deadLettersByMessage(t *testing.T, b *Backbone, consumer string) map[string
 
 func TestPoisonMessagesGoToTheDeadLetterTopicAndThePartitionKeepsFlowing(t *testing.T) {
 	pool := pgtest.Pool(t)
-	broker := startBroker(t)
+	broker := testKafka(t)
 	b := newBackbone(t, testConfig(broker), pool)
 	topic := uniqueTopic("poison")
 	handled := newEffects()
@@ -155,7 +155,7 @@ func TestPoisonMessagesGoToTheDeadLetterTopicAndThePartitionKeepsFlowing(t *test
 
 func TestOpenBreakerOfOnePartnerDoesNotDelayAnother(t *testing.T) {
 	pool := pgtest.Pool(t)
-	broker := startBroker(t)
+	broker := testKafka(t)
 	b := newBackbone(t, testConfig(broker), pool)
 	topic := uniqueTopic("fanout")
 	var aDown atomic.Bool
@@ -259,7 +259,7 @@ func collidingKeys(partitions int32) (string, string) {
 
 func TestPerPropertyBreakerParksOnlyThatProperty(t *testing.T) {
 	pool := pgtest.Pool(t)
-	broker := startBroker(t)
+	broker := testKafka(t)
 	cfg := testConfig(broker)
 	b := newBackbone(t, cfg, pool)
 	topic := uniqueTopic("pms")
@@ -308,7 +308,7 @@ func TestPerPropertyBreakerParksOnlyThatProperty(t *testing.T) {
 
 func TestCorrelationIDReachesHandlersAndTheStoreContext(t *testing.T) {
 	pool := pgtest.Pool(t)
-	broker := startBroker(t)
+	broker := testKafka(t)
 	b := newBackbone(t, testConfig(broker), pool)
 	topic := uniqueTopic("corr")
 	got := make(chan [3]string, 4)

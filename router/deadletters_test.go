@@ -54,7 +54,7 @@ type replayWorld struct {
 
 func newReplayWorld(t *testing.T, configure ...func(*Config)) *replayWorld {
 	pool := pgtest.Pool(t)
-	broker := startBroker(t)
+	broker := testKafka(t)
 	cfg := testConfig(broker)
 	for _, c := range configure {
 		c(&cfg)

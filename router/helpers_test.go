@@ -17,6 +17,7 @@ import (
 
 	"github.com/roomwire/roomwire/canonical"
 	"github.com/roomwire/roomwire/reservations/pgtest"
+	"github.com/roomwire/roomwire/router/kafkatest"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
@@ -48,10 +49,49 @@ func startBroker(t testing.TB, opts ...EmbeddedBrokerOption) *EmbeddedBroker {
 	return b
 }
 
+// testBroker is a broker as the tests use it: where it listens.
+type testBroker interface{ Addrs() []string }
+
+// externalKafka is the cluster of kafkatest.EnvBrokers, prepared for one test.
+type externalKafka struct {
+	addrs       []string
+	groupPrefix string
+}
+
+func (k externalKafka) Addrs() []string { return k.addrs }
+
+// testKafka returns the cluster of ROOMWIRE_TEST_KAFKA_BROKERS when it is
+// set, cleared of earlier tests' topics, and a fresh embedded broker
+// otherwise. Tests that need kfake's fault hooks use startBroker.
+func testKafka(t testing.TB) testBroker {
+	t.Helper()
+	brokers := kafkatest.Brokers()
+	if brokers == nil {
+		return startBroker(t)
+	}
+	k := externalKafka{addrs: brokers, groupPrefix: kafkatest.Fresh(t, brokers)}
+	// Relay tests publish without a backbone to create the outbox's topics
+	// first, as serve does; a publish racing the cluster's creation of a
+	// topic fails in part and is published again, in duplicate.
+	if err := kafkatest.CreateTopics(context.Background(), brokers, TopicReservationEvents, TopicAvailabilityEvents); err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// testKafkaConfig is the client configuration for broker.
+func testKafkaConfig(broker testBroker) KafkaConfig {
+	cfg := KafkaConfig{Brokers: broker.Addrs(), ClientID: "roomwire-test"}
+	if k, ok := broker.(externalKafka); ok {
+		cfg.ConsumerGroupPrefix = k.groupPrefix
+	}
+	return cfg
+}
+
 // testConfig returns a backbone configuration with short waits.
-func testConfig(broker *EmbeddedBroker) Config {
+func testConfig(broker testBroker) Config {
 	return Config{
-		Kafka:  KafkaConfig{Brokers: broker.Addrs(), ClientID: "roomwire-test"},
+		Kafka:  testKafkaConfig(broker),
 		Topics: TopicsConfig{Partitions: 4},
 		Retry: RetryConfig{
 			MaxRetries:      2,
@@ -184,13 +224,13 @@ type record struct {
 
 // readTopic reads topic from the start with a separate franz-go client
 // until want records arrived (or the timeout, failing the test).
-func readTopic(t testing.TB, broker *EmbeddedBroker, topic string, want int, timeout time.Duration) []record {
+func readTopic(t testing.TB, broker testBroker, topic string, want int, timeout time.Duration) []record {
 	t.Helper()
 	return readTopicUntil(t, broker, topic, func(recs []record) bool { return len(recs) >= want }, timeout)
 }
 
 // readTopicUntilIDs reads topic until every id in want has been seen.
-func readTopicUntilIDs(t testing.TB, broker *EmbeddedBroker, topic string, want []string, timeout time.Duration) []record {
+func readTopicUntilIDs(t testing.TB, broker testBroker, topic string, want []string, timeout time.Duration) []record {
 	t.Helper()
 	return readTopicUntil(t, broker, topic, func(recs []record) bool {
 		seen := map[string]bool{}
@@ -207,7 +247,7 @@ func readTopicUntilIDs(t testing.TB, broker *EmbeddedBroker, topic string, want 
 }
 
 // readTopicUntil reads topic from the start until done says so.
-func readTopicUntil(t testing.TB, broker *EmbeddedBroker, topic string, done func([]record) bool, timeout time.Duration) []record {
+func readTopicUntil(t testing.TB, broker testBroker, topic string, done func([]record) bool, timeout time.Duration) []record {
 	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(broker.Addrs()...), kgo.ConsumeTopics(topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))

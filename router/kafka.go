@@ -29,13 +29,13 @@ func (c KafkaConfig) saramaConfig() (*sarama.Config, error) {
 
 	// Producer: no loss, order kept per partition. Acks from every in-sync
 	// replica and one request in flight per broker keep order through
-	// retries. sarama's idempotent producer is off on purpose: after a failed
-	// send it restarts its sequence numbers under a new epoch but can still
-	// number a later batch with the old epoch, so the broker takes a new
-	// message for a retry of an old one, answers success and drops it (seen
-	// under leader moves and broker restarts). A retry may instead write a
+	// retries. sarama's idempotent producer is off unless asked for: after a
+	// failed send it restarts its sequence numbers under a new epoch but can
+	// still send a message numbered under the old epoch with the new one, so
+	// the broker takes a new message for a retry of an old one, answers
+	// success and drops it (docs/backbone.md). A retry may instead write a
 	// message twice; every consumer skips message ids it has handled.
-	sc.Producer.Idempotent = false
+	sc.Producer.Idempotent = c.IdempotentProducer
 	sc.Producer.RequiredAcks = sarama.WaitForAll
 	sc.Net.MaxOpenRequests = 1
 	sc.Producer.Retry.Max = 10

@@ -11,10 +11,10 @@ import (
 
 // TestPubSub runs Watermill's universal pub/sub suite against Roomwire's
 // Kafka configuration (Publisher, NewSubscriber, Marshaler) on the embedded
-// broker.
+// broker, or on the cluster of ROOMWIRE_TEST_KAFKA_BROKERS.
 func TestPubSub(t *testing.T) {
-	broker := startBroker(t)
-	cfg := KafkaConfig{Brokers: broker.Addrs(), ClientID: "roomwire-pubsub-test"}
+	cfg := testKafkaConfig(testKafka(t))
+	cfg.ClientID = "roomwire-pubsub-test"
 	logger := testLogger(t)
 
 	newPubSub := func(t *testing.T, group string) (message.Publisher, message.Subscriber) {
@@ -34,7 +34,7 @@ func TestPubSub(t *testing.T) {
 	// Subscribers made for one test share a group, so a second subscriber
 	// continues where the first stopped, as the suite expects of Kafka.
 	byTest := func(t *testing.T) (message.Publisher, message.Subscriber) {
-		return newPubSub(t, "pubsub-"+strings.ReplaceAll(t.Name(), "/", "-"))
+		return newPubSub(t, cfg.ConsumerGroupPrefix+"pubsub-"+strings.ReplaceAll(t.Name(), "/", "-"))
 	}
 
 	tests.TestPubSub(t, tests.Features{

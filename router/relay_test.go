@@ -90,9 +90,9 @@ func runRelay(t *testing.T, r *OutboxRelay) (stop func()) {
 	return stop
 }
 
-func newTestPublisher(t *testing.T, broker *EmbeddedBroker) *Publisher {
+func newTestPublisher(t *testing.T, broker testBroker) *Publisher {
 	t.Helper()
-	pub, err := NewPublisher(KafkaConfig{Brokers: broker.Addrs()}, testLogger(t))
+	pub, err := NewPublisher(testKafkaConfig(broker), testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func unpublished(t *testing.T, pool *pgxpool.Pool) int {
 
 func TestRelayPublishesEveryEventInOrderPerProperty(t *testing.T) {
 	pool := pgtest.Pool(t)
-	broker := startBroker(t)
+	broker := testKafka(t)
 	relay := NewOutboxRelay(pool, newTestPublisher(t, broker), RelayConfig{BatchSize: 7}, nil, testLogger(t))
 
 	before := interleavedEvents(30, "prop-a", "prop-b", "prop-c")
@@ -151,7 +151,7 @@ func TestRelayPublishesEveryEventInOrderPerProperty(t *testing.T) {
 
 func TestTwoRelaysShareTheOutboxWithoutReordering(t *testing.T) {
 	pool := pgtest.Pool(t)
-	broker := startBroker(t)
+	broker := testKafka(t)
 	events := interleavedEvents(120, "p1", "p2", "p3", "p4", "p5")
 	insertOutbox(t, pool, events...)
 	for i := 0; i < 2; i++ {
@@ -179,7 +179,7 @@ func TestRelayKilledBetweenPublishAndMarkLosesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	broker := startBroker(t)
+	broker := testKafka(t)
 	events := interleavedEvents(25, "p1", "p2", "p3")
 	insertOutbox(t, pool, events...)
 

@@ -53,7 +53,7 @@ backbone:
   retry_max: 100ms
   breaker_failures: 50
 `, srv.URL, filepath.Join(dir, "mappings.yaml"))), 0o600)
-	p := startServe(t, pgtest.URL(t), "ROOMWIRE_CONFIG="+cfgPath)
+	p := startServe(t, pgtest.URL(t), append(testKafkaEnv(t), "ROOMWIRE_CONFIG="+cfgPath)...)
 	if code, body := p.json(t, "PUT", "/v1/properties/LIS", `{"name": "Lisbon", "timezone": "Europe/Lisbon", "currency": "EUR",
 		"room_types": [{"code": "DBL", "name": "Double", "units": 5}],
 		"rate_plans": [{"code": "FLEX", "room_type": "DBL", "name": "Flexible"}, {"code": "NRF", "room_type": "DBL", "name": "Non-refundable"}]}`); code != 201 {

@@ -116,6 +116,12 @@ type chaosOptions struct {
 	durationLimit time.Duration
 	keepDB        bool
 	configPath    string
+	// kafkaBrokers, when set, are an Apache Kafka cluster brought up by
+	// deploy/kafka/cluster in kafkaCluster: its processes are the broker
+	// faults' victims.
+	kafkaBrokers       []string
+	kafkaCluster       string
+	idempotentProducer bool
 }
 
 func parseChaosFlags(args []string, stdout io.Writer) (chaosOptions, error) {
@@ -128,11 +134,19 @@ func parseChaosFlags(args []string, stdout io.Writer) (chaosOptions, error) {
 	fs.BoolVar(&o.json, "json", false, "print the report as JSON")
 	fs.DurationVar(&o.durationLimit, "duration-limit", 20*time.Minute, "give up (and fail) when the run takes longer than this")
 	fs.BoolVar(&o.keepDB, "keep-db", false, "keep the database and the state directory (logs, broker data) for inspection")
+	brokers := fs.String("kafka-brokers", "", "an Apache Kafka cluster brought up by deploy/kafka/cluster (default: kafka.brokers, ROOMWIRE_KAFKA_BROKERS; none: the embedded broker)")
+	fs.StringVar(&o.kafkaCluster, "kafka-cluster", "", "the directory deploy/kafka/cluster keeps that cluster in (default: <state_dir>/kafka-cluster)")
+	fs.BoolVar(&o.idempotentProducer, "idempotent-producer", false, "run serve with sarama's idempotent producer (kafka.idempotent_producer)")
 	cfgPath := configFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return o, err
 	}
 	o.configPath = *cfgPath
+	for _, b := range strings.Split(*brokers, ",") {
+		if b = strings.TrimSpace(b); b != "" {
+			o.kafkaBrokers = append(o.kafkaBrokers, b)
+		}
+	}
 	var bad []string
 	if o.ops < 10 || o.ops > 1_000_000 {
 		bad = append(bad, "--ops must be between 10 and 1000000")
@@ -211,6 +225,7 @@ type chaosRun struct {
 
 	brokerMu   sync.Mutex
 	broker     *router.EmbeddedBroker
+	kafka      *chaosKafka // a real cluster instead of the embedded broker
 	brokerAddr string
 	brokerDir  string
 	otherNode  int32 // the second broker node, for leader moves
@@ -252,6 +267,12 @@ func runChaos(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cfg, err := config.Load(o.configPath)
 	if err != nil {
 		return err
+	}
+	if len(o.kafkaBrokers) == 0 {
+		o.kafkaBrokers = cfg.Kafka.Brokers
+	}
+	if o.kafkaCluster == "" {
+		o.kafkaCluster = filepath.Join(cfg.StateDir, "kafka-cluster")
 	}
 	c := &chaosRun{o: o, stderr: stderr, start: time.Now(), serverURL: cfg.Database.URL}
 	ctx, cancel := context.WithTimeout(ctx, o.durationLimit)
@@ -357,12 +378,18 @@ func (c *chaosRun) setUp(ctx context.Context) error {
 	}
 	c.say("database %s on %s, state in %s", c.dbName, serverAddr(c.serverURL), c.stateDir)
 
-	if c.brokerAddr, err = freeLoopbackAddr(); err != nil {
-		return err
-	}
-	c.brokerDir = filepath.Join(c.stateDir, "kafka")
-	if err := c.startBroker(); err != nil {
-		return err
+	if len(c.o.kafkaBrokers) > 0 {
+		if err := c.setUpRealKafka(ctx); err != nil {
+			return err
+		}
+	} else {
+		if c.brokerAddr, err = freeLoopbackAddr(); err != nil {
+			return err
+		}
+		c.brokerDir = filepath.Join(c.stateDir, "kafka")
+		if err := c.startBroker(); err != nil {
+			return err
+		}
 	}
 	if c.serveAddr, err = freeLoopbackAddr(); err != nil {
 		return err
@@ -392,7 +419,11 @@ func (c *chaosRun) setUp(ctx context.Context) error {
 	if err := c.setUpNotify(ctx); err != nil {
 		return fmt.Errorf("set up notifications over the API: %w", err)
 	}
-	c.say("serve on http://%s, broker on %s (nodes 0 and %d), simulators up", c.serveAddr, c.brokerAddr, c.otherNode)
+	if c.kafka == nil {
+		c.say("serve on http://%s, broker on %s (nodes 0 and %d), simulators up", c.serveAddr, c.brokerAddr, c.otherNode)
+	} else {
+		c.say("serve on http://%s, Apache Kafka at %s, simulators up", c.serveAddr, strings.Join(c.kafka.brokers, ","))
+	}
 	return nil
 }
 
@@ -413,6 +444,7 @@ func (c *chaosRun) tearDown(keep bool) {
 		c.broker.Close()
 	}
 	c.brokerMu.Unlock()
+	c.tearDownRealKafka(keep)
 	if c.pool != nil {
 		c.pool.Close()
 	}
@@ -563,9 +595,10 @@ func (c *chaosRun) writeServeConfig() error {
 	cfg := map[string]any{
 		"database": map[string]any{"url": withAppName(c.dbURL, chaosServeApp), "max_conns": 20},
 		"http":     map[string]any{"addr": c.serveAddr, "request_timeout": "10s", "shutdown_timeout": "5s"},
-		"kafka":    map[string]any{"brokers": []string{c.brokerAddr}},
+		"kafka":    map[string]any{"brokers": c.brokerSeeds(), "idempotent_producer": c.o.idempotentProducer},
 		// Short retries, so that a message's fate is decided in seconds.
-		"backbone": map[string]any{"partitions": chaosPartitions, "retries": 5, "retry_initial": "50ms", "retry_max": "800ms", "handler_timeout": "15s"},
+		"backbone": map[string]any{"partitions": chaosPartitions, "retries": 5, "retry_initial": "50ms", "retry_max": "800ms", "handler_timeout": "15s",
+			"consumer_group_prefix": c.groupPrefix()},
 		"connectors": map[string]any{
 			"apaleo": map[string]any{"api_url": c.simURL(1), "identity_url": c.simURL(1), "client_id": chaosApaleoClient,
 				"webhook_user": chaosWebhookUser, "timeout": "1s"},
@@ -1334,7 +1367,7 @@ func (c *chaosRun) faultSchedule() []string {
 	rng := mrand.New(mrand.NewPCG(c.o.seed, 0xfa17))
 	var s []string
 	for range rounds {
-		round := slices.Clone(chaosFaultKinds)
+		round := slices.Clone(c.faultKinds())
 		rng.Shuffle(len(round), func(i, j int) { round[i], round[j] = round[j], round[i] })
 		s = append(s, round...)
 	}
@@ -1363,6 +1396,9 @@ func (c *chaosRun) runFaults(ctx context.Context, schedule []string, loadDone <-
 // inject applies one fault. release lets the load go on; windowed faults
 // call it at once, so the load runs through the window.
 func (c *chaosRun) inject(ctx context.Context, kind string, release func()) {
+	if c.kafka != nil && c.injectRealKafka(ctx, kind, release) {
+		return
+	}
 	start := time.Now()
 	switch kind {
 	case faultServeKill:
@@ -1538,7 +1574,7 @@ func (c *chaosRun) waitQuiet(ctx context.Context) chaosQuiet {
 	case <-waited:
 	case <-time.After(30 * time.Second):
 	}
-	kc, err := kgo.NewClient(kgo.SeedBrokers(c.brokerAddr), kgo.RequestRetries(2))
+	kc, err := kgo.NewClient(kgo.SeedBrokers(c.brokerSeeds()...), kgo.RequestRetries(2))
 	var adm *kadm.Client
 	if err == nil {
 		defer kc.Close()
@@ -1599,7 +1635,7 @@ func (c *chaosRun) snapshot(ctx context.Context, adm *kadm.Client) chaosQuiet {
 		q.LagError = err.Error()
 		return q
 	}
-	lags, err := adm.Lag(lctx, groups.Groups()...)
+	lags, err := adm.Lag(lctx, c.ownGroups(groups.Groups())...)
 	if err != nil {
 		q.LagError = err.Error()
 		return q
@@ -1741,6 +1777,9 @@ func (c *chaosRun) check(ctx context.Context, quiet chaosQuiet) *chaosReport {
 	rep.ClientRetries = c.counts.retries.Load()
 	c.faults.mu.Lock()
 	rep.FaultsInjected, rep.FaultDetails = map[string]int{}, map[string]int{}
+	for _, k := range c.faultKinds() {
+		rep.FaultsInjected[k] = 0
+	}
 	for k, v := range c.faults.byKind {
 		rep.FaultsInjected[k] = v
 		rep.FaultsTotal += v
@@ -2170,7 +2209,7 @@ func (c *chaosRun) checkInventory(ctx context.Context, rep *chaosReport, stored 
 // readTopics reads every record of topics, from the start to the end
 // offsets of the moment.
 func (c *chaosRun) readTopics(ctx context.Context, topics []string) (map[string][]chaosRecord, error) {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.brokerAddr), kgo.ConsumeTopics(topics...),
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.brokerSeeds()...), kgo.ConsumeTopics(topics...),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
 		return nil, err
@@ -2232,7 +2271,7 @@ func printChaosReport(w io.Writer, rep *chaosReport) {
 	fmt.Fprintf(w, "\n")
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "fault\tinjected\n")
-	for _, k := range chaosFaultKinds {
+	for _, k := range chaosSortedKeys(rep.FaultsInjected) {
 		fmt.Fprintf(tw, "%s\t%d\n", k, rep.FaultsInjected[k])
 	}
 	tw.Flush()

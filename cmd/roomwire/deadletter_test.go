@@ -67,7 +67,7 @@ connectors:
 backbone:
   partitions: 2
 `), 0o600)
-	p := startServe(t, pgtest.URL(t), "ROOMWIRE_CONFIG="+cfgPath)
+	p := startServe(t, pgtest.URL(t), append(testKafkaEnv(t), "ROOMWIRE_CONFIG="+cfgPath)...)
 
 	if code, body := p.json(t, "PUT", "/v1/properties/LIS", `{"name": "Lisbon", "timezone": "Europe/Lisbon", "currency": "EUR",
 		"room_types": [{"code": "DBL", "name": "Double", "units": 2}], "rate_plans": [{"code": "FLEX", "room_type": "DBL", "name": "Flexible"}]}`); code != 201 {

@@ -147,6 +147,7 @@ func (h *hub) startBackbone(ctx context.Context) error {
 			ConsumerGroupPrefix: cfg.Backbone.ConsumerGroupPrefix,
 			SASL:                router.SASLConfig(cfg.Kafka.SASL),
 			TLS:                 router.TLSConfig(cfg.Kafka.TLS),
+			IdempotentProducer:  cfg.Kafka.IdempotentProducer,
 		},
 		Topics:              router.TopicsConfig{Partitions: int32(cfg.Backbone.Partitions)},
 		Retry:               router.RetryConfig{MaxRetries: cfg.Backbone.Retries, InitialInterval: cfg.Backbone.RetryInitial, MaxInterval: cfg.Backbone.RetryMax},

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/roomwire/roomwire/reservations/pgtest"
+	"github.com/roomwire/roomwire/router/kafkatest"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
@@ -72,7 +73,15 @@ func startServe(t *testing.T, dbURL string, extraEnv ...string) *process {
 	}
 	p := &process{addr: freeAddr(t), done: make(chan error, 1)}
 	p.cmd = exec.Command(bin, "serve")
-	p.cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "ROOMWIRE_HTTP_ADDR="+p.addr,
+	// Not a cluster the developer's shell points at: the embedded broker,
+	// unless the test asks for the test cluster (testKafkaEnv).
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "ROOMWIRE_KAFKA_BROKERS=") {
+			env = append(env, kv)
+		}
+	}
+	p.cmd.Env = append(env, "DATABASE_URL="+dbURL, "ROOMWIRE_HTTP_ADDR="+p.addr,
 		"ROOMWIRE_ADMIN_KEY="+testAdminKey, "ROOMWIRE_STATE_DIR="+t.TempDir(), "ROOMWIRE_KAFKA_EMBEDDED_ADDR=127.0.0.1:0")
 	p.cmd.Env = append(p.cmd.Env, extraEnv...)
 	stderr, _ := p.cmd.StderrPipe()
@@ -111,6 +120,18 @@ func startServe(t *testing.T, dbURL string, extraEnv ...string) *process {
 	}
 	t.Fatalf("serve not ready within 30s\n%s", p.log())
 	return nil
+}
+
+// testKafkaEnv points serve at the cluster of ROOMWIRE_TEST_KAFKA_BROKERS,
+// cleared of earlier tests' topics, when that is set; else it is empty and
+// serve runs its embedded broker.
+func testKafkaEnv(t *testing.T) []string {
+	t.Helper()
+	brokers := kafkatest.Brokers()
+	if brokers == nil {
+		return nil
+	}
+	return []string{"ROOMWIRE_KAFKA_BROKERS=" + strings.Join(brokers, ","), "ROOMWIRE_CONSUMER_GROUP_PREFIX=" + kafkatest.Fresh(t, brokers)}
 }
 
 func (p *process) request(t *testing.T, method, path string, body io.Reader) *http.Response {
