@@ -344,16 +344,46 @@ func (b *Backbone) ensureTopics(ctx context.Context, topics ...string) error {
 	if err != nil {
 		return fmt.Errorf("router: create topics: %w", err)
 	}
+	var created []string
 	for _, r := range resp.Sorted() {
 		if r.Err != nil && !errors.Is(r.Err, kerr.TopicAlreadyExists) {
 			return fmt.Errorf("router: create topic %s: %w", r.Topic, r.Err)
 		}
 		if r.Err == nil {
+			created = append(created, r.Topic)
 			b.logger.Info("created topic", "topic", r.Topic, "partitions", b.cfg.Topics.Partitions,
 				"replication_factor", rf, "min_insync_replicas", minISR)
 		}
 	}
-	return nil
+	return b.awaitLeaders(ctx, created)
+}
+
+// awaitLeaders waits until every partition of topics has a leader. A
+// cluster answers CreateTopics before its brokers know the topic; a publish
+// in between is refused as for an unknown topic.
+func (b *Backbone) awaitLeaders(ctx context.Context, topics []string) error {
+	if len(topics) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		details, err := b.admin.ListTopics(ctx, topics...)
+		led := err == nil && details.Error() == nil && len(details) == len(topics)
+		for _, d := range details {
+			for _, p := range d.Partitions {
+				led = led && p.Err == nil && p.Leader >= 0
+			}
+		}
+		if led {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("router: created topics %v have no leaders after 30s", topics)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // replication returns the replication factor and min.insync.replicas of

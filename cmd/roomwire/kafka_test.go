@@ -9,6 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/roomwire/roomwire/canonical"
 	"github.com/roomwire/roomwire/reservations/pgtest"
 	"github.com/roomwire/roomwire/router/kafkatest"
 )
@@ -41,10 +42,12 @@ func TestServeOnKafka(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	topics, err := adm.ListTopics(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// serve answers before its backbone has created every topic.
+	var topics kadm.TopicDetails
+	eventually(t, "serve creates its topics", func() bool {
+		topics, err = adm.ListTopics(ctx)
+		return err == nil && topics.Has(canonical.TopicReservationEvents) && topics.Has(canonical.TopicReservationEvents+".dlq")
+	})
 	var ours []string
 	for _, td := range topics.Sorted() {
 		if !strings.HasPrefix(td.Topic, kafkatest.TopicPrefix) {
