@@ -25,12 +25,6 @@ const (
 	faultControllerKill = "controller_kill"
 )
 
-// realKafkaFaultKinds replace the embedded broker's faults when the run is
-// against a real cluster: its processes are killed, and leaders move through
-// the admin API.
-var realKafkaFaultKinds = []string{faultServeKill, faultBrokerKill, faultControllerKill, faultLeaderMove,
-	faultPGCut, faultPartner5xx, faultPartner429, faultPartnerHang, faultDuplicates}
-
 // chaosKafka is a cluster of Apache Kafka processes brought up by
 // deploy/kafka/cluster: chaos SIGKILLs its brokers and starts them again
 // through the cluster's control script.
@@ -316,10 +310,18 @@ func (c *chaosRun) ownGroups(groups []string) []string {
 	return own
 }
 
-// faultKinds are the kinds of fault this run injects.
+// faultKinds are the kinds of fault this run injects. On a real cluster,
+// broker processes are killed instead of kfake's produce and fetch errors
+// and restarts, and leaders move through the admin API.
 func (c *chaosRun) faultKinds() []string {
-	if c.kafka != nil {
-		return realKafkaFaultKinds
+	if c.kafka == nil {
+		return chaosFaultKinds
 	}
-	return chaosFaultKinds
+	var kinds []string
+	for _, k := range chaosFaultKinds {
+		if k != faultProduceErrors && k != faultFetchErrors && k != faultBrokerRestart {
+			kinds = append(kinds, k)
+		}
+	}
+	return append(kinds, faultBrokerKill, faultControllerKill)
 }
