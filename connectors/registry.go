@@ -85,6 +85,10 @@ type Resources struct {
 	Mappings *Mappings // code mappings in PostgreSQL
 	Links    *Links    // partner ids against Roomwire ids
 	Receipts *Receipts // partner message ids already handled
+	// Bookings answers what the store holds of a channel's booking, for
+	// the checks receivers make before answering (CheckApplicable); nil
+	// skips them.
+	Bookings BookingStates
 }
 
 var (

@@ -388,6 +388,11 @@ func checkCatalog(prop *Property, r *canonical.Reservation) error {
 	if r.Total.IsZero() || r.Total.Currency == "" {
 		r.Total = canonical.NewMoney(0, prop.Currency)
 	}
+	// A booking in another currency would be stored, charged and sent to
+	// the PMS in it, unnoticed.
+	if _, known := canonical.CurrencyExponent(r.Total.Currency); known && r.Total.Currency != prop.Currency {
+		pr.Add("total.currency", "is %s but property %s sells in %s", r.Total.Currency, prop.ID, prop.Currency)
+	}
 	pr.Merge("", r.Validate())
 	return pr.Err()
 }

@@ -108,3 +108,21 @@ func (s *Store) findChannelBooking(ctx context.Context, property, channel, exter
 	}
 	return r, *revision, nil
 }
+
+// ChannelBookingState tells an inbound connector, before it answers its
+// partner, what Roomwire holds of a channel's booking: the currency the
+// property sells in ("" when there is no such property) and the booking's
+// status ("" when Roomwire has no such booking).
+func (s *Store) ChannelBookingState(ctx context.Context, property, channel, externalID string) (currency string, status canonical.Status, err error) {
+	var st *string
+	err = s.pool.QueryRow(ctx, `SELECT p.currency, r.status FROM properties p
+		LEFT JOIN reservations r ON r.property_id = p.id AND r.channel = $2 AND r.external_id = $3
+		WHERE p.id = $1`, property, channel, externalID).Scan(&currency, &st)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", "", nil
+	}
+	if err != nil || st == nil {
+		return currency, "", err
+	}
+	return currency, canonical.Status(*st), nil
+}

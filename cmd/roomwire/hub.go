@@ -172,6 +172,7 @@ func (h *hub) startBackbone(ctx context.Context) error {
 // backbone by what it declares it can do.
 func (h *hub) startConnectors(ctx context.Context) error {
 	h.res = connectors.NewResources(h.pool, h.logger)
+	h.res.Bookings = h.store
 	if f := h.cfg.MappingsFile; f != "" {
 		if err := h.res.Mappings.LoadFile(ctx, f); err != nil {
 			return fmt.Errorf("mappings_file %s: %w", f, err)

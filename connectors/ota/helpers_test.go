@@ -61,6 +61,7 @@ func newWorld(t *testing.T, cfg ota.Config) *world {
 		t.Fatal(err)
 	}
 	store := reservations.New(pool)
+	res.Bookings = store
 	if _, err := store.PutProperty(ctx, lisbon); err != nil {
 		t.Fatal(err)
 	}

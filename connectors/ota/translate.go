@@ -91,6 +91,8 @@ const (
 	CodeAuthorization    = "497"
 	CodeInvalidCurrency  = "61"
 	CodeCardNotPermitted = "321"
+	CodeAlreadyCancelled = "95"
+	CodeBookingNotFound  = "97"
 )
 
 func inputErr(typ, code, format string, args ...any) error {
@@ -127,8 +129,15 @@ func ErrorFor(err error) (typ, code string) {
 		}
 		return ErrTypeBizRule, CodeInvalidValue
 	}
-	if errors.Is(err, connectors.ErrCardNumber) {
+	switch {
+	case errors.Is(err, connectors.ErrCardNumber):
 		return ErrTypeBizRule, CodeCardNotPermitted
+	case errors.Is(err, connectors.ErrBookingUnknown):
+		return ErrTypeBizRule, CodeBookingNotFound
+	case errors.Is(err, connectors.ErrBookingFinal):
+		return ErrTypeBizRule, CodeAlreadyCancelled
+	case errors.Is(err, connectors.ErrCurrencyMismatch):
+		return ErrTypeBizRule, CodeInvalidCurrency
 	}
 	if connectors.ClassOf(err) == connectors.ClassPermanent {
 		return ErrTypeProtocol, CodeUnableToProcess

@@ -44,7 +44,7 @@ func (c *Connector) Webhook(sink connectors.Sink) http.Handler {
 			return
 		}
 		ctx := r.Context()
-		if id := r.Header.Get(connectors.CorrelationHeader); id != "" && len(id) <= 100 {
+		if id := r.Header.Get(connectors.CorrelationHeader); canonical.ValidCorrelationID(id) {
 			ctx = canonical.WithCorrelationID(ctx, id)
 		}
 		status, rs := c.HandleResNotif(ctx, data, sink)
@@ -88,7 +88,7 @@ func (c *Connector) HandleResNotif(ctx context.Context, data []byte, sink connec
 	if err != nil {
 		return c.refuse(ctx, "", err)
 	}
-	if canonical.CorrelationID(ctx) == "" && rq.EchoToken != "" && len(rq.EchoToken) <= 100 {
+	if canonical.CorrelationID(ctx) == "" && canonical.ValidCorrelationID(rq.EchoToken) {
 		ctx = canonical.WithCorrelationID(ctx, rq.EchoToken)
 	}
 	if c.cfg.Auth == AuthPOS && !c.posAuthorized(rq) {
@@ -99,14 +99,25 @@ func (c *Connector) HandleResNotif(ctx context.Context, data []byte, sink connec
 		return c.refuse(ctx, rq.EchoToken, err)
 	}
 	now := time.Now().UTC().Truncate(time.Millisecond)
+	// Everything that can be known now is checked for every reservation
+	// before any is delivered: the message is taken whole or not at all,
+	// and never answered Success for what would be dead-lettered.
+	unmappedOf := make([]error, len(bookings))
+	for i := range bookings {
+		unmapped := connectors.CheckMapped(ctx, c.res, Name, bookings[i])
+		if connectors.IsRetryable(unmapped) {
+			return c.refuse(ctx, rq.EchoToken, unmapped)
+		}
+		unmappedOf[i] = unmapped
+		if err := connectors.CheckApplicable(ctx, c.res, Name, bookings[i]); err != nil {
+			return c.refuse(ctx, rq.EchoToken, err)
+		}
+	}
 	var quarantined []error
 	for i := range bookings {
 		b := &bookings[i]
 		b.ReceivedAt = now
-		unmapped := connectors.CheckMapped(ctx, c.res, Name, *b)
-		if connectors.IsRetryable(unmapped) {
-			return c.refuse(ctx, rq.EchoToken, unmapped)
-		}
+		unmapped := unmappedOf[i]
 		if err := sink.Deliver(ctx, *b); err != nil {
 			return c.refuse(ctx, rq.EchoToken, fmt.Errorf("ota: deliver reservation %s: %w", connectors.SafeText(b.Reservation.ExternalID, 40), err))
 		}

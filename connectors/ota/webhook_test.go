@@ -245,3 +245,76 @@ func TestWebhookMasksOrRefusesCardDataInFreeText(t *testing.T) {
 		}
 	}
 }
+
+// What can be known before answering is checked before answering: the
+// channel gets OTA Errors, never Success for a change that would then be
+// dead-lettered.
+func TestWebhookRefusesAtTheDoorWhatCannotBeApplied(t *testing.T) {
+	w := newWorld(t, ota.Config{})
+	ctx := context.Background()
+	push := func(name string, body []byte) *ota.ResNotifRS {
+		t.Helper()
+		res, err := w.sim.PushRaw(ctx, body)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		return res.RS
+	}
+	refused := func(name string, rs *ota.ResNotifRS, code string) {
+		t.Helper()
+		if rs.Success != nil || len(rs.Errors) != 1 || rs.Errors[0].Code != code {
+			t.Fatalf("%s: answer %+v, want Errors with code %s", name, rs, code)
+		}
+	}
+	refused("cancel of an unknown reservation", push("cancel", fixture(t, "resnotif-cancel.xml")), ota.CodeBookingNotFound)
+	usd := strings.ReplaceAll(string(fixture(t, "resnotif-new.xml")), `CurrencyCode="EUR"`, `CurrencyCode="USD"`)
+	refused("a booking in another currency than the hotel's", push("usd", []byte(usd)), ota.CodeInvalidCurrency)
+	if _, err := w.store.FindByExternalID(ctx, "LIS", "ota", "4105882311"); !errors.Is(err, reservations.ErrNotFound) {
+		t.Fatalf("a refused booking was stored: %v", err)
+	}
+
+	if rs := push("new", fixture(t, "resnotif-new.xml")); rs.Success == nil {
+		t.Fatalf("new: %+v", rs)
+	}
+	if rs := push("cancel", fixture(t, "resnotif-cancel.xml")); rs.Success == nil {
+		t.Fatalf("cancel: %+v", rs)
+	}
+	refused("a modification after the cancellation", push("modify", fixture(t, "resnotif-modify.xml")), ota.CodeAlreadyCancelled)
+	commit := strings.Replace(string(fixture(t, "resnotif-new.xml")), "Extra", "Again", 1)
+	commit = strings.Replace(commit, `LastModifyDateTime="2027-03-02T09:13:58+00:00"`, `LastModifyDateTime="2027-03-09T09:13:58+00:00"`, 1)
+	refused("a commit after the cancellation", push("commit", []byte(commit)), ota.CodeAlreadyCancelled)
+	if r, _ := w.store.FindByExternalID(ctx, "LIS", "ota", "4105882311"); r.Status != canonical.StatusCancelled || r.Version != 2 {
+		t.Fatalf("after the refused changes: %s version %d", r.Status, r.Version)
+	}
+}
+
+// correlationSink records the correlation id of each delivery.
+type correlationSink struct {
+	recordingSink
+	ids []string
+}
+
+func (s *correlationSink) Deliver(ctx context.Context, b canonical.ChannelBooking) error {
+	s.ids = append(s.ids, canonical.CorrelationID(ctx))
+	return s.recordingSink.Deliver(ctx, b)
+}
+
+// A correlation id that would make the Kafka record unreadable is not
+// carried on: the message keeps an id of its own and is delivered.
+func TestWebhookDropsAnUnusableCorrelationID(t *testing.T) {
+	w := newWorld(t, ota.Config{})
+	sink := &correlationSink{}
+	for _, bad := range []string{"\xff\xfe", "a\x00b", "a\x01b", strings.Repeat("x", 101)} {
+		req := httptest.NewRequest(http.MethodPost, "/reservations", bytes.NewReader(fixture(t, "resnotif-new.xml")))
+		req.SetBasicAuth("channel", inboundPassword)
+		req.Header.Set(connectors.CorrelationHeader, bad)
+		rec := httptest.NewRecorder()
+		w.conn.Webhook(sink).ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "<Success") {
+			t.Fatalf("%q: %d %s", bad, rec.Code, rec.Body)
+		}
+		if got := sink.ids[len(sink.ids)-1]; !canonical.ValidCorrelationID(got) {
+			t.Fatalf("%q: delivered with correlation id %q", bad, got)
+		}
+	}
+}

@@ -14,7 +14,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -175,7 +174,7 @@ func (a *API) AddReadinessCheck(name string, check ReadinessCheck) {
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	id := r.Header.Get("X-Correlation-ID")
-	if !correlationPattern.MatchString(id) {
+	if !canonical.ValidCorrelationID(id) {
 		id = newCorrelationID()
 	}
 	w.Header().Set("X-Correlation-ID", id)
@@ -238,7 +237,6 @@ func (h *headerOnly) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-var correlationPattern = regexp.MustCompile(`^[A-Za-z0-9._:\-]{8,100}$`)
 
 func newCorrelationID() string {
 	b := make([]byte, 12)

@@ -1,0 +1,80 @@
+package connectors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/roomwire/roomwire/canonical"
+)
+
+// BookingStates tells a receiver what Roomwire holds of a channel's booking
+// (reservations.Store implements it): the currency the property sells in
+// ("" when there is no such property) and the booking's status ("" when
+// Roomwire has no such booking).
+type BookingStates interface {
+	ChannelBookingState(ctx context.Context, property, channel, externalID string) (currency string, status canonical.Status, err error)
+}
+
+// The refusals of CheckApplicable; each is permanent.
+var (
+	ErrBookingUnknown   = errors.New("Roomwire holds no such reservation")
+	ErrBookingFinal     = errors.New("the reservation can no longer change")
+	ErrCurrencyMismatch = errors.New("the booking is not in the property's currency")
+)
+
+// CheckApplicable reports, before a receiver answers its partner, whether
+// the store will be able to apply b, so that a partner is never told Success
+// for a booking that would then be dead-lettered: a cancellation of a
+// reservation Roomwire never received, a change of a cancelled one, or a
+// booking in another currency than the property's. It returns nil when res
+// has no booking states or b's codes are not mapped yet (CheckMapped tells
+// that).
+func CheckApplicable(ctx context.Context, res Resources, connector string, b canonical.ChannelBooking) error {
+	if res.Mappings == nil || res.Bookings == nil {
+		return nil
+	}
+	set, err := res.Mappings.Set(ctx, connector)
+	if err != nil {
+		return Retryable(err)
+	}
+	c := b
+	c.Reservation = *b.Reservation.Clone()
+	if err := set.MapBooking(&c); err != nil {
+		return nil
+	}
+	r := c.Reservation
+	currency, status, err := res.Bookings.ChannelBookingState(ctx, r.PropertyID, r.Channel, r.ExternalID)
+	if err != nil {
+		return Retryable(fmt.Errorf("look up reservation %s: %w", SafeText(r.ExternalID, 40), err))
+	}
+	id := SafeText(r.ExternalID, 40)
+	switch {
+	case currency == "":
+		return nil // no such property: the applier reports it
+	case b.Action == canonical.ChannelCancel && status == "":
+		return Permanent(fmt.Errorf("cancellation of reservation %s: %w", id, ErrBookingUnknown))
+	case b.Action == canonical.ChannelCancel:
+		return nil
+	case status.Final():
+		return Permanent(fmt.Errorf("reservation %s is %s: %w; send a new reservation under a new id", id, status, ErrBookingFinal))
+	}
+	if got := bookingCurrency(&r); got != "" && got != currency {
+		return Permanent(fmt.Errorf("reservation %s is in %s but the hotel sells in %s: %w", id, got, currency, ErrCurrencyMismatch))
+	}
+	return nil
+}
+
+// bookingCurrency is the currency of a booking's total, else of its first
+// nightly price.
+func bookingCurrency(r *canonical.Reservation) string {
+	if r.Total.Currency != "" {
+		return r.Total.Currency
+	}
+	for _, s := range r.RoomStays {
+		for _, n := range s.NightlyPrices {
+			return n.Price.Currency
+		}
+	}
+	return ""
+}
