@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/roomwire/roomwire/canonical"
@@ -102,3 +103,13 @@ func safeText(s string, n int) string {
 // SafeText redacts s and shortens it to at most n bytes, for error messages
 // that reach logs and dead-letter records.
 func SafeText(s string, n int) string { return safeText(s, n) }
+
+// ValidPartnerID reports whether s can be a partner's id of a message or
+// entity: 1 to 128 characters of valid UTF-8 without control characters
+// (a NUL byte would reach PostgreSQL, which refuses it).
+func ValidPartnerID(s string) bool {
+	if s == "" || len(s) > canonical.MaxIDLen || !utf8.ValidString(s) {
+		return false
+	}
+	return !strings.ContainsFunc(s, unicode.IsControl)
+}

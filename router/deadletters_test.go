@@ -263,7 +263,9 @@ func TestDeadLetterHTTP(t *testing.T) {
 	for _, p := range problems {
 		var prob Problem
 		code, ct := doJSON(t, w.dlq, p.method, p.path, p.body, &prob)
-		if code != p.status || ct != "application/problem+json" || prob.Code != p.code || prob.Status != p.status {
+		// One problem shape everywhere: the booking API's, with its type and title.
+		if code != p.status || ct != "application/problem+json" || prob.Code != p.code || prob.Status != p.status ||
+			prob.Type != "https://roomwire.dev/problems/"+p.code || prob.Title == "" {
 			t.Errorf("%s %s: %d %s %+v", p.method, p.path, code, ct, prob)
 		}
 	}

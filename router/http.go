@@ -11,41 +11,26 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/roomwire/roomwire/reservations/bookingapi"
 )
 
-// Problem is an RFC 9457 problem details body, with Roomwire's
-// machine-readable code.
-type Problem struct {
-	Type     string `json:"type"`
-	Title    string `json:"title"`
-	Status   int    `json:"status"`
-	Detail   string `json:"detail,omitempty"`
-	Instance string `json:"instance,omitempty"`
-	Code     string `json:"code"`
-}
+// Problem is the RFC 9457 problem document of every Roomwire HTTP
+// endpoint; the backbone's handlers answer in the booking API's shape.
+type Problem = bookingapi.Problem
 
-// Problem codes of the backbone's HTTP handlers.
+// Problem codes of the backbone's HTTP handlers, the booking API's codes.
 const (
-	CodeNotFound         = "not_found"
-	CodeInvalidRequest   = "invalid_request"
-	CodeMethodNotAllowed = "method_not_allowed"
-	CodeConflict         = "conflict"
-	CodeInternal         = "internal_error"
+	CodeNotFound         = bookingapi.CodeNotFound
+	CodeInvalidRequest   = bookingapi.CodeBadRequest
+	CodeMethodNotAllowed = bookingapi.CodeMethodNotAllowed
+	CodeConflict         = bookingapi.CodeConflict
+	CodeInternal         = bookingapi.CodeInternal
 )
 
 func writeProblem(w http.ResponseWriter, r *http.Request, status int, code, detail string) {
-	p := Problem{
-		Type:     "about:blank",
-		Title:    http.StatusText(status),
-		Status:   status,
-		Detail:   detail,
-		Instance: r.URL.Path,
-		Code:     code,
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(p)
+	bookingapi.WriteProblem(w, r, status, code, detail)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

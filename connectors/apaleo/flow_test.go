@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -259,5 +261,27 @@ func TestUnmappedRoomwireCodeIsUnmappedClass(t *testing.T) {
 	}
 	if err := w.conn.HandleEvent(ctx, dead[0].event); err != nil {
 		t.Fatalf("replay after mapping: %v", err)
+	}
+}
+
+// A webhook whose ids hold bytes PostgreSQL refuses gets a 400 naming the
+// field, not a 503 that would make Apaleo send it again forever.
+func TestWebhookWithBadBytesIsRefused(t *testing.T) {
+	w := newWorld(t, apaleosim.Faults{})
+	for _, body := range []string{
+		`{"id":"wh-1\u0000","topic":"Reservation","type":"created","data":{"entityId":"ABC-1"}}`,
+		`{"id":"wh-2","topic":"Reservation","type":"created","data":{"entityId":"ABC\u0000"}}`,
+	} {
+		req, _ := http.NewRequest(http.MethodPost, w.hooks.URL+"/v1/connectors/apaleo/webhooks", strings.NewReader(body))
+		req.SetBasicAuth("apaleo", webhookPassword)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || strings.Contains(strings.ToLower(string(raw)), "sql") {
+			t.Fatalf("%s: %d %s", body, resp.StatusCode, raw)
+		}
 	}
 }

@@ -44,17 +44,20 @@ func (c *Connector) Webhook(sink connectors.Sink) http.Handler {
 			return
 		}
 		ctx := r.Context()
-		if id := r.Header.Get(connectors.CorrelationHeader); id != "" && len(id) <= 100 && canonical.CorrelationID(ctx) == "" {
+		if id := r.Header.Get(connectors.CorrelationHeader); canonical.ValidCorrelationID(id) && canonical.CorrelationID(ctx) == "" {
 			ctx = canonical.WithCorrelationID(ctx, id)
 		}
 		status, err := c.HandleWebhook(ctx, data, sink)
 		if err != nil {
 			c.logger.WarnContext(ctx, "webhook refused", "status", status, "error", err.Error(),
 				"correlation_id", canonical.CorrelationID(ctx))
+			text := err.Error()
 			if status == http.StatusServiceUnavailable {
 				w.Header().Set("Retry-After", "30")
+				// The cause (a database or partner error) is logged, not sent.
+				text = "Roomwire cannot take the webhook now; send it again later"
 			}
-			writeError(w, status, err.Error())
+			writeError(w, status, text)
 			return
 		}
 		w.WriteHeader(status)
@@ -95,6 +98,12 @@ func (c *Connector) HandleWebhook(ctx context.Context, data []byte, sink connect
 	}
 	if hook.ID == "" || hook.Data.EntityID == "" {
 		return http.StatusBadRequest, errors.New("apaleo webhook: id and data.entityId are required")
+	}
+	if !connectors.ValidPartnerID(hook.ID) {
+		return http.StatusBadRequest, errors.New("apaleo webhook: id must be 1 to 128 characters of valid UTF-8 without control characters")
+	}
+	if !connectors.ValidPartnerID(hook.Data.EntityID) {
+		return http.StatusBadRequest, errors.New("apaleo webhook: data.entityId must be 1 to 128 characters of valid UTF-8 without control characters")
 	}
 	seen, err := c.res.Receipts.Seen(ctx, Name, hook.ID)
 	if err != nil {

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -198,11 +200,55 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			slog.String("principal", principalName(ctx)))
 		done(rec.status)
 	}()
+	if field, bad := badParameter(r, pattern); bad {
+		WriteProblem(rec, r, http.StatusBadRequest, CodeBadRequest, "a parameter holds bytes Roomwire does not accept",
+			canonical.FieldError{Field: field, Message: "holds invalid UTF-8 or a control character (such as NUL)"})
+		return
+	}
 	if pattern == "" {
 		a.noRoute(rec, r, h)
 		return
 	}
 	a.mux.ServeHTTP(rec, r) // sets the path values that Handler does not
+}
+
+// badParameter names the first path parameter, query parameter or
+// Idempotency-Key whose value is not clean text (invalid UTF-8, a NUL or
+// another control character), which no handler and no query should see.
+// A path parameter is named as in the route's pattern (e.g. id), a query
+// parameter as given, and an unnamed part of the path as "path".
+func badParameter(r *http.Request, pattern string) (string, bool) {
+	if !cleanText(r.URL.Path) {
+		_, route, _ := strings.Cut(pattern, " ")
+		if route == "" {
+			route = pattern
+		}
+		names, segs := strings.Split(route, "/"), strings.Split(r.URL.Path, "/")
+		for i, seg := range segs {
+			if i < len(names) && strings.HasPrefix(names[i], "{") && !cleanText(seg) {
+				return strings.TrimSuffix(strings.Trim(names[i], "{}"), "..."), true
+			}
+		}
+		return "path", true
+	}
+	for name, values := range r.URL.Query() {
+		if !cleanText(name) {
+			return "query", true
+		}
+		for _, v := range values {
+			if !cleanText(v) {
+				return name, true
+			}
+		}
+	}
+	if !cleanText(r.Header.Get("Idempotency-Key")) {
+		return "Idempotency-Key", true
+	}
+	return "", false
+}
+
+func cleanText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, unicode.IsControl)
 }
 
 // noRoute answers a request no route matches with a problem document: 405 when
@@ -236,7 +282,6 @@ func (h *headerOnly) Write(b []byte) (int, error) {
 	}
 	return len(b), nil
 }
-
 
 func newCorrelationID() string {
 	b := make([]byte, 12)
@@ -350,6 +395,18 @@ type cachedKey struct {
 }
 
 const keyCacheMax = 10000
+
+// forget drops the key with id from the cache, so that this instance stops
+// trusting a key as soon as it is revoked here.
+func (c *keyCache) forget(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for secret, e := range c.entries {
+		if e.key.ID == id {
+			delete(c.entries, secret)
+		}
+	}
+}
 
 func (c *keyCache) lookup(ctx context.Context, store *reservations.Store, secret string) (reservations.APIKey, error) {
 	now := time.Now()

@@ -546,5 +546,6 @@ func (a *API) revokeAPIKey(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
+	a.keys.forget(r.PathValue("id"))
 	w.WriteHeader(http.StatusNoContent)
 }

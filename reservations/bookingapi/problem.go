@@ -38,6 +38,7 @@ const (
 	CodeForbidden           = "forbidden"
 	CodeNotFound            = "not_found"
 	CodeInvalidState        = "invalid_state"
+	CodeConflict            = "conflict"
 	CodeInvalidTransition   = "invalid_transition"
 	CodeBadRequest          = "bad_request"
 	CodePayloadTooLarge     = "payload_too_large"
@@ -56,6 +57,7 @@ var problemTitles = map[string]string{
 	CodeForbidden:           "Not allowed for this API key",
 	CodeNotFound:            "Not found",
 	CodeInvalidState:        "Not possible in the reservation's current state",
+	CodeConflict:            "Conflict with the resource's current state",
 	CodeInvalidTransition:   "The reservation cannot move to that status now",
 	CodeBadRequest:          "Bad request",
 	CodePayloadTooLarge:     "Request body too large",

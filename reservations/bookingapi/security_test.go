@@ -87,3 +87,44 @@ func TestChannelIDsCannotBeClaimed(t *testing.T) {
 		t.Fatalf("Lisbon's booking changed: %s", got.raw)
 	}
 }
+
+// Bytes no handler should see (NUL, invalid UTF-8) in a path id, a query
+// parameter or the Idempotency-Key are refused with 400 naming the
+// parameter, never passed on to PostgreSQL.
+func TestBadBytesAreRefusedNamingTheParameter(t *testing.T) {
+	c := newServer(t)
+	setUpProperty(t, c, "OPO", 5)
+	for _, tt := range []struct {
+		method, path string
+		headers      []string
+		field        string
+	}{
+		{"GET", "/v1/reservations/%00", nil, "id"},
+		{"GET", "/v1/reservations/abc%FF", nil, "id"},
+		{"GET", "/v1/reservations/%00/revisions", nil, "id"},
+		{"POST", "/v1/reservations/%00/cancel", nil, "id"},
+		{"GET", "/v1/properties/OPO%00", nil, "id"},
+		{"GET", "/v1/reservations?property_id=%00", nil, "property_id"},
+		{"GET", "/v1/reservations?guest=%FF%FE", nil, "guest"},
+		{"GET", "/v1/reservations?cursor=a%00b", nil, "cursor"},
+		{"GET", "/v1/properties/OPO/availability?arrival=2027-04-10%00&departure=2027-04-12", nil, "arrival"},
+		{"POST", "/v1/reservations", []string{"Idempotency-Key", "key-\xff\xfe"}, "Idempotency-Key"},
+	} {
+		r := c.do(tt.method, tt.path, bookingBody("OPO", "Silva"), tt.headers...).expect(t, http.StatusBadRequest, "bad_request")
+		if !strings.Contains(string(r.raw), `"field":"`+tt.field+`"`) {
+			t.Errorf("%s %s: the problem does not name %s: %s", tt.method, tt.path, tt.field, r.raw)
+		}
+	}
+}
+
+// A revoked key stops working at once on the instance that revoked it,
+// even though it was just used and cached.
+func TestRevokedKeyStopsAtOnce(t *testing.T) {
+	admin := newServer(t)
+	setUpProperty(t, admin, "OPO", 1)
+	created := admin.do("POST", "/v1/api-keys", map[string]any{"name": "porto", "properties": []string{"OPO"}}).expect(t, 201, "")
+	porto := client{t: t, base: admin.base, key: created.body["key"].(string)}
+	porto.do("GET", "/v1/reservations", nil).expect(t, http.StatusOK, "")
+	admin.do("DELETE", "/v1/api-keys/"+created.body["id"].(string), nil).expect(t, http.StatusNoContent, "")
+	porto.do("GET", "/v1/reservations", nil).expect(t, http.StatusUnauthorized, "unauthorized")
+}
