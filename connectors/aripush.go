@@ -148,10 +148,16 @@ func CheckMapped(ctx context.Context, res Resources, connector string, b canonic
 	if err != nil {
 		return Retryable(err)
 	}
-	c := b
-	c.Reservation = *b.Reservation.Clone()
-	if err := set.MapBooking(&c); ClassOf(err) == ClassUnmapped {
+	if _, err := set.mapCopy(b); ClassOf(err) == ClassUnmapped {
 		return err
 	}
 	return nil
+}
+
+// mapCopy maps a copy of b, leaving b as it is.
+func (s *MappingSet) mapCopy(b canonical.ChannelBooking) (canonical.ChannelBooking, error) {
+	c := b
+	c.Reservation = *b.Reservation.Clone()
+	err := s.MapBooking(&c)
+	return c, err
 }

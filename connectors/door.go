@@ -38,9 +38,8 @@ func CheckApplicable(ctx context.Context, res Resources, connector string, b can
 	if err != nil {
 		return Retryable(err)
 	}
-	c := b
-	c.Reservation = *b.Reservation.Clone()
-	if err := set.MapBooking(&c); err != nil {
+	c, err := set.mapCopy(b)
+	if err != nil {
 		return nil
 	}
 	r := c.Reservation
