@@ -8,17 +8,16 @@ import (
 )
 
 // partnerCalls times every call a connector makes to its partner through
-// Client, retries included:
+// Client (one attempt: retries and breakers are the router's):
 //
 //	roomwire_partner_call_duration_seconds{connector,operation,outcome}
 //
 // operation is the method and route template ("POST /booking/v1/bookings");
 // outcome is ok, refused (the partner said no: a permanent 4xx), failed
-// (5xx, 429, timeouts, unreachable: worth retrying), breaker_open (not
-// sent) or cancelled. The histogram's _count is the number of calls.
+// (5xx, 429, timeouts, unreachable: worth retrying) or cancelled. The histogram's _count is the number of calls.
 var partnerCalls = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 	Name:    "roomwire_partner_call_duration_seconds",
-	Help:    "Time of a call to a partner's API, retries included, by connector, operation and outcome (ok, refused, failed, breaker_open, cancelled).",
+	Help:    "Time of a call to a partner's API, by connector, operation and outcome (ok, refused, failed, cancelled).",
 	Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 }, []string{"connector", "operation", "outcome"})
 

@@ -52,10 +52,12 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// A channel booking naming a hotel Roomwire has no mapping for is
-// dead-lettered with the reason; once the mapping exists, a replay delivers
-// it, once.
-func TestUnmappedBookingIsDeadLetteredAndReplayedOnce(t *testing.T) {
+// serveWithUnmappedOTABooking starts serve with an OpenTravel channel and
+// property LIS, then has the channel push a booking for its hotel
+// HTL-LIS-01, which no mapping names yet. It returns the hub and the answer
+// the channel got.
+func serveWithUnmappedOTABooking(t *testing.T) (*process, string) {
+	t.Helper()
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "roomwire.yaml")
 	os.WriteFile(cfgPath, []byte(`
@@ -73,8 +75,6 @@ backbone:
 		"room_types": [{"code": "DBL", "name": "Double", "units": 2}], "rate_plans": [{"code": "FLEX", "room_type": "DBL", "name": "Flexible"}]}`); code != 201 {
 		t.Fatalf("put property: %d %v", code, body)
 	}
-
-	// The channel pushes a booking for its hotel HTL-LIS-01, unmapped so far.
 	xml, err := os.ReadFile("../../testdata/ota/resnotif-new.xml")
 	if err != nil {
 		t.Fatal(err)
@@ -88,8 +88,28 @@ backbone:
 	}
 	reply, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if !strings.Contains(string(reply), "HTL-LIS-01") {
-		t.Fatalf("the channel was not told which code is unmapped: %d %s", resp.StatusCode, reply)
+	return p, string(reply)
+}
+
+// mapOTAHotel adds the mappings the booking of serveWithUnmappedOTABooking lacked.
+func mapOTAHotel(t *testing.T, p *process) {
+	t.Helper()
+	if code, body := p.json(t, "PUT", "/v1/connectors/ota/mappings", `{"mappings": [
+		{"kind": "property", "partner": "HTL-LIS-01", "roomwire": "LIS"},
+		{"kind": "room_type", "property": "LIS", "partner": "DBL-SEA", "roomwire": "DBL"},
+		{"kind": "rate_plan", "property": "LIS", "partner": "FLEX", "roomwire": "FLEX"}]}`); code != 200 {
+		t.Fatalf("put mappings: %d %v", code, body)
+	}
+}
+
+// A channel booking naming a hotel Roomwire has no mapping for is
+// dead-lettered with the reason; once the mapping exists, a replay delivers
+// it, once.
+func TestUnmappedBookingIsDeadLetteredAndReplayedOnce(t *testing.T) {
+	// The channel pushes a booking for its hotel HTL-LIS-01, unmapped so far.
+	p, reply := serveWithUnmappedOTABooking(t)
+	if !strings.Contains(reply, "HTL-LIS-01") {
+		t.Fatalf("the channel was not told which code is unmapped: %s", reply)
 	}
 
 	var listing string
@@ -121,12 +141,7 @@ backbone:
 	}
 
 	// The operator adds the mappings, then replays the dead letter, twice.
-	if code, body := p.json(t, "PUT", "/v1/connectors/ota/mappings", `{"mappings": [
-		{"kind": "property", "partner": "HTL-LIS-01", "roomwire": "LIS"},
-		{"kind": "room_type", "property": "LIS", "partner": "DBL-SEA", "roomwire": "DBL"},
-		{"kind": "rate_plan", "property": "LIS", "partner": "FLEX", "roomwire": "FLEX"}]}`); code != 200 {
-		t.Fatalf("put mappings: %d %v", code, body)
-	}
+	mapOTAHotel(t, p)
 	for i := 0; i < 2; i++ {
 		if out, err := runCLI(t, p, "dlq", "replay", id); err != nil && i == 0 {
 			t.Fatalf("dlq replay: %v\n%s", err, out)

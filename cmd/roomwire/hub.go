@@ -299,6 +299,12 @@ func (h *hub) mountRoutes() {
 	h.api.Handle("/v1/ops/dlq/", bookingapi.AdminOnly, dlq)
 	h.api.Handle("GET /v1/ops/consumers", bookingapi.AdminOnly, h.backbone.DeliveriesHandler(h.logger))
 	h.api.Handle("GET /v1/reservations/{id}/timeline", bookingapi.AnyKey, h.backbone.Timeline().Handler(router.TimelineHandlerOptions{Allowed: allowed}))
+	h.api.Handle("GET /v1/ops/channels", bookingapi.AdminOnly, http.HandlerFunc(h.channelsHandler))
+	// The console's page and script hold no data: the key it asks for
+	// authorizes each API call it makes.
+	console := consoleHandler()
+	h.api.Handle("GET /console/", bookingapi.Public, console)
+	h.api.Handle("GET /{$}", bookingapi.Public, console)
 	h.api.Handle("GET /metrics", bookingapi.MetricsAccess, promhttp.HandlerFor(h.metrics, promhttp.HandlerOpts{}))
 	h.api.Handle("GET /v1/connectors/{name}/mappings", bookingapi.AdminOnly, h.res.Mappings.Handler())
 	h.api.Handle("PUT /v1/connectors/{name}/mappings", bookingapi.AdminOnly, h.res.Mappings.Handler())
