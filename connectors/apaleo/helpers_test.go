@@ -71,8 +71,9 @@ func newWorld(t *testing.T, faults apaleosim.Faults) *world {
 	return newWorldAt(t, faults, nil)
 }
 
-// newWorldAt is newWorld with a clock for the store and the simulator (nil: the wall clock).
-func newWorldAt(t *testing.T, faults apaleosim.Faults, now func() time.Time) *world {
+// newWorldAt is newWorld with a clock for the store and the simulator (nil:
+// the wall clock), and the connector's configuration changed by tweak.
+func newWorldAt(t *testing.T, faults apaleosim.Faults, now func() time.Time, tweak ...func(*apaleo.Config)) *world {
 	t.Helper()
 	pool := pgtest.Pool(t)
 	res := connectors.NewResources(pool, testLogger(t))
@@ -98,10 +99,14 @@ func newWorldAt(t *testing.T, faults apaleosim.Faults, now func() time.Time) *wo
 	sim.SetFaults(faults)
 	api := httptest.NewServer(sim)
 	t.Cleanup(api.Close)
-	conn, err := apaleo.New(apaleo.Config{
+	cfg := apaleo.Config{
 		APIURL: api.URL, IdentityURL: api.URL, ClientID: "roomwire", ClientSecret: clientSecret,
 		WebhookUser: "apaleo", WebhookPassword: webhookPassword, Properties: []string{"LIS"}, HTTP: fastHTTP,
-	}, res)
+	}
+	for _, f := range tweak {
+		f(&cfg)
+	}
+	conn, err := apaleo.New(cfg, res)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -102,3 +102,38 @@ func TestStayTransitionsReachApaleoOnce(t *testing.T) {
 		t.Errorf("version %d after the front desk's check-in and its duplicate webhooks, want 2", got.Version)
 	}
 }
+
+// TestStayMasterApaleo: with Apaleo the master of the stay, Roomwire's
+// check-in and no-show are not sent; the reservation is still synced.
+func TestStayMasterApaleo(t *testing.T) {
+	arrivalDay := time.Date(2027, 4, 10, 15, 0, 0, 0, time.UTC)
+	w := newWorldAt(t, apaleosim.Faults{}, func() time.Time { return arrivalDay }, func(c *apaleo.Config) { c.StayMaster = apaleo.StayMasterApaleo })
+	ctx := context.Background()
+	in, out := w.book(ctx, "4105881001"), w.book(ctx, "4105881002")
+	if dead := w.relay(w.conn.HandleEvent); len(dead) > 0 {
+		t.Fatalf("dead-lettered: %v", dead[0].err)
+	}
+	for id, s := range map[string]canonical.Status{in.ID: canonical.StatusCheckedIn, out.ID: canonical.StatusNoShow} {
+		if _, err := w.store.Update(ctx, reservations.AllProperties, id, reservations.UpdateOptions{}, func(r *canonical.Reservation) error {
+			r.Status = s
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if dead := w.relay(w.conn.HandleEvent); len(dead) > 0 {
+		t.Fatalf("dead-lettered: %v", dead[0].err)
+	}
+	for _, r := range []*canonical.Reservation{in, out} {
+		link, err := w.res.Links.Get(ctx, apaleo.Name, r.ID)
+		if err != nil || link.SyncedVersion != 2 {
+			t.Fatalf("link %+v %v", link, err)
+		}
+		if got := w.sim.Actions(link.PartnerIDs[0]); len(got) != 0 {
+			t.Errorf("sent %v with Apaleo the master of the stay", got)
+		}
+		if got := w.sim.Reservation(link.PartnerIDs[0]).Status; got != apaleo.StatusConfirmed {
+			t.Errorf("Apaleo has %s", got)
+		}
+	}
+}
