@@ -167,12 +167,16 @@ func (r *OutboxRelay) relayShard(ctx context.Context, shard, shards int) (int, e
 		// Lock and read in one round trip. A CTE that calls a volatile
 		// function is evaluated once and in full before the rows are read,
 		// so only rows of keys this relay now holds are read; keys another
-		// relay holds are skipped.
+		// relay holds are skipped. The statement's snapshot is older than
+		// its locks: a relay that held a key and committed in between had
+		// marked rows this snapshot still shows unpublished. FOR UPDATE
+		// reads each row's latest committed version, so those are left out
+		// rather than published twice.
 		rows, err := tx.Query(ctx, `
 			WITH locked AS (SELECT k FROM unnest($1::text[]) AS k WHERE pg_try_advisory_xact_lock($2, hashtext(k)))
 			SELECT id, event_id::text, topic, partition_key, event_type, reservation_id::text, payload, headers, created_at
 			FROM outbox WHERE published_at IS NULL AND partition_key IN (SELECT k FROM locked)
-			ORDER BY id LIMIT $3`, keys, relayLockClass, r.cfg.BatchSize)
+			ORDER BY id LIMIT $3 FOR UPDATE OF outbox`, keys, relayLockClass, r.cfg.BatchSize)
 		if err != nil {
 			return err
 		}
