@@ -181,3 +181,42 @@ func mustSpec(t *testing.T) connectors.Spec {
 	}
 	return s
 }
+
+// Apaleo's prices by adults and restrictions become Roomwire's, as runs.
+func TestRatesToARIWithOccupancyAndRestrictions(t *testing.T) {
+	var list apaleo.RateList
+	if err := json.Unmarshal([]byte(`{"rates": [
+		{"from": "2027-04-10T15:00:00+01:00", "to": "2027-04-11T11:00:00+01:00", "price": {"amount": 130, "currency": "EUR"},
+		 "calculatedPrices": [{"adults": 2, "price": {"amount": 130, "currency": "EUR"}}, {"adults": 1, "price": {"amount": 100, "currency": "EUR"}}],
+		 "restrictions": {"minLengthOfStay": 3, "closed": false, "closedOnArrival": true, "closedOnDeparture": false}},
+		{"from": "2027-04-11T15:00:00+01:00", "to": "2027-04-12T11:00:00+01:00", "price": {"amount": 130, "currency": "EUR"},
+		 "calculatedPrices": [{"adults": 1, "price": {"amount": 100, "currency": "EUR"}}, {"adults": 2, "price": {"amount": 130, "currency": "EUR"}}],
+		 "restrictions": {"minLengthOfStay": 3, "closed": false, "closedOnArrival": true, "closedOnDeparture": false}},
+		{"from": "2027-04-12T15:00:00+01:00", "to": "2027-04-13T11:00:00+01:00", "price": {"amount": 120, "currency": "EUR"},
+		 "restrictions": {"closed": true, "closedOnArrival": false, "closedOnDeparture": false}}
+	]}`), &list); err != nil {
+		t.Fatal(err)
+	}
+	rates, restr, err := apaleo.RatesToARI(apaleo.RatePlan{ID: "LIS-FLEX-DBL", UnitGroup: apaleo.Embedded{ID: "LIS-DBL"}}, &list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eur := func(m int64) canonical.Money { return canonical.NewMoney(m, "EUR") }
+	d := func(s string) canonical.Date { x, _ := canonical.ParseDate(s); return x }
+	wantRates := []canonical.RateUpdate{
+		{RatePlan: "LIS-FLEX-DBL", RoomType: "LIS-DBL", From: d("2027-04-10"), To: d("2027-04-11"), Rate: canonical.Rate{Price: eur(13000),
+			Occupancy: []canonical.OccupancyPrice{{Adults: 1, Price: eur(10000)}, {Adults: 2, Price: eur(13000)}}}},
+		{RatePlan: "LIS-FLEX-DBL", RoomType: "LIS-DBL", From: d("2027-04-12"), To: d("2027-04-12"), Rate: canonical.Rate{Price: eur(12000)}},
+	}
+	wantRestr := []canonical.RestrictionsUpdate{
+		canonical.Restrictions{ClosedToArrival: true, MinStay: 3}.Update("LIS-DBL", "LIS-FLEX-DBL", d("2027-04-10"), d("2027-04-11")),
+		canonical.Restrictions{StopSell: true}.Update("LIS-DBL", "LIS-FLEX-DBL", d("2027-04-12"), d("2027-04-12")),
+	}
+	for _, c := range []struct{ got, want any }{{rates, wantRates}, {restr, wantRestr}} {
+		g, _ := json.Marshal(c.got)
+		w, _ := json.Marshal(c.want)
+		if string(g) != string(w) {
+			t.Errorf("got  %s\nwant %s", g, w)
+		}
+	}
+}

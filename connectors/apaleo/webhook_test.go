@@ -92,12 +92,23 @@ func TestPullAvailabilityAndRates(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	w.sim.AddRatePlan(apaleosim.RatePlan{ID: "LIS-FLEX-DBL", Property: "LIS", UnitGroup: "LIS-DBL", Price: canonical.NewMoney(14500, "EUR")})
+	w.sim.AddRatePlan(apaleosim.RatePlan{ID: "LIS-FLEX-DBL", Property: "LIS", UnitGroup: "LIS-DBL", Price: canonical.NewMoney(14500, "EUR"),
+		Occupancy:    []canonical.OccupancyPrice{{Adults: 1, Price: canonical.NewMoney(12500, "EUR")}, {Adults: 2, Price: canonical.NewMoney(14500, "EUR")}},
+		Restrictions: &apaleo.RateRestrictions{MinLengthOfStay: 2, ClosedOnDeparture: true}})
 	if err := w.conn.SyncARI(ctx, w.sink(), "LIS", date("2027-04-20"), date("2027-04-22")); err != nil {
 		t.Fatal(err)
 	}
+	// Apaleo's restrictions and prices by adults came in with its rates.
+	restr, err := w.store.Restrictions(ctx, reservations.AllProperties, "LIS", date("2027-04-20"), date("2027-04-22"))
+	if err != nil || len(restr) != 1 || *restr[0].MinStay != 2 || !*restr[0].ClosedToDeparture || *restr[0].StopSell || restr[0].RatePlan != "FLEX-DBL" {
+		t.Fatalf("restrictions %+v %v", restr, err)
+	}
+	rates, err := w.store.Rates(ctx, reservations.AllProperties, "LIS", date("2027-04-21"), date("2027-04-21"))
+	if err != nil || len(rates) != 2 || rates[0].RatePlan != "FLEX-DBL" || len(rates[0].Occupancy) != 2 || rates[0].Occupancy[0].Price != canonical.NewMoney(12500, "EUR") {
+		t.Fatalf("rates %+v %v", rates, err)
+	}
 	offers, err := w.store.Availability(ctx, reservations.AllProperties, reservations.AvailabilityQuery{
-		PropertyID: "LIS", Arrival: date("2027-04-21"), Departure: date("2027-04-22"), Adults: 1, IncludeSoldOut: true})
+		PropertyID: "LIS", Arrival: date("2027-04-21"), Departure: date("2027-04-22"), Adults: 2, IncludeSoldOut: true, IncludeRestricted: true})
 	if err != nil {
 		t.Fatal(err)
 	}

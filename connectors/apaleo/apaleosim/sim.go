@@ -56,12 +56,15 @@ type UnitGroup struct {
 	Units    int
 }
 
-// RatePlan is a rate plan in the simulated catalogue, with one price for every night.
+// RatePlan is a rate plan in the simulated catalogue, with one price for
+// every night, optionally prices by adults, and restrictions.
 type RatePlan struct {
-	ID        string
-	Property  string
-	UnitGroup string
-	Price     canonical.Money
+	ID           string
+	Property     string
+	UnitGroup    string
+	Price        canonical.Money
+	Occupancy    []canonical.OccupancyPrice // calculatedPrices
+	Restrictions *apaleo.RateRestrictions
 }
 
 // Config configures the simulator.
@@ -897,7 +900,11 @@ func (s *Sim) rates(w http.ResponseWriter, r *http.Request) {
 	}
 	out := apaleo.RateList{Rates: []apaleo.Rate{}}
 	for d := from; !d.After(to); d = d.AddDays(1) {
-		out.Rates = append(out.Rates, apaleo.Rate{From: s.at(d, 15), To: s.at(d.AddDays(1), 11), Price: money(rp.Price)})
+		rate := apaleo.Rate{From: s.at(d, 15), To: s.at(d.AddDays(1), 11), Price: money(rp.Price), Restrictions: rp.Restrictions}
+		for _, o := range rp.Occupancy {
+			rate.CalculatedPrices = append(rate.CalculatedPrices, apaleo.CalculatedPrice{Adults: o.Adults, Price: *money(o.Price)})
+		}
+		out.Rates = append(out.Rates, rate)
 	}
 	out.Count = len(out.Rates)
 	writeJSON(w, http.StatusOK, out)
