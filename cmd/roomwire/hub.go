@@ -325,20 +325,11 @@ func (h *hub) serveWebhook(w http.ResponseWriter, r *http.Request) {
 	name, _, _ := strings.Cut(rest, "/")
 	handler, ok := h.webhooks[name]
 	if !ok {
-		bookingapi.WriteProblem(w, r, http.StatusNotFound, bookingapi.CodeNotFound,
-			fmt.Sprintf("no connector %q receives messages here; configured: %s", connectors.SafeText(name, 40), strings.Join(h.webhookNames(), ", ")))
+		// Callers here are not authenticated: the answer names no connector.
+		bookingapi.WriteProblem(w, r, http.StatusNotFound, bookingapi.CodeNotFound, "no connector receives messages here")
 		return
 	}
 	http.StripPrefix("/v1/connectors/"+name, handler).ServeHTTP(w, r)
-}
-
-func (h *hub) webhookNames() []string {
-	names := make([]string, 0, len(h.webhooks))
-	for n := range h.webhooks {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
 }
 
 // run runs the backbone, the pull loops, the fan-out and the payment checks

@@ -427,3 +427,74 @@ type BaseByGuestAmt struct {
 	AmountAfterTax    string `xml:"AmountAfterTax,attr,omitempty"`
 	CurrencyCode      string `xml:"CurrencyCode,attr,omitempty"`
 }
+
+// The lists of a reply as elements of their own, each left out when empty:
+// encoding/xml writes the parent of an a>b field even for an empty list, and
+// an empty <Errors/> beside <Success/> breaks the schema's choice of the two.
+type (
+	warningList struct {
+		Items []Error `xml:"Warning"`
+	}
+	errorList struct {
+		Items []Error `xml:"Error"`
+	}
+	reservationList struct {
+		Items []ReservationRS `xml:"HotelReservation"`
+	}
+	modifyList struct {
+		Items []ReservationRS `xml:"HotelResModify"`
+	}
+)
+
+func listOf[L any, T any](items []T, wrap func([]T) *L) *L {
+	if len(items) == 0 {
+		return nil
+	}
+	return wrap(items)
+}
+
+// MarshalXML writes the reply without empty Warnings, Errors or reservation lists.
+func (rs ResNotifRS) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
+	out := struct {
+		XMLName           xml.Name
+		Version           string           `xml:"Version,attr,omitempty"`
+		EchoToken         string           `xml:"EchoToken,attr,omitempty"`
+		TimeStamp         string           `xml:"TimeStamp,attr,omitempty"`
+		Success           *struct{}        `xml:"Success"`
+		Warnings          *warningList     `xml:"Warnings"`
+		Errors            *errorList       `xml:"Errors"`
+		HotelReservations *reservationList `xml:"HotelReservations"`
+		HotelResModifies  *modifyList      `xml:"HotelResModifies"`
+	}{
+		XMLName: rs.XMLName, Version: rs.Version, EchoToken: rs.EchoToken, TimeStamp: rs.TimeStamp, Success: rs.Success,
+		Warnings:          listOf(rs.Warnings, func(l []Error) *warningList { return &warningList{l} }),
+		Errors:            listOf(rs.Errors, func(l []Error) *errorList { return &errorList{l} }),
+		HotelReservations: listOf(rs.HotelReservations, func(l []ReservationRS) *reservationList { return &reservationList{l} }),
+		HotelResModifies:  listOf(rs.HotelResModifies, func(l []ReservationRS) *modifyList { return &modifyList{l} }),
+	}
+	if out.XMLName.Local == "" {
+		out.XMLName = start.Name
+	}
+	return e.Encode(out)
+}
+
+// MarshalXML writes the reply without empty Warnings or Errors.
+func (rs GenericRS) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
+	out := struct {
+		XMLName   xml.Name
+		Version   string       `xml:"Version,attr,omitempty"`
+		EchoToken string       `xml:"EchoToken,attr,omitempty"`
+		TimeStamp string       `xml:"TimeStamp,attr,omitempty"`
+		Success   *struct{}    `xml:"Success"`
+		Warnings  *warningList `xml:"Warnings"`
+		Errors    *errorList   `xml:"Errors"`
+	}{
+		XMLName: rs.XMLName, Version: rs.Version, EchoToken: rs.EchoToken, TimeStamp: rs.TimeStamp, Success: rs.Success,
+		Warnings: listOf(rs.Warnings, func(l []Error) *warningList { return &warningList{l} }),
+		Errors:   listOf(rs.Errors, func(l []Error) *errorList { return &errorList{l} }),
+	}
+	if out.XMLName.Local == "" {
+		out.XMLName = start.Name
+	}
+	return e.Encode(out)
+}

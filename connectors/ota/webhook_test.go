@@ -318,3 +318,18 @@ func TestWebhookDropsAnUnusableCorrelationID(t *testing.T) {
 		}
 	}
 }
+
+// Success and Errors are a choice in the OTA schema: a Success reply holds
+// no Errors or Warnings element, not even an empty one.
+func TestSuccessReplyHasNoEmptyErrorsOrWarnings(t *testing.T) {
+	w := newWorld(t, ota.Config{})
+	req := httptest.NewRequest(http.MethodPost, "/reservations", bytes.NewReader(fixture(t, "resnotif-new.xml")))
+	req.SetBasicAuth("channel", inboundPassword)
+	rec := httptest.NewRecorder()
+	w.conn.Webhook(w.sink).ServeHTTP(rec, req)
+	body := rec.Body.String()
+	if !strings.Contains(body, "<Success") || strings.Contains(body, "<Errors") || strings.Contains(body, "<Warnings") ||
+		!strings.Contains(body, "<HotelReservations>") {
+		t.Fatalf("reply: %s", body)
+	}
+}

@@ -460,6 +460,13 @@ func (a *API) modifyReservation(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
+	// An unknown status is a bad request, not a state the reservation
+	// cannot reach.
+	if body.Status != nil && !body.Status.Valid() {
+		WriteProblem(w, r, http.StatusUnprocessableEntity, CodeValidationFailed, "", canonical.FieldError{Field: "status",
+			Message: "must be one of confirmed, cancelled, no_show, checked_in, checked_out"})
+		return
+	}
 	res, err := a.store.Update(r.Context(), principal(r).Scope, r.PathValue("id"), reservations.UpdateOptions{IfVersion: version},
 		func(res *canonical.Reservation) error {
 			if body.PrimaryGuest != nil {

@@ -128,3 +128,13 @@ func TestRevokedKeyStopsAtOnce(t *testing.T) {
 	admin.do("DELETE", "/v1/api-keys/"+created.body["id"].(string), nil).expect(t, http.StatusNoContent, "")
 	porto.do("GET", "/v1/reservations", nil).expect(t, http.StatusUnauthorized, "unauthorized")
 }
+
+func TestPatchWithUnknownStatusIsUnprocessable(t *testing.T) {
+	c := newServer(t)
+	setUpProperty(t, c, "OPO", 5)
+	id := c.do("POST", "/v1/reservations", bookingBody("OPO", "Silva")).expect(t, http.StatusCreated, "").body["id"].(string)
+	r := c.do("PATCH", "/v1/reservations/"+id, map[string]any{"status": "bogus"}).expect(t, http.StatusUnprocessableEntity, "validation_failed")
+	if !strings.Contains(string(r.raw), `"field":"status"`) {
+		t.Fatalf("%s", r.raw)
+	}
+}
