@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -268,8 +267,9 @@ func (c *Client) do(ctx context.Context, req Request) (*Response, error) {
 		level = slog.LevelWarn
 	}
 	c.logger.LogAttrs(ctx, level, "partner call", attrs...)
+	// Bodies carry guests' names and contacts: their size is logged, never their text.
 	c.logger.LogAttrs(ctx, slog.LevelDebug, "partner answer", slog.String("route", req.Route), slog.Int("status", hresp.StatusCode),
-		slog.Any("headers", RedactHeaders(hresp.Header)), slog.String("body", safeText(string(data), 2000)))
+		slog.Any("headers", RedactHeaders(hresp.Header)), slog.Int("body_bytes", len(data)))
 	if hresp.StatusCode >= 200 && hresp.StatusCode <= 299 {
 		return &Response{Status: hresp.StatusCode, Header: hresp.Header, Body: data}, nil
 	}
@@ -366,17 +366,10 @@ func (c *Client) logAttempt(_ retryablehttp.Logger, req *http.Request, attempt i
 	if !c.logger.Enabled(ctx, slog.LevelDebug) {
 		return
 	}
-	var body string
-	if req.GetBody != nil {
-		if rc, err := req.GetBody(); err == nil {
-			b, _ := io.ReadAll(io.LimitReader(rc, 4096))
-			rc.Close()
-			body = safeText(string(b), 2000)
-		}
-	}
+	// Bodies carry guests' names and contacts: their size is logged, never their text.
 	c.logger.LogAttrs(ctx, slog.LevelDebug, "partner request", slog.String("method", req.Method), slog.String("route", route),
 		slog.String("url", RedactURL(req.URL)), slog.Int("attempt", attempt+1),
-		slog.Any("headers", RedactHeaders(req.Header)), slog.String("body", body),
+		slog.Any("headers", RedactHeaders(req.Header)), slog.Int64("body_bytes", req.ContentLength),
 		slog.String("correlation_id", canonical.CorrelationID(ctx)))
 }
 

@@ -176,7 +176,7 @@ func TestClientLogsNoSecrets(t *testing.T) {
 	h.Set("Authorization", "Bearer tok-SECRET-2")
 	h.Set(connectors.IdempotencyHeader, "k")
 	_, err := c.Do(context.Background(), connectors.Request{Method: http.MethodPost, URL: srv.URL + "/pay?api_key=key-SECRET-3", Route: "/pay", Header: h,
-		Body: []byte(`{"cardNumber": "5500 0000 0000 0004", "cvv": "737", "client_secret": "sec-SECRET-4"}`)})
+		Body: []byte(`{"cardNumber": "5500 0000 0000 0004", "cvv": "737", "client_secret": "sec-SECRET-4", "guest": {"email": "marta.silva@example.com"}}`)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +184,8 @@ func TestClientLogsNoSecrets(t *testing.T) {
 	if !strings.Contains(logs, "partner request") || !strings.Contains(logs, "partner answer") {
 		t.Fatalf("debug logs missing: %s", logs)
 	}
-	for _, secret := range []string{"SECRET", "4111111111111111", "5500 0000 0000 0004", `\"737\"`} {
+	// Nor a guest's contact: bodies are not logged, only their size.
+	for _, secret := range []string{"SECRET", "4111111111111111", "5500 0000 0000 0004", `\"737\"`, "marta.silva@example.com"} {
 		if strings.Contains(logs, secret) {
 			t.Errorf("log holds %q:\n%s", secret, logs)
 		}
