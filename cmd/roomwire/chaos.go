@@ -1336,18 +1336,37 @@ type chaosFaults struct {
 	mu      sync.Mutex
 	byKind  map[string]int
 	details map[string]int
+	at      map[string][]time.Time // when each fault of a kind was injected
 }
 
-func (f *chaosFaults) add(kind string, detail string, n int) {
+func (f *chaosFaults) add(kind string, detail string, n int) { f.addAt(kind, detail, n, time.Now()) }
+
+// addAt records a fault injected at at.
+func (f *chaosFaults) addAt(kind string, detail string, n int, at time.Time) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.byKind == nil {
-		f.byKind, f.details = map[string]int{}, map[string]int{}
+		f.byKind, f.details, f.at = map[string]int{}, map[string]int{}, map[string][]time.Time{}
 	}
 	f.byKind[kind]++
+	f.at[kind] = append(f.at[kind], at)
 	if detail != "" {
 		f.details[detail] += n
 	}
+}
+
+// between reports whether a fault of one of kinds was injected in (from, to].
+func (f *chaosFaults) between(from, to time.Time, kinds ...string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, k := range kinds {
+		for _, t := range f.at[k] {
+			if t.After(from) && !t.After(to) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (f *chaosFaults) total() int {
@@ -1407,7 +1426,7 @@ func (c *chaosRun) inject(ctx context.Context, kind string, release func()) {
 		if err := c.startServe(context.WithoutCancel(ctx)); err != nil {
 			c.say("fault %s: restart failed: %v", kind, err)
 		}
-		c.faults.add(kind, "", 0)
+		c.faults.addAt(kind, "", 0, start)
 		c.say("fault %s: serve killed and started again in %s", kind, time.Since(start).Round(time.Millisecond))
 	case faultProduceErrors, faultFetchErrors:
 		key, codes := kmsg.Produce, []*kerr.Error{kerr.NotLeaderForPartition, kerr.RequestTimedOut}
