@@ -14,6 +14,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -101,6 +102,13 @@ type API struct {
 
 	mu     sync.Mutex
 	checks map[string]ReadinessCheck
+	routes []Route
+}
+
+// Route is a registered route: its pattern and who may call it.
+type Route struct {
+	Pattern string
+	Access  Access
 }
 
 // New returns the API over store.
@@ -162,6 +170,17 @@ func (a *API) Handle(pattern string, access Access, h http.Handler) {
 		h = a.authenticate(access, h)
 	}
 	a.mux.Handle(pattern, h)
+	a.mu.Lock()
+	a.routes = append(a.routes, Route{Pattern: pattern, Access: access})
+	a.mu.Unlock()
+}
+
+// Routes lists every route registered so far, in order, so that a test can
+// hold the OpenAPI document to what the server really serves.
+func (a *API) Routes() []Route {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.routes)
 }
 
 // AddReadinessCheck makes /readyz wait for another dependency.
