@@ -10,8 +10,10 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/hashicorp/go-retryablehttp"
 	"golang.org/x/time/rate"
 
@@ -99,6 +101,9 @@ type Client struct {
 	logger  *slog.Logger
 	// describe extracts the partner's explanation from an error body.
 	describe func(status int, body []byte) string
+	// readsFailing is whether the partner's last read (GET) failed: a poll every
+	// 250 ms logs when reads start failing and when they recover, not each poll.
+	readsFailing atomic.Bool
 }
 
 // ClientOption adjusts a Client.
@@ -197,6 +202,15 @@ func retryAllowed(method string, h http.Header) bool {
 	return h.Get(IdempotencyHeader) != ""
 }
 
+// failureLevel is Warn for a failed write, and for the first of a run of
+// failed reads; the reads that follow fail quietly until one succeeds.
+func (c *Client) failureLevel(read bool) slog.Level {
+	if read && c.readsFailing.Swap(true) {
+		return slog.LevelDebug
+	}
+	return slog.LevelWarn
+}
+
 // Do sends req and returns the partner's answer when its status is 2xx. A
 // failure is an *HTTPError for a partner's refusal or a transport error, each
 // classified for the router.
@@ -214,6 +228,11 @@ func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
 }
 
 func (c *Client) do(ctx context.Context, req Request) (*Response, error) {
+	// Every call carries a correlation id: the caller's, or one of its own
+	// for calls no message caused (polls, token refreshes).
+	if canonical.CorrelationID(ctx) == "" {
+		ctx = canonical.WithCorrelationID(ctx, uuid.NewString())
+	}
 	cl := &call{route: req.Route}
 	cl.retry = retryAllowed(req.Method, req.Header)
 	ctx = context.WithValue(ctx, callKey{}, cl)
@@ -245,8 +264,9 @@ func (c *Client) do(ctx context.Context, req Request) (*Response, error) {
 		slog.Int("attempts", cl.attempts), slog.Duration("duration", time.Since(start)),
 		slog.String("correlation_id", canonical.CorrelationID(ctx)),
 	}
+	read := req.Method == http.MethodGet
 	if err != nil {
-		c.logger.LogAttrs(ctx, slog.LevelWarn, "partner call failed", append(attrs, slog.String("error", safeText(err.Error(), 300)))...)
+		c.logger.LogAttrs(ctx, c.failureLevel(read), "partner call failed", append(attrs, slog.String("error", safeText(err.Error(), 300)))...)
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("%s: %s %s: %w", c.partner, req.Method, req.Route, ctx.Err())
 		}
@@ -262,9 +282,17 @@ func (c *Client) do(ctx context.Context, req Request) (*Response, error) {
 		return nil, Retryable(fmt.Errorf("%s: %s %s: reading the answer: %v", c.partner, req.Method, req.Route, err))
 	}
 	attrs = append(attrs, slog.Int("status", hresp.StatusCode))
-	level := slog.LevelInfo
-	if hresp.StatusCode >= 400 {
-		level = slog.LevelWarn
+	var level slog.Level
+	switch {
+	case hresp.StatusCode >= 400:
+		level = c.failureLevel(read)
+	case read && c.readsFailing.Swap(false):
+		level = slog.LevelInfo
+		attrs = append(attrs, slog.String("state", "reads succeed again"))
+	case read:
+		level = slog.LevelDebug // a poll that went well is not news
+	default:
+		level = slog.LevelInfo
 	}
 	c.logger.LogAttrs(ctx, level, "partner call", attrs...)
 	// Bodies carry guests' names and contacts: their size is logged, never their text.

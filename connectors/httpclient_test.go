@@ -226,3 +226,32 @@ func TestClientMakesOneAttemptByDefault(t *testing.T) {
 		t.Fatalf("got %v after %d requests; want one request and a retryable error", err, s.count())
 	}
 }
+
+// A poll that goes well is logged at debug; a run of failed polls is one
+// warning, and the first success after it one info line. Every call has a
+// correlation id, its own when the caller has none.
+func TestClientLogsChangesOfStateNotEachPoll(t *testing.T) {
+	s := &script{statuses: []int{200, 200, 503, 503, 503, 200, 200}, body: `{}`}
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	var logs bytes.Buffer
+	c := newClient(t, connectors.HTTPConfig{Timeout: 2 * time.Second},
+		slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	for range 7 {
+		c.Do(context.Background(), connectors.Request{Method: http.MethodGet, URL: srv.URL + "/feed", Route: "/feed"}) //nolint:errcheck // the statuses are scripted
+	}
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], `"level":"WARN"`) || !strings.Contains(lines[1], `"state":"reads succeed again"`) {
+		t.Fatalf("7 polls, 3 failing, logged at info and above:\n%s", logs.String())
+	}
+	for _, r := range s.requests {
+		if len(r.Header.Get(connectors.CorrelationHeader)) < 8 {
+			t.Errorf("a poll without a correlation id: %v", r.Header)
+		}
+	}
+	for _, l := range lines {
+		if strings.Contains(l, `"correlation_id":""`) {
+			t.Errorf("logged without a correlation id: %s", l)
+		}
+	}
+}

@@ -274,7 +274,7 @@ func runDemo(ctx context.Context, args []string, out io.Writer) (err error) {
 	if opts.verbose {
 		logOut = io.MultiWriter(logFile, os.Stderr)
 	}
-	d.logger = demoLogger(cfg.Log, logOut)
+	d.logger = newLoggerTo(cfg.Log, logOut)
 
 	d.say("Roomwire demo (pid %d): the hub, a demo hotel group and simulated partners, on this machine.", os.Getpid())
 	d.say("")
@@ -1545,17 +1545,6 @@ func serveDemoHTTP(ln net.Listener, h http.Handler, logger *slog.Logger) (stop f
 			srv.Shutdown(ctx) //nolint:errcheck // best effort on the way out
 		})
 	}
-}
-
-// demoLogger writes the hub's log to w.
-func demoLogger(cfg config.Log, w io.Writer) *slog.Logger {
-	var level slog.Level
-	level.UnmarshalText([]byte(cfg.Level)) //nolint:errcheck // validated by config
-	opts := &slog.HandlerOptions{Level: level}
-	if cfg.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
-	}
-	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -117,12 +118,24 @@ func serveHTTP(ctx context.Context, cfg config.HTTP, h http.Handler, logger *slo
 	return nil
 }
 
-func newLogger(cfg config.Log) *slog.Logger {
+func newLogger(cfg config.Log) *slog.Logger { return newLoggerTo(cfg, os.Stderr) }
+
+// newLoggerTo logs to w at the configured level, as text or JSON. JSON gives
+// durations as <key>_ms in milliseconds: slog would write nanoseconds, which
+// no one reads at a glance.
+func newLoggerTo(cfg config.Log, w io.Writer) *slog.Logger {
 	var level slog.Level
 	level.UnmarshalText([]byte(cfg.Level)) //nolint:errcheck // validated by config
 	opts := &slog.HandlerOptions{Level: level}
 	if cfg.Format == "json" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+		opts.ReplaceAttr = func(_ []string, a slog.Attr) slog.Attr {
+			if a.Value.Kind() == slog.KindDuration {
+				ms := float64(a.Value.Duration().Microseconds()) / 1000
+				return slog.Float64(a.Key+"_ms", ms)
+			}
+			return a
+		}
+		return slog.New(slog.NewJSONHandler(w, opts))
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+	return slog.New(slog.NewTextHandler(w, opts))
 }
