@@ -5,6 +5,9 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // DeadLetterPath is where the dead-letter operations are served.
@@ -130,6 +133,10 @@ func (h *deadLetterHandler) list(w http.ResponseWriter, r *http.Request) {
 		Consumer: q.Get("consumer"),
 		Status:   q.Get("status"),
 	}
+	if bad := badFilter(map[string]string{"topic": f.Topic, "reason": f.Reason, "consumer": f.Consumer, "status": f.Status}); bad != "" {
+		writeProblem(w, r, http.StatusBadRequest, CodeInvalidRequest, bad+" must be printable text of at most 255 characters")
+		return
+	}
 	if s := q.Get("after"); s != "" {
 		after, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || after < 0 {
@@ -211,6 +218,10 @@ func (h *deadLetterHandler) replayMany(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusBadRequest, CodeInvalidRequest, "body must be a JSON object: "+err.Error())
 		return
 	}
+	if bad := badFilter(map[string]string{"topic": req.Topic, "reason": req.Reason, "consumer": req.Consumer}); bad != "" {
+		writeProblem(w, r, http.StatusBadRequest, CodeInvalidRequest, bad+" must be printable text of at most 255 characters")
+		return
+	}
 	var (
 		accepted []int64
 		err      error
@@ -259,4 +270,16 @@ func (h *deadLetterHandler) purge(w http.ResponseWriter, r *http.Request, id int
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// badFilter names the first filter that PostgreSQL could not compare (a NUL
+// byte, invalid UTF-8) or that no topic, reason or consumer could match, or "".
+func badFilter(filters map[string]string) string {
+	for _, name := range []string{"topic", "reason", "consumer", "status"} {
+		v := filters[name]
+		if len(v) > 255 || !utf8.ValidString(v) || strings.IndexFunc(v, unicode.IsControl) >= 0 {
+			return name
+		}
+	}
+	return ""
 }

@@ -233,6 +233,13 @@ func TestDeadLetterHTTP(t *testing.T) {
 	if code, _ := doJSON(t, w.dlq, http.MethodGet, "/v1/ops/dlq?reason=timeout", "", &list); code != 200 || len(list.DeadLetters) != 0 {
 		t.Fatalf("filtered list: %d %+v", code, list)
 	}
+	// Filters PostgreSQL cannot compare (a NUL byte) are the caller's mistake, not a 500.
+	if code, _ := doJSON(t, w.dlq, http.MethodGet, "/v1/ops/dlq?topic=a%00b", "", nil); code != http.StatusBadRequest {
+		t.Fatalf("a topic with a NUL byte: %d, want 400", code)
+	}
+	if code, _ := doJSON(t, w.dlq, http.MethodPost, "/v1/ops/dlq/replay", `{"all": true, "topic": "a\u0000b"}`, nil); code != http.StatusBadRequest {
+		t.Fatalf("replay of a topic with a NUL byte: %d, want 400", code)
+	}
 
 	rec := httptest.NewRecorder()
 	w.dlq.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, fmt.Sprintf("/v1/ops/dlq/%d", first.ID), nil))
