@@ -3,9 +3,7 @@ package router
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"math"
-	"net/http"
 	"sort"
 	"time"
 
@@ -112,18 +110,4 @@ func (b *Backbone) Deliveries(ctx context.Context) ([]DeliveryState, error) {
 		out = append(out, s)
 	}
 	return out, nil
-}
-
-// DeliveriesHandler serves GET /v1/ops/consumers: every consumer's
-// delivery state, as {"consumers": [DeliveryState...]}. Mount it behind the
-// admin key; it does no authentication itself.
-func (b *Backbone) DeliveriesHandler(logger *slog.Logger) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		states, err := b.Deliveries(r.Context())
-		if err != nil {
-			writeError(w, r, logger, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"consumers": states})
-	})
 }

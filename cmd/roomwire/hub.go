@@ -297,7 +297,6 @@ func (h *hub) mountRoutes() {
 	dlq := h.backbone.DeadLetters().Handler(router.DeadLetterHandlerOptions{Actor: actor})
 	h.api.Handle("/v1/ops/dlq", bookingapi.AdminOnly, dlq)
 	h.api.Handle("/v1/ops/dlq/", bookingapi.AdminOnly, dlq)
-	h.api.Handle("GET /v1/ops/consumers", bookingapi.AdminOnly, h.backbone.DeliveriesHandler(h.logger))
 	h.api.Handle("GET /v1/reservations/{id}/timeline", bookingapi.AnyKey, h.backbone.Timeline().Handler(router.TimelineHandlerOptions{Allowed: allowed}))
 	h.api.Handle("GET /v1/ops/channels", bookingapi.AdminOnly, http.HandlerFunc(h.channelsHandler))
 	// The console's page and script hold no data: the key it asks for

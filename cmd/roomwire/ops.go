@@ -146,18 +146,18 @@ func dlqCommand(ctx context.Context, args []string) error {
 	}, args)
 }
 
-// deliveryRow is one consumer's state from GET /v1/ops/consumers.
+// deliveryRow is one consumer's state from GET /v1/ops/channels.
 type deliveryRow struct {
 	Consumer            string     `json:"consumer"`
 	Connector           string     `json:"connector"`
 	Breaker             string     `json:"breaker"`
-	InFlight            int64      `json:"in_flight"`
-	Lag                 int64      `json:"lag"`
+	InFlight            *int64     `json:"in_flight"`
+	Lag                 int64      `json:"pending"`
 	Parked              int64      `json:"parked"`
 	OldestParkedAt      *time.Time `json:"oldest_parked_at"`
 	DeadLetters         int64      `json:"dead_letters"`
 	LastDeliveredAt     *time.Time `json:"last_delivered_at"`
-	LastDeliverySeconds *float64   `json:"last_delivery_seconds"`
+	LastDeliverySeconds *float64   `json:"delivery_age_seconds"`
 }
 
 func dlqConsumers(ctx context.Context, args []string) error {
@@ -181,7 +181,7 @@ Times are in UTC.`)
 	var out struct {
 		Consumers []deliveryRow `json:"consumers"`
 	}
-	raw, err := c.call(ctx, "GET", "/v1/ops/consumers", nil, &out)
+	raw, err := c.call(ctx, "GET", "/v1/ops/channels", nil, &out)
 	if err != nil {
 		return err
 	}
@@ -198,7 +198,10 @@ Times are in UTC.`)
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "CONSUMER\tBREAKER\tIN FLIGHT\tLAG\tPARKED\tOLDEST PARKED\tDEAD\tLAST DELIVERED\tCOMMIT TO ACK")
 	for _, d := range out.Consumers {
-		breaker, lag, took := d.Breaker, strconv.FormatInt(d.Lag, 10), "-"
+		breaker, lag, took, inFlight := d.Breaker, strconv.FormatInt(d.Lag, 10), "-", int64(0)
+		if d.InFlight != nil {
+			inFlight = *d.InFlight
+		}
 		if breaker == "" {
 			breaker = "-"
 		}
@@ -208,7 +211,7 @@ Times are in UTC.`)
 		if d.LastDeliverySeconds != nil {
 			took = (time.Duration(*d.LastDeliverySeconds * float64(time.Second))).Round(time.Millisecond).String()
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%s\t%d\t%s\t%s\n", d.Consumer, breaker, d.InFlight, lag, d.Parked,
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%s\t%d\t%s\t%s\n", d.Consumer, breaker, inFlight, lag, d.Parked,
 			stamp(d.OldestParkedAt), d.DeadLetters, stamp(d.LastDeliveredAt), took)
 	}
 	return tw.Flush()
