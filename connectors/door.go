@@ -52,6 +52,13 @@ func CheckApplicable(ctx context.Context, res Resources, connector string, b can
 	case currency == "":
 		return nil // no such property: the applier reports it
 	case b.Action == canonical.ChannelCancel && status == "":
+		// A booking accepted moments ago may still be on its way to the
+		// store: its cancellation is applied after it, not refused.
+		if accepted, err := wasAccepted(ctx, res, connector, b); err != nil {
+			return Retryable(err)
+		} else if accepted {
+			return nil
+		}
 		return Permanent(fmt.Errorf("cancellation of reservation %s: %w", id, ErrBookingUnknown))
 	case b.Action == canonical.ChannelCancel:
 		return nil
@@ -62,6 +69,29 @@ func CheckApplicable(ctx context.Context, res Resources, connector string, b can
 		return Permanent(fmt.Errorf("reservation %s is in %s but the hotel sells in %s: %w", id, got, currency, ErrCurrencyMismatch))
 	}
 	return nil
+}
+
+// acceptedKey is the receipt that a partner's booking was accepted, in the
+// partner's own codes (its cancellation comes in the same codes).
+func acceptedKey(b canonical.ChannelBooking) string {
+	return "accepted:" + b.Reservation.PropertyID + "/" + b.Reservation.ExternalID
+}
+
+// RecordAccepted remembers that a receiver accepted b (made it durable and
+// answered Success), so that CheckApplicable takes a cancellation that
+// arrives before b has reached the store. Call it after b is delivered.
+func RecordAccepted(ctx context.Context, res Resources, connector string, b canonical.ChannelBooking) error {
+	if res.Receipts == nil || b.Action == canonical.ChannelCancel {
+		return nil
+	}
+	return res.Receipts.Record(ctx, connector, acceptedKey(b))
+}
+
+func wasAccepted(ctx context.Context, res Resources, connector string, b canonical.ChannelBooking) (bool, error) {
+	if res.Receipts == nil {
+		return false, nil
+	}
+	return res.Receipts.Seen(ctx, connector, acceptedKey(b))
 }
 
 // bookingCurrency is the currency of a booking's total, else of its first

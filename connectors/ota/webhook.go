@@ -121,6 +121,11 @@ func (c *Connector) HandleResNotif(ctx context.Context, data []byte, sink connec
 		if err := sink.Deliver(ctx, *b); err != nil {
 			return c.refuse(ctx, rq.EchoToken, fmt.Errorf("ota: deliver reservation %s: %w", connectors.SafeText(b.Reservation.ExternalID, 40), err))
 		}
+		if err := connectors.RecordAccepted(ctx, c.res, Name, *b); err != nil {
+			// The booking is durable; only an immediate cancellation of it
+			// could now be refused before it reaches the store.
+			c.logger.WarnContext(ctx, "accepted reservation not recorded", "channel_reservation", b.Reservation.ExternalID, "error", err)
+		}
 		if unmapped != nil {
 			quarantined = append(quarantined, unmapped)
 			c.logger.WarnContext(ctx, "reservation quarantined: unmapped codes", "channel_reservation", b.Reservation.ExternalID,

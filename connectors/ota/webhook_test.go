@@ -333,3 +333,37 @@ func TestSuccessReplyHasNoEmptyErrorsOrWarnings(t *testing.T) {
 		t.Fatalf("reply: %s", body)
 	}
 }
+
+// A cancellation that arrives while its booking is on its way to the store
+// (accepted and made durable, not applied yet) is taken, not refused as a
+// cancellation of an unknown reservation.
+func TestWebhookTakesTheCancellationOfABookingOnItsWay(t *testing.T) {
+	w := newWorld(t, ota.Config{})
+	sink := &recordingSink{} // durable, as on Kafka, but not applied
+	h := w.conn.Webhook(sink)
+	push := func(name string, body []byte) *ota.ResNotifRS {
+		t.Helper()
+		req := httptest.NewRequest(http.MethodPost, "/reservations", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "text/xml; charset=utf-8")
+		req.SetBasicAuth("channel", inboundPassword)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		var rs ota.ResNotifRS
+		if _, err := connectors.DecodeXML(rec.Body.Bytes(), &rs, ota.RootResNotifRS, ota.RootResModifyNotifRS); err != nil {
+			t.Fatalf("%s: %v: %s", name, err, rec.Body.String())
+		}
+		return &rs
+	}
+	if rs := push("cancel before the booking", fixture(t, "resnotif-cancel.xml")); rs.Success != nil || len(rs.Errors) != 1 || rs.Errors[0].Code != ota.CodeBookingNotFound {
+		t.Fatalf("a cancellation of a booking never received: %+v, want Errors with code %s", rs, ota.CodeBookingNotFound)
+	}
+	if rs := push("new", fixture(t, "resnotif-new.xml")); rs.Success == nil {
+		t.Fatalf("new: %+v", rs)
+	}
+	if rs := push("cancel", fixture(t, "resnotif-cancel.xml")); rs.Success == nil {
+		t.Fatalf("the cancellation of a booking accepted but not yet applied was refused: %+v", rs)
+	}
+	if len(sink.bookings) != 2 || sink.bookings[1].Action != canonical.ChannelCancel {
+		t.Fatalf("delivered %d bookings, want the new one and its cancellation", len(sink.bookings))
+	}
+}
