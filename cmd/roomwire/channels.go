@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/roomwire/roomwire/reservations/bookingapi"
 	"github.com/roomwire/roomwire/router"
 )
 
@@ -45,7 +46,7 @@ func (h *hub) channelsHandler(w http.ResponseWriter, r *http.Request) {
 	states, err := h.backbone.Deliveries(ctx)
 	if err != nil {
 		h.logger.ErrorContext(ctx, "channel health", "error", err)
-		http.Error(w, "channel health is not available now; try again", http.StatusServiceUnavailable)
+		bookingapi.WriteProblem(w, r, http.StatusInternalServerError, bookingapi.CodeInternal, "channel health could not be read from the database or the broker; try again")
 		return
 	}
 	var pushes map[string]time.Time
