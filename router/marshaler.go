@@ -22,6 +22,10 @@ const (
 	MetadataPropertyID = "property_id"
 	// MetadataReservationID holds the reservation the message concerns.
 	MetadataReservationID = "reservation_id"
+	// MetadataConnector names the connector an inbound message came from.
+	MetadataConnector = "connector"
+	// MetadataKind is what an inbound message carries: booking or ari.
+	MetadataKind = "kind"
 	// MetadataCommittedAt is when the message's event was committed to the
 	// outbox (RFC 3339): delivery latency is measured from it.
 	MetadataCommittedAt = "roomwire_committed_at"

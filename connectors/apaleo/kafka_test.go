@@ -20,6 +20,7 @@ import (
 	"github.com/roomwire/roomwire/connectors/apaleo"
 	"github.com/roomwire/roomwire/connectors/apaleo/apaleosim"
 	"github.com/roomwire/roomwire/connectors/inbound"
+	"github.com/roomwire/roomwire/router"
 )
 
 // kafkaPubSub starts the embedded Kafka-protocol broker with a synchronous,
@@ -39,7 +40,7 @@ func kafkaPubSub(t *testing.T, group string, topics ...string) (message.Publishe
 	pcfg.Producer.RequiredAcks = sarama.WaitForAll
 	pcfg.Net.MaxOpenRequests = 1
 	marshaler := kafka.NewWithPartitioningMarshaler(func(_ string, msg *message.Message) (string, error) {
-		return msg.Metadata.Get(inbound.MetadataPartitionKey), nil
+		return msg.Metadata.Get(router.MetadataPartitionKey), nil
 	})
 	pub, err := kafka.NewPublisher(kafka.PublisherConfig{Brokers: cluster.ListenAddrs(), Marshaler: marshaler, OverwriteSaramaConfig: pcfg}, logger)
 	if err != nil {
@@ -119,8 +120,8 @@ func TestUnmappedInboundCodeIsQuarantinedAndReplaysOnceMapped(t *testing.T) {
 	if connectors.ClassOf(reason) != connectors.ClassUnmapped || !strings.Contains(reason.Error(), `"LIS-FLEX-SGL"`) {
 		t.Fatalf("reason %q (class %s); want unmapped naming LIS-FLEX-SGL", reason, connectors.ClassOf(reason))
 	}
-	if msg.Metadata.Get(inbound.MetadataPartitionKey) != "LIS" {
-		t.Errorf("partition key %q, want the property", msg.Metadata.Get(inbound.MetadataPartitionKey))
+	if msg.Metadata.Get(router.MetadataPartitionKey) != "LIS" {
+		t.Errorf("partition key %q, want the property", msg.Metadata.Get(router.MetadataPartitionKey))
 	}
 
 	// The operator adds the mapping through the admin handler.

@@ -40,7 +40,7 @@ func NewApplier(store *reservations.Store, mappings *connectors.Mappings, links 
 // are permanent, so the router dead-letters them; others are retryable.
 func (a *Applier) Handle(msg *message.Message) error {
 	ctx := msg.Context()
-	if c := msg.Metadata.Get(MetadataCorrelationID); c != "" && canonical.CorrelationID(ctx) == "" {
+	if c := msg.Metadata.Get(router.MetadataCorrelationID); c != "" && canonical.CorrelationID(ctx) == "" {
 		ctx = canonical.WithCorrelationID(ctx, c)
 	}
 	e, err := Decode(msg.Payload)

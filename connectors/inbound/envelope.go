@@ -23,15 +23,6 @@ import (
 // backbone names it.
 func Topic(connector string) string { return router.InboundTopic(connector) }
 
-// Metadata keys set on every inbound message; the same keys as the router's.
-const (
-	MetadataPartitionKey  = "partition_key" // the partner's property code
-	MetadataPropertyID    = "property_id"
-	MetadataCorrelationID = "correlation_id"
-	MetadataConnector     = "connector"
-	MetadataKind          = "kind" // booking or ari
-)
-
 // The envelope kinds.
 const (
 	KindBooking = "booking"

@@ -11,6 +11,7 @@ import (
 
 	"github.com/roomwire/roomwire/canonical"
 	"github.com/roomwire/roomwire/connectors"
+	"github.com/roomwire/roomwire/router"
 )
 
 // Sink is the connectors.Sink the hub gives an inbound connector: it
@@ -87,12 +88,12 @@ func NewMessage(ctx context.Context, e *Envelope, logger *slog.Logger) (*message
 		payload = []byte(connectors.MaskCardNumbers(string(payload)))
 	}
 	msg := message.NewMessage(id, payload)
-	msg.Metadata.Set(MetadataPartitionKey, e.PropertyID())
-	msg.Metadata.Set(MetadataPropertyID, e.PropertyID())
-	msg.Metadata.Set(MetadataConnector, e.Connector)
-	msg.Metadata.Set(MetadataKind, e.Kind)
+	msg.Metadata.Set(router.MetadataPartitionKey, e.PropertyID())
+	msg.Metadata.Set(router.MetadataPropertyID, e.PropertyID())
+	msg.Metadata.Set(router.MetadataConnector, e.Connector)
+	msg.Metadata.Set(router.MetadataKind, e.Kind)
 	if c := canonical.CorrelationID(ctx); c != "" {
-		msg.Metadata.Set(MetadataCorrelationID, c)
+		msg.Metadata.Set(router.MetadataCorrelationID, c)
 	}
 	msg.SetContext(ctx)
 	return msg, nil
