@@ -3,7 +3,6 @@ package connectors
 import (
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -12,39 +11,24 @@ import (
 )
 
 // Redacted replaces a secret wherever Roomwire would otherwise write it.
-const Redacted = "[REDACTED]"
-
-// secretNames matches the names of fields, headers and query parameters whose
-// values are secrets or card data.
-var secretNames = regexp.MustCompile(`(?i)(authori[sz]ation|password|passwd|secret|token|api[-_]?key|cookie|` +
-	`cvv|cvc|cv2|security[-_]?code|card[-_]?number|account[-_]?number|pan$|^pan|signature|credential|assertion)`)
+const Redacted = canonical.Redacted
 
 // IsSecretName reports whether a field, header or parameter called name holds
 // a value that must never be logged.
-func IsSecretName(name string) bool { return secretNames.MatchString(name) }
-
-// jsonSecret matches "name": "value" (or a bare number value) where name is a secret name.
-var jsonSecret = regexp.MustCompile(`(?i)("(?:[^"\\]|\\.)*?(?:authori[sz]ation|password|passwd|secret|token|api[-_]?key|cvv|cvc|cv2|securitycode|security_code|cardnumber|card_number|accountnumber|account_number|signature|credential)(?:[^"\\]|\\.)*?"\s*:\s*)("(?:[^"\\]|\\.)*"|-?[0-9][0-9.eE+-]*)`)
-
-// formSecret matches name=value in a form or query string.
-var formSecret = regexp.MustCompile(`(?i)((?:^|[&?\s])[a-z_\-]*(?:password|secret|token|api[-_]?key|assertion|cvv|cvc)[a-z_\-]*=)([^&\s]*)`)
+func IsSecretName(name string) bool { return canonical.IsSecretName(name) }
 
 // RedactText removes secrets and card numbers from text that may be logged:
 // JSON or form values of secret-named fields, bearer and basic credentials,
 // and any run of digits that passes as a card number.
 func RedactText(s string) string {
-	s = jsonSecret.ReplaceAllString(s, `${1}"`+Redacted+`"`)
-	s = formSecret.ReplaceAllString(s, `${1}`+Redacted)
-	s = bearer.ReplaceAllString(s, `${1}`+Redacted)
-	return MaskCardNumbers(s)
+	s, _ = canonical.RedactText(s)
+	return s
 }
 
-var bearer = regexp.MustCompile(`(?i)((?:bearer|basic)\s+)[A-Za-z0-9._~+/=\-]+`)
-
-// MaskCardNumbers replaces every card number in s by [CARD], and the digits
-// of every card security code written out by X's.
+// MaskCardNumbers replaces every card number in s, and every card security
+// code written out, by Redacted.
 func MaskCardNumbers(s string) string {
-	s, _ = canonical.MaskCardData(s, func(string) string { return "[CARD]" })
+	s, _ = canonical.RedactCards(s)
 	return s
 }
 

@@ -124,7 +124,7 @@ func (s *Store) Payments(ctx context.Context, scope Scope, ref string) (*Payment
 // should, and this read is what the API shows.
 func maskOnly(s string) string {
 	if canonical.ContainsCardNumber(s) {
-		return "[redacted]"
+		return canonical.Redacted
 	}
 	return s
 }

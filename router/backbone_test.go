@@ -186,7 +186,7 @@ func TestTimelineRecordsEveryMessageOfAReservation(t *testing.T) {
 		t.Fatalf("timeline: %d %s", rec.Code, rec.Body)
 	}
 	if body.PropertyID != "hotel-7" || len(body.Entries) != 2 || body.Entries[0].Payload.Encoding != "json" ||
-		canonical.ContainsCardNumber(rec.Body.String()) || !strings.Contains(rec.Body.String(), redactedCard) {
+		canonical.ContainsCardNumber(rec.Body.String()) || !strings.Contains(rec.Body.String(), canonical.Redacted) {
 		t.Errorf("timeline body: %s", rec.Body)
 	}
 	for _, c := range []struct{ id, property string }{{reservationID, "hotel-8"}, {"no-such-reservation", "hotel-7"}} {

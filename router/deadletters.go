@@ -14,6 +14,8 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/roomwire/roomwire/canonical"
 )
 
 // Reasons a message is dead-lettered.
@@ -193,8 +195,8 @@ func dataMetadata(m message.Metadata) map[string]string {
 // redactMetadata removes secret values and card numbers from metadata.
 func redactMetadata(m map[string]string) map[string]string {
 	for k, v := range m {
-		if secretKeys[normalizeKey(k)] {
-			m[k] = redactedSecret
+		if storedSecret(k) {
+			m[k] = canonical.Redacted
 			continue
 		}
 		if s, changed := redactCards(v); changed {

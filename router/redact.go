@@ -3,27 +3,17 @@ package router
 import (
 	"bytes"
 	"encoding/json"
-	"regexp"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/roomwire/roomwire/canonical"
 )
 
-// redactedCard replaces a card number found in a stored payload or error.
-const redactedCard = "[card number redacted]"
-
-// redactedSecret replaces the value of a secret field.
-const redactedSecret = "[redacted]"
-
-// secretKeys are the field names (lower case, without '_' and '-') whose
-// values are never stored in a dead letter or timeline entry.
-var secretKeys = map[string]bool{
-	"password": true, "passwd": true, "secret": true, "clientsecret": true,
-	"apikey": true, "apisecret": true, "accesstoken": true, "refreshtoken": true,
-	"token": true, "authorization": true, "cvv": true, "cvc": true, "cvv2": true,
-	"cvc2": true, "securitycode": true, "seriescode": true, "cardnumber": true,
-	"pan": true, "pin": true,
+// storedSecret reports whether the value of a field called k is never
+// stored in a dead letter or timeline entry: every secret but the gateway's
+// card token, which a replay must deliver (it is masked when shown).
+func storedSecret(k string) bool {
+	return canonical.IsSecretName(k) && normalizeKey(k) != "cardtoken"
 }
 
 // displayOnlyKeys are masked when shown to operators, but kept in storage
@@ -33,30 +23,21 @@ var displayOnlyKeys = map[string]bool{
 	"email": true, "phone": true, "cardtoken": true, "lines": true, "postalcode": true,
 }
 
-// secretText finds secret values in non-JSON payloads (XML, form bodies):
-// Password="x", <CVV>123</CVV>, api_key=x, "token": "x".
-var secretText = regexp.MustCompile(`(?i)((?:password|passwd|secret|api[_-]?key|access[_-]?token|refresh[_-]?token|token|authorization|cvv2?|cvc2?|series[_-]?code|security[_-]?code)(?:"?\s*[:=]\s*"?|>))([^"<&\s,;}]+)`)
-
 // redactPayload removes card numbers and secret values from a payload to be
 // stored. It reports whether anything was removed.
 func redactPayload(p []byte) ([]byte, bool) {
-	return redactPayloadKeys(p, secretKeys)
+	return redactPayloadKeys(p, storedSecret)
 }
 
 // redactForDisplay also masks guest contact and card tokens.
 func redactForDisplay(p []byte) []byte {
-	keys := make(map[string]bool, len(secretKeys)+len(displayOnlyKeys))
-	for k := range secretKeys {
-		keys[k] = true
-	}
-	for k := range displayOnlyKeys {
-		keys[k] = true
-	}
-	out, _ := redactPayloadKeys(p, keys)
+	out, _ := redactPayloadKeys(p, func(k string) bool {
+		return canonical.IsSecretName(k) || displayOnlyKeys[normalizeKey(k)]
+	})
 	return out
 }
 
-func redactPayloadKeys(p []byte, keys map[string]bool) ([]byte, bool) {
+func redactPayloadKeys(p []byte, secret func(key string) bool) ([]byte, bool) {
 	if len(p) == 0 {
 		return p, false
 	}
@@ -66,7 +47,7 @@ func redactPayloadKeys(p []byte, keys map[string]bool) ([]byte, bool) {
 		dec := json.NewDecoder(bytes.NewReader(trimmed))
 		dec.UseNumber() // keep big numbers as they were
 		if err := dec.Decode(&v); err == nil {
-			v, changed := redactValue(v, keys)
+			v, changed := redactValue(v, secret)
 			if !changed {
 				return p, false
 			}
@@ -85,19 +66,19 @@ func redactPayloadKeys(p []byte, keys map[string]bool) ([]byte, bool) {
 	return []byte(s), changed
 }
 
-func redactValue(v any, keys map[string]bool) (any, bool) {
+func redactValue(v any, secret func(key string) bool) (any, bool) {
 	switch x := v.(type) {
 	case map[string]any:
 		changed := false
 		for k, val := range x {
-			if keys[normalizeKey(k)] {
+			if secret(k) {
 				if val != nil && val != "" {
-					x[k] = redactedSecret
+					x[k] = canonical.Redacted
 					changed = true
 				}
 				continue
 			}
-			nv, c := redactValue(val, keys)
+			nv, c := redactValue(val, secret)
 			if c {
 				x[k] = nv
 				changed = true
@@ -107,7 +88,7 @@ func redactValue(v any, keys map[string]bool) (any, bool) {
 	case []any:
 		changed := false
 		for i, val := range x {
-			nv, c := redactValue(val, keys)
+			nv, c := redactValue(val, secret)
 			if c {
 				x[i] = nv
 				changed = true
@@ -119,7 +100,7 @@ func redactValue(v any, keys map[string]bool) (any, bool) {
 		return s, c
 	case json.Number:
 		if canonical.ContainsCardData(x.String()) {
-			return redactedCard, true
+			return canonical.Redacted, true
 		}
 	}
 	return v, false
@@ -134,16 +115,10 @@ func normalizeKey(k string) string {
 }
 
 // redactText removes card numbers and secret values from free text.
-func redactText(s string) (string, bool) {
-	s, cards := redactCards(s)
-	out := secretText.ReplaceAllString(s, "${1}"+redactedSecret)
-	return out, cards || out != s
-}
+func redactText(s string) (string, bool) { return canonical.RedactText(s) }
 
 // redactCards replaces every card number and card security code in s.
-func redactCards(s string) (string, bool) {
-	return canonical.MaskCardData(s, func(string) string { return redactedCard })
-}
+func redactCards(s string) (string, bool) { return canonical.RedactCards(s) }
 
 // redactError renders err for storage: card numbers and secrets removed,
 // at most 1 KiB.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/roomwire/roomwire/canonical"
 )
 
 func TestMurmur2MatchesKafka(t *testing.T) {
@@ -183,7 +184,7 @@ func TestRedact(t *testing.T) {
 		mustNot  []string
 		mustHave []string
 	}{
-		{"card in json string", `{"comments":["pay with ` + card + ` please"]}`, []string{"4111"}, []string{redactedCard, "please"}},
+		{"card in json string", `{"comments":["pay with ` + card + ` please"]}`, []string{"4111"}, []string{canonical.Redacted, "please"}},
 		{"secret fields", `{"api_key":"k-123","nested":{"Password":"hunter2","cvv":"123"},"ok":"yes"}`, []string{"k-123", "hunter2", `"123"`}, []string{"yes"}},
 		{"xml", `<Card CardNumber="4111111111111111" SeriesCode="737"/><Password>pw-1</Password>`, []string{"4111111111111111", "737", "pw-1"}, []string{"<Card"}},
 		{"plain text untouched", `room 101, 2 adults`, nil, []string{"room 101, 2 adults"}},
