@@ -65,33 +65,62 @@ func CheckApplicable(ctx context.Context, res Resources, connector string, b can
 	case status.Final():
 		return Permanent(fmt.Errorf("reservation %s is %s: %w; send a new reservation under a new id", id, status, ErrBookingFinal))
 	}
+	// A cancellation accepted moments ago may still be on its way to the
+	// store: a change arriving behind it is refused as it will be once the
+	// cancellation is applied.
+	if cancelled, err := wasCancelled(ctx, res, connector, b); err != nil {
+		return Retryable(err)
+	} else if cancelled {
+		return Permanent(fmt.Errorf("reservation %s is %s: %w; send a new reservation under a new id", id, canonical.StatusCancelled, ErrBookingFinal))
+	}
 	if got := bookingCurrency(&r); got != "" && got != currency {
 		return Permanent(fmt.Errorf("reservation %s is in %s but the hotel sells in %s: %w", id, got, currency, ErrCurrencyMismatch))
 	}
 	return nil
 }
 
-// acceptedKey is the receipt that a partner's booking was accepted, in the
-// partner's own codes (its cancellation comes in the same codes).
+// The receipts of accepted messages, in the partner's own codes (the
+// messages that follow come in the same codes): one that a booking was
+// accepted, one that its cancellation was.
 func acceptedKey(b canonical.ChannelBooking) string {
 	return "accepted:" + b.Reservation.PropertyID + "/" + b.Reservation.ExternalID
 }
 
-// RecordAccepted remembers that a receiver accepted b (made it durable and
-// answered Success), so that CheckApplicable takes a cancellation that
-// arrives before b has reached the store. Call it after b is delivered.
-func RecordAccepted(ctx context.Context, res Resources, connector string, b canonical.ChannelBooking) error {
-	if res.Receipts == nil || b.Action == canonical.ChannelCancel {
-		return nil
-	}
-	return res.Receipts.Record(ctx, connector, acceptedKey(b))
+func cancelledKey(b canonical.ChannelBooking) string {
+	return "cancelled:" + b.Reservation.PropertyID + "/" + b.Reservation.ExternalID
 }
 
+// RecordAccepted remembers that a receiver accepted b (made it durable and
+// answered Success), so that CheckApplicable judges the messages that follow
+// b as it will once b has reached the store: a cancellation arriving before
+// its booking is applied is taken, and a change arriving before its
+// booking's cancellation is applied is refused. Call it after b is delivered.
+func RecordAccepted(ctx context.Context, res Resources, connector string, b canonical.ChannelBooking) error {
+	if res.Receipts == nil {
+		return nil
+	}
+	key := acceptedKey(b)
+	if b.Action == canonical.ChannelCancel {
+		key = cancelledKey(b)
+	}
+	return res.Receipts.Record(ctx, connector, key)
+}
+
+// wasAccepted reports whether b's booking was accepted.
 func wasAccepted(ctx context.Context, res Resources, connector string, b canonical.ChannelBooking) (bool, error) {
+	return seen(ctx, res, connector, acceptedKey(b))
+}
+
+// wasCancelled reports whether a cancellation of b's booking was accepted.
+func wasCancelled(ctx context.Context, res Resources, connector string, b canonical.ChannelBooking) (bool, error) {
+	return seen(ctx, res, connector, cancelledKey(b))
+}
+
+func seen(ctx context.Context, res Resources, connector, key string) (bool, error) {
 	if res.Receipts == nil {
 		return false, nil
 	}
-	return res.Receipts.Seen(ctx, connector, acceptedKey(b))
+	return res.Receipts.Seen(ctx, connector, key)
 }
 
 // bookingCurrency is the currency of a booking's total, else of its first

@@ -367,3 +367,45 @@ func TestWebhookTakesTheCancellationOfABookingOnItsWay(t *testing.T) {
 		t.Fatalf("delivered %d bookings, want the new one and its cancellation", len(sink.bookings))
 	}
 }
+
+// A change that arrives while its booking's cancellation is on its way to
+// the store (accepted and made durable, not applied yet) is refused as it
+// will be once the cancellation is applied, not answered Success and then
+// dead-lettered.
+func TestWebhookRefusesAChangeOfABookingWhoseCancellationIsOnItsWay(t *testing.T) {
+	w := newWorld(t, ota.Config{})
+	ctx := context.Background()
+	if res, err := w.sim.PushRaw(ctx, fixture(t, "resnotif-new.xml")); err != nil || res.RS.Success == nil {
+		t.Fatalf("new: %+v %v", res, err)
+	}
+	sink := &recordingSink{} // durable, as on Kafka, but not applied
+	h := w.conn.Webhook(sink)
+	push := func(name string, body []byte) *ota.ResNotifRS {
+		t.Helper()
+		req := httptest.NewRequest(http.MethodPost, "/reservations", bytes.NewReader(body))
+		req.SetBasicAuth("channel", inboundPassword)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		var rs ota.ResNotifRS
+		if _, err := connectors.DecodeXML(rec.Body.Bytes(), &rs, ota.RootResNotifRS, ota.RootResModifyNotifRS); err != nil {
+			t.Fatalf("%s: %v: %s", name, err, rec.Body.String())
+		}
+		return &rs
+	}
+	if rs := push("cancel", fixture(t, "resnotif-cancel.xml")); rs.Success == nil {
+		t.Fatalf("cancel: %+v", rs)
+	}
+	commit := strings.Replace(string(fixture(t, "resnotif-new.xml")), `LastModifyDateTime="2027-03-02T09:13:58+00:00"`, `LastModifyDateTime="2027-03-09T09:13:58+00:00"`, 1)
+	for name, body := range map[string][]byte{"modify": fixture(t, "resnotif-modify.xml"), "commit": []byte(commit)} {
+		if rs := push(name, body); rs.Success != nil || len(rs.Errors) != 1 || rs.Errors[0].Code != ota.CodeAlreadyCancelled {
+			t.Fatalf("a %s racing its booking's accepted cancellation: %+v, want Errors with code %s", name, rs, ota.CodeAlreadyCancelled)
+		}
+	}
+	if len(sink.bookings) != 1 || sink.bookings[0].Action != canonical.ChannelCancel {
+		t.Fatalf("delivered %d bookings, want the cancellation alone", len(sink.bookings))
+	}
+	// The same cancellation again is still taken.
+	if rs := push("cancel again", fixture(t, "resnotif-cancel.xml")); rs.Success == nil {
+		t.Fatalf("cancel again: %+v", rs)
+	}
+}
