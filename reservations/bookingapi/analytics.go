@@ -13,8 +13,8 @@ func (a *API) analytics(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	var p canonical.Problems
 	query := reservations.AnalyticsQuery{PropertyID: r.PathValue("id"), GroupBy: reservations.AnalyticsGrouping(q.Get("group_by"))}
-	query.From = queryDate(&p, q.Get("from"), "from", true)
-	query.To = queryDate(&p, q.Get("to"), "to", true)
+	query.From = readDate(&p, q.Get("from"), "from", true)
+	query.To = readDate(&p, q.Get("to"), "to", true)
 	if err := p.Err(); err != nil {
 		a.writeError(w, r, err)
 		return

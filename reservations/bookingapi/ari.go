@@ -1,6 +1,7 @@
 package bookingapi
 
 import (
+	"fmt"
 	"net/http"
 
 	"github.com/roomwire/roomwire/canonical"
@@ -9,15 +10,33 @@ import (
 
 // --- restrictions, rates, channel rules and flags ---
 
+// restrictionBody is a restrictions change with its dates as text, read by
+// readDate so that a bad one is named by its field.
+type restrictionBody struct {
+	reservations.RestrictionChange
+	From string `json:"from"`
+	To   string `json:"to"`
+}
+
 func (a *API) putRestrictions(w http.ResponseWriter, r *http.Request) {
 	var body struct {
-		Updates []reservations.RestrictionChange `json:"updates"`
+		Updates []restrictionBody `json:"updates"`
 	}
 	if err := a.decode(w, r, &body); err != nil {
 		a.writeError(w, r, err)
 		return
 	}
-	if err := a.store.PutRestrictions(r.Context(), principal(r).Scope, r.PathValue("id"), body.Updates); err != nil {
+	var p canonical.Problems
+	changes := make([]reservations.RestrictionChange, len(body.Updates))
+	for i, u := range body.Updates {
+		changes[i] = u.RestrictionChange
+		changes[i].From, changes[i].To = readDateRange(&p, fmt.Sprintf("updates[%d]", i), u.From, u.To)
+	}
+	if err := p.Err(); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	if err := a.store.PutRestrictions(r.Context(), principal(r).Scope, r.PathValue("id"), changes); err != nil {
 		a.writeError(w, r, err)
 		return
 	}
@@ -28,8 +47,8 @@ func (a *API) putRestrictions(w http.ResponseWriter, r *http.Request) {
 func dateRange(r *http.Request) (from, to canonical.Date, err error) {
 	var p canonical.Problems
 	q := r.URL.Query()
-	from = queryDate(&p, q.Get("from"), "from", true)
-	to = queryDate(&p, q.Get("to"), "to", true)
+	from = readDate(&p, q.Get("from"), "from", true)
+	to = readDate(&p, q.Get("to"), "to", true)
 	return from, to, p.Err()
 }
 

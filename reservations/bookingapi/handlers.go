@@ -139,15 +139,33 @@ func (a *API) getProperty(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, p)
 }
 
+// inventoryBody is an inventory update with its dates as text, read by
+// readDate so that a bad one is named by its field.
+type inventoryBody struct {
+	reservations.InventoryUpdate
+	From string `json:"from"`
+	To   string `json:"to"`
+}
+
 func (a *API) putInventory(w http.ResponseWriter, r *http.Request) {
 	var body struct {
-		Updates []reservations.InventoryUpdate `json:"updates"`
+		Updates []inventoryBody `json:"updates"`
 	}
 	if err := a.decode(w, r, &body); err != nil {
 		a.writeError(w, r, err)
 		return
 	}
-	if err := a.store.PutInventory(r.Context(), principal(r).Scope, r.PathValue("id"), body.Updates); err != nil {
+	var p canonical.Problems
+	updates := make([]reservations.InventoryUpdate, len(body.Updates))
+	for i, u := range body.Updates {
+		updates[i] = u.InventoryUpdate
+		updates[i].From, updates[i].To = readDateRange(&p, fmt.Sprintf("updates[%d]", i), u.From, u.To)
+	}
+	if err := p.Err(); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	if err := a.store.PutInventory(r.Context(), principal(r).Scope, r.PathValue("id"), updates); err != nil {
 		a.writeError(w, r, err)
 		return
 	}
@@ -155,11 +173,11 @@ func (a *API) putInventory(w http.ResponseWriter, r *http.Request) {
 }
 
 type rateUpdateBody struct {
-	RatePlan string         `json:"rate_plan"`
-	From     canonical.Date `json:"from"`
-	To       canonical.Date `json:"to"`
-	Amount   string         `json:"amount"`
-	Currency string         `json:"currency"`
+	RatePlan string `json:"rate_plan"`
+	From     string `json:"from"` // dates as text, read by readDate
+	To       string `json:"to"`
+	Amount   string `json:"amount"`
+	Currency string `json:"currency"`
 	// Occupancy prices by number of adults; amount is then the price of the
 	// most adults listed unless given.
 	Occupancy  []occupancyBody `json:"occupancy"`
@@ -216,7 +234,9 @@ func (a *API) putRates(w http.ResponseWriter, r *http.Request) {
 	var p canonical.Problems
 	updates := make([]reservations.RateUpdate, len(body.Updates))
 	for i, u := range body.Updates {
-		updates[i] = reservations.RateUpdate{RatePlan: u.RatePlan, From: u.From, To: u.To, Rate: u.rate(&p, fmt.Sprintf("updates[%d]", i))}
+		f := fmt.Sprintf("updates[%d]", i)
+		from, to := readDateRange(&p, f, u.From, u.To)
+		updates[i] = reservations.RateUpdate{RatePlan: u.RatePlan, From: from, To: to, Rate: u.rate(&p, f)}
 	}
 	if err := p.Err(); err != nil {
 		a.writeError(w, r, err)
@@ -234,8 +254,8 @@ func (a *API) availability(w http.ResponseWriter, r *http.Request) {
 	var p canonical.Problems
 	query := reservations.AvailabilityQuery{PropertyID: r.PathValue("id"), Adults: 1,
 		IncludeSoldOut: q.Get("include_sold_out") == "true", IncludeRestricted: q.Get("include_restricted") == "true"}
-	query.Arrival = queryDate(&p, q.Get("arrival"), "arrival", true)
-	query.Departure = queryDate(&p, q.Get("departure"), "departure", true)
+	query.Arrival = readDate(&p, q.Get("arrival"), "arrival", true)
+	query.Departure = readDate(&p, q.Get("departure"), "departure", true)
 	for field, dst := range map[string]*int{"adults": &query.Adults, "children": &query.Children} {
 		if s := q.Get(field); s != "" {
 			n, err := strconv.Atoi(s)
@@ -260,7 +280,11 @@ func (a *API) availability(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func queryDate(p *canonical.Problems, s, field string, required bool) canonical.Date {
+// readDate reads a date given as text (a query parameter, or a body field
+// decoded as a string), adding a problem on field when it is missing and
+// required, or is not a date of the calendar: the JSON decoder would name
+// only the body.
+func readDate(p *canonical.Problems, s, field string, required bool) canonical.Date {
 	if s == "" {
 		if required {
 			p.Add(field, "is required (YYYY-MM-DD)")
@@ -272,6 +296,11 @@ func queryDate(p *canonical.Problems, s, field string, required bool) canonical.
 		p.Add(field, "%v", err)
 	}
 	return d
+}
+
+// readDateRange reads the from and to dates of the update at field.
+func readDateRange(p *canonical.Problems, field, from, to string) (canonical.Date, canonical.Date) {
+	return readDate(p, from, field+".from", true), readDate(p, to, field+".to", true)
 }
 
 // --- reservations ---
@@ -290,18 +319,23 @@ type createBody struct {
 }
 
 type stayBody struct {
-	RoomType     string         `json:"room_type"`
-	RatePlan     string         `json:"rate_plan"`
-	Arrival      canonical.Date `json:"arrival"`
-	Departure    canonical.Date `json:"departure"`
-	Adults       int            `json:"adults"`
-	ChildrenAges []int          `json:"children_ages"`
+	RoomType     string `json:"room_type"`
+	RatePlan     string `json:"rate_plan"`
+	Arrival      string `json:"arrival"` // dates as text, read by readDate
+	Departure    string `json:"departure"`
+	Adults       int    `json:"adults"`
+	ChildrenAges []int  `json:"children_ages"`
 }
 
-func toStays(in []stayBody) []canonical.RoomStay {
+// toStays reads the stays, adding a problem per date that is not one.
+// A missing date is left to the reservation's validation.
+func toStays(p *canonical.Problems, in []stayBody) []canonical.RoomStay {
 	out := make([]canonical.RoomStay, len(in))
 	for i, s := range in {
-		out[i] = canonical.RoomStay{RoomType: s.RoomType, RatePlan: s.RatePlan, Arrival: s.Arrival, Departure: s.Departure, Adults: s.Adults, ChildrenAges: s.ChildrenAges}
+		f := fmt.Sprintf("room_stays[%d]", i)
+		out[i] = canonical.RoomStay{RoomType: s.RoomType, RatePlan: s.RatePlan,
+			Arrival: readDate(p, s.Arrival, f+".arrival", false), Departure: readDate(p, s.Departure, f+".departure", false),
+			Adults: s.Adults, ChildrenAges: s.ChildrenAges}
 	}
 	return out
 }
@@ -326,11 +360,17 @@ func (a *API) createReservation(w http.ResponseWriter, r *http.Request) {
 			canonical.FieldError{Field: "channel", Message: fmt.Sprintf("%q belongs to a connector: its reservations come only from that partner; name your own channel (such as direct or website)", body.Channel)})
 		return
 	}
+	var problems canonical.Problems
+	stays := toStays(&problems, body.RoomStays)
+	if err := problems.Err(); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
 	p := principal(r)
 	res, err := a.store.Create(r.Context(), p.Scope, reservations.CreateRequest{
 		Reservation: canonical.Reservation{
 			PropertyID: body.PropertyID, Channel: body.Channel, ExternalID: body.ExternalID,
-			PrimaryGuest: body.PrimaryGuest, AdditionalGuests: body.AdditionalGuests, RoomStays: toStays(body.RoomStays),
+			PrimaryGuest: body.PrimaryGuest, AdditionalGuests: body.AdditionalGuests, RoomStays: stays,
 			Guarantee: body.Guarantee, Comments: body.Comments,
 		},
 		IdempotencyKey: key,
@@ -398,8 +438,8 @@ func (a *API) listReservations(w http.ResponseWriter, r *http.Request) {
 	if f.Status != "" && !f.Status.Valid() {
 		p.Add("status", "%q is not one of confirmed, cancelled, no_show, checked_in, checked_out", q.Get("status"))
 	}
-	f.ArrivalFrom = queryDate(&p, q.Get("arrival_from"), "arrival_from", false)
-	f.ArrivalTo = queryDate(&p, q.Get("arrival_to"), "arrival_to", false)
+	f.ArrivalFrom = readDate(&p, q.Get("arrival_from"), "arrival_from", false)
+	f.ArrivalTo = readDate(&p, q.Get("arrival_to"), "arrival_to", false)
 	if s := q.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 {
@@ -460,6 +500,15 @@ func (a *API) modifyReservation(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
+	var problems canonical.Problems
+	var stays []canonical.RoomStay
+	if body.RoomStays != nil {
+		stays = toStays(&problems, *body.RoomStays)
+	}
+	if err := problems.Err(); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
 	// An unknown status is a bad request, not a state the reservation
 	// cannot reach.
 	if body.Status != nil && !body.Status.Valid() {
@@ -476,7 +525,7 @@ func (a *API) modifyReservation(w http.ResponseWriter, r *http.Request) {
 				res.AdditionalGuests = *body.AdditionalGuests
 			}
 			if body.RoomStays != nil {
-				res.RoomStays = keepPrices(res.RoomStays, toStays(*body.RoomStays))
+				res.RoomStays = keepPrices(res.RoomStays, stays)
 			}
 			if body.Guarantee != nil {
 				res.Guarantee = body.Guarantee

@@ -623,9 +623,14 @@ func TestOpenAPIExamples(t *testing.T) {
 
 	var create createBody
 	decodeStrict(t, example("/paths/~1v1~1reservations/post/requestBody/content/application~1json/example"), &create)
+	var problems canonical.Problems
+	stays := toStays(&problems, create.RoomStays)
+	if err := problems.Err(); err != nil {
+		t.Errorf("the create example's dates: %v", err)
+	}
 	r := canonical.Reservation{
 		PropertyID: create.PropertyID, Channel: create.Channel, ExternalID: create.ExternalID, Status: canonical.StatusConfirmed,
-		PrimaryGuest: create.PrimaryGuest, AdditionalGuests: create.AdditionalGuests, RoomStays: toStays(create.RoomStays),
+		PrimaryGuest: create.PrimaryGuest, AdditionalGuests: create.AdditionalGuests, RoomStays: stays,
 		Guarantee: create.Guarantee, Comments: create.Comments, Total: canonical.NewMoney(0, "EUR"),
 	}
 	if err := r.Validate(); err != nil {

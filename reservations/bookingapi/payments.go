@@ -18,8 +18,8 @@ func (a *API) getPayments(w http.ResponseWriter, r *http.Request) {
 func (a *API) getSettlement(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	var p canonical.Problems
-	from := queryDate(&p, q.Get("from"), "from", true)
-	to := queryDate(&p, q.Get("to"), "to", true)
+	from := readDate(&p, q.Get("from"), "from", true)
+	to := readDate(&p, q.Get("to"), "to", true)
 	if err := p.Err(); err != nil {
 		a.writeError(w, r, err)
 		return

@@ -138,3 +138,53 @@ func TestPatchWithUnknownStatusIsUnprocessable(t *testing.T) {
 		t.Fatalf("%s", r.raw)
 	}
 }
+
+// An impossible or malformed date is reported on its own field, on every
+// endpoint that takes dates in its body, never on the body as a whole.
+func TestImpossibleDatesNameTheirField(t *testing.T) {
+	c := newServer(t)
+	setUpProperty(t, c, "OPO", 5)
+	id := c.do("POST", "/v1/reservations", bookingBody("OPO", "Silva")).expect(t, http.StatusCreated, "").body["id"].(string)
+	stays := func(arrival, departure string) []map[string]any {
+		return []map[string]any{
+			{"room_type": "DBL", "rate_plan": "FLEX", "arrival": "2027-04-10", "departure": "2027-04-12", "adults": 1},
+			{"room_type": "DBL", "rate_plan": "FLEX", "arrival": arrival, "departure": departure, "adults": 1},
+		}
+	}
+	create := bookingBody("OPO", "Costa")
+	create["room_stays"] = stays("2027-02-30", "2027-04-31")
+	for _, tt := range []struct {
+		name, method, path string
+		body               any
+		fields             []string
+	}{
+		{"create", "POST", "/v1/reservations", create, []string{"room_stays[1].arrival", "room_stays[1].departure"}},
+		{"create, not a date", "POST", "/v1/reservations", map[string]any{"property_id": "OPO", "room_stays": []map[string]any{{"arrival": "10/04/2027", "departure": "2027-04-12"}}},
+			[]string{"room_stays[0].arrival"}},
+		{"modify", "PATCH", "/v1/reservations/" + id, map[string]any{"room_stays": stays("2027-04-10", "2027-13-01")}, []string{"room_stays[1].departure"}},
+		{"rates", "PUT", "/v1/properties/OPO/rates", map[string]any{"updates": []map[string]any{
+			{"rate_plan": "FLEX", "from": "2027-04-01", "to": "2027-04-02", "amount": "1.00", "currency": "EUR"},
+			{"rate_plan": "FLEX", "from": "2027-02-29", "to": "2027-03-02", "amount": "1.00", "currency": "EUR"}}},
+			[]string{"updates[1].from"}},
+		{"inventory", "PUT", "/v1/properties/OPO/inventory", map[string]any{"updates": []map[string]any{
+			{"room_type": "DBL", "from": "2027-04-01", "to": "2027-04-31", "units": 3}}}, []string{"updates[0].to"}},
+		{"restrictions", "PUT", "/v1/properties/OPO/restrictions", map[string]any{"updates": []map[string]any{
+			{"rate_plan": "FLEX", "from": "2027-06-31", "to": "2027-07-01", "stop_sell": true, "days": []string{"mon"}}}}, []string{"updates[0].from"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var headers []string
+			if tt.method == "PATCH" {
+				headers = []string{"If-Match", `"1"`}
+			}
+			r := c.do(tt.method, tt.path, tt.body, headers...).expect(t, http.StatusUnprocessableEntity, "validation_failed")
+			for _, f := range tt.fields {
+				if !strings.Contains(string(r.raw), `"field":"`+f+`"`) {
+					t.Errorf("the problem does not name %s: %s", f, r.raw)
+				}
+			}
+			if strings.Contains(string(r.raw), `"field":"body"`) {
+				t.Errorf("the problem blames the whole body: %s", r.raw)
+			}
+		})
+	}
+}
