@@ -97,13 +97,21 @@ func DescribeJSONError(data []byte, err error) error {
 	case errors.As(err, &syn):
 		return fmt.Errorf("%s: malformed JSON: %s", position(data, syn.Offset-1), syn.Error())
 	case errors.As(err, &typ):
-		field := typ.Field
-		if field == "" {
-			field = "(top level)"
+		what := canonical.DescribeJSONTypeError(typ)
+		if typ.Field != "" {
+			what = "field " + what
 		}
-		return fmt.Errorf("%s: field %s: expected %s, got JSON %s", position(data, typ.Offset), field, typ.Type, typ.Value)
+		return fmt.Errorf("%s: %s", position(data, typ.Offset), what)
+	case strings.Contains(err.Error(), "invalid number literal"):
+		// json.Number given a string that is no number; Go names no field.
+		return errors.New("a field that must be a number holds a string that is not one")
 	}
-	return fmt.Errorf("invalid JSON: %s", safeText(err.Error(), 200))
+	if msg := err.Error(); !strings.HasPrefix(msg, "json: ") {
+		// The canonical types' own decoders (dates, money) say what is wrong.
+		return fmt.Errorf("invalid JSON: %s", safeText(msg, 200))
+	}
+	// Whatever else Go's decoder says is in its own terms, not the partner's.
+	return errors.New("the JSON document cannot be read")
 }
 
 // position renders a byte offset as "line L, column C".

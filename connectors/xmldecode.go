@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 )
 
@@ -165,5 +166,27 @@ func describeXMLError(dec *xml.Decoder, data []byte, err error) error {
 	if errors.As(err, &unsup) {
 		return fmt.Errorf("%s: %s", xmlPos(dec), safeText(string(unsup), 200))
 	}
-	return fmt.Errorf("%s: invalid XML: %s", xmlPos(dec), safeText(strings.ReplaceAll(err.Error(), "\n", " "), 200))
+	// The XML declaration's checks answer in the terms of Go's decoder.
+	msg := err.Error()
+	if enc, ok := quotedAfter(msg, "xml: encoding "); ok {
+		return fmt.Errorf("%s: the XML declaration declares encoding %q; send it in UTF-8 (encoding=\"UTF-8\"), the only encoding accepted", xmlPos(dec), safeText(enc, 40))
+	}
+	if ver, ok := quotedAfter(msg, "xml: unsupported version "); ok {
+		return fmt.Errorf("%s: the XML declaration declares version %q; only XML 1.0 is accepted", xmlPos(dec), safeText(ver, 20))
+	}
+	return fmt.Errorf("%s: the XML document cannot be read", xmlPos(dec))
+}
+
+// quotedAfter returns the Go-quoted string that follows prefix in msg.
+func quotedAfter(msg, prefix string) (string, bool) {
+	rest, ok := strings.CutPrefix(msg, prefix)
+	if !ok {
+		return "", false
+	}
+	q, err := strconv.QuotedPrefix(rest)
+	if err != nil {
+		return "", false
+	}
+	s, err := strconv.Unquote(q)
+	return s, err == nil
 }

@@ -42,6 +42,29 @@ func TestDecodeXML(t *testing.T) {
 	}
 }
 
+// An XML document Roomwire cannot read is described in XML's terms, never
+// in those of Go's decoder.
+func TestDecodeXMLSpeaksXML(t *testing.T) {
+	var v struct {
+		A string `xml:"A"`
+	}
+	for _, tc := range []struct{ name, data, want string }{
+		{"latin-1", `<?xml version="1.0" encoding="ISO-8859-1"?><Doc xmlns="urn:test"/>`, `declares encoding "ISO-8859-1"; send it in UTF-8`},
+		{"utf-16", `<?xml version="1.0" encoding="UTF-16"?><Doc xmlns="urn:test"/>`, `declares encoding "UTF-16"; send it in UTF-8`},
+		{"xml 1.1", `<?xml version="1.1"?><Doc xmlns="urn:test"/>`, `declares version "1.1"; only XML 1.0 is accepted`},
+		{"bytes that are not utf-8", "<Doc xmlns=\"urn:test\"><A>\xe9</A></Doc>", "UTF-8"},
+	} {
+		_, err := connectors.DecodeXML([]byte(tc.data), &v, testRoot)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want an error containing %q", tc.name, err, tc.want)
+			continue
+		}
+		if g := hasGoInternals(err.Error()); g != "" {
+			t.Errorf("%s: the error speaks Go (%q): %v", tc.name, g, err)
+		}
+	}
+}
+
 func TestCardGuard(t *testing.T) {
 	if got, ok := connectors.MaskCard("card 4111-1111-1111-1111 and 5555 5555 5555 4444"); !ok || got != "card XXXXXXXXXXXX1111 and XXXXXXXXXXXX4444" {
 		t.Errorf("%q", got)

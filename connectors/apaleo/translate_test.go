@@ -132,17 +132,24 @@ func TestTranslateRefusesBadInputClearly(t *testing.T) {
 	ref := string(fixture(t, "reservation.json"))
 	tests := []struct{ name, in, want string }{
 		{"truncated", ref[:200], "truncated"},
-		{"mistyped", strings.Replace(ref, `"adults": 2`, `"adults": "two"`, 1), "field adults: expected int, got JSON string"},
+		{"mistyped", strings.Replace(ref, `"adults": 2`, `"adults": "two"`, 1), "field adults must be a whole number, not a string"},
 		{"bad date", strings.Replace(ref, `"arrival": "2027-04-10T15:00:00+01:00"`, `"arrival": "10/04/2027"`, 1), "arrival"},
 		{"no guest", strings.Replace(ref, `"primaryGuest"`, `"someoneElse"`, 1), "primaryGuest: is required"},
 		{"bad amount", strings.Replace(ref, `"amount": 132.0`, `"amount": 132.001`, 1), "timeSlices[0].totalGrossAmount"},
 		{"webhook", string(fixture(t, "webhook.reservation-created.json")), "webhook"},
+		{"a list", `[{"id": "X"}]`, "the document must be an object, not a list"},
+		{"a string for the guest", strings.Replace(ref, `"primaryGuest": {`, `"primaryGuest": "Silva", "x": {`, 1), "field primaryGuest must be an object, not a string"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := apaleo.Translator{}.ToCanonical([]byte(tt.in))
 			if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
 				t.Fatalf("got %v, want one line containing %q", err, tt.want)
+			}
+			for _, goText := range []string{"json", "map[", "Go ", "apaleo.Guest", "RawMessage"} {
+				if strings.Contains(err.Error(), goText) {
+					t.Errorf("the error speaks Go (%q): %v", goText, err)
+				}
 			}
 			if connectors.ClassOf(err) != connectors.ClassPermanent {
 				t.Errorf("class %s, want permanent", connectors.ClassOf(err))

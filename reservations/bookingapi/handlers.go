@@ -47,37 +47,26 @@ func describeJSONError(err error) error {
 		return fmt.Errorf("%w: malformed JSON at byte %d: %v", errBadBody, syntax.Offset, syntax)
 	case errors.As(err, &typeErr):
 		var p canonical.Problems
-		field := typeErr.Field
-		if field == "" {
-			field = "body"
+		fe := canonical.JSONTypeProblem(typeErr)
+		if fe.Field == "" {
+			fe.Field = "body"
 		}
-		p.Add(field, "must be a %s, not a JSON %s", jsonKind(typeErr.Type.Kind().String()), typeErr.Value)
+		p.Add(fe.Field, "%s", fe.Message)
 		return p.Err()
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		var p canonical.Problems
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		p.Add(name, "is not a field of this request")
 		return p.Err()
+	case strings.HasPrefix(err.Error(), "json: "):
+		// Go's decoder speaks of Go, not of the request.
+		return fmt.Errorf("%w: the body is not the JSON this endpoint reads", errBadBody)
 	default:
-		// Errors of the canonical types' own decoders (dates, money) say what is wrong.
+		// Errors of the canonical types' own decoders (money, codes) say what is wrong.
 		var p canonical.Problems
 		p.Add("body", "%v", err)
 		return p.Err()
 	}
-}
-
-func jsonKind(goKind string) string {
-	switch goKind {
-	case "int", "int32", "int64", "uint", "uint32", "uint64", "float64":
-		return "number"
-	case "slice", "array":
-		return "list"
-	case "struct", "map":
-		return "object"
-	case "bool":
-		return "boolean"
-	}
-	return goKind
 }
 
 func principal(r *http.Request) Principal {

@@ -188,3 +188,31 @@ func TestImpossibleDatesNameTheirField(t *testing.T) {
 		})
 	}
 }
+
+// A body of the wrong shape is described in JSON's terms, naming the field,
+// never in Go's (its types, its decoder).
+func TestBodyErrorsSpeakJSON(t *testing.T) {
+	c := newServer(t)
+	setUpProperty(t, c, "OPO", 5)
+	for _, tt := range []struct {
+		name, body, field, want string
+	}{
+		{"a list for the body", `[]`, "body", "must be an object, not a list"},
+		{"a string for the guarantee", `{"property_id": "OPO", "guarantee": "card"}`, "guarantee", "must be an object, not a string"},
+		{"a fraction of an adult", `{"property_id": "OPO", "room_stays": [{"adults": 1.5}]}`, "room_stays.adults", "must be a whole number, not 1.5"},
+		{"a number for a date", `{"property_id": "OPO", "room_stays": [{"arrival": 20270410}]}`, "room_stays.arrival", "must be a string, not a number"},
+		{"a string for the comments", `{"property_id": "OPO", "comments": "late"}`, "comments", "must be a list, not a string"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := c.do("POST", "/v1/reservations", tt.body).expect(t, http.StatusUnprocessableEntity, "validation_failed")
+			if !strings.Contains(string(r.raw), `"field":"`+tt.field+`"`) || !strings.Contains(string(r.raw), tt.want) {
+				t.Fatalf("want field %s and %q: %s", tt.field, tt.want, r.raw)
+			}
+			for _, goText := range []string{"json", "ptr", "map[", "Go ", "bookingapi.", "canonical.", "[]"} {
+				if strings.Contains(strings.ReplaceAll(string(r.raw), "application/problem+json", ""), goText) {
+					t.Fatalf("the problem speaks Go (%q): %s", goText, r.raw)
+				}
+			}
+		})
+	}
+}
