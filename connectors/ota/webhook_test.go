@@ -340,20 +340,7 @@ func TestSuccessReplyHasNoEmptyErrorsOrWarnings(t *testing.T) {
 func TestWebhookTakesTheCancellationOfABookingOnItsWay(t *testing.T) {
 	w := newWorld(t, ota.Config{})
 	sink := &recordingSink{} // durable, as on Kafka, but not applied
-	h := w.conn.Webhook(sink)
-	push := func(name string, body []byte) *ota.ResNotifRS {
-		t.Helper()
-		req := httptest.NewRequest(http.MethodPost, "/reservations", bytes.NewReader(body))
-		req.Header.Set("Content-Type", "text/xml; charset=utf-8")
-		req.SetBasicAuth("channel", inboundPassword)
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		var rs ota.ResNotifRS
-		if _, err := connectors.DecodeXML(rec.Body.Bytes(), &rs, ota.RootResNotifRS, ota.RootResModifyNotifRS); err != nil {
-			t.Fatalf("%s: %v: %s", name, err, rec.Body.String())
-		}
-		return &rs
-	}
+	push := pushTo(t, w.conn.Webhook(sink))
 	if rs := push("cancel before the booking", fixture(t, "resnotif-cancel.xml")); rs.Success != nil || len(rs.Errors) != 1 || rs.Errors[0].Code != ota.CodeBookingNotFound {
 		t.Fatalf("a cancellation of a booking never received: %+v, want Errors with code %s", rs, ota.CodeBookingNotFound)
 	}
@@ -379,19 +366,7 @@ func TestWebhookRefusesAChangeOfABookingWhoseCancellationIsOnItsWay(t *testing.T
 		t.Fatalf("new: %+v %v", res, err)
 	}
 	sink := &recordingSink{} // durable, as on Kafka, but not applied
-	h := w.conn.Webhook(sink)
-	push := func(name string, body []byte) *ota.ResNotifRS {
-		t.Helper()
-		req := httptest.NewRequest(http.MethodPost, "/reservations", bytes.NewReader(body))
-		req.SetBasicAuth("channel", inboundPassword)
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		var rs ota.ResNotifRS
-		if _, err := connectors.DecodeXML(rec.Body.Bytes(), &rs, ota.RootResNotifRS, ota.RootResModifyNotifRS); err != nil {
-			t.Fatalf("%s: %v: %s", name, err, rec.Body.String())
-		}
-		return &rs
-	}
+	push := pushTo(t, w.conn.Webhook(sink))
 	if rs := push("cancel", fixture(t, "resnotif-cancel.xml")); rs.Success == nil {
 		t.Fatalf("cancel: %+v", rs)
 	}
@@ -407,5 +382,23 @@ func TestWebhookRefusesAChangeOfABookingWhoseCancellationIsOnItsWay(t *testing.T
 	// The same cancellation again is still taken.
 	if rs := push("cancel again", fixture(t, "resnotif-cancel.xml")); rs.Success == nil {
 		t.Fatalf("cancel again: %+v", rs)
+	}
+}
+
+// pushTo returns a function that posts an OTA message to the receiver h and
+// reads its reply.
+func pushTo(t *testing.T, h http.Handler) func(name string, body []byte) *ota.ResNotifRS {
+	return func(name string, body []byte) *ota.ResNotifRS {
+		t.Helper()
+		req := httptest.NewRequest(http.MethodPost, "/reservations", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "text/xml; charset=utf-8")
+		req.SetBasicAuth("channel", inboundPassword)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		var rs ota.ResNotifRS
+		if _, err := connectors.DecodeXML(rec.Body.Bytes(), &rs, ota.RootResNotifRS, ota.RootResModifyNotifRS); err != nil {
+			t.Fatalf("%s: %v: %s", name, err, rec.Body.String())
+		}
+		return &rs
 	}
 }
