@@ -9,11 +9,6 @@ import (
 	"testing"
 )
 
-func isUsageError(err error) bool {
-	var ue *usageError
-	return errors.As(err, &ue)
-}
-
 // roomwire runs the built binary and returns its exit code and output.
 func roomwire(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()

@@ -11,6 +11,9 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/roomwire/roomwire/canonical"
+	"github.com/roomwire/roomwire/cmd/roomwire/internal/cli"
+	"github.com/roomwire/roomwire/cmd/roomwire/internal/database"
+	"github.com/roomwire/roomwire/cmd/roomwire/internal/hub"
 	"github.com/roomwire/roomwire/connectors"
 	_ "github.com/roomwire/roomwire/connectors/apaleo" // registers the Apaleo connector
 	"github.com/roomwire/roomwire/connectors/inbound"
@@ -18,24 +21,24 @@ import (
 )
 
 func init() {
-	register(command{name: "connectors", summary: "list the registered connectors, or backfill from one", run: runConnectors})
+	register(cli.Command{Name: "connectors", Summary: "list the registered connectors, or backfill from one", Run: runConnectors})
 }
 
 func runConnectors(ctx context.Context, args []string) error {
 	if len(args) > 0 && args[0] == "backfill" {
 		return runBackfill(ctx, args[1:])
 	}
-	fs := newFlags("connectors", "[--fields] | backfill ...", `
+	fs := cli.NewFlags("connectors", "[--fields] | backfill ...", `
 Lists the connectors built into this binary with their capabilities
 (reservations.inbound, reservations.outbound, ari.inbound, ari.outbound,
 payments). With --fields, also each connector's configuration keys.
 
 'roomwire connectors backfill --help' describes the backfill.`)
 	fields := fs.Bool("fields", false, "also list each connector's configuration keys")
-	if err := parseFlags(fs, args); err != nil {
+	if err := cli.ParseFlags(fs, args); err != nil {
 		return err
 	}
-	if err := noArgs(fs); err != nil {
+	if err := cli.NoArgs(fs); err != nil {
 		return err
 	}
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
@@ -69,27 +72,27 @@ payments). With --fields, also each connector's configuration keys.
 }
 
 func runBackfill(ctx context.Context, args []string) error {
-	fs := newFlags("connectors backfill", "--connector NAME --from DATE --to DATE --connector-config FILE [--config FILE]", `
+	fs := cli.NewFlags("connectors backfill", "--connector NAME --from DATE --to DATE --connector-config FILE [--config FILE]", `
 Reads every reservation staying between --from and --to from the partner and
 applies those Roomwire does not have, straight to the reservation store (the
 applier is idempotent, so running it again is harmless). The connector's
 configuration is the YAML file --connector-config (its keys as listed by
-'roomwire connectors --fields'); secrets may come from the environment.`+configHelp)
-	cfgPath := configFlag(fs)
+'roomwire connectors --fields'); secrets may come from the environment.`+cli.ConfigHelp)
+	cfgPath := cli.ConfigFlag(fs)
 	name := fs.String("connector", "", "connector to backfill from (required)")
 	from := fs.String("from", "", "first night, YYYY-MM-DD (required)")
 	to := fs.String("to", "", "last night, YYYY-MM-DD (required)")
 	connCfg := fs.String("connector-config", "", "YAML `file` with the connector's configuration")
 	mappingFile := fs.String("mappings", "", "a mapping `file` to store before backfilling")
-	if err := parseFlags(fs, args); err != nil {
+	if err := cli.ParseFlags(fs, args); err != nil {
 		return err
 	}
 	for _, req := range []struct{ flag, value string }{{"--connector", *name}, {"--from", *from}, {"--to", *to}} {
 		if req.value == "" {
-			return badUsage(fs, "%s is required", req.flag)
+			return cli.BadUsage(fs, "%s is required", req.flag)
 		}
 	}
-	if err := noArgs(fs); err != nil {
+	if err := cli.NoArgs(fs); err != nil {
 		return err
 	}
 	fromDate, err := canonical.ParseDate(*from)
@@ -110,12 +113,12 @@ configuration is the YAML file --connector-config (its keys as listed by
 			return fmt.Errorf("%s: %v", *connCfg, err)
 		}
 	}
-	cfg, pool, err := openConfiguredDatabase(ctx, *cfgPath)
+	cfg, pool, err := database.OpenConfigured(ctx, *cfgPath)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	logger := newLogger(cfg.Log)
+	logger := hub.NewLogger(cfg.Log, os.Stderr)
 	res := connectors.NewResources(pool, logger)
 	if *mappingFile != "" {
 		if err := res.Mappings.LoadFile(ctx, *mappingFile); err != nil {

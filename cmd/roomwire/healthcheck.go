@@ -7,26 +7,28 @@ import (
 	"net/http"
 	"os"
 	"time"
+
+	"github.com/roomwire/roomwire/cmd/roomwire/internal/cli"
 )
 
 func init() {
-	register(command{name: "healthcheck", summary: "check that a hub on this machine answers (for container health checks)", run: healthcheck})
+	register(cli.Command{Name: "healthcheck", Summary: "check that a hub on this machine answers (for container health checks)", Run: healthcheck})
 }
 
 // healthcheck is for images without a shell or curl: Docker's HEALTHCHECK
 // runs the binary itself.
 func healthcheck(ctx context.Context, args []string) error {
-	fs := newFlags("healthcheck", "[--ready] [--url URL]", `
+	fs := cli.NewFlags("healthcheck", "[--ready] [--url URL]", `
 Asks the hub at --url (default: http.addr from ROOMWIRE_HTTP_ADDR, with a
 wildcard host read as 127.0.0.1) whether it is alive (/healthz) or, with
 --ready, ready to serve (/readyz). Exits 0 when it is, 1 when not.`)
 	ready := fs.Bool("ready", false, "check /readyz (database, broker) instead of /healthz")
 	base := fs.String("url", "", "the hub's base `URL`")
 	timeout := fs.Duration("timeout", 3*time.Second, "how long to wait for the answer")
-	if err := parseFlags(fs, args); err != nil {
+	if err := cli.ParseFlags(fs, args); err != nil {
 		return err
 	}
-	if err := noArgs(fs); err != nil {
+	if err := cli.NoArgs(fs); err != nil {
 		return err
 	}
 	if *base == "" {
@@ -40,7 +42,7 @@ wildcard host read as 127.0.0.1) whether it is alive (/healthz) or, with
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, *base+path, nil)
 	if err != nil {
-		return badUsage(fs, "--url: %v", err)
+		return cli.BadUsage(fs, "--url: %v", err)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

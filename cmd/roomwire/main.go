@@ -21,41 +21,29 @@ import (
 	"syscall"
 	_ "time/tzdata" // property time zones must resolve on machines without tzdata
 
-	flag "github.com/spf13/pflag"
+	"github.com/roomwire/roomwire/cmd/roomwire/internal/bench"
+	"github.com/roomwire/roomwire/cmd/roomwire/internal/chaos"
+	"github.com/roomwire/roomwire/cmd/roomwire/internal/cli"
+	"github.com/roomwire/roomwire/cmd/roomwire/internal/demo"
+	"github.com/roomwire/roomwire/cmd/roomwire/internal/ops"
+	"github.com/roomwire/roomwire/cmd/roomwire/internal/sim"
 )
 
-// command is one subcommand.
-type command struct {
-	name    string
-	summary string
-	run     func(ctx context.Context, args []string) error
-}
+// commands lists every subcommand: main's files add theirs in init, the
+// internal packages export theirs.
+var commands = map[string]cli.Command{}
 
-// commands lists every subcommand; files add theirs in init.
-var commands = map[string]command{}
-
-func register(c command) {
-	if _, dup := commands[c.name]; dup {
-		panic("roomwire: command registered twice: " + c.name)
+func register(c cli.Command) {
+	if _, dup := commands[c.Name]; dup {
+		panic("roomwire: command registered twice: " + c.Name)
 	}
-	commands[c.name] = c
+	commands[c.Name] = c
 }
 
-// errHelp means help was asked for and has been printed.
-var errHelp = flag.ErrHelp
-
-// usageError is a wrong command line: it says what was wrong, and main adds
-// where the help is.
-type usageError struct {
-	cmd string // the command whose --help explains it, e.g. "dlq list"
-	msg string
-}
-
-func (e *usageError) Error() string { return e.msg }
-
-// badUsage reports a wrong command line of the command fs parses.
-func badUsage(fs *flag.FlagSet, format string, args ...any) error {
-	return &usageError{cmd: fs.Name(), msg: fmt.Sprintf(format, args...)}
+func init() {
+	for _, c := range []cli.Command{bench.Command, chaos.Command, demo.Command, sim.Command, ops.DLQCommand, ops.TimelineCommand} {
+		register(c)
+	}
 }
 
 func main() {
@@ -71,7 +59,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "-h", "--help", "help":
 		if len(args) > 1 {
 			if c, ok := commands[args[1]]; ok {
-				c.run(context.Background(), append(args[2:len(args):len(args)], "--help")) //nolint:errcheck // help only prints
+				c.Run(context.Background(), append(args[2:len(args):len(args)], "--help")) //nolint:errcheck // help only prints
 				return 0
 			}
 		}
@@ -94,16 +82,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	ctx, orphaned := stopWithGoRun(ctx)
 	defer orphaned()
-	err := c.run(ctx, args[1:])
-	var ue *usageError
+	err := c.Run(ctx, args[1:])
+	var ue *cli.UsageError
 	switch {
-	case err == nil, errors.Is(err, errHelp):
+	case err == nil, errors.Is(err, cli.ErrHelp):
 		return 0
 	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "roomwire %s: %s\nRun 'roomwire %s --help' for usage.\n", ue.cmd, ue.msg, ue.cmd)
+		fmt.Fprintf(stderr, "roomwire %s: %s\nRun 'roomwire %s --help' for usage.\n", ue.Cmd, ue.Msg, ue.Cmd)
 		return 2
 	default:
-		fmt.Fprintf(stderr, "roomwire %s: %v\n", c.name, err)
+		fmt.Fprintf(stderr, "roomwire %s: %v\n", c.Name, err)
 		var ec exitCoder
 		if errors.As(err, &ec) {
 			return ec.ExitCode()
@@ -123,82 +111,9 @@ func usage(w io.Writer) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-11s %s\n", n, commands[n].summary)
+		fmt.Fprintf(w, "  %-11s %s\n", n, commands[n].Summary)
 	}
 	fmt.Fprintf(w, "\nRun 'roomwire <command> --help' for a command's arguments and flags,\n'roomwire --version' for the version.\n")
-}
-
-// newFlags returns the flag set of command name (e.g. "dlq list"): --help
-// prints its usage line, its description and its flags on standard output.
-func newFlags(name, usageLine, description string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SortFlags = false
-	fs.SetOutput(os.Stdout)
-	fs.Usage = func() {
-		w := fs.Output()
-		fmt.Fprintf(w, "Usage: roomwire %s %s\n\n%s\n", name, usageLine, strings.TrimSpace(description))
-		if flags := fs.FlagUsages(); flags != "" {
-			fmt.Fprintf(w, "\nFlags:\n%s", flags)
-		}
-	}
-	return fs
-}
-
-// parseFlags parses args; a bad flag becomes a usageError that names it.
-// pflag reads "-config" as the shorthands -c -o -n ...; say what was meant.
-func parseFlags(fs *flag.FlagSet, args []string) error {
-	err := fs.Parse(args)
-	if err == nil || errors.Is(err, flag.ErrHelp) {
-		return err
-	}
-	for _, a := range args {
-		name, _, _ := strings.Cut(strings.TrimPrefix(a, "-"), "=")
-		if strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "--") && len(name) > 1 && fs.Lookup(name) != nil {
-			return badUsage(fs, "%s: flags take two dashes: --%s", a, strings.TrimPrefix(a, "-"))
-		}
-	}
-	return badUsage(fs, "%v", err)
-}
-
-// noArgs refuses arguments a command does not take.
-func noArgs(fs *flag.FlagSet) error {
-	if fs.NArg() > 0 {
-		return badUsage(fs, "unexpected argument %q", fs.Arg(0))
-	}
-	return nil
-}
-
-// subcommand is one action of a command that has several (dlq list, ...).
-type subcommand struct {
-	name    string
-	summary string
-	run     func(ctx context.Context, args []string) error
-}
-
-// runSubcommand runs the action args[0] of command parent, or prints the
-// parent's help listing its actions.
-func runSubcommand(ctx context.Context, parent, description string, subs []subcommand, args []string) error {
-	names := make([]string, len(subs))
-	for i, s := range subs {
-		names[i] = s.name
-	}
-	if len(args) == 0 {
-		return &usageError{cmd: parent, msg: "name what to do: " + strings.Join(names, ", ")}
-	}
-	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Printf("Usage: roomwire %s <%s> [arguments] [--flags]\n\n%s\n\nCommands:\n", parent, strings.Join(names, "|"), strings.TrimSpace(description))
-		for _, s := range subs {
-			fmt.Printf("  %-10s %s\n", s.name, s.summary)
-		}
-		fmt.Printf("\nRun 'roomwire %s <command> --help' for its arguments and flags.\n", parent)
-		return errHelp
-	}
-	for _, s := range subs {
-		if s.name == args[0] {
-			return s.run(ctx, args[1:])
-		}
-	}
-	return &usageError{cmd: parent, msg: fmt.Sprintf("unknown command %q: use %s", args[0], strings.Join(names, ", "))}
 }
 
 // buildVersion may be set at link time (-ldflags "-X main.buildVersion=v1.2.3")
@@ -245,12 +160,12 @@ func printVersion(w io.Writer) {
 }
 
 func init() {
-	register(command{name: "version", summary: "print the version and the revision it was built from", run: func(ctx context.Context, args []string) error {
-		fs := newFlags("version", "", "Prints Roomwire's module version, the VCS revision it was built from, and the Go version.")
-		if err := parseFlags(fs, args); err != nil {
+	register(cli.Command{Name: "version", Summary: "print the version and the revision it was built from", Run: func(ctx context.Context, args []string) error {
+		fs := cli.NewFlags("version", "", "Prints Roomwire's module version, the VCS revision it was built from, and the Go version.")
+		if err := cli.ParseFlags(fs, args); err != nil {
 			return err
 		}
-		if err := noArgs(fs); err != nil {
+		if err := cli.NoArgs(fs); err != nil {
 			return err
 		}
 		printVersion(os.Stdout)

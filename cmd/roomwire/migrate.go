@@ -6,36 +6,39 @@ import (
 	"os"
 	"text/tabwriter"
 
+	"github.com/roomwire/roomwire/cmd/roomwire/internal/cli"
+	"github.com/roomwire/roomwire/cmd/roomwire/internal/database"
+	"github.com/roomwire/roomwire/cmd/roomwire/internal/hub"
 	"github.com/roomwire/roomwire/config"
 	"github.com/roomwire/roomwire/reservations"
 )
 
 func init() {
-	register(command{name: "migrate", summary: "apply pending database migrations (or list them: migrate status, --dry-run)", run: migrate})
+	register(cli.Command{Name: "migrate", Summary: "apply pending database migrations (or list them: migrate status, --dry-run)", Run: migrate})
 }
 
 func migrate(ctx context.Context, args []string) error {
 	if len(args) > 0 && args[0] == "status" {
 		return migrateStatus(ctx, args[1:])
 	}
-	fs := newFlags("migrate", "[status] [--dry-run] [--config FILE]", `
+	fs := cli.NewFlags("migrate", "[status] [--dry-run] [--config FILE]", `
 Applies the database migrations that are not applied yet, in order, each in
 its own transaction, and exits. Safe to run from several processes at once.
 When the database in DATABASE_URL does not exist, migrate creates it if the
 user may (CREATEDB), and says so; otherwise it says what to ask for.
 
 With --dry-run it lists the migrations it would apply and changes nothing.
-'roomwire migrate status' lists every migration, applied or pending.`+configHelp)
-	cfgPath := configFlag(fs)
+'roomwire migrate status' lists every migration, applied or pending.`+cli.ConfigHelp)
+	cfgPath := cli.ConfigFlag(fs)
 	dryRun := fs.Bool("dry-run", false, "list the pending migrations without applying them")
-	if err := parseFlags(fs, args); err != nil {
+	if err := cli.ParseFlags(fs, args); err != nil {
 		return err
 	}
-	if err := noArgs(fs); err != nil {
+	if err := cli.NoArgs(fs); err != nil {
 		return err
 	}
 	if *dryRun {
-		_, pool, err := openConfiguredDatabase(ctx, *cfgPath)
+		_, pool, err := database.OpenConfigured(ctx, *cfgPath)
 		if err != nil {
 			return err
 		}
@@ -60,7 +63,7 @@ With --dry-run it lists the migrations it would apply and changes nothing.
 	if err != nil {
 		return err
 	}
-	pool, err := openOrCreateDatabase(ctx, cfg.Database, true, newLogger(cfg.Log))
+	pool, err := database.OpenOrCreate(ctx, cfg.Database, true, hub.NewLogger(cfg.Log, os.Stderr))
 	if err != nil {
 		return err
 	}
@@ -79,18 +82,18 @@ With --dry-run it lists the migrations it would apply and changes nothing.
 }
 
 func migrateStatus(ctx context.Context, args []string) error {
-	fs := newFlags("migrate status", "[--config FILE]", `
+	fs := cli.NewFlags("migrate status", "[--config FILE]", `
 Lists every migration this build knows, with when it was applied or that it
 is pending, and any migration the database has that this build does not know
-(applied by a newer Roomwire). Changes nothing.`+configHelp)
-	cfgPath := configFlag(fs)
-	if err := parseFlags(fs, args); err != nil {
+(applied by a newer Roomwire). Changes nothing.`+cli.ConfigHelp)
+	cfgPath := cli.ConfigFlag(fs)
+	if err := cli.ParseFlags(fs, args); err != nil {
 		return err
 	}
-	if err := noArgs(fs); err != nil {
+	if err := cli.NoArgs(fs); err != nil {
 		return err
 	}
-	_, pool, err := openConfiguredDatabase(ctx, *cfgPath)
+	_, pool, err := database.OpenConfigured(ctx, *cfgPath)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roomwire/roomwire/cmd/roomwire/internal/database"
 	"github.com/roomwire/roomwire/reservations/pgtest"
 )
 
@@ -36,7 +37,7 @@ func TestMigrateCreatesTheDatabaseAndReportsStatus(t *testing.T) {
 	name := fmt.Sprintf("roomwire_migtest_%d", time.Now().UnixNano())
 	dbURL := pgtest.WithDatabase(pgtest.ServerURL(), name)
 	t.Cleanup(func() {
-		if err := dropScratchDatabase(context.Background(), pgtest.ServerURL(), name); err != nil {
+		if err := database.DropScratch(context.Background(), pgtest.ServerURL(), name); err != nil {
 			t.Log(err)
 		}
 	})

@@ -2,8 +2,6 @@ package main
 
 import (
 	"net"
-	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -93,16 +91,5 @@ func TestServeStartupFailuresNameTheirCause(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-// The partners' routes take no API key, so an unknown one must not tell a
-// stranger which connectors run.
-func TestUnknownConnectorRouteNamesNoConnector(t *testing.T) {
-	h := &hub{webhooks: map[string]http.Handler{"ota": http.NotFoundHandler(), "apaleo": http.NotFoundHandler()}}
-	rec := httptest.NewRecorder()
-	h.serveWebhook(rec, httptest.NewRequest(http.MethodPost, "/v1/connectors/nosuch/", nil))
-	if rec.Code != http.StatusNotFound || strings.Contains(rec.Body.String(), "ota") || strings.Contains(rec.Body.String(), "apaleo") {
-		t.Fatalf("%d %s", rec.Code, rec.Body)
 	}
 }

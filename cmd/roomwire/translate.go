@@ -11,18 +11,19 @@ import (
 	"time"
 
 	"github.com/roomwire/roomwire/canonical"
+	"github.com/roomwire/roomwire/cmd/roomwire/internal/cli"
 	"github.com/roomwire/roomwire/connectors"
 )
 
 func init() {
-	register(command{name: "translate", summary: "print the canonical form of a partner message (or the reverse)", run: func(ctx context.Context, args []string) error {
+	register(cli.Command{Name: "translate", Summary: "print the canonical form of a partner message (or the reverse)", Run: func(ctx context.Context, args []string) error {
 		return runTranslate(ctx, args, os.Stdin, os.Stdout)
 	}})
 }
 
 // runTranslate is the translate command with its streams, for tests.
 func runTranslate(_ context.Context, args []string, stdin io.Reader, stdout io.Writer) (err error) {
-	fs := newFlags("translate", "[FILE|-] --connector NAME [--reverse] [--mappings FILE]", `
+	fs := cli.NewFlags("translate", "[FILE|-] --connector NAME [--reverse] [--mappings FILE]", `
 Translates one partner message to Roomwire's canonical JSON and prints it, as
 the connector does with every message it receives. The partner's codes are
 mapped with the connector's default mappings and those in --mappings; codes
@@ -37,14 +38,14 @@ Connectors: `+strings.Join(connectors.Names(), ", "))
 	name := fs.String("connector", "", "the connector whose format the input is in (required)")
 	reverse := fs.Bool("reverse", false, "turn a canonical reservation into the partner's form")
 	mappingFile := fs.String("mappings", "", "a mapping `file` (YAML or JSON) to map codes with")
-	if err := parseFlags(fs, args); err != nil {
+	if err := cli.ParseFlags(fs, args); err != nil {
 		return err
 	}
 	switch {
 	case *name == "":
-		return badUsage(fs, "--connector is required (one of %s)", strings.Join(connectors.Names(), ", "))
+		return cli.BadUsage(fs, "--connector is required (one of %s)", strings.Join(connectors.Names(), ", "))
 	case fs.NArg() > 1:
-		return badUsage(fs, "one input at a time: %q and %q", fs.Arg(0), fs.Arg(1))
+		return cli.BadUsage(fs, "one input at a time: %q and %q", fs.Arg(0), fs.Arg(1))
 	}
 	spec, ok := connectors.Lookup(*name)
 	if !ok {
@@ -57,20 +58,20 @@ Connectors: `+strings.Join(connectors.Names(), ", "))
 	if p := fs.Arg(0); p != "" && p != "-" {
 		f, err := os.Open(p)
 		if err != nil {
-			return oneLine(err)
+			return cli.OneLine(err)
 		}
 		defer f.Close()
 		source, in = p, f
 	}
 	data, err := connectors.ReadLimited(in, connectors.MaxMessageBytes)
 	if err != nil {
-		return oneLine(fmt.Errorf("%s: %w", source, err))
+		return cli.OneLine(fmt.Errorf("%s: %w", source, err))
 	}
 	var file []connectors.Mapping
 	if *mappingFile != "" {
 		mf, err := connectors.ReadMappingFile(*mappingFile)
 		if err != nil {
-			return oneLine(err)
+			return cli.OneLine(err)
 		}
 		file = mf[*name]
 	}
@@ -90,7 +91,7 @@ Connectors: `+strings.Join(connectors.Names(), ", "))
 		out, err = forwardTranslate(spec, set, data)
 	}
 	if err != nil {
-		return oneLine(fmt.Errorf("%s: %w", source, err))
+		return cli.OneLine(fmt.Errorf("%s: %w", source, err))
 	}
 	if b, ok := out.([]byte); ok {
 		_, err = stdout.Write(b)
@@ -153,13 +154,4 @@ func reverseTranslate(spec connectors.Spec, set *connectors.MappingSet, data []b
 		return nil, err
 	}
 	return spec.Translator.FromCanonical(pr)
-}
-
-// oneLine keeps an error to one line, as the command promises.
-func oneLine(err error) error {
-	if err == nil {
-		return nil
-	}
-	msg := strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
-	return errors.New(msg)
 }
