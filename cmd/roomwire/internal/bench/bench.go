@@ -1,3 +1,6 @@
+// Package bench is roomwire bench: it runs the hub in-process on a fresh
+// database, books against it end to end, and reports throughput and latency
+// beside a bare PostgreSQL baseline (docs/benchmarks.md).
 package bench
 
 import (

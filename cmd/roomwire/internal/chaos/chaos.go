@@ -1,3 +1,7 @@
+// Package chaos is roomwire chaos: it books through serve, run as a child
+// process, while injecting faults (kills, broker and database failures,
+// partner errors), then checks that nothing was lost, doubled or overbooked
+// (docs/chaos.md).
 package chaos
 
 import (

@@ -1,3 +1,5 @@
+// Package demo is roomwire demo: the hub on one machine with simulated
+// partners, a seeded hotel group and a narrated scenario checked step by step.
 package demo
 
 import (

@@ -1,3 +1,6 @@
+// Package hub assembles one running Roomwire from its configuration: the
+// store, the booking API, the event backbone, the connectors and the
+// notifications. serve, demo and bench all run it.
 package hub
 
 import (

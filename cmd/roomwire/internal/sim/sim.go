@@ -1,3 +1,5 @@
+// Package sim is roomwire sim: each partner's simulator run alone, speaking
+// the partner's wire format, with switches for faults.
 package sim
 
 import (
