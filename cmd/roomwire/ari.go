@@ -16,15 +16,8 @@ import (
 	"github.com/roomwire/roomwire/cmd/roomwire/internal/hub"
 	"github.com/roomwire/roomwire/connectors"
 	"github.com/roomwire/roomwire/connectors/arifanout"
-	"github.com/roomwire/roomwire/connectors/bookingcom"
-	"github.com/roomwire/roomwire/connectors/expedia"
-	"github.com/roomwire/roomwire/connectors/ota"
 	"github.com/roomwire/roomwire/reservations"
 )
-
-// The channel connectors (registered by importing their packages, which
-// translate, connectors and serve need) and their simulators.
-var _ = []string{ota.Name, bookingcom.Name, expedia.Name}
 
 func init() {
 	register(cli.Command{Name: "ari", Summary: "push availability and rates to channels (ari resync ...)", Run: runARI})

@@ -15,7 +15,6 @@ import (
 	"github.com/roomwire/roomwire/cmd/roomwire/internal/database"
 	"github.com/roomwire/roomwire/cmd/roomwire/internal/hub"
 	"github.com/roomwire/roomwire/connectors"
-	_ "github.com/roomwire/roomwire/connectors/apaleo" // registers the Apaleo connector
 	"github.com/roomwire/roomwire/connectors/inbound"
 	"github.com/roomwire/roomwire/reservations"
 )
