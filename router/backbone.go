@@ -184,7 +184,7 @@ func (b *Backbone) AddConsumer(name, topic string, handler HandlerFunc, opts ...
 	if _, dup := b.consumers[name]; dup {
 		return fmt.Errorf("router: consumer %s added twice", name)
 	}
-	sub, err := NewSubscriber(b.cfg.Kafka, SubscriberOptions{
+	sub, err := NewLaneSubscriber(b.cfg.Kafka, SubscriberOptions{
 		ConsumerGroup:     c.group,
 		Partitions:        b.cfg.Topics.Partitions,
 		ReplicationFactor: b.cfg.Topics.ReplicationFactor,

@@ -68,6 +68,11 @@
 // Only failures of Roomwire's own storage (and shutdown) nack a message;
 // it is then redelivered in place.
 //
+// Consumers read through LaneSubscriber: within a partition, different
+// partition keys' messages are handled side by side, each key's in order,
+// and the group's offset is marked only up to the lowest message not yet
+// acknowledged.
+//
 // # Outbox relay
 //
 // OutboxRelay publishes the store's outbox table in id order per

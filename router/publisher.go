@@ -124,10 +124,18 @@ type SubscriberOptions struct {
 	// messages it is handling are done, so it must exceed the longest
 	// handling, retries included; Backbone.AddConsumer works it out.
 	RebalanceTimeout time.Duration
+	// Lanes is how many messages of one partition a LaneSubscriber hands
+	// out at once, each of another key (default 16).
+	Lanes int
+	// ReadAhead is how many messages of one partition a LaneSubscriber
+	// holds, in flight or waiting for their key's turn (default 256).
+	ReadAhead int
 }
 
 // NewSubscriber returns a watermill-kafka subscriber with Roomwire's
-// consumer settings and the never-failing unmarshaler.
+// consumer settings and the never-failing unmarshaler. It hands out one
+// message per partition at a time; the backbone's consumers use
+// NewLaneSubscriber, which handles a partition's keys side by side.
 func NewSubscriber(cfg KafkaConfig, opts SubscriberOptions, logger *slog.Logger) (*kafka.Subscriber, error) {
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {

@@ -1,6 +1,7 @@
 package router
 
 import (
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -10,9 +11,23 @@ import (
 )
 
 // TestPubSub runs Watermill's universal pub/sub suite against Roomwire's
-// Kafka configuration (Publisher, NewSubscriber, Marshaler) on the embedded
-// broker, or on the cluster of ROOMWIRE_TEST_KAFKA_BROKERS.
+// Kafka configuration (Publisher, NewSubscriber and NewLaneSubscriber,
+// Marshaler) on the embedded broker, or on the cluster of
+// ROOMWIRE_TEST_KAFKA_BROKERS.
 func TestPubSub(t *testing.T) {
+	t.Run("watermill-kafka", func(t *testing.T) {
+		testPubSub(t, func(cfg KafkaConfig, opts SubscriberOptions, logger *slog.Logger) (message.Subscriber, error) {
+			return NewSubscriber(cfg, opts, logger)
+		})
+	})
+	t.Run("lanes", func(t *testing.T) {
+		testPubSub(t, func(cfg KafkaConfig, opts SubscriberOptions, logger *slog.Logger) (message.Subscriber, error) {
+			return NewLaneSubscriber(cfg, opts, logger)
+		})
+	})
+}
+
+func testPubSub(t *testing.T, newSubscriber func(KafkaConfig, SubscriberOptions, *slog.Logger) (message.Subscriber, error)) {
 	cfg := testKafkaConfig(testKafka(t))
 	cfg.ClientID = "roomwire-pubsub-test"
 	logger := testLogger(t)
@@ -22,7 +37,7 @@ func TestPubSub(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sub, err := NewSubscriber(cfg, SubscriberOptions{ConsumerGroup: group, Partitions: 8, NackResendSleep: 5 * time.Millisecond,
+		sub, err := newSubscriber(cfg, SubscriberOptions{ConsumerGroup: group, Partitions: 8, NackResendSleep: 5 * time.Millisecond,
 			// The suite subscribes one group to two topics from one goroutine;
 			// a member stuck handing over an unread message is dropped sooner.
 			RebalanceTimeout: 3 * time.Second}, logger)

@@ -1,0 +1,327 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/ThreeDotsLabs/watermill-kafka/v3/pkg/kafka"
+	"github.com/ThreeDotsLabs/watermill/message"
+)
+
+// Defaults of a LaneSubscriber.
+const (
+	// defaultLanes is how many messages of one partition are handled at
+	// once (each of another partition key).
+	defaultLanes = 16
+	// defaultReadAhead is how many messages of one partition are held in
+	// memory, handled or waiting, beyond the committed offset's reach.
+	defaultReadAhead = 256
+)
+
+// LaneSubscriber consumes topics in a Kafka consumer group and hands out the
+// messages of one partition concurrently where order allows: messages with
+// different record keys (partition keys: properties) are handled side by
+// side, each key's in offset order, its next message only once the previous
+// one is acknowledged.
+//
+// watermill-kafka's subscriber hands out one message per partition at a
+// time (it waits for each acknowledgement before reading the next record),
+// so a partition's properties wait for each other's partner calls. This
+// subscriber is built on sarama's consumer-group handler instead, with
+// watermill-kafka's Unmarshaler, and keeps its guarantees:
+//
+//   - the group's offset is marked only up to the lowest message not yet
+//     acknowledged: it never moves past a message that is not handled, so a
+//     crash redelivers whatever was in flight and nothing is skipped (a
+//     message handled after one that is not yet done is delivered again
+//     after a crash, and skipped as a duplicate by the consumer);
+//   - a nacked message is redelivered in place after NackResendSleep, and
+//     its key's later messages wait behind it;
+//   - on a rebalance the messages in flight are finished (and marked)
+//     before the partition is given up, as watermill-kafka does; on Close
+//     they are abandoned unmarked.
+type LaneSubscriber struct {
+	brokers     []string
+	sarama      *sarama.Config
+	group       string
+	unmarshaler kafka.Unmarshaler
+	opts        SubscriberOptions
+	logger      *slog.Logger
+
+	closing chan struct{}
+	closed  atomic.Bool
+	wg      sync.WaitGroup
+}
+
+var _ message.Subscriber = (*LaneSubscriber)(nil)
+
+// NewLaneSubscriber returns a subscriber in consumer group opts.ConsumerGroup
+// (required) with Roomwire's consumer settings and the never-failing
+// unmarshaler.
+func NewLaneSubscriber(cfg KafkaConfig, opts SubscriberOptions, logger *slog.Logger) (*LaneSubscriber, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.ConsumerGroup == "" {
+		return nil, errors.New("kafka: a lane subscriber needs a consumer group")
+	}
+	sc, err := cfg.saramaConfig()
+	if err != nil {
+		return nil, err
+	}
+	if opts.NackResendSleep <= 0 {
+		opts.NackResendSleep = 100 * time.Millisecond
+	}
+	if opts.RebalanceTimeout > 0 {
+		sc.Consumer.Group.Rebalance.Timeout = opts.RebalanceTimeout
+	}
+	if opts.Lanes <= 0 {
+		opts.Lanes = defaultLanes
+	}
+	if opts.ReadAhead < opts.Lanes {
+		opts.ReadAhead = max(defaultReadAhead, opts.Lanes)
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &LaneSubscriber{
+		brokers: cfg.Brokers, sarama: sc, group: opts.ConsumerGroup, unmarshaler: NewMarshaler(),
+		opts: opts, logger: logger.With("consumer_group", opts.ConsumerGroup), closing: make(chan struct{}),
+	}, nil
+}
+
+// Subscribe joins the group for topic and returns the messages it is
+// assigned. The channel is closed once ctx is done or the subscriber is
+// closed, and the group left.
+func (s *LaneSubscriber) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
+	if s.closed.Load() {
+		return nil, errors.New("kafka: subscriber closed")
+	}
+	group, err := sarama.NewConsumerGroup(s.brokers, s.group, s.sarama)
+	if err != nil {
+		return nil, fmt.Errorf("kafka: consumer group %s: %w", s.group, err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	out := make(chan *message.Message)
+	h := &laneHandler{s: s, ctx: ctx, out: out, logger: s.logger.With("topic", topic)}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		select {
+		case <-s.closing:
+		case <-ctx.Done():
+		}
+		cancel()
+	}()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer close(out)
+		defer func() {
+			if err := group.Close(); err != nil {
+				h.logger.Warn("closing consumer group", "error", err)
+			}
+		}()
+		go func() {
+			for err := range group.Errors() {
+				h.logger.Warn("consumer group", "error", err)
+			}
+		}()
+		for ctx.Err() == nil {
+			// Consume returns at each rebalance; join again.
+			if err := group.Consume(ctx, []string{topic}, h); err != nil && ctx.Err() == nil {
+				if errors.Is(err, sarama.ErrClosedConsumerGroup) {
+					return
+				}
+				h.logger.Warn("consumer group session failed; joining again", "error", err)
+				_ = sleepContext(ctx, time.Second)
+			}
+		}
+	}()
+	return out, nil
+}
+
+// Close leaves the groups and closes the subscribed channels. Messages
+// being handled are abandoned: their offsets are not marked.
+func (s *LaneSubscriber) Close() error {
+	if s.closed.CompareAndSwap(false, true) {
+		close(s.closing)
+	}
+	s.wg.Wait()
+	return nil
+}
+
+// laneHandler is the sarama consumer-group handler of one subscription.
+type laneHandler struct {
+	s      *LaneSubscriber
+	ctx    context.Context // done when the subscription ends
+	out    chan<- *message.Message
+	logger *slog.Logger
+}
+
+func (h *laneHandler) Setup(sarama.ConsumerGroupSession) error   { return nil }
+func (h *laneHandler) Cleanup(sarama.ConsumerGroupSession) error { return nil }
+
+// laneMsg is one record of a claimed partition.
+type laneMsg struct {
+	record *sarama.ConsumerMessage
+	msg    *message.Message
+	key    string
+	done   bool // acknowledged
+}
+
+// laneResult is what became of one delivery of a message.
+type laneResult struct {
+	lm    *laneMsg
+	acked bool
+}
+
+// ConsumeClaim hands out the records of one partition: each key's in order,
+// different keys' side by side, and marks the offset up to the lowest
+// record not yet acknowledged.
+func (h *laneHandler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
+	opts := h.s.opts
+	var (
+		pending   []*laneMsg                // received and not yet marked, in offset order
+		lanes     = map[string][]*laneMsg{} // per key: the one in flight first, then those waiting
+		unhandled int                       // received and not yet acknowledged
+		inFlight  int                       // handed out, result not yet in
+		waiting   []string                  // keys with a message waiting for a free slot, in arrival order
+		draining  bool                      // the session ends: finish what is in flight, start nothing
+	)
+	results := make(chan laneResult, opts.Lanes)
+	stop := make(chan struct{}) // closed when this claim returns
+	defer close(stop)
+
+	// deliver hands a message to the subscriber's reader and reports its
+	// acknowledgement; after a nack it waits NackResendSleep first.
+	deliver := func(lm *laneMsg, after time.Duration) {
+		inFlight++
+		msg := lm.msg.Copy() // a fresh acknowledgement for each delivery
+		mctx, cancel := context.WithCancel(h.ctx)
+		msg.SetContext(mctx)
+		go func() {
+			defer cancel()
+			if after > 0 {
+				select {
+				case <-time.After(after):
+				case <-stop:
+					return
+				}
+			}
+			select {
+			case h.out <- msg:
+			case <-stop:
+				return
+			case <-h.ctx.Done():
+				return
+			}
+			var r laneResult
+			select {
+			case <-msg.Acked():
+				r = laneResult{lm: lm, acked: true}
+			case <-msg.Nacked():
+				r = laneResult{lm: lm}
+			case <-stop:
+				return
+			}
+			select {
+			case results <- r:
+			case <-stop:
+			}
+		}()
+	}
+	// startWaiting hands out waiting keys' heads while slots are free.
+	startWaiting := func() {
+		for !draining && inFlight < opts.Lanes && len(waiting) > 0 {
+			key := waiting[0]
+			waiting = waiting[1:]
+			deliver(lanes[key][0], 0)
+		}
+	}
+	// mark moves the group's offset past the acknowledged prefix.
+	mark := func() {
+		var last *laneMsg
+		for len(pending) > 0 && pending[0].done {
+			last, pending = pending[0], pending[1:]
+		}
+		if last != nil {
+			sess.MarkMessage(last.record, "")
+		}
+	}
+
+	records := claim.Messages()
+	sessDone := sess.Context().Done()
+	for {
+		if draining && inFlight == 0 {
+			return nil
+		}
+		in := records
+		if draining || unhandled >= opts.ReadAhead {
+			in = nil
+		}
+		select {
+		case rec, ok := <-in:
+			if !ok {
+				draining = true
+				continue
+			}
+			msg, err := h.s.unmarshaler.Unmarshal(rec)
+			if err != nil {
+				// Roomwire's unmarshaler never fails; another could.
+				return fmt.Errorf("kafka: unmarshal %s/%d@%d: %w", rec.Topic, rec.Partition, rec.Offset, err)
+			}
+			lm := &laneMsg{record: rec, msg: msg, key: string(rec.Key)}
+			pending = append(pending, lm)
+			unhandled++
+			lanes[lm.key] = append(lanes[lm.key], lm)
+			if len(lanes[lm.key]) == 1 {
+				waiting = append(waiting, lm.key)
+				startWaiting()
+			}
+		case r := <-results:
+			inFlight--
+			if !r.acked {
+				if draining {
+					continue // the next owner of the partition redelivers it
+				}
+				deliver(r.lm, opts.NackResendSleep)
+				continue
+			}
+			r.lm.done = true
+			unhandled--
+			q := lanes[r.lm.key][1:]
+			if len(q) == 0 {
+				delete(lanes, r.lm.key)
+			} else {
+				lanes[r.lm.key] = q
+				waiting = append(waiting, r.lm.key)
+			}
+			mark()
+			startWaiting()
+		case <-sessDone:
+			// A rebalance: finish what is in flight, then give the
+			// partition up (sarama waits for ConsumeClaim to return).
+			draining, sessDone = true, nil
+		case <-h.ctx.Done():
+			// Closing: mark what was acknowledged meanwhile; what is in
+			// flight stays unmarked and is delivered again.
+			for {
+				select {
+				case r := <-results:
+					r.lm.done = r.acked
+				default:
+					mark()
+					return nil
+				}
+			}
+		}
+	}
+}
