@@ -33,16 +33,24 @@ func publishKeyed(t *testing.T, pub message.Publisher, topic, key string, payloa
 // records with murmur2 as Kafka's Java client does, like the Publisher.
 func produceRaw(t *testing.T, broker testBroker, topic, key string, value []byte) {
 	t.Helper()
+	cl, ctx := testClient(t, broker)
+	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: topic, Key: []byte(key), Value: value}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// testClient returns a franz-go client of broker, closed when the test
+// ends, and a context of ten seconds for its requests.
+func testClient(t *testing.T, broker testBroker) (*kgo.Client, context.Context) {
+	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(broker.Addrs()...))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cl.Close()
+	t.Cleanup(cl.Close)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: topic, Key: []byte(key), Value: value}).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(cancel)
+	return cl, ctx
 }
 
 func deadLettersByMessage(t *testing.T, b *Backbone, consumer string) map[string]DeadLetter {

@@ -13,7 +13,6 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/jackc/pgx/v5"
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/roomwire/roomwire/reservations/pgtest"
 )
@@ -105,13 +104,7 @@ func TestKeysOfOnePartitionAreHandledSideBySideInOrder(t *testing.T) {
 // topic (-1 if none).
 func committedOffset(t *testing.T, broker testBroker, group, topic string) int64 {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(broker.Addrs()...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	cl, ctx := testClient(t, broker)
 	offsets, err := kadm.NewClient(cl).FetchOffsets(ctx, group)
 	if err != nil {
 		t.Fatal(err)
