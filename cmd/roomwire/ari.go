@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
-	"sort"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -14,9 +12,6 @@ import (
 	"github.com/roomwire/roomwire/cmd/roomwire/internal/cli"
 	"github.com/roomwire/roomwire/cmd/roomwire/internal/database"
 	"github.com/roomwire/roomwire/cmd/roomwire/internal/hub"
-	"github.com/roomwire/roomwire/connectors"
-	"github.com/roomwire/roomwire/connectors/arifanout"
-	"github.com/roomwire/roomwire/reservations"
 )
 
 func init() {
@@ -96,51 +91,6 @@ Secrets may come from the environment instead.`+cli.ConfigHelp)
 		return err
 	}
 	defer pool.Close()
-	logger := hub.NewLogger(cfg.Log, os.Stderr)
-	res := connectors.NewResources(pool, logger)
-	if *mappingFile != "" {
-		if err := res.Mappings.LoadFile(ctx, *mappingFile); err != nil {
-			return err
-		}
-	}
-	names := make([]string, 0, len(raw))
-	for n := range raw {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	var errs []error
-	for _, name := range names {
-		spec, ok := connectors.Lookup(name)
-		if !ok || !spec.Has(connectors.CapARIOutbound) {
-			errs = append(errs, fmt.Errorf("%s: not a connector that takes ARI", name))
-			continue
-		}
-		c, err := connectors.Build(name, raw[name], res)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		p, ok := c.(connectors.ARIPusher)
-		if !ok {
-			errs = append(errs, fmt.Errorf("%s: cannot push ARI", name))
-			continue
-		}
-		start := time.Now()
-		rules, err := reservations.New(pool).ChannelRules(ctx, reservations.AllProperties, *property, name)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", name, err))
-			continue
-		}
-		u, err := arifanout.Resync(ctx, pool, res.Mappings, rules, p, *property, first, first.AddDays(*days-1))
-		if cl, ok := c.(connectors.Closer); ok {
-			cl.Close()
-		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", name, err))
-			continue
-		}
-		fmt.Printf("%s: pushed %d availability, %d restriction and %d rate runs of %s (%s to %s) in %s\n", name, len(u.Availability), len(u.Restrictions), len(u.Rates),
-			*property, first, first.AddDays(*days-1), time.Since(start).Round(time.Millisecond))
-	}
-	return errors.Join(errs...)
+	r := hub.Repair{Pool: pool, Logger: hub.NewLogger(cfg.Log, os.Stderr), MappingFile: *mappingFile, Out: os.Stdout}
+	return r.Resync(ctx, raw, *property, first, first.AddDays(*days-1))
 }

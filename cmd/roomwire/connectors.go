@@ -6,7 +6,6 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -15,8 +14,6 @@ import (
 	"github.com/roomwire/roomwire/cmd/roomwire/internal/database"
 	"github.com/roomwire/roomwire/cmd/roomwire/internal/hub"
 	"github.com/roomwire/roomwire/connectors"
-	"github.com/roomwire/roomwire/connectors/inbound"
-	"github.com/roomwire/roomwire/reservations"
 )
 
 func init() {
@@ -117,29 +114,6 @@ configuration is the YAML file --connector-config (its keys as listed by
 		return err
 	}
 	defer pool.Close()
-	logger := hub.NewLogger(cfg.Log, os.Stderr)
-	res := connectors.NewResources(pool, logger)
-	if *mappingFile != "" {
-		if err := res.Mappings.LoadFile(ctx, *mappingFile); err != nil {
-			return err
-		}
-	}
-	c, err := connectors.Build(*name, raw, res)
-	if err != nil {
-		return err
-	}
-	if cl, ok := c.(connectors.Closer); ok {
-		defer cl.Close()
-	}
-	b, ok := c.(interface {
-		Backfill(ctx context.Context, sink connectors.Sink, from, to canonical.Date, properties ...string) (int, error)
-	})
-	if !ok {
-		return fmt.Errorf("connector %s cannot backfill", *name)
-	}
-	sink := &inbound.DirectSink{Connector: *name, Applier: inbound.NewApplier(reservations.New(pool), res.Mappings, res.Links, logger)}
-	start := time.Now()
-	n, err := b.Backfill(ctx, sink, fromDate, toDate)
-	fmt.Printf("backfilled %d reservations from %s in %s\n", n, *name, time.Since(start).Round(time.Millisecond))
-	return err
+	r := hub.Repair{Pool: pool, Logger: hub.NewLogger(cfg.Log, os.Stderr), MappingFile: *mappingFile, Out: os.Stdout}
+	return r.Backfill(ctx, *name, raw, fromDate, toDate)
 }
