@@ -14,9 +14,7 @@ import (
 	"github.com/roomwire/roomwire/cmd/roomwire/internal/hub"
 )
 
-func init() {
-	register(cli.Command{Name: "ari", Summary: "push availability and rates to channels (ari resync ...)", Run: runARI})
-}
+var ariCommand = cli.Command{Name: "ari", Summary: "push availability and rates to channels (ari resync ...)", Run: runARI}
 
 const ariDescription = `
 ARI is availability, rates and inventory: what each channel may sell, at what

@@ -16,9 +16,7 @@ import (
 	"github.com/roomwire/roomwire/connectors"
 )
 
-func init() {
-	register(cli.Command{Name: "connectors", Summary: "list the registered connectors, or backfill from one", Run: runConnectors})
-}
+var connectorsCommand = cli.Command{Name: "connectors", Summary: "list the registered connectors, or backfill from one", Run: runConnectors}
 
 func runConnectors(ctx context.Context, args []string) error {
 	if len(args) > 0 && args[0] == "backfill" {

@@ -11,9 +11,7 @@ import (
 	"github.com/roomwire/roomwire/cmd/roomwire/internal/cli"
 )
 
-func init() {
-	register(cli.Command{Name: "healthcheck", Summary: "check that a hub on this machine answers (for container health checks)", Run: healthcheck})
-}
+var healthcheckCommand = cli.Command{Name: "healthcheck", Summary: "check that a hub on this machine answers (for container health checks)", Run: healthcheck}
 
 // healthcheck is for images without a shell or curl: Docker's HEALTHCHECK
 // runs the binary itself.

@@ -29,20 +29,18 @@ import (
 	"github.com/roomwire/roomwire/cmd/roomwire/internal/sim"
 )
 
-// commands lists every subcommand: main's files add theirs in init, the
-// internal packages export theirs.
+// commands are roomwire's subcommands by name.
 var commands = map[string]cli.Command{}
 
-func register(c cli.Command) {
-	if _, dup := commands[c.Name]; dup {
-		panic("roomwire: command registered twice: " + c.Name)
-	}
-	commands[c.Name] = c
-}
-
 func init() {
-	for _, c := range []cli.Command{bench.Command, chaos.Command, demo.Command, sim.Command, ops.DLQCommand, ops.TimelineCommand} {
-		register(c)
+	for _, c := range []cli.Command{
+		serveCommand, migrateCommand, healthcheckCommand, translateCommand, connectorsCommand, ariCommand,
+		ops.DLQCommand, ops.TimelineCommand, sim.Command, demo.Command, bench.Command, chaos.Command, versionCommand,
+	} {
+		if _, dup := commands[c.Name]; dup {
+			panic("roomwire: command registered twice: " + c.Name)
+		}
+		commands[c.Name] = c
 	}
 }
 
@@ -159,16 +157,14 @@ func printVersion(w io.Writer) {
 	fmt.Fprintf(w, "go       %s\n", info.GoVersion)
 }
 
-func init() {
-	register(cli.Command{Name: "version", Summary: "print the version and the revision it was built from", Run: func(ctx context.Context, args []string) error {
-		fs := cli.NewFlags("version", "", "Prints Roomwire's module version, the VCS revision it was built from, and the Go version.")
-		if err := cli.ParseFlags(fs, args); err != nil {
-			return err
-		}
-		if err := cli.NoArgs(fs); err != nil {
-			return err
-		}
-		printVersion(os.Stdout)
-		return nil
-	}})
-}
+var versionCommand = cli.Command{Name: "version", Summary: "print the version and the revision it was built from", Run: func(ctx context.Context, args []string) error {
+	fs := cli.NewFlags("version", "", "Prints Roomwire's module version, the VCS revision it was built from, and the Go version.")
+	if err := cli.ParseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := cli.NoArgs(fs); err != nil {
+		return err
+	}
+	printVersion(os.Stdout)
+	return nil
+}}

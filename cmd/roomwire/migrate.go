@@ -13,9 +13,7 @@ import (
 	"github.com/roomwire/roomwire/reservations"
 )
 
-func init() {
-	register(cli.Command{Name: "migrate", Summary: "apply pending database migrations (or list them: migrate status, --dry-run)", Run: migrate})
-}
+var migrateCommand = cli.Command{Name: "migrate", Summary: "apply pending database migrations (or list them: migrate status, --dry-run)", Run: migrate}
 
 func migrate(ctx context.Context, args []string) error {
 	if len(args) > 0 && args[0] == "status" {

@@ -9,9 +9,7 @@ import (
 	"github.com/roomwire/roomwire/config"
 )
 
-func init() {
-	register(cli.Command{Name: "serve", Summary: "run the hub: booking API, event backbone and connectors", Run: serve})
-}
+var serveCommand = cli.Command{Name: "serve", Summary: "run the hub: booking API, event backbone and connectors", Run: serve}
 
 func serve(ctx context.Context, args []string) error {
 	fs := cli.NewFlags("serve", "[--config FILE] [--no-migrate]", `

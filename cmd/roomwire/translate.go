@@ -15,11 +15,9 @@ import (
 	"github.com/roomwire/roomwire/connectors"
 )
 
-func init() {
-	register(cli.Command{Name: "translate", Summary: "print the canonical form of a partner message (or the reverse)", Run: func(ctx context.Context, args []string) error {
-		return runTranslate(ctx, args, os.Stdin, os.Stdout)
-	}})
-}
+var translateCommand = cli.Command{Name: "translate", Summary: "print the canonical form of a partner message (or the reverse)", Run: func(ctx context.Context, args []string) error {
+	return runTranslate(ctx, args, os.Stdin, os.Stdout)
+}}
 
 // runTranslate is the translate command with its streams, for tests.
 func runTranslate(_ context.Context, args []string, stdin io.Reader, stdout io.Writer) (err error) {
