@@ -76,12 +76,13 @@
 // # Outbox relay
 //
 // OutboxRelay publishes the store's outbox table in id order per
-// partition key (batched across keys, one at a time within a key), at
-// least once: a crash between publishing and
-// marking publishes the batch again, and consumers deduplicate by the event
-// id. Several processes can relay at once; per-key advisory locks keep each
-// property with one relay at a time. An insert trigger notifies
-// "roomwire_outbox" so the relay wakes at once; it also polls.
+// partition key, at least once: each partition's rows of a pass go out as
+// one record batch, written whole or not at all, and only acknowledged
+// rows are marked; a crash between publishing and marking publishes the
+// batch again, and consumers deduplicate by the event id. Several
+// processes can relay at once; per-key advisory locks keep each property
+// with one relay at a time. The store of the same process wakes the relay
+// after each commit (Wake); it also polls.
 //
 // # Operations
 //

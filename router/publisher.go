@@ -13,14 +13,17 @@ import (
 )
 
 // Publisher publishes Watermill messages to Kafka with Roomwire's producer
-// settings (idempotent, acks from all in-sync replicas, keyed by property).
+// settings (acks from all in-sync replicas, keyed by property).
 //
 // Unlike watermill-kafka's Publisher, which waits for each record's
 // acknowledgement before sending the next, Publish hands all of its messages
 // to the producer at once and waits for them together. Order within a
-// partition is kept: the idempotent producer has one request in flight per
-// broker and retries in sequence.
+// partition is kept while sends succeed: the producer has one request in
+// flight per broker and retries in sequence. PublishBatches keeps it
+// through failures too, for the outbox relay.
 type Publisher struct {
+	client    sarama.Client
+	config    *sarama.Config
 	producer  sarama.SyncProducer
 	marshaler kafka.Marshaler
 	logger    *slog.Logger
@@ -41,14 +44,19 @@ func NewPublisher(cfg KafkaConfig, logger *slog.Logger) (*Publisher, error) {
 	if err != nil {
 		return nil, err
 	}
-	producer, err := sarama.NewSyncProducer(cfg.Brokers, sc)
+	client, err := sarama.NewClient(cfg.Brokers, sc)
 	if err != nil {
+		return nil, fmt.Errorf("kafka: producer: %w", err)
+	}
+	producer, err := sarama.NewSyncProducerFromClient(client)
+	if err != nil {
+		client.Close()
 		return nil, fmt.Errorf("kafka: producer: %w", err)
 	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Publisher{producer: producer, marshaler: NewMarshaler(), logger: logger}, nil
+	return &Publisher{client: client, config: sc, producer: producer, marshaler: NewMarshaler(), logger: logger}, nil
 }
 
 // Publish publishes msgs to topic and returns once the cluster has
@@ -99,7 +107,11 @@ func (p *Publisher) Close() error {
 		return nil
 	}
 	p.closed = true
-	if err := p.producer.Close(); err != nil {
+	err := p.producer.Close()
+	if cerr := p.client.Close(); err == nil && !errors.Is(cerr, sarama.ErrClosedClient) {
+		err = cerr
+	}
+	if err != nil {
 		return fmt.Errorf("kafka: close producer: %w", err)
 	}
 	return nil

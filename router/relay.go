@@ -3,6 +3,7 @@ package router
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -22,14 +23,15 @@ const relayLockClass = 0x52656c79 // "Rely"
 //
 // Each pass takes a transaction, locks the partition keys it will publish
 // with transaction-scoped advisory locks (skipping keys another process
-// holds), publishes their oldest rows (batched across keys, one at a time
-// within a key), marks them published and commits. A crash anywhere before the commit leaves the rows unpublished and
+// holds), publishes their oldest rows (each partition's as one record
+// batch, written whole or not at all), marks the acknowledged ones
+// published and commits. A crash anywhere before the commit leaves the rows unpublished and
 // unlocked, so the next pass (here or in another process) publishes them
 // again: consumers deduplicate by message id (the event id). Several relays
 // can run at once; each key is relayed by one at a time, so order holds.
 type OutboxRelay struct {
 	pool      *pgxpool.Pool
-	publisher message.Publisher
+	publisher *Publisher
 	timeline  *MessageTimeline
 	metrics   *Metrics
 	logger    *slog.Logger
@@ -60,7 +62,7 @@ func (r *OutboxRelay) Wake() {
 
 // NewOutboxRelay returns a relay from pool's outbox to publisher. metrics
 // may be nil.
-func NewOutboxRelay(pool *pgxpool.Pool, publisher message.Publisher, cfg RelayConfig, metrics *Metrics, logger *slog.Logger) *OutboxRelay {
+func NewOutboxRelay(pool *pgxpool.Pool, publisher *Publisher, cfg RelayConfig, metrics *Metrics, logger *slog.Logger) *OutboxRelay {
 	cfg.setDefaults()
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -278,58 +280,33 @@ func (r *OutboxRelay) candidateKeys(ctx context.Context, shard, shards int) ([]s
 
 // publish sends the batch and returns the rows that went out.
 //
-// Rows of one partition key go out one at a time, each after the previous
-// one is acknowledged: if the broker refused part of a batch, a later event
-// of a property must not be in the log ahead of an earlier one (the
-// idempotent producer keeps order across retries, not across errors it
-// gives up on). Rows of different keys go out together, one per key per
-// round trip, so a backlog spread over many properties still moves in
-// batches. After a failure, a key's remaining rows wait for the next pass.
+// Each property's run of rows goes out in one produce request, as part of
+// its partition's record batch, which the broker writes whole or not at
+// all (Publisher.PublishBatches): if the broker refuses a partition's batch,
+// none of its rows are in the log, so a later event of a property is never
+// there without the earlier ones; they are marked published only once
+// acknowledged, and go out again, in order, in the next pass. Rows a full
+// record batch left out wait for the next pass too.
 func (r *OutboxRelay) publish(batch []outboxRow) ([]outboxRow, error) {
-	var keys []string
-	queues := map[string][]outboxRow{}
-	for _, o := range batch {
-		if _, ok := queues[o.partitionKey]; !ok {
-			keys = append(keys, o.partitionKey)
-		}
-		queues[o.partitionKey] = append(queues[o.partitionKey], o)
+	msgs := make([]TopicMessage, len(batch))
+	for i, o := range batch {
+		msgs[i] = TopicMessage{Topic: o.topic, Message: outboxMessage(o)}
 	}
+	errs := r.publisher.PublishBatches(msgs)
 	var (
 		sent     []outboxRow
 		firstErr error
-		failed   = map[string]bool{}
 	)
-	for round := 0; ; round++ {
-		var wave []outboxRow
-		for _, k := range keys {
-			if q := queues[k]; round < len(q) && !failed[k] {
-				wave = append(wave, q[round])
-			}
-		}
-		if len(wave) == 0 {
-			return sent, firstErr
-		}
-		errs := make([]error, len(wave))
-		var wg sync.WaitGroup
-		for i, o := range wave {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				errs[i] = r.publisher.Publish(o.topic, outboxMessage(o))
-			}()
-		}
-		wg.Wait()
-		for i, o := range wave {
-			if errs[i] != nil {
-				failed[o.partitionKey] = true
-				if firstErr == nil {
-					firstErr = fmt.Errorf("publish %s to %s: %w", o.eventID, o.topic, errs[i])
-				}
-				continue
-			}
+	for i, o := range batch {
+		switch {
+		case errs[i] == nil:
 			sent = append(sent, o)
+		case errors.Is(errs[i], errBatchFull):
+		case firstErr == nil:
+			firstErr = fmt.Errorf("publish %s to %s: %w", o.eventID, o.topic, errs[i])
 		}
 	}
+	return sent, firstErr
 }
 
 // outboxMessage turns an outbox row into the message consumers see: id =

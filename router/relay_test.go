@@ -311,3 +311,66 @@ func TestRelayRetriesWhenTheBrokerRefusesWrites(t *testing.T) {
 	got, _ := firstSeenOrder(readTopicUntilIDs(t, broker, TopicReservationEvents, want, 20*time.Second))
 	assertOrder(t, got, wantOrder(events))
 }
+
+// TestRelayBatchRefusedByOnePartitionHoldsOnlyItsProperty has the broker
+// refuse every write to the partition of one property: the other
+// property's events are published and marked meanwhile, none of the refused
+// property's events is in the log or marked (a partition's record batch is
+// written whole or not at all), and once the broker accepts again they
+// follow in order, none twice.
+func TestRelayBatchRefusedByOnePartitionHoldsOnlyItsProperty(t *testing.T) {
+	pool := pgtest.Pool(t)
+	broker := startBroker(t)
+	pub := newTestPublisher(t, broker)
+	if err := pub.Publish(TopicReservationEvents, NewMessage(context.Background(), "warm-up", "p0", nil)); err != nil {
+		t.Fatal(err)
+	}
+	partitions, err := pub.client.Partitions(TopicReservationEvents)
+	if err != nil {
+		t.Fatal(err)
+	}
+	partitionOf := func(key string) int32 {
+		return int32(murmur2([]byte(key)) & 0x7fffffff % uint32(len(partitions)))
+	}
+	refused, other := "p1", ""
+	for i := 2; other == ""; i++ {
+		if k := fmt.Sprintf("p%d", i); partitionOf(k) != partitionOf(refused) {
+			other = k
+		}
+	}
+	events := interleavedEvents(24, refused, other)
+	insertOutbox(t, pool, events...)
+	faults := broker.Cluster().Fault(kfake.Fault{
+		Keys:       []kmsg.Key{kmsg.Produce},
+		Topic:      TopicReservationEvents,
+		Partitions: []int32{partitionOf(refused)},
+		Err:        kerr.NotEnoughReplicas,
+		Count:      -1,
+	})
+	defer faults.Remove()
+
+	runRelay(t, NewOutboxRelay(pool, pub, RelayConfig{BatchSize: 5, RetryInterval: 20 * time.Millisecond}, nil, testLogger(t)))
+	eventually(t, 30*time.Second, "the other property's events published", func() bool {
+		return countRows(t, pool, `SELECT count(*) FROM outbox WHERE partition_key = $1 AND published_at IS NULL`, other) == 0
+	})
+	if faults.Hits() == 0 {
+		t.Fatal("no write to the refused partition was attempted")
+	}
+	if n := countRows(t, pool, `SELECT count(*) FROM outbox WHERE partition_key = $1 AND published_at IS NOT NULL`, refused); n != 0 {
+		t.Errorf("%d events of the refused property marked published", n)
+	}
+	want := wantOrder(events)
+	for _, r := range readTopicUntilIDs(t, broker, TopicReservationEvents, want[other], 20*time.Second) {
+		if r.key == refused {
+			t.Errorf("%s of the refused property is in the log", r.id)
+		}
+	}
+
+	faults.Remove()
+	eventually(t, 30*time.Second, "the refused property's events published", func() bool { return unpublished(t, pool) == 0 })
+	got, dups := firstSeenOrder(readTopicUntilIDs(t, broker, TopicReservationEvents, want[refused], 20*time.Second))
+	if dups != 0 {
+		t.Errorf("%d duplicates: a refused batch was written in part", dups)
+	}
+	assertOrder(t, got, want)
+}
