@@ -71,32 +71,6 @@ func ARIToPartner(set *MappingSet, u canonical.ARIUpdate) (out canonical.ARIUpda
 	return out, skipped, nil
 }
 
-// HandleARIEvent is the HandleEvent of an ARI-only outbound connector: it
-// maps an availability.changed or rates.changed event to the channel's codes
-// and pushes it at once, ignoring every other event and properties the
-// channel does not list. The ARI fan-out coalesces instead; this is the path
-// for a hub that wires the connector as a plain outbound consumer.
-func HandleARIEvent(ctx context.Context, res Resources, p ARIPusher, e canonical.Event) error {
-	if (e.Type != canonical.EventAvailabilityChanged && e.Type != canonical.EventRatesChanged) || e.ARI == nil {
-		return nil
-	}
-	if res.Mappings == nil {
-		return Permanent(fmt.Errorf("%s: no mapping store", p.Name()))
-	}
-	set, err := res.Mappings.Set(ctx, p.Name())
-	if err != nil {
-		return Retryable(err)
-	}
-	u, _, err := ARIToPartner(set, *e.ARI)
-	if errors.Is(err, ErrPropertyNotListed) {
-		return nil
-	}
-	if len(u.Availability)+len(u.Restrictions)+len(u.Rates) == 0 {
-		return nil
-	}
-	return p.PushARI(ctx, u)
-}
-
 // SplitARI cuts u into updates of at most max entries each (availability,
 // restrictions and rates counted together), keeping their order, for
 // channels that limit the size of one message.

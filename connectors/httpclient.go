@@ -109,6 +109,12 @@ type Client struct {
 // ClientOption adjusts a Client.
 type ClientOption func(*Client)
 
+// WithLogger makes the client log to logger rather than the connector's
+// (a payment gateway's client logs no debug records, which hold card tokens).
+func WithLogger(logger *slog.Logger) ClientOption {
+	return func(c *Client) { c.logger = logger.With("partner", c.partner) }
+}
+
 // WithErrorDescriber sets how the partner's error bodies are read: fn returns
 // the partner's explanation of a failed call, which goes into the error.
 func WithErrorDescriber(fn func(status int, body []byte) string) ClientOption {

@@ -26,6 +26,7 @@ type Mappings struct {
 
 	mu    sync.Mutex
 	cache map[string]cachedSet // by connector
+	kinds map[string]Spec      // instance name -> its kind, as Build made it
 }
 
 // mappingsTTL bounds how long a process maps codes with a connector's
@@ -70,11 +71,7 @@ func (m *Mappings) Set(ctx context.Context, connector string) (*MappingSet, erro
 	if err != nil {
 		return nil, err
 	}
-	var defaults []Mapping
-	if s, ok := Lookup(connector); ok {
-		defaults = s.DefaultMappings
-	}
-	set := NewMappingSet(connector, defaults, stored)
+	set := NewMappingSet(connector, m.Defaults(connector), stored)
 	m.mu.Lock()
 	if m.cache == nil {
 		m.cache = map[string]cachedSet{}
@@ -82,6 +79,62 @@ func (m *Mappings) Set(ctx context.Context, connector string) (*MappingSet, erro
 	m.cache[connector] = cachedSet{set: set, expires: now.Add(mappingsTTL)}
 	m.mu.Unlock()
 	return set, nil
+}
+
+// bind records that the instance called name is of the kind s, whose
+// default mappings it starts from.
+func (m *Mappings) bind(name string, s Spec) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.kinds == nil {
+		m.kinds = map[string]Spec{}
+	}
+	m.kinds[name] = s
+	delete(m.cache, name)
+}
+
+// kind returns the registration of the instance called name: the kind Build
+// made it of, or the connector registered under that name.
+func (m *Mappings) kind(name string) (Spec, bool) {
+	m.mu.Lock()
+	s, ok := m.kinds[name]
+	m.mu.Unlock()
+	if ok {
+		return s, true
+	}
+	return Lookup(name)
+}
+
+// Known reports whether connector names a connector instance built on
+// this store, or a registered connector.
+func (m *Mappings) Known(connector string) bool {
+	_, ok := m.kind(connector)
+	return ok
+}
+
+// Instances returns the names Known accepts, sorted, for messages.
+func (m *Mappings) Instances() []string {
+	seen := map[string]bool{}
+	for _, n := range Names() {
+		seen[n] = true
+	}
+	m.mu.Lock()
+	for n := range m.kinds {
+		seen[n] = true
+	}
+	m.mu.Unlock()
+	out := make([]string, 0, len(seen))
+	for n := range seen {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Defaults returns connector's built-in mappings: its kind's.
+func (m *Mappings) Defaults(connector string) []Mapping {
+	s, _ := m.kind(connector)
+	return s.DefaultMappings
 }
 
 // Replace makes list the stored mappings of connector, in one transaction.
@@ -119,8 +172,9 @@ func (m *Mappings) forget(connector string) {
 // JSON is YAML too, so the same file may be written as JSON.
 type MappingFile map[string][]Mapping
 
-// ReadMappingFile reads and checks a mapping file: each connector named must be
-// registered and each mapping valid.
+// ReadMappingFile reads and checks a mapping file: each mapping must be
+// valid. Which connector names it may use is the loader's business (see
+// LoadFile).
 func ReadMappingFile(path string) (MappingFile, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -138,9 +192,6 @@ func ReadMappingFile(path string) (MappingFile, error) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		if _, ok := Lookup(n); !ok {
-			return nil, fmt.Errorf("mappings %s: no connector %q (registered: %s)", path, n, strings.Join(Names(), ", "))
-		}
 		if err := ValidateMappings(f[n]); err != nil {
 			return nil, fmt.Errorf("mappings %s: %s: %w", path, n, err)
 		}
@@ -149,12 +200,19 @@ func ReadMappingFile(path string) (MappingFile, error) {
 }
 
 // LoadFile stores the mappings of the file at path, replacing the stored
-// mappings of every connector it names. serve calls it at start when a
-// mapping file is configured; the file is then the record for those connectors.
+// mappings of every connector it names, which must be built on m (see
+// Build) or registered. serve calls it at start, once its connectors are
+// built, when a mapping file is configured; the file is then the record for
+// those connectors.
 func (m *Mappings) LoadFile(ctx context.Context, path string) error {
 	f, err := ReadMappingFile(path)
 	if err != nil {
 		return err
+	}
+	for n := range f {
+		if !m.Known(n) {
+			return fmt.Errorf("mappings %s: no connector %q (configured or registered: %s)", path, SafeText(n, 40), strings.Join(m.Instances(), ", "))
+		}
 	}
 	for n, list := range f {
 		if err := m.Replace(ctx, n, list); err != nil {
@@ -182,10 +240,9 @@ type mappingsBody struct {
 func (m *Mappings) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name := r.PathValue("name")
-		spec, ok := Lookup(name)
-		if !ok {
+		if !m.Known(name) {
 			bookingapi.WriteProblem(w, r, http.StatusNotFound, bookingapi.CodeNotFound,
-				fmt.Sprintf("no connector %q (registered: %s)", SafeText(name, 40), strings.Join(Names(), ", ")))
+				fmt.Sprintf("no connector %q (configured or registered: %s)", SafeText(name, 40), strings.Join(m.Instances(), ", ")))
 			return
 		}
 		switch r.Method {
@@ -228,6 +285,6 @@ func (m *Mappings) Handler() http.Handler {
 			list = []Mapping{}
 		}
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(mappingsBody{Connector: name, Mappings: list, Defaults: spec.DefaultMappings}) //nolint:errcheck
+		json.NewEncoder(w).Encode(mappingsBody{Connector: name, Mappings: list, Defaults: m.Defaults(name)}) //nolint:errcheck
 	})
 }

@@ -81,6 +81,11 @@ func (s Spec) Has(c Capability) bool {
 
 // Resources are what the hub shares with every connector it builds.
 type Resources struct {
+	// Name is the instance's name (see Build): the connector's Name, and
+	// the key of its mappings, links, receipts, circuit breakers and
+	// metrics. Use InstanceName, which falls back to the kind's name.
+	Name     string
+	kind     string // the registered connector Name is an instance of
 	Logger   *slog.Logger
 	Mappings *Mappings // code mappings in PostgreSQL
 	Links    *Links    // partner ids against Roomwire ids
@@ -158,42 +163,6 @@ func Names() []string {
 		n = append(n, s.Name)
 	}
 	return n
-}
-
-// Build constructs the connector called name and checks that it implements
-// the interfaces its capabilities promise.
-func Build(name string, cfg map[string]any, res Resources) (Connector, error) {
-	s, ok := Lookup(name)
-	if !ok {
-		return nil, fmt.Errorf("no connector %q (registered: %s)", name, strings.Join(Names(), ", "))
-	}
-	if res.Logger == nil {
-		res.Logger = slog.New(slog.DiscardHandler)
-	}
-	res.Logger = res.Logger.With("connector", name)
-	c, err := s.New(cfg, res)
-	if err != nil {
-		return nil, fmt.Errorf("connector %s: %w", name, err)
-	}
-	for _, cap := range s.Capabilities {
-		var missing string
-		switch {
-		case cap.Inbound():
-			_, w := c.(WebhookReceiver)
-			_, p := c.(Puller)
-			if !w && !p {
-				missing = "WebhookReceiver or Puller"
-			}
-		case cap.Outbound():
-			if _, ok := c.(Outbound); !ok {
-				missing = "Outbound"
-			}
-		}
-		if missing != "" {
-			return nil, fmt.Errorf("connector %s declares %s but does not implement %s", name, cap, missing)
-		}
-	}
-	return c, nil
 }
 
 // DecodeConfig fills dst, a pointer to a struct with json tags named as the
@@ -336,7 +305,7 @@ func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Durat
 func Configured[C any, T Connector](fields []Field, build func(C, Resources) (T, error)) func(map[string]any, Resources) (Connector, error) {
 	return func(raw map[string]any, res Resources) (Connector, error) {
 		var cfg C
-		if err := DecodeConfig(fields, raw, &cfg); err != nil {
+		if err := DecodeConfig(res.instanceFields(fields), raw, &cfg); err != nil {
 			return nil, err
 		}
 		c, err := build(cfg, res)

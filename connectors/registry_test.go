@@ -30,9 +30,6 @@ func TestRegisterRefusesBadSpecs(t *testing.T) {
 			connectors.Register(s)
 		}()
 	}
-	if _, err := connectors.Build("testpartner", nil, connectors.Resources{}); err == nil || !strings.Contains(err.Error(), "Outbound") {
-		t.Errorf("a connector missing its promised interface was built: %v", err)
-	}
 }
 
 func TestDecodeConfig(t *testing.T) {

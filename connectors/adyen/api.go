@@ -93,7 +93,7 @@ func (c *Connector) post(ctx context.Context, path, route, key string, body, out
 	h := http.Header{}
 	h.Set("X-API-Key", c.cfg.APIKey)
 	h.Set(connectors.IdempotencyHeader, key)
-	_, err := c.client.DoJSON(ctx, connectors.Request{Method: http.MethodPost, URL: c.cfg.APIURL + path, Route: route, Header: h}, body, out)
+	_, err := c.Client.DoJSON(ctx, connectors.Request{Method: http.MethodPost, URL: c.cfg.APIURL + path, Route: route, Header: h}, body, out)
 	return err
 }
 
@@ -129,14 +129,14 @@ func (c *Connector) Authorize(ctx context.Context, req payments.Request) (paymen
 	case "Authorised":
 		return payments.Result{Reference: resp.PSPReference, Amount: req.Amount, HoldExpiresAt: c.cfg.Now().Add(time.Duration(c.cfg.HoldFor))}, nil
 	case "Refused", "Cancelled":
-		return payments.Result{}, &payments.DeclineError{Gateway: Name, Code: resp.RefusalReasonCode,
+		return payments.Result{}, &payments.DeclineError{Gateway: c.Name(), Code: resp.RefusalReasonCode,
 			Reason: connectors.SafeText(resp.RefusalReason, 200)}
 	case "Error":
 		return payments.Result{}, connectors.Retryable(fmt.Errorf("adyen: /payments: resultCode Error: %s", connectors.SafeText(resp.RefusalReason, 200)))
 	}
 	// RedirectShopper, IdentifyShopper...: the issuer wants the guest present,
 	// which an off-session guarantee cannot do.
-	return payments.Result{}, &payments.DeclineError{Gateway: Name, Code: resp.ResultCode, Reason: "the issuer asks for the shopper"}
+	return payments.Result{}, &payments.DeclineError{Gateway: c.Name(), Code: resp.ResultCode, Reason: "the issuer asks for the shopper"}
 }
 
 // modify posts a modification of the payment req.Reference.

@@ -12,7 +12,6 @@ package adyen
 import (
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -128,8 +127,8 @@ func init() {
 // payments.Service.AddGateway.
 type Connector struct {
 	*payments.Binding
+	connectors.Base
 	cfg     Config
-	client  *connectors.Client
 	hmacKey []byte
 }
 
@@ -148,23 +147,15 @@ func New(cfg Config, res connectors.Resources) (*Connector, error) {
 		return nil, err
 	}
 	key, _ := hex.DecodeString(cfg.HMACKey)
-	client, err := connectors.NewClient(Name, cfg.HTTP, payments.GatewayLogger(res.Logger), connectors.WithErrorDescriber(describeError))
+	base, err := connectors.NewBase(Name, res, cfg.HTTP, connectors.WithErrorDescriber(describeError), connectors.WithLogger(payments.GatewayLogger(res.Logger)))
 	if err != nil {
-		return nil, fmt.Errorf("adyen: %w", err)
+		return nil, err
 	}
-	return &Connector{Binding: payments.NewBinding(Name, res.Logger), cfg: cfg, client: client, hmacKey: key}, nil
+	return &Connector{Binding: payments.NewBinding(base.Name(), res.Logger), Base: base, cfg: cfg, hmacKey: key}, nil
 }
-
-// Name returns "adyen".
-func (c *Connector) Name() string { return Name }
 
 // Features: Adyen adjusts (and so extends) a pre-authorisation in place,
 // captures part of it and refunds part of a capture.
 func (c *Connector) Features() payments.Features {
 	return payments.Features{Adjust: true, PartialCapture: true, PartialRefund: true}
 }
-
-// Close releases the HTTP client.
-func (c *Connector) Close() error { return c.client.Close() }
-
-// Breakers returns the state of the connector's circuit breakers.

@@ -35,7 +35,7 @@ func (t *tokenSource) get(ctx context.Context) (string, error) {
 	h := http.Header{}
 	h.Set("Authorization", "Basic "+basicAuth(t.c.cfg.ClientID, t.c.cfg.ClientSecret))
 	var tok Token
-	_, err := t.c.client.DoJSON(ctx, connectors.Request{
+	_, err := t.c.Client.DoJSON(ctx, connectors.Request{
 		Method: http.MethodPost, URL: t.c.cfg.IdentityURL + "/connect/token", Route: "/connect/token",
 		Header: h, Body: []byte(form.Encode()), ContentType: "application/x-www-form-urlencoded",
 	}, nil, &tok)
@@ -76,7 +76,7 @@ func (c *Connector) call(ctx context.Context, method, path, route string, header
 			h[k] = v
 		}
 		h.Set("Authorization", "Bearer "+token)
-		_, err = c.client.DoJSON(ctx, connectors.Request{Method: method, URL: c.cfg.APIURL + path, Route: route, Header: h}, in, out)
+		_, err = c.Client.DoJSON(ctx, connectors.Request{Method: method, URL: c.cfg.APIURL + path, Route: route, Header: h}, in, out)
 		var he *connectors.HTTPError
 		if attempt == 0 && errors.As(err, &he) && he.Status == http.StatusUnauthorized {
 			c.tokens.invalidate(token)

@@ -8,7 +8,6 @@ package apaleo
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"time"
 
@@ -147,10 +146,8 @@ func init() {
 
 // Connector is the Apaleo connector.
 type Connector struct {
+	connectors.Base
 	cfg    Config
-	res    connectors.Resources
-	logger *slog.Logger
-	client *connectors.Client
 	tokens *tokenSource
 	tr     Translator
 }
@@ -172,25 +169,14 @@ func New(cfg Config, res connectors.Resources) (*Connector, error) {
 	if res.Mappings == nil || res.Links == nil || res.Receipts == nil {
 		return nil, errors.New("apaleo: the hub must provide mappings, links and receipts (connectors.NewResources)")
 	}
-	if res.Logger == nil {
-		res.Logger = slog.New(slog.DiscardHandler)
-	}
-	client, err := connectors.NewClient(Name, cfg.HTTP, res.Logger, connectors.WithErrorDescriber(describeError))
+	base, err := connectors.NewBase(Name, res, cfg.HTTP, connectors.WithErrorDescriber(describeError))
 	if err != nil {
-		return nil, fmt.Errorf("apaleo: %w", err)
+		return nil, err
 	}
-	c := &Connector{cfg: cfg, res: res, logger: res.Logger, client: client, tr: Translator{ChannelCode: cfg.ChannelCode}}
+	c := &Connector{Base: base, cfg: cfg, tr: Translator{ChannelCode: cfg.ChannelCode}}
 	c.tokens = &tokenSource{c: c}
 	return c, nil
 }
-
-// Name returns "apaleo".
-func (c *Connector) Name() string { return Name }
-
-// Close releases the HTTP client.
-func (c *Connector) Close() error { return c.client.Close() }
-
-// Breakers returns the state of the connector's circuit breakers.
 
 // describeError reads Apaleo's error body: {"messages": ["..."]}.
 func describeError(status int, body []byte) string {

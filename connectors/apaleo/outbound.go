@@ -29,7 +29,7 @@ func (c *Connector) HandleEvent(ctx context.Context, e canonical.Event) error {
 	if r.Channel == Channel {
 		return nil // Apaleo made it: sending it back would echo forever
 	}
-	link, err := c.res.Links.Get(ctx, Name, r.ID)
+	link, err := c.Res.Links.Get(ctx, c.Name(), r.ID)
 	switch {
 	case errors.Is(err, connectors.ErrNoLink):
 		link = nil
@@ -39,7 +39,7 @@ func (c *Connector) HandleEvent(ctx context.Context, e canonical.Event) error {
 	if link != nil && link.SyncedVersion >= r.Version {
 		return nil // Apaleo already has this version or a later one
 	}
-	set, err := c.res.Mappings.Set(ctx, Name)
+	set, err := c.Res.Mappings.Set(ctx, c.Name())
 	if err != nil {
 		return connectors.Retryable(err)
 	}
@@ -81,7 +81,7 @@ func (c *Connector) transition(ctx context.Context, r *canonical.Reservation, li
 	case c.cfg.StayMaster == StayMasterApaleo:
 		return c.synced(ctx, r, link, "stay managed in Apaleo; "+name+" not sent")
 	case !ok:
-		c.logger.WarnContext(ctx, "Apaleo has no action for this change of status; make it in Apaleo", "reservation_id", r.ID,
+		c.Logger.WarnContext(ctx, "Apaleo has no action for this change of status; make it in Apaleo", "reservation_id", r.ID,
 			"transition", name, "apaleo_booking", link.PartnerGroupID, "correlation_id", canonical.CorrelationID(ctx))
 		return c.synced(ctx, r, link, name+" not sent: Apaleo has no such action")
 	}
@@ -129,11 +129,11 @@ func (c *Connector) create(ctx context.Context, r, pr *canonical.Reservation) er
 		return connectors.Permanent(fmt.Errorf("apaleo: book reservation %s: Apaleo answered booking %q with %d reservations for %d rooms",
 			r.ID, connectors.SafeText(out.ID, 40), len(ids), len(r.RoomStays)))
 	}
-	if err := c.res.Links.Put(ctx, connectors.Link{Connector: Name, ReservationID: r.ID, PartnerGroupID: out.ID,
+	if err := c.Res.Links.Put(ctx, connectors.Link{Connector: c.Name(), ReservationID: r.ID, PartnerGroupID: out.ID,
 		PartnerIDs: ids, SyncedVersion: r.Version, Origin: connectors.OriginRoomwire}); err != nil {
 		return connectors.Retryable(err) // the retry books again with the same key, and Apaleo answers the same booking
 	}
-	c.logger.InfoContext(ctx, "booked in Apaleo", "reservation_id", r.ID, "property", r.PropertyID, "apaleo_booking", out.ID,
+	c.Logger.InfoContext(ctx, "booked in Apaleo", "reservation_id", r.ID, "property", r.PropertyID, "apaleo_booking", out.ID,
 		"version", r.Version, "correlation_id", canonical.CorrelationID(ctx))
 	return nil
 }
@@ -170,10 +170,10 @@ func (c *Connector) cancel(ctx context.Context, r *canonical.Reservation, link *
 
 func (c *Connector) synced(ctx context.Context, r *canonical.Reservation, link *connectors.Link, what string) error {
 	link.SyncedVersion = r.Version
-	if err := c.res.Links.Put(ctx, *link); err != nil {
+	if err := c.Res.Links.Put(ctx, *link); err != nil {
 		return connectors.Retryable(err) // amending and cancelling again is harmless
 	}
-	c.logger.InfoContext(ctx, what, "reservation_id", r.ID, "property", r.PropertyID, "apaleo_booking", link.PartnerGroupID,
+	c.Logger.InfoContext(ctx, what, "reservation_id", r.ID, "property", r.PropertyID, "apaleo_booking", link.PartnerGroupID,
 		"version", r.Version, "correlation_id", canonical.CorrelationID(ctx))
 	return nil
 }

@@ -24,7 +24,7 @@ func (c *Connector) Run(ctx context.Context, sink connectors.Sink) error {
 		from := canonical.DateOf(time.Now().UTC())
 		for _, p := range c.cfg.Properties {
 			if err := c.SyncARI(ctx, sink, p, from, from.AddDays(c.cfg.ARIDays-1)); err != nil && ctx.Err() == nil {
-				c.logger.WarnContext(ctx, "pulling availability and rates failed", "property", p, "error", err.Error())
+				c.Logger.WarnContext(ctx, "pulling availability and rates failed", "property", p, "error", err.Error())
 			}
 		}
 		select {
@@ -40,7 +40,7 @@ func (c *Connector) Run(ctx context.Context, sink connectors.Sink) error {
 // delivers them as one ARI update. Only unit groups and rate plans that are
 // mapped are delivered: the mappings say what Roomwire sells.
 func (c *Connector) SyncARI(ctx context.Context, sink connectors.Sink, property string, from, to canonical.Date) error {
-	set, err := c.res.Mappings.Set(ctx, Name)
+	set, err := c.Res.Mappings.Set(ctx, c.Name())
 	if err != nil {
 		return connectors.Retryable(err)
 	}

@@ -49,7 +49,7 @@ func (c *Connector) Webhook(sink connectors.Sink) http.Handler {
 		}
 		status, err := c.HandleWebhook(ctx, data, sink)
 		if err != nil {
-			c.logger.WarnContext(ctx, "webhook refused", "status", status, "error", err.Error(),
+			c.Logger.WarnContext(ctx, "webhook refused", "status", status, "error", err.Error(),
 				"correlation_id", canonical.CorrelationID(ctx))
 			text := err.Error()
 			if status == http.StatusServiceUnavailable {
@@ -93,7 +93,7 @@ func (c *Connector) HandleWebhook(ctx context.Context, data []byte, sink connect
 		return http.StatusOK, nil
 	}
 	if hook.Topic != "Reservation" || !reservationEvents[hook.Type] {
-		c.logger.DebugContext(ctx, "webhook ignored", "topic", connectors.SafeText(hook.Topic, 40), "type", connectors.SafeText(hook.Type, 40))
+		c.Logger.DebugContext(ctx, "webhook ignored", "topic", connectors.SafeText(hook.Topic, 40), "type", connectors.SafeText(hook.Type, 40))
 		return http.StatusOK, nil
 	}
 	if hook.ID == "" || hook.Data.EntityID == "" {
@@ -105,12 +105,12 @@ func (c *Connector) HandleWebhook(ctx context.Context, data []byte, sink connect
 	if !connectors.ValidPartnerID(hook.Data.EntityID) {
 		return http.StatusBadRequest, errors.New("apaleo webhook: data.entityId must be 1 to 128 characters of valid UTF-8 without control characters")
 	}
-	seen, err := c.res.Receipts.Seen(ctx, Name, hook.ID)
+	seen, err := c.Res.Receipts.Seen(ctx, c.Name(), hook.ID)
 	if err != nil {
 		return http.StatusServiceUnavailable, err
 	}
 	if seen {
-		c.logger.DebugContext(ctx, "webhook already handled", "webhook_id", hook.ID)
+		c.Logger.DebugContext(ctx, "webhook already handled", "webhook_id", hook.ID)
 		return http.StatusOK, nil
 	}
 	if _, err := c.receive(ctx, hook.Data.EntityID, stayEvents[hook.Type], sink); err != nil {
@@ -119,9 +119,9 @@ func (c *Connector) HandleWebhook(ctx context.Context, data []byte, sink connect
 		}
 		return http.StatusUnprocessableEntity, err
 	}
-	if err := c.res.Receipts.Record(ctx, Name, hook.ID); err != nil {
+	if err := c.Res.Receipts.Record(ctx, c.Name(), hook.ID); err != nil {
 		// The booking is durable; a repeat will be absorbed by the idempotent applier.
-		c.logger.WarnContext(ctx, "could not record webhook receipt", "error", err.Error())
+		c.Logger.WarnContext(ctx, "could not record webhook receipt", "error", err.Error())
 	}
 	return http.StatusOK, nil
 }
@@ -146,7 +146,7 @@ func (c *Connector) receive(ctx context.Context, id string, stay bool, sink conn
 // Roomwire's) is not delivered back, except its status when stay says the
 // front desk changed it.
 func (c *Connector) deliver(ctx context.Context, r *Reservation, stay bool, sink connectors.Sink) (bool, error) {
-	link, err := c.res.Links.FindByPartnerID(ctx, Name, r.ID)
+	link, err := c.Res.Links.FindByPartnerID(ctx, c.Name(), r.ID)
 	switch {
 	case err != nil && !errors.Is(err, connectors.ErrNoLink):
 		return false, connectors.Retryable(err)
@@ -167,7 +167,7 @@ func (c *Connector) deliver(ctx context.Context, r *Reservation, stay bool, sink
 	if err := sink.Deliver(ctx, *b); err != nil {
 		return false, fmt.Errorf("apaleo: deliver reservation %s: %w", connectors.SafeText(r.ID, 40), err)
 	}
-	c.logger.InfoContext(ctx, "received reservation from Apaleo", "apaleo_reservation", r.ID, "property", r.Property.ID,
+	c.Logger.InfoContext(ctx, "received reservation from Apaleo", "apaleo_reservation", r.ID, "property", r.Property.ID,
 		"status", r.Status, "correlation_id", canonical.CorrelationID(ctx))
 	return true, nil
 }
@@ -186,7 +186,7 @@ func (c *Connector) deliverStatus(ctx context.Context, r *Reservation, link *con
 	if err := sink.Deliver(ctx, *b); err != nil {
 		return false, fmt.Errorf("apaleo: deliver the status of reservation %s: %w", connectors.SafeText(r.ID, 40), err)
 	}
-	c.logger.InfoContext(ctx, "received a status from Apaleo", "apaleo_reservation", r.ID, "reservation_id", link.ReservationID,
+	c.Logger.InfoContext(ctx, "received a status from Apaleo", "apaleo_reservation", r.ID, "reservation_id", link.ReservationID,
 		"status", r.Status, "correlation_id", canonical.CorrelationID(ctx))
 	return true, nil
 }

@@ -22,7 +22,6 @@ package bookingcom
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -32,7 +31,8 @@ import (
 	"github.com/roomwire/roomwire/connectors/ota"
 )
 
-// Name is the connector's registered name, and the channel of its bookings.
+// Name is the connector's registered name. An instance's bookings carry its
+// instance name as their channel: "bookingcom" unless configured otherwise.
 const Name = "bookingcom"
 
 // Config configures the connector.
@@ -152,7 +152,7 @@ func (Translator) ToCanonical(data []byte) (connectors.Message, error) {
 	if len(list) != 1 {
 		return connectors.Message{}, connectors.Permanent(fmt.Errorf("bookingcom: the feed holds %d reservations; translate them one at a time", len(list)))
 	}
-	b, err := reader(connectors.CardDrop).Booking(rq, &list[0])
+	b, err := reader(Name, connectors.CardDrop).Booking(rq, &list[0])
 	if err != nil {
 		return connectors.Message{}, fmt.Errorf("bookingcom: %w", err)
 	}
@@ -165,9 +165,10 @@ func (Translator) FromCanonical(r *canonical.Reservation) ([]byte, error) {
 	return ota.Translator{}.FromCanonical(r)
 }
 
-// reader reads Booking.com's OTA with its status vocabulary.
-func reader(cards connectors.CardPolicy) ota.Reader {
-	return ota.Reader{Connector: Name, Channel: Name, Vocabulary: ota.DefaultVocabulary, Cards: cards}
+// reader reads Booking.com's OTA with its status vocabulary, for the
+// instance called name.
+func reader(name string, cards connectors.CardPolicy) ota.Reader {
+	return ota.Reader{Connector: name, Channel: name, Vocabulary: ota.DefaultVocabulary, Cards: cards}
 }
 
 // forceNew makes a reservation of the new feed a new booking, unless it is
@@ -192,10 +193,8 @@ func init() {
 
 // Connector is the Booking.com connector.
 type Connector struct {
+	connectors.Base
 	cfg    Config
-	res    connectors.Resources
-	logger *slog.Logger
-	client *connectors.Client
 	reader ota.Reader
 
 	mu      sync.Mutex
@@ -220,22 +219,12 @@ func New(cfg Config, res connectors.Resources) (*Connector, error) {
 	if res.Receipts == nil {
 		return nil, errors.New("bookingcom: the hub must provide receipts (connectors.NewResources)")
 	}
-	if res.Logger == nil {
-		res.Logger = slog.New(slog.DiscardHandler)
-	}
-	client, err := connectors.NewClient(Name, cfg.HTTP, res.Logger, connectors.WithErrorDescriber(describeError))
+	base, err := connectors.NewBase(Name, res, cfg.HTTP, connectors.WithErrorDescriber(describeError))
 	if err != nil {
-		return nil, fmt.Errorf("bookingcom: %w", err)
+		return nil, err
 	}
-	return &Connector{cfg: cfg, res: res, logger: res.Logger, client: client, reader: reader(cfg.CardPolicy),
-		pending: map[string]*Pending{}}, nil
+	return &Connector{Base: base, cfg: cfg, reader: reader(base.Name(), cfg.CardPolicy), pending: map[string]*Pending{}}, nil
 }
-
-// Name returns "bookingcom".
-func (c *Connector) Name() string { return Name }
-
-// Close releases the HTTP client.
-func (c *Connector) Close() error { return c.client.Close() }
 
 func describeError(_ int, body []byte) string {
 	if msg := describeReportFault(body); msg != "" {

@@ -56,7 +56,7 @@ func (c *Connector) Run(ctx context.Context, sink connectors.Sink) error {
 	defer t.Stop()
 	for {
 		if err := c.Poll(ctx, sink); err != nil && ctx.Err() == nil {
-			c.logger.WarnContext(ctx, "reading the Booking.com feeds failed", "error", connectors.SafeText(err.Error(), 300))
+			c.Logger.WarnContext(ctx, "reading the Booking.com feeds failed", "error", connectors.SafeText(err.Error(), 300))
 		}
 		select {
 		case <-ctx.Done():
@@ -98,7 +98,7 @@ func (c *Connector) header() http.Header {
 }
 
 func (c *Connector) pollFeed(ctx context.Context, sink connectors.Sink, feed string) error {
-	resp, err := c.client.Do(ctx, connectors.Request{Method: http.MethodGet, URL: c.feedURL(feed), Route: "/hotels/ota/" + feed, Header: c.header()})
+	resp, err := c.Client.Do(ctx, connectors.Request{Method: http.MethodGet, URL: c.feedURL(feed), Route: "/hotels/ota/" + feed, Header: c.header()})
 	if err != nil {
 		return fmt.Errorf("bookingcom: read %s: %w", feed, err)
 	}
@@ -120,7 +120,7 @@ func (c *Connector) pollFeed(ctx context.Context, sink connectors.Sink, feed str
 		id, hotel := key.id, key.hotel
 		acks = append(acks, ota.ReservationRS{UniqueID: &ota.UniqueID{Type: "14", ID: id}, HotelReservationIDs: []ota.HotelReservationID{
 			{ResIDType: "14", ResIDValue: id},
-			{ResIDType: "10", ResIDValue: connectors.ConfirmationReference(Name, hotel, id)},
+			{ResIDType: "10", ResIDValue: connectors.ConfirmationReference(c.Name(), hotel, id)},
 		}})
 		ackKeys = append(ackKeys, key.receipt)
 	}
@@ -134,8 +134,8 @@ func (c *Connector) pollFeed(ctx context.Context, sink connectors.Sink, feed str
 		return err
 	}
 	for i, a := range acks {
-		if err := c.res.Receipts.Record(ctx, Name, ackKeys[i]); err != nil {
-			c.logger.WarnContext(ctx, "could not record an acknowledgement; a repeat will be absorbed by the idempotent store", "error", err.Error())
+		if err := c.Res.Receipts.Record(ctx, c.Name(), ackKeys[i]); err != nil {
+			c.Logger.WarnContext(ctx, "could not record an acknowledgement; a repeat will be absorbed by the idempotent store", "error", err.Error())
 		}
 		c.mu.Lock()
 		delete(c.pending, feed+"/"+a.UniqueID.ID)
@@ -159,7 +159,7 @@ func (c *Connector) receive(ctx context.Context, sink connectors.Sink, feed stri
 		// the warning says why before then.
 		c.track(feed, id, "", "", h.CreateDateTime)
 		c.setState(feed, id, "refused", err)
-		c.logger.ErrorContext(ctx, "Booking.com reservation refused", "feed", feed, "bookingcom_reservation", connectors.SafeText(id, 40),
+		c.Logger.ErrorContext(ctx, "Booking.com reservation refused", "feed", feed, "bookingcom_reservation", connectors.SafeText(id, 40),
 			"error", connectors.SafeText(err.Error(), 300))
 		return received{}, false
 	}
@@ -167,18 +167,18 @@ func (c *Connector) receive(ctx context.Context, sink connectors.Sink, feed stri
 	r := b.Reservation
 	key := received{id: r.ExternalID, hotel: r.PropertyID, receipt: feed + ":" + r.ExternalID + ":" + b.Revision}
 	c.track(feed, r.ExternalID, r.PropertyID, b.Revision, h.CreateDateTime)
-	seen, err := c.res.Receipts.Seen(ctx, Name, key.receipt)
+	seen, err := c.Res.Receipts.Seen(ctx, c.Name(), key.receipt)
 	if err != nil {
 		c.setState(feed, r.ExternalID, "delivering", err)
 		return key, false
 	}
 	if seen {
 		// Acknowledged before, yet listed again: never import it twice.
-		c.logger.DebugContext(ctx, "reservation already acknowledged; acknowledging again", "bookingcom_reservation", r.ExternalID)
+		c.Logger.DebugContext(ctx, "reservation already acknowledged; acknowledging again", "bookingcom_reservation", r.ExternalID)
 		return key, true
 	}
 	b.ReceivedAt = c.cfg.Now().UTC().Truncate(time.Millisecond)
-	unmapped := connectors.CheckMapped(ctx, c.res, Name, *b)
+	unmapped := connectors.CheckMapped(ctx, c.Res, c.Name(), *b)
 	if connectors.IsRetryable(unmapped) {
 		c.setState(feed, r.ExternalID, "delivering", unmapped)
 		return key, false
@@ -189,7 +189,7 @@ func (c *Connector) receive(ctx context.Context, sink connectors.Sink, feed stri
 			state = "unmapped" // a sink that applies at once refused it
 		}
 		c.setState(feed, r.ExternalID, state, err)
-		c.logger.WarnContext(ctx, "could not deliver a Booking.com reservation; not acknowledged", "bookingcom_reservation", r.ExternalID,
+		c.Logger.WarnContext(ctx, "could not deliver a Booking.com reservation; not acknowledged", "bookingcom_reservation", r.ExternalID,
 			"error", connectors.SafeText(err.Error(), 300))
 		return key, false
 	}
@@ -197,11 +197,11 @@ func (c *Connector) receive(ctx context.Context, sink connectors.Sink, feed stri
 		// Delivered to wait in quarantine; not acknowledged, so that the
 		// email fallback still reaches the hotel if no one adds the mapping.
 		c.setState(feed, r.ExternalID, "quarantined", unmapped)
-		c.logger.WarnContext(ctx, "Booking.com reservation quarantined: unmapped codes", "bookingcom_reservation", r.ExternalID,
+		c.Logger.WarnContext(ctx, "Booking.com reservation quarantined: unmapped codes", "bookingcom_reservation", r.ExternalID,
 			"hotel", r.PropertyID, "error", unmapped.Error())
 		return key, false
 	}
-	c.logger.InfoContext(ctx, "received Booking.com reservation", "feed", feed, "bookingcom_reservation", r.ExternalID,
+	c.Logger.InfoContext(ctx, "received Booking.com reservation", "feed", feed, "bookingcom_reservation", r.ExternalID,
 		"hotel", r.PropertyID, "action", string(b.Action))
 	return key, true
 }
@@ -221,7 +221,7 @@ func (c *Connector) acknowledge(ctx context.Context, feed string, list []ota.Res
 	h := c.header()
 	// Acknowledging twice is harmless, so the call may be retried.
 	h.Set(connectors.IdempotencyHeader, "ack-"+ota.EchoOf(body))
-	resp, err := c.client.Do(ctx, connectors.Request{Method: http.MethodPost, URL: c.cfg.APIURL + "/hotels/ota/" + feed, Route: "/hotels/ota/" + feed,
+	resp, err := c.Client.Do(ctx, connectors.Request{Method: http.MethodPost, URL: c.cfg.APIURL + "/hotels/ota/" + feed, Route: "/hotels/ota/" + feed,
 		Header: h, Body: body, ContentType: "text/xml; charset=utf-8"})
 	if err != nil {
 		return fmt.Errorf("bookingcom: acknowledge %s: %w", feed, err)
@@ -272,7 +272,7 @@ func (c *Connector) checkDeadlines(ctx context.Context) {
 	}
 	c.mu.Unlock()
 	for _, p := range warn {
-		c.logger.WarnContext(ctx, "Booking.com reservation not acknowledged; it goes to the hotel by email at the deadline",
+		c.Logger.WarnContext(ctx, "Booking.com reservation not acknowledged; it goes to the hotel by email at the deadline",
 			"bookingcom_reservation", p.ID, "hotel", p.Hotel, "feed", p.Feed, "state", p.State, "deadline", p.Deadline,
 			"minutes_left", int(p.Deadline.Sub(now).Minutes()), "last_error", p.LastError)
 	}
@@ -324,19 +324,15 @@ func (c *Connector) StatusHandler() http.Handler {
 }
 
 // HandleEvent reports no-shows and declined cards of Booking.com's bookings
-// (reservation events), and pushes availability.changed and rates.changed
-// events at once.
+// (reservations.reports). ARI goes out through PushARI.
 func (c *Connector) HandleEvent(ctx context.Context, e canonical.Event) error {
-	if e.Type.IsReservation() {
-		return c.handleReservationEvent(ctx, e)
-	}
-	return connectors.HandleARIEvent(ctx, c.res, c, e)
+	return c.handleReservationEvent(ctx, e)
 }
 
 // PushARI sends u (in Booking.com's codes) as OTA_HotelAvailNotif and
 // OTA_HotelRateAmountNotif.
 func (c *Connector) PushARI(ctx context.Context, u canonical.ARIUpdate) error {
-	return ota.PostARI(ctx, c.client, u, ota.ARIOptions{
+	return ota.PostARI(ctx, c.Client, u, ota.ARIOptions{
 		URL:      func(root string) string { return c.cfg.APIURL + "/hotels/ota/" + strings.TrimSuffix(root, "RQ") },
 		MaxItems: c.cfg.ARIMaxItems, User: c.cfg.Username, Password: c.cfg.Password,
 	})

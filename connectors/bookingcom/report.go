@@ -52,7 +52,7 @@ type ReportFault struct {
 // Booking.com refuses as already reported counts as sent.
 func (c *Connector) handleReservationEvent(ctx context.Context, e canonical.Event) error {
 	r := e.Reservation
-	if r == nil || r.Channel != Name || r.ExternalID == "" {
+	if r == nil || r.Channel != c.Name() || r.ExternalID == "" {
 		return nil // not a Booking.com booking
 	}
 	if t := e.Transition; t != nil && t.To == canonical.StatusNoShow {
@@ -74,7 +74,7 @@ func (c *Connector) handleReservationEvent(ctx context.Context, e canonical.Even
 
 // report sends one report unless its receipt says it was sent.
 func (c *Connector) report(ctx context.Context, r *canonical.Reservation, key string, rep Report) error {
-	return connectors.SendOnce(ctx, c.res.Receipts, Name, key, func() error {
+	return connectors.SendOnce(ctx, c.Res.Receipts, c.Name(), key, func() error {
 		body, err := xml.Marshal(ReportRequest{ReservationID: r.ExternalID, Report: rep})
 		if err != nil {
 			return connectors.Permanent(err)
@@ -82,7 +82,7 @@ func (c *Connector) report(ctx context.Context, r *canonical.Reservation, key st
 		h := http.Header{}
 		h.Set("Authorization", ota.BasicAuth(c.cfg.Username, c.cfg.Password))
 		h.Set(connectors.IdempotencyHeader, key)
-		_, err = c.client.Do(ctx, connectors.Request{Method: http.MethodPost, URL: c.cfg.APIURL + "/hotels/xml/reporting",
+		_, err = c.Client.Do(ctx, connectors.Request{Method: http.MethodPost, URL: c.cfg.APIURL + "/hotels/xml/reporting",
 			Route: "/hotels/xml/reporting", Header: h, Body: append([]byte(xml.Header), body...), ContentType: "application/xml"})
 		var he *connectors.HTTPError
 		if errors.As(err, &he) && he.Status == http.StatusBadRequest && strings.Contains(strings.ToLower(he.Message), "already") {
@@ -91,7 +91,7 @@ func (c *Connector) report(ctx context.Context, r *canonical.Reservation, key st
 		if err != nil {
 			return fmt.Errorf("bookingcom: report %s of reservation %s (%s): %w", rep.Kind, connectors.SafeText(r.ExternalID, 40), r.ID, err)
 		}
-		c.logger.InfoContext(ctx, "reported to Booking.com", "report", rep.Kind, "reservation_id", r.ID,
+		c.Logger.InfoContext(ctx, "reported to Booking.com", "report", rep.Kind, "reservation_id", r.ID,
 			"bookingcom_reservation", connectors.SafeText(r.ExternalID, 40), "correlation_id", canonical.CorrelationID(ctx))
 		return nil
 	})

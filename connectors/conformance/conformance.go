@@ -77,7 +77,9 @@ type ARICodes struct {
 	NoMinStayThrough bool
 }
 
-// Setup describes a connector to the suite.
+// Setup describes a connector to the suite. The behavioural checks start
+// the connector as an instance not named after its kind (Resources.Name),
+// as a second channel of the same kind would be.
 type Setup struct {
 	// Name is the connector's registered name.
 	Name     string
@@ -408,10 +410,11 @@ func start(t *testing.T, s Setup) *env {
 	pool := pgtest.Pool(t)
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	res := connectors.NewResources(pool, logger)
+	spec, _ := connectors.Lookup(s.Name)
+	res := connectors.NewResources(pool, logger).ForInstance(instanceName(s), spec)
 	ctx := context.Background()
 	if len(s.Mappings) > 0 {
-		if err := res.Mappings.Replace(ctx, s.Name, s.Mappings); err != nil {
+		if err := res.Mappings.Replace(ctx, res.Name, s.Mappings); err != nil {
 			t.Fatalf("mappings: %v", err)
 		}
 	}
@@ -423,8 +426,16 @@ func start(t *testing.T, s Setup) *env {
 	}
 	e := &env{store: store, res: res, logs: logs, h: s.Start(t, res)}
 	t.Cleanup(func() { checkClean(t, s, "the log", logs.String()) })
+	if _, err := connectors.Resolve(res.Name, spec, e.h.Connector); err != nil {
+		t.Fatal(err)
+	}
 	return e
 }
+
+// instanceName is the name the behavioural checks run the connector under:
+// not its kind's, so that a connector keying its mappings, links, receipts
+// or circuit breakers by its kind rather than its instance fails them.
+func instanceName(s Setup) string { return s.Name + "-second" }
 
 // checkClean fails when text holds a secret or a card number.
 func checkClean(t *testing.T, s Setup, where, text string) {
@@ -533,7 +544,7 @@ func testInboundRedelivery(t *testing.T, s Setup) {
 		t.Fatal("declares reservations.inbound but the harness has no Redeliver")
 	}
 	applier := inbound.NewApplier(e.store, e.res.Mappings, e.res.Links, e.res.Logger)
-	sink := &recordingSink{inner: &inbound.DirectSink{Connector: s.Name, Applier: applier}}
+	sink := &recordingSink{inner: &inbound.DirectSink{Connector: e.res.Name, Applier: applier}}
 	if err := e.h.Redeliver(context.Background(), sink, 3); err != nil {
 		t.Fatalf("redeliver: %v", err)
 	}

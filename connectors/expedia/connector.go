@@ -12,7 +12,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -116,16 +115,13 @@ func init() {
 
 // Connector is the Expedia connector.
 type Connector struct {
-	cfg    Config
-	res    connectors.Resources
-	logger *slog.Logger
-	client *connectors.Client
+	connectors.Base
+	cfg Config
 }
 
 // Interface guards.
 var (
 	_ connectors.Puller    = (*Connector)(nil)
-	_ connectors.Outbound  = (*Connector)(nil)
 	_ connectors.ARIPusher = (*Connector)(nil)
 	_ connectors.Closer    = (*Connector)(nil)
 )
@@ -136,21 +132,12 @@ func New(cfg Config, res connectors.Resources) (*Connector, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if res.Logger == nil {
-		res.Logger = slog.New(slog.DiscardHandler)
-	}
-	client, err := connectors.NewClient(Name, cfg.HTTP, res.Logger)
+	base, err := connectors.NewBase(Name, res, cfg.HTTP)
 	if err != nil {
-		return nil, fmt.Errorf("expedia: %w", err)
+		return nil, err
 	}
-	return &Connector{cfg: cfg, res: res, logger: res.Logger, client: client}, nil
+	return &Connector{Base: base, cfg: cfg}, nil
 }
-
-// Name returns "expedia".
-func (c *Connector) Name() string { return Name }
-
-// Close releases the HTTP client.
-func (c *Connector) Close() error { return c.client.Close() }
 
 func (c *Connector) auth() Authentication {
 	return Authentication{Username: c.cfg.Username, Password: c.cfg.Password}
@@ -166,7 +153,7 @@ func (c *Connector) post(ctx context.Context, path string, v any) ([]byte, error
 	h := http.Header{}
 	h.Set("Accept", "text/xml")
 	h.Set(connectors.IdempotencyHeader, fmt.Sprintf("%s-%d", strings.TrimPrefix(path, "/eqc/"), time.Now().UnixNano()))
-	resp, err := c.client.Do(ctx, connectors.Request{Method: http.MethodPost, URL: c.cfg.APIURL + path, Route: path, Header: h, Body: body,
+	resp, err := c.Client.Do(ctx, connectors.Request{Method: http.MethodPost, URL: c.cfg.APIURL + path, Route: path, Header: h, Body: body,
 		ContentType: "text/xml; charset=utf-8"})
 	if err != nil {
 		return nil, err
@@ -181,7 +168,7 @@ func (c *Connector) Run(ctx context.Context, sink connectors.Sink) error {
 	for {
 		for _, hotel := range c.cfg.HotelIDs {
 			if _, err := c.Retrieve(ctx, sink, hotel); err != nil && ctx.Err() == nil {
-				c.logger.WarnContext(ctx, "retrieving Expedia bookings failed", "hotel", hotel, "error", connectors.SafeText(err.Error(), 300))
+				c.Logger.WarnContext(ctx, "retrieving Expedia bookings failed", "hotel", hotel, "error", connectors.SafeText(err.Error(), 300))
 			}
 		}
 		select {
@@ -212,12 +199,14 @@ func (c *Connector) Retrieve(ctx context.Context, sink connectors.Sink, hotel st
 		bk := &rs.Bookings[i]
 		b, err := ToBooking(bk, c.cfg.CardPolicy)
 		if err != nil {
-			c.logger.ErrorContext(ctx, "Expedia booking refused", "expedia_booking", connectors.SafeText(bk.ID, 30), "error", connectors.SafeText(err.Error(), 300))
+			c.Logger.ErrorContext(ctx, "Expedia booking refused", "expedia_booking", connectors.SafeText(bk.ID, 30), "error", connectors.SafeText(err.Error(), 300))
 			errs = append(errs, err)
 			continue
 		}
 		b.ReceivedAt = now.Truncate(time.Millisecond)
-		unmapped := connectors.CheckMapped(ctx, c.res, Name, *b)
+		// The instance's bookings carry its name: "expedia" unless configured otherwise.
+		b.Connector, b.Reservation.Channel = c.Name(), c.Name()
+		unmapped := connectors.CheckMapped(ctx, c.Res, c.Name(), *b)
 		if connectors.IsRetryable(unmapped) {
 			errs = append(errs, unmapped)
 			continue
@@ -227,12 +216,12 @@ func (c *Connector) Retrieve(ctx context.Context, sink connectors.Sink, hotel st
 			continue
 		}
 		if unmapped != nil {
-			c.logger.WarnContext(ctx, "Expedia booking quarantined: unmapped codes", "expedia_booking", bk.ID, "error", unmapped.Error())
+			c.Logger.WarnContext(ctx, "Expedia booking quarantined: unmapped codes", "expedia_booking", bk.ID, "error", unmapped.Error())
 			continue
 		}
 		confirm = append(confirm, ConfirmNumber{BookingID: bk.ID, BookingType: bk.Type,
-			ConfirmNumber: connectors.ConfirmationReference(Name, hotel, bk.ID), ConfirmTime: now.Format(time.RFC3339)})
-		c.logger.InfoContext(ctx, "received Expedia booking", "expedia_booking", bk.ID, "type", bk.Type, "hotel", hotel)
+			ConfirmNumber: connectors.ConfirmationReference(c.Name(), hotel, bk.ID), ConfirmTime: now.Format(time.RFC3339)})
+		c.Logger.InfoContext(ctx, "received Expedia booking", "expedia_booking", bk.ID, "type", bk.Type, "hotel", hotel)
 	}
 	if len(confirm) > 0 {
 		data, err := c.post(ctx, "/eqc/bc", ConfirmRQ{XMLName: RootConfirmRQ, Authentication: c.auth(), Hotel: Hotel{ID: hotel}, Numbers: confirm})
@@ -244,11 +233,6 @@ func (c *Connector) Retrieve(ctx context.Context, sink connectors.Sink, hotel st
 		}
 	}
 	return len(confirm), errors.Join(errs...)
-}
-
-// HandleEvent pushes availability.changed and rates.changed events at once.
-func (c *Connector) HandleEvent(ctx context.Context, e canonical.Event) error {
-	return connectors.HandleARIEvent(ctx, c.res, c, e)
 }
 
 // PushARI sends u (in Expedia's codes) as AvailRateUpdateRQ messages of at

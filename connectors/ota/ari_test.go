@@ -84,24 +84,3 @@ func TestPushARIFailures(t *testing.T) {
 		t.Fatal(err)
 	}
 }
-
-func TestHandleEventMapsCodes(t *testing.T) {
-	w := newWorld(t, ota.Config{})
-	ev := canonical.Event{Type: canonical.EventAvailabilityChanged, PropertyID: "LIS", ARI: &canonical.ARIUpdate{PropertyID: "LIS",
-		Availability: []canonical.AvailabilityUpdate{
-			{RoomType: "DBL", From: date("2027-05-01"), To: date("2027-05-01"), Available: 0},
-			{RoomType: "SUITE", From: date("2027-05-01"), To: date("2027-05-01"), Available: 1}, // not sold on this channel
-		}}}
-	if err := w.conn.HandleEvent(context.Background(), ev); err != nil {
-		t.Fatal(err)
-	}
-	if n, ok := w.sim.ARI.Availability("HTL-LIS-01", "DBL-SEA", date("2027-05-01")); !ok || n != 0 {
-		t.Errorf("close-out not pushed in the channel's codes: %d %v", n, ok)
-	}
-	other := ev
-	other.ARI = &canonical.ARIUpdate{PropertyID: "OPO", Availability: ev.ARI.Availability}
-	before := w.sim.ARI.Messages()
-	if err := w.conn.HandleEvent(context.Background(), other); err != nil || w.sim.ARI.Messages() != before {
-		t.Errorf("a property the channel does not list: %v", err)
-	}
-}

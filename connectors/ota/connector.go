@@ -14,7 +14,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"strings"
 
@@ -33,7 +32,8 @@ const (
 
 // Config configures the connector for one OTA channel.
 type Config struct {
-	// Channel is Roomwire's code of the channel; bookings carry it. Default "ota".
+	// Channel is Roomwire's code of the channel; bookings carry it. Default:
+	// the instance's name ("ota" unless configured otherwise).
 	Channel string `json:"channel"`
 	// Auth is how the partner authenticates its pushes: basic or pos. Default basic.
 	Auth string `json:"auth"`
@@ -74,7 +74,7 @@ type Config struct {
 
 // Fields is the connector's configuration spec.
 var Fields = []connectors.Field{
-	{Name: "channel", Type: "string", Default: "ota", Description: "Roomwire's code of this OTA channel, put on its bookings"},
+	{Name: "channel", Type: "string", Description: "Roomwire's code of this OTA channel, put on its bookings; empty: the instance's name"},
 	{Name: "auth", Type: "string", Default: AuthBasic, Description: "how the partner authenticates: basic (HTTP basic auth) or pos (RequestorID ID and MessagePassword)"},
 	{Name: "inbound_user", Type: "string", Env: "ROOMWIRE_OTA_INBOUND_USER", Required: true, Description: "user (or RequestorID ID) the partner sends"},
 	{Name: "inbound_password", Type: "string", Env: "ROOMWIRE_OTA_INBOUND_PASSWORD", Required: true, Secret: true, Description: "password (or MessagePassword) the partner sends"},
@@ -92,9 +92,6 @@ var Fields = []connectors.Field{
 }
 
 func (c *Config) setDefaults() {
-	if c.Channel == "" {
-		c.Channel = Name
-	}
 	if c.Auth == "" {
 		c.Auth = AuthBasic
 	}
@@ -218,10 +215,8 @@ func init() {
 
 // Connector is the OTA connector of one channel.
 type Connector struct {
+	connectors.Base
 	cfg    Config
-	res    connectors.Resources
-	logger *slog.Logger
-	client *connectors.Client
 	reader Reader
 }
 
@@ -229,12 +224,15 @@ type Connector struct {
 var (
 	_ connectors.WebhookReceiver = (*Connector)(nil)
 	_ connectors.Outbound        = (*Connector)(nil)
-	_ connectors.ARIPusher       = (*Connector)(nil)
+	_ connectors.ARIOptional     = (*Connector)(nil)
 	_ connectors.Closer          = (*Connector)(nil)
 )
 
 // New returns a connector.
 func New(cfg Config, res connectors.Resources) (*Connector, error) {
+	if cfg.Channel == "" {
+		cfg.Channel = res.InstanceName(Name)
+	}
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -243,36 +241,21 @@ func New(cfg Config, res connectors.Resources) (*Connector, error) {
 	if cfg.ReportURL != "" && res.Receipts == nil {
 		return nil, errors.New("ota: report_url needs the hub's receipts (connectors.NewResources)")
 	}
-	if res.Logger == nil {
-		res.Logger = slog.New(slog.DiscardHandler)
-	}
-	client, err := connectors.NewClient(Name, cfg.HTTP, res.Logger, connectors.WithErrorDescriber(describeError))
+	base, err := connectors.NewBase(Name, res, cfg.HTTP, connectors.WithErrorDescriber(describeError))
 	if err != nil {
-		return nil, fmt.Errorf("ota: %w", err)
+		return nil, err
 	}
-	return &Connector{cfg: cfg, res: res, logger: res.Logger, client: client,
-		reader: Reader{Connector: Name, Channel: cfg.Channel, Vocabulary: vocab, Cards: cfg.CardPolicy}}, nil
+	return &Connector{Base: base, cfg: cfg,
+		reader: Reader{Connector: base.Name(), Channel: cfg.Channel, Vocabulary: vocab, Cards: cfg.CardPolicy}}, nil
 }
-
-// Name returns "ota".
-func (c *Connector) Name() string { return Name }
-
-// Close releases the HTTP client.
-func (c *Connector) Close() error { return c.client.Close() }
 
 // ARIEnabled reports whether the connector has somewhere to push ARI to.
 func (c *Connector) ARIEnabled() bool { return c.cfg.ARIURL != "" }
 
-// HandleEvent reports no-shows of the channel's bookings (when report_url
-// is set) and pushes availability.changed and rates.changed events at once.
+// HandleEvent reports no-shows of the channel's bookings, when report_url
+// is set (reservations.reports). ARI goes out through PushARI.
 func (c *Connector) HandleEvent(ctx context.Context, e canonical.Event) error {
-	if e.Type.IsReservation() {
-		return c.reportNoShow(ctx, e)
-	}
-	if !c.ARIEnabled() {
-		return nil
-	}
-	return connectors.HandleARIEvent(ctx, c.res, c, e)
+	return c.reportNoShow(ctx, e)
 }
 
 // PushARI sends u (in the channel's codes) as OTA notifications, at most
@@ -288,10 +271,10 @@ func (c *Connector) PushARI(ctx context.Context, u canonical.ARIUpdate) error {
 	} else {
 		opts.User, opts.Password = c.cfg.ARIUser, c.cfg.ARIPassword
 	}
-	if err := PostARI(ctx, c.client, u, opts); err != nil {
+	if err := PostARI(ctx, c.Client, u, opts); err != nil {
 		return err
 	}
-	c.logger.DebugContext(ctx, "pushed ARI", "hotel", u.PropertyID, "availability", len(u.Availability),
+	c.Logger.DebugContext(ctx, "pushed ARI", "hotel", u.PropertyID, "availability", len(u.Availability),
 		"restrictions", len(u.Restrictions), "rates", len(u.Rates), "correlation_id", canonical.CorrelationID(ctx))
 	return nil
 }

@@ -40,7 +40,7 @@ func (c *Connector) reportNoShow(ctx context.Context, e canonical.Event) error {
 		return nil
 	}
 	key := fmt.Sprintf("roomwire-%s-v%d-no_show", r.ID, r.Version)
-	return connectors.SendOnce(ctx, c.res.Receipts, c.Name(), key, func() error {
+	return connectors.SendOnce(ctx, c.Res.Receipts, c.Name(), key, func() error {
 		body, err := NoShowMessage(r.ExternalID, r.ConfirmationNumber, key, e.OccurredAt)
 		if err != nil {
 			return connectors.Permanent(err)
@@ -51,7 +51,7 @@ func (c *Connector) reportNoShow(ctx context.Context, e canonical.Event) error {
 		if c.cfg.ARIUser != "" {
 			h.Set("Authorization", BasicAuth(c.cfg.ARIUser, c.cfg.ARIPassword))
 		}
-		resp, err := c.client.Do(ctx, connectors.Request{Method: http.MethodPost, URL: c.cfg.ReportURL, Route: "/" + RootResModifyNotifRQ.Local,
+		resp, err := c.Client.Do(ctx, connectors.Request{Method: http.MethodPost, URL: c.cfg.ReportURL, Route: "/" + RootResModifyNotifRQ.Local,
 			Header: h, Body: body, ContentType: "text/xml; charset=utf-8"})
 		if err == nil {
 			err = ParseRS(resp.Body)
@@ -59,7 +59,7 @@ func (c *Connector) reportNoShow(ctx context.Context, e canonical.Event) error {
 		if err != nil {
 			return fmt.Errorf("ota: report the no-show of %s (%s): %w", connectors.SafeText(r.ExternalID, 40), r.ID, err)
 		}
-		c.logger.InfoContext(ctx, "reported a no-show to the channel", "reservation_id", r.ID,
+		c.Logger.InfoContext(ctx, "reported a no-show to the channel", "reservation_id", r.ID,
 			"channel_reservation", connectors.SafeText(r.ExternalID, 40), "correlation_id", canonical.CorrelationID(ctx))
 		return nil
 	})

@@ -104,12 +104,12 @@ func (c *Connector) HandleResNotif(ctx context.Context, data []byte, sink connec
 	// and never answered Success for what would be dead-lettered.
 	unmappedOf := make([]error, len(bookings))
 	for i := range bookings {
-		unmapped := connectors.CheckMapped(ctx, c.res, Name, bookings[i])
+		unmapped := connectors.CheckMapped(ctx, c.Res, c.Name(), bookings[i])
 		if connectors.IsRetryable(unmapped) {
 			return c.refuse(ctx, rq.EchoToken, unmapped)
 		}
 		unmappedOf[i] = unmapped
-		if err := connectors.CheckApplicable(ctx, c.res, Name, bookings[i]); err != nil {
+		if err := connectors.CheckApplicable(ctx, c.Res, c.Name(), bookings[i]); err != nil {
 			return c.refuse(ctx, rq.EchoToken, err)
 		}
 	}
@@ -121,18 +121,18 @@ func (c *Connector) HandleResNotif(ctx context.Context, data []byte, sink connec
 		if err := sink.Deliver(ctx, *b); err != nil {
 			return c.refuse(ctx, rq.EchoToken, fmt.Errorf("ota: deliver reservation %s: %w", connectors.SafeText(b.Reservation.ExternalID, 40), err))
 		}
-		if err := connectors.RecordAccepted(ctx, c.res, Name, *b); err != nil {
+		if err := connectors.RecordAccepted(ctx, c.Res, c.Name(), *b); err != nil {
 			// The booking is durable; only an immediate cancellation of it
 			// could now be refused before it reaches the store.
-			c.logger.WarnContext(ctx, "accepted reservation not recorded", "channel_reservation", b.Reservation.ExternalID, "error", err)
+			c.Logger.WarnContext(ctx, "accepted reservation not recorded", "channel_reservation", b.Reservation.ExternalID, "error", err)
 		}
 		if unmapped != nil {
 			quarantined = append(quarantined, unmapped)
-			c.logger.WarnContext(ctx, "reservation quarantined: unmapped codes", "channel_reservation", b.Reservation.ExternalID,
+			c.Logger.WarnContext(ctx, "reservation quarantined: unmapped codes", "channel_reservation", b.Reservation.ExternalID,
 				"hotel", b.Reservation.PropertyID, "error", unmapped.Error(), "correlation_id", canonical.CorrelationID(ctx))
 			continue
 		}
-		c.logger.InfoContext(ctx, "received reservation", "channel_reservation", b.Reservation.ExternalID,
+		c.Logger.InfoContext(ctx, "received reservation", "channel_reservation", b.Reservation.ExternalID,
 			"hotel", b.Reservation.PropertyID, "action", string(b.Action), "correlation_id", canonical.CorrelationID(ctx))
 	}
 	if len(quarantined) > 0 {
@@ -148,7 +148,7 @@ func (c *Connector) HandleResNotif(ctx context.Context, data []byte, sink connec
 		ids := ReservationRS{UniqueID: &UniqueID{Type: "14", ID: b.Reservation.ExternalID},
 			HotelReservationIDs: []HotelReservationID{
 				{ResIDType: "14", ResIDValue: b.Reservation.ExternalID},
-				{ResIDType: "10", ResIDValue: connectors.ConfirmationReference(Name, b.Reservation.PropertyID, b.Reservation.ExternalID)},
+				{ResIDType: "10", ResIDValue: connectors.ConfirmationReference(c.Name(), b.Reservation.PropertyID, b.Reservation.ExternalID)},
 			}}
 		if rs.XMLName == RootResModifyNotifRS {
 			rs.HotelResModifies = append(rs.HotelResModifies, ids)
@@ -166,7 +166,7 @@ func (c *Connector) refuse(ctx context.Context, echo string, err error) (int, *R
 	if connectors.IsRetryable(err) && !errors.As(err, new(*InputError)) {
 		status = http.StatusServiceUnavailable
 	}
-	c.logger.WarnContext(ctx, "OTA_HotelResNotifRQ refused", "status", status, "ota_error_code", code,
+	c.Logger.WarnContext(ctx, "OTA_HotelResNotifRQ refused", "status", status, "ota_error_code", code,
 		"error", connectors.SafeText(err.Error(), 300), "correlation_id", canonical.CorrelationID(ctx))
 	text := connectors.SafeText(err.Error(), 400)
 	if status == http.StatusServiceUnavailable {

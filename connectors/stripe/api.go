@@ -109,12 +109,12 @@ func (c *Connector) post(ctx context.Context, path, route string, key string, fo
 	h.Set("Authorization", "Bearer "+c.cfg.SecretKey)
 	h.Set("Stripe-Version", APIVersion)
 	h.Set(connectors.IdempotencyHeader, key)
-	resp, err := c.client.Do(ctx, connectors.Request{Method: http.MethodPost, URL: c.cfg.APIURL + path, Route: route,
+	resp, err := c.Client.Do(ctx, connectors.Request{Method: http.MethodPost, URL: c.cfg.APIURL + path, Route: route,
 		Header: h, Body: []byte(form.Encode()), ContentType: "application/x-www-form-urlencoded"})
 	if err != nil {
 		var he *connectors.HTTPError
 		if errors.As(err, &he) && he.Status == http.StatusPaymentRequired {
-			return &payments.DeclineError{Gateway: Name, Code: declineCode(he.Message), Reason: he.Message}
+			return &payments.DeclineError{Gateway: c.Name(), Code: declineCode(he.Message), Reason: he.Message}
 		}
 		return err
 	}
@@ -174,7 +174,7 @@ func (c *Connector) Authorize(ctx context.Context, req payments.Request) (paymen
 		if pi.LastPaymentError != nil && pi.LastPaymentError.Message != "" {
 			reason = connectors.SafeText(pi.LastPaymentError.Message, 200)
 		}
-		return payments.Result{}, &payments.DeclineError{Gateway: Name, Code: pi.Status, Reason: reason}
+		return payments.Result{}, &payments.DeclineError{Gateway: c.Name(), Code: pi.Status, Reason: reason}
 	}
 	return payments.Result{Reference: pi.ID, Amount: money(pi.AmountCapturable, pi.Currency), HoldExpiresAt: holdExpiry(&pi)}, nil
 }

@@ -10,7 +10,6 @@ package stripe
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -106,8 +105,8 @@ func init() {
 // payments.Service.AddGateway.
 type Connector struct {
 	*payments.Binding
-	cfg    Config
-	client *connectors.Client
+	connectors.Base
+	cfg Config
 }
 
 // Interface guards.
@@ -124,23 +123,15 @@ func New(cfg Config, res connectors.Resources) (*Connector, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	client, err := connectors.NewClient(Name, cfg.HTTP, payments.GatewayLogger(res.Logger), connectors.WithErrorDescriber(describeError))
+	base, err := connectors.NewBase(Name, res, cfg.HTTP, connectors.WithErrorDescriber(describeError), connectors.WithLogger(payments.GatewayLogger(res.Logger)))
 	if err != nil {
-		return nil, fmt.Errorf("stripe: %w", err)
+		return nil, err
 	}
-	return &Connector{Binding: payments.NewBinding(Name, res.Logger), cfg: cfg, client: client}, nil
+	return &Connector{Binding: payments.NewBinding(base.Name(), res.Logger), Base: base, cfg: cfg}, nil
 }
-
-// Name returns "stripe".
-func (c *Connector) Name() string { return Name }
 
 // Features: Stripe captures part of a hold and refunds part of a charge,
 // but a higher amount needs a new PaymentIntent.
 func (c *Connector) Features() payments.Features {
 	return payments.Features{PartialCapture: true, PartialRefund: true}
 }
-
-// Close releases the HTTP client.
-func (c *Connector) Close() error { return c.client.Close() }
-
-// Breakers returns the state of the connector's circuit breakers.
