@@ -2,8 +2,11 @@ package connectors
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"errors"
 	"fmt"
+	"net/http"
 
 	"github.com/roomwire/roomwire/canonical"
 )
@@ -135,4 +138,18 @@ func bookingCurrency(r *canonical.Reservation) string {
 		}
 	}
 	return ""
+}
+
+// SecretEqual compares two secrets in constant time, whatever their lengths.
+func SecretEqual(a, b string) bool {
+	x, y := sha256.Sum256([]byte(a)), sha256.Sum256([]byte(b))
+	return subtle.ConstantTimeCompare(x[:], y[:]) == 1
+}
+
+// BasicAuthorized reports whether r carries HTTP basic auth with user and
+// password, compared in constant time. An empty user authorizes nobody: a
+// receiver with no credentials configured is closed, not open.
+func BasicAuthorized(r *http.Request, user, password string) bool {
+	u, p, ok := r.BasicAuth()
+	return ok && user != "" && SecretEqual(u, user) && SecretEqual(p, password)
 }

@@ -3,7 +3,6 @@ package adyen
 import (
 	"crypto/hmac"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"net/http"
 	"strconv"
@@ -148,11 +147,7 @@ func (c *Connector) Webhook(connectors.Sink) http.Handler {
 
 func (c *Connector) parseNotifications(h http.Header, body []byte) ([]payments.Notification, error) {
 	if c.cfg.WebhookUser != "" {
-		r := &http.Request{Header: h}
-		user, pass, ok := r.BasicAuth()
-		u1, u2 := sha256.Sum256([]byte(user)), sha256.Sum256([]byte(c.cfg.WebhookUser))
-		p1, p2 := sha256.Sum256([]byte(pass)), sha256.Sum256([]byte(c.cfg.WebhookPassword))
-		if !ok || subtle.ConstantTimeCompare(u1[:], u2[:])&subtle.ConstantTimeCompare(p1[:], p2[:]) != 1 {
+		if !connectors.BasicAuthorized(&http.Request{Header: h}, c.cfg.WebhookUser, c.cfg.WebhookPassword) {
 			return nil, &payments.WebhookError{Status: http.StatusUnauthorized, Message: "adyen: missing or wrong basic-auth credentials"}
 		}
 	}

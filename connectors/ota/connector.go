@@ -10,7 +10,6 @@ package ota
 import (
 	"context"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -341,10 +340,4 @@ func describeError(_ int, body []byte) string {
 		return err.Error()
 	}
 	return ""
-}
-
-// constantEqual compares secrets in constant time, whatever their lengths.
-func constantEqual(a, b string) bool {
-	x, y := sha256.Sum256([]byte(a)), sha256.Sum256([]byte(b))
-	return subtle.ConstantTimeCompare(x[:], y[:]) == 1
 }

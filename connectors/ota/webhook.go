@@ -63,8 +63,7 @@ func (c *Connector) Webhook(sink connectors.Sink) http.Handler {
 }
 
 func (c *Connector) basicAuthorized(r *http.Request) bool {
-	user, pass, ok := r.BasicAuth()
-	return ok && constantEqual(user, c.cfg.InboundUser) && constantEqual(pass, c.cfg.InboundPassword)
+	return connectors.BasicAuthorized(r, c.cfg.InboundUser, c.cfg.InboundPassword)
 }
 
 // posAuthorized checks the RequestorID of the message's POS.
@@ -73,7 +72,7 @@ func (c *Connector) posAuthorized(rq *ResNotifRQ) bool {
 		return false
 	}
 	for _, s := range rq.POS.Sources {
-		if id := s.RequestorID; id != nil && constantEqual(id.ID, c.cfg.InboundUser) && constantEqual(id.MessagePassword, c.cfg.InboundPassword) {
+		if id := s.RequestorID; id != nil && connectors.SecretEqual(id.ID, c.cfg.InboundUser) && connectors.SecretEqual(id.MessagePassword, c.cfg.InboundPassword) {
 			return true
 		}
 	}
