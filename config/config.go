@@ -32,10 +32,13 @@ type Config struct {
 	// broker's log segments, and the demo's private database.
 	StateDir string   `yaml:"state_dir"`
 	Backbone Backbone `yaml:"backbone"`
-	// Connectors configures the partner connectors to run, by registered name
-	// (see `roomwire connectors --fields` for each one's keys). A connector
-	// runs when it is named here, even with no keys (its secrets may come
-	// from the environment).
+	// Connectors configures the partner connectors to run, by instance
+	// name: each key names one instance, and its kind key names the
+	// registered connector, defaulting to the instance's name (see
+	// `roomwire connectors --fields` for each one's keys). A connector runs
+	// when it is named here, even with no keys (its secrets may come from
+	// the environment). Two OpenTravel channels are two instances of kind
+	// ota under different names.
 	Connectors map[string]map[string]any `yaml:"connectors"`
 	// MappingsFile holds partner-to-Roomwire code mappings loaded at start.
 	MappingsFile  string        `yaml:"mappings_file"`
@@ -547,7 +550,12 @@ func (c *Config) Validate() error {
 	}
 	for name := range c.Connectors {
 		if !connectorName.MatchString(name) {
-			add("connectors."+name, "is not a connector name (lower-case letters and digits); see roomwire connectors")
+			add("connectors."+name, "is not a connector instance name (lower-case letters, digits, _ and -, starting with a letter); see roomwire connectors")
+		}
+		if k, ok := c.Connectors[name]["kind"]; ok {
+			if s, ok := k.(string); !ok || !connectorName.MatchString(s) {
+				add("connectors."+name+".kind", "must name a connector (see roomwire connectors)")
+			}
 		}
 	}
 	for p, g := range c.Payments.Properties {
@@ -570,7 +578,9 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-var connectorName = regexp.MustCompile(`^[a-z][a-z0-9]{0,31}$`)
+// connectorName is what a connector instance (and a kind) may be called; it
+// appears in URLs, Kafka names, metrics labels and environment variables.
+var connectorName = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
 
 // Kafka versions as the Kafka client parses them: 0.a.b.c before 1.0, a.b.c after.
 var (
