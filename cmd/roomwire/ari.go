@@ -34,10 +34,13 @@ rates, read from the reservation store, to every channel that takes ARI, or
 to --channel alone, mapped to each channel's codes. Use it when a channel has
 lost track, after adding a mapping, or when connecting a new channel.
 
---connector-config is a YAML file naming each channel connector and its
-configuration (keys as 'roomwire connectors --fields' lists them):
+--connector-config is a YAML file naming each channel connector instance and
+its configuration, as under connectors: in serve's (keys as 'roomwire
+connectors --fields' lists them; kind: names the connector of an instance
+named otherwise):
 
   ota: {inbound_user: ..., inbound_password: ..., ari_url: https://...}
+  channel-b: {kind: ota, inbound_user: ..., ari_url: https://...}
   expedia: {username: ..., password: ..., hotel_ids: ["4411903"]}
 
 Secrets may come from the environment instead.`+cli.ConfigHelp)

@@ -71,9 +71,10 @@ Reads every reservation staying between --from and --to from the partner and
 applies those Roomwire does not have, straight to the reservation store (the
 applier is idempotent, so running it again is harmless). The connector's
 configuration is the YAML file --connector-config (its keys as listed by
-'roomwire connectors --fields'); secrets may come from the environment.`+cli.ConfigHelp)
+'roomwire connectors --fields', and kind: for an instance named apart from
+its connector); secrets may come from the environment.`+cli.ConfigHelp)
 	cfgPath := cli.ConfigFlag(fs)
-	name := fs.String("connector", "", "connector to backfill from (required)")
+	name := fs.String("connector", "", "connector instance to backfill from (required)")
 	from := fs.String("from", "", "first night, YYYY-MM-DD (required)")
 	to := fs.String("to", "", "last night, YYYY-MM-DD (required)")
 	connCfg := fs.String("connector-config", "", "YAML `file` with the connector's configuration")

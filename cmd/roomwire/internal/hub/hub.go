@@ -22,6 +22,7 @@ import (
 	"github.com/roomwire/roomwire/cmd/roomwire/internal/database"
 	"github.com/roomwire/roomwire/config"
 	"github.com/roomwire/roomwire/connectors"
+	_ "github.com/roomwire/roomwire/connectors/all" // every connector the hub can plug
 	"github.com/roomwire/roomwire/connectors/arifanout"
 	"github.com/roomwire/roomwire/connectors/inbound"
 	"github.com/roomwire/roomwire/connectors/notify"
@@ -50,8 +51,8 @@ type Hub struct {
 	// Resources are what the connectors share: mappings, HTTP client, logger.
 	Resources connectors.Resources
 
-	connectors map[string]connectors.Connector
-	webhooks   map[string]http.Handler // connector name -> its partner-facing handler
+	connectors map[string]*connectors.Instance // by instance name
+	webhooks   map[string]http.Handler         // instance name -> its partner-facing handler
 	fanout     *arifanout.Fanout
 	// Payments is the payment service; nil without payment connectors.
 	Payments *payments.Service
@@ -77,7 +78,7 @@ type Options struct {
 func Start(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Options) (_ *Hub, err error) {
 	// h is not the named result: a failed start returns nil, and what was
 	// started so far must still be closed.
-	h := &Hub{cfg: cfg, logger: logger, version: opts.Version, connectors: map[string]connectors.Connector{}, webhooks: map[string]http.Handler{}}
+	h := &Hub{cfg: cfg, logger: logger, version: opts.Version, connectors: map[string]*connectors.Instance{}, webhooks: map[string]http.Handler{}}
 	defer func() {
 		if err != nil {
 			h.Close()
@@ -125,10 +126,12 @@ func Start(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Op
 }
 
 // connectorChannels lists the channel names that belong to connectors:
-// every registered connector's name and every configured channel setting.
+// every registered connector's name, every configured instance's name (the
+// channel of its bookings) and every configured channel setting.
 func connectorChannels(cfg *config.Config) []string {
 	out := connectors.Names()
-	for _, c := range cfg.Connectors {
+	for name, c := range cfg.Connectors {
+		out = append(out, name)
 		if ch, ok := c["channel"].(string); ok && ch != "" {
 			out = append(out, ch)
 		}
@@ -185,11 +188,6 @@ func (h *Hub) startBackbone(ctx context.Context) error {
 func (h *Hub) startConnectors(ctx context.Context) error {
 	h.Resources = connectors.NewResources(h.Pool, h.logger)
 	h.Resources.Bookings = h.store
-	if f := h.cfg.MappingsFile; f != "" {
-		if err := h.Resources.Mappings.LoadFile(ctx, f); err != nil {
-			return fmt.Errorf("mappings_file %s: %w", f, err)
-		}
-	}
 	h.fanout = arifanout.New(arifanout.Config{Rules: func(ctx context.Context, channel, property string) (canonical.ChannelRules, error) {
 		return h.store.ChannelRules(ctx, reservations.AllProperties, property, channel)
 	}}, h.Pool, h.Resources.Mappings, h.logger)
@@ -200,19 +198,21 @@ func (h *Hub) startConnectors(ctx context.Context) error {
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		spec, ok := connectors.Lookup(name)
-		if !ok {
-			return fmt.Errorf("connectors.%s: no such connector; fix its name or remove it from the configuration (registered: %s)", name, strings.Join(connectors.Names(), ", "))
-		}
-		conn, err := connectors.Build(name, h.cfg.Connectors[name], h.Resources)
+		inst, err := connectors.Build(name, h.cfg.Connectors[name], h.Resources)
 		if err != nil {
+			return fmt.Errorf("connectors.%s: %w; fix it or remove it from the configuration", name, err)
+		}
+		h.connectors[name] = inst
+		if err := h.plug(inst, applier); err != nil {
 			return fmt.Errorf("connectors.%s: %w", name, err)
 		}
-		h.connectors[name] = conn
-		if err := h.plug(name, spec, conn, applier); err != nil {
-			return fmt.Errorf("connectors.%s: %w", name, err)
+		h.logger.Info("connector ready", "connector", name, "kind", inst.Kind(), "capabilities", inst.Spec.Capabilities)
+	}
+	// The mapping file may name any instance, so it is read once all are built.
+	if f := h.cfg.MappingsFile; f != "" {
+		if err := h.Resources.Mappings.LoadFile(ctx, f); err != nil {
+			return fmt.Errorf("mappings_file %s: %w", f, err)
 		}
-		h.logger.Info("connector ready", "connector", name, "capabilities", spec.Capabilities)
 	}
 	if len(h.fanout.Channels()) > 0 {
 		if err := h.fanout.AddConsumers(h.Backbone); err != nil {
@@ -228,50 +228,57 @@ func (h *Hub) startConnectors(ctx context.Context) error {
 	return nil
 }
 
-// plug wires one connector: its webhook, its pull loop, the consumer that
-// applies what it receives, and the consumer that tells it Roomwire's events.
-func (h *Hub) plug(name string, spec connectors.Spec, conn connectors.Connector, applier *inbound.Applier) error {
+// plug wires one connector instance by what the contract resolved
+// (connectors.Plugs): its webhook, its pull loop, the consumer that applies
+// what it receives, its place in the ARI fan-out and in the payment flow,
+// and the consumer that tells it Roomwire's events.
+func (h *Hub) plug(inst *connectors.Instance, applier *inbound.Applier) error {
+	name := inst.Name
 	sink := inbound.NewSink(h.Backbone.Publisher(), name, h.logger)
-	if w, ok := conn.(connectors.WebhookReceiver); ok {
-		h.webhooks[name] = w.Webhook(sink)
+	if inst.Receiver != nil {
+		h.webhooks[name] = inst.Receiver.Webhook(sink)
 	}
-	if p, ok := conn.(connectors.Puller); ok {
+	if p := inst.Puller; p != nil {
 		h.runners = append(h.runners, runner{name + " pull", func(ctx context.Context) error { return p.Run(ctx, sink) }})
 	}
-	if spec.Has(connectors.CapReservationsInbound) || spec.Has(connectors.CapARIInbound) {
+	if inst.Inbound {
 		if err := h.Backbone.AddConsumer("inbound."+name, inbound.Topic(name), applier.Handle); err != nil {
 			return err
 		}
 	}
-	if p, ok := conn.(connectors.ARIPusher); ok && spec.Has(connectors.CapARIOutbound) && ariEnabled(conn) {
-		if err := h.fanout.AddChannel(p); err != nil {
+	if inst.ARI != nil {
+		if err := h.fanout.AddChannel(inst.ARI); err != nil {
 			return err
 		}
 	}
-	out, isOutbound := conn.(connectors.Outbound)
-	switch {
-	case spec.Has(connectors.CapPayments):
-		g, ok := conn.(payments.Gateway)
-		if !ok {
-			return errors.New("declares payments but is no payment gateway")
+	if inst.Spec.Has(connectors.CapPayments) {
+		if err := h.addGateway(inst); err != nil {
+			return err
 		}
-		if h.Payments == nil {
-			var err error
-			pc := h.cfg.Payments
-			h.Payments, err = payments.New(payments.Config{DefaultGateway: pc.DefaultGateway, Properties: pc.Properties,
-				RenewBefore: pc.RenewBefore, CheckInterval: pc.CheckInterval}, h.store, h.logger)
-			if err != nil {
-				return err
-			}
-		}
-		h.Payments.AddGateway(g)
-		if isOutbound {
-			return h.Backbone.AddConsumer("payments."+name, router.TopicReservationEvents, connectors.EventHandler(out), router.WithConnector(name))
-		}
-	case (spec.Has(connectors.CapReservationsOutbound) || spec.Has(connectors.CapReservationReports)) && isOutbound:
-		return h.Backbone.AddConsumer("outbound."+name, router.TopicReservationEvents, connectors.EventHandler(out), router.WithConnector(name))
+	}
+	if inst.Events != nil {
+		return h.Backbone.AddConsumer(inst.EventsConsumer, router.TopicReservationEvents, connectors.EventHandler(inst.Events), router.WithConnector(name))
 	}
 	return nil
+}
+
+// addGateway adds a payments connector to the payment flow, starting the
+// flow with the first.
+func (h *Hub) addGateway(inst *connectors.Instance) error {
+	g, ok := inst.Connector.(payments.Gateway)
+	if !ok {
+		return errors.New("declares payments but is no payments.Gateway")
+	}
+	if h.Payments == nil {
+		var err error
+		pc := h.cfg.Payments
+		h.Payments, err = payments.New(payments.Config{DefaultGateway: pc.DefaultGateway, Properties: pc.Properties,
+			RenewBefore: pc.RenewBefore, CheckInterval: pc.CheckInterval}, h.store, h.logger)
+		if err != nil {
+			return err
+		}
+	}
+	return h.Payments.AddGateway(g)
 }
 
 // bookingsCounter counts booking attempts by channel and outcome on reg:
@@ -285,15 +292,6 @@ func bookingsCounter(reg prometheus.Registerer) func(string, reservations.Bookin
 	return func(channel string, outcome reservations.BookingOutcome) {
 		c.WithLabelValues(channel, string(outcome)).Inc()
 	}
-}
-
-// ariEnabled reports whether a channel connector was given somewhere to push
-// availability to; a channel configured for bookings only has not.
-func ariEnabled(conn connectors.Connector) bool {
-	if e, ok := conn.(interface{ ARIEnabled() bool }); ok {
-		return e.ARIEnabled()
-	}
-	return true
 }
 
 // mountRoutes adds the backbone's and the connectors' endpoints to the API.
@@ -319,9 +317,9 @@ func (h *Hub) mountRoutes() {
 	h.API.Handle("GET /metrics", bookingapi.MetricsAccess, promhttp.HandlerFor(h.metrics, promhttp.HandlerOpts{}))
 	h.API.Handle("GET /v1/connectors/{name}/mappings", bookingapi.AdminOnly, h.Resources.Mappings.Handler())
 	h.API.Handle("PUT /v1/connectors/{name}/mappings", bookingapi.AdminOnly, h.Resources.Mappings.Handler())
-	for name, conn := range h.connectors {
-		if s, ok := conn.(interface{ StatusHandler() http.Handler }); ok {
-			h.API.Handle("GET /v1/connectors/"+name+"/status", bookingapi.AdminOnly, s.StatusHandler())
+	for name, inst := range h.connectors {
+		if inst.Status != nil {
+			h.API.Handle("GET /v1/connectors/"+name+"/status", bookingapi.AdminOnly, inst.Status.StatusHandler())
 		}
 	}
 	// Partners authenticate themselves to their connector's handler (basic
@@ -370,11 +368,9 @@ func (h *Hub) Close() {
 	if h == nil {
 		return
 	}
-	for name, c := range h.connectors {
-		if cl, ok := c.(connectors.Closer); ok {
-			if err := cl.Close(); err != nil {
-				h.logger.Warn("closing connector", "connector", name, "error", err)
-			}
+	for name, inst := range h.connectors {
+		if err := inst.Close(); err != nil {
+			h.logger.Warn("closing connector", "connector", name, "error", err)
 		}
 	}
 	if h.Backbone != nil {

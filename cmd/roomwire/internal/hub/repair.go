@@ -40,7 +40,8 @@ func (r Repair) resources(ctx context.Context) (connectors.Resources, error) {
 
 // Resync pushes property's full availability (units sellable less units
 // sold) and rates for the nights first to last to each channel connector in
-// channels (name -> configuration), mapped to its codes.
+// channels (instance name -> configuration, kind included), mapped to its
+// codes.
 func (r Repair) Resync(ctx context.Context, channels map[string]map[string]any, property string, first, last canonical.Date) error {
 	res, err := r.resources(ctx)
 	if err != nil {
@@ -53,19 +54,15 @@ func (r Repair) Resync(ctx context.Context, channels map[string]map[string]any, 
 	sort.Strings(names)
 	var errs []error
 	for _, name := range names {
-		spec, ok := connectors.Lookup(name)
-		if !ok || !spec.Has(connectors.CapARIOutbound) {
-			errs = append(errs, fmt.Errorf("%s: not a connector that takes ARI", name))
-			continue
-		}
-		c, err := connectors.Build(name, channels[name], res)
+		inst, err := connectors.Build(name, channels[name], res)
 		if err != nil {
-			errs = append(errs, err)
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
 			continue
 		}
-		p, ok := c.(connectors.ARIPusher)
-		if !ok {
-			errs = append(errs, fmt.Errorf("%s: cannot push ARI", name))
+		defer inst.Close()
+		p := inst.ARI
+		if p == nil {
+			errs = append(errs, fmt.Errorf("%s: %s takes no ARI, or is configured with nowhere to push it", name, inst.Kind()))
 			continue
 		}
 		start := time.Now()
@@ -75,9 +72,6 @@ func (r Repair) Resync(ctx context.Context, channels map[string]map[string]any, 
 			continue
 		}
 		u, err := arifanout.Resync(ctx, r.Pool, res.Mappings, rules, p, property, first, last)
-		if cl, ok := c.(connectors.Closer); ok {
-			cl.Close()
-		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
 			continue
@@ -97,18 +91,14 @@ func (r Repair) Backfill(ctx context.Context, name string, cfg map[string]any, f
 	if err != nil {
 		return err
 	}
-	c, err := connectors.Build(name, cfg, res)
+	inst, err := connectors.Build(name, cfg, res)
 	if err != nil {
-		return err
+		return fmt.Errorf("connector %s: %w", name, err)
 	}
-	if cl, ok := c.(connectors.Closer); ok {
-		defer cl.Close()
-	}
-	b, ok := c.(interface {
-		Backfill(ctx context.Context, sink connectors.Sink, from, to canonical.Date, properties ...string) (int, error)
-	})
-	if !ok {
-		return fmt.Errorf("connector %s cannot backfill", name)
+	defer inst.Close()
+	b := inst.Backfill
+	if b == nil {
+		return fmt.Errorf("connector %s (%s) cannot backfill", name, inst.Kind())
 	}
 	sink := &inbound.DirectSink{Connector: name, Applier: inbound.NewApplier(reservations.New(r.Pool), res.Mappings, res.Links, r.Logger)}
 	start := time.Now()
