@@ -164,18 +164,19 @@ func KindOf(name string, raw map[string]any) (string, error) {
 
 // Build constructs the instance called name from its raw configuration
 // (the connector's keys and, optionally, kind), checks the connector
-// against the contract and resolves what the hub plugs in.
+// against the contract and resolves what the hub plugs in. Its errors do
+// not repeat the instance's name: callers say which entry they built.
 func Build(name string, raw map[string]any, res Resources) (*Instance, error) {
 	if !ValidInstanceName(name) {
-		return nil, fmt.Errorf("connector %q: an instance name is lower-case letters, digits, _ and -, starting with a letter", SafeText(name, 40))
+		return nil, fmt.Errorf("%q is not an instance name: lower-case letters, digits, _ and -, starting with a letter", SafeText(name, 40))
 	}
 	kind, err := KindOf(name, raw)
 	if err != nil {
-		return nil, fmt.Errorf("connector %s: %w", name, err)
+		return nil, err
 	}
 	s, ok := Lookup(kind)
 	if !ok {
-		return nil, fmt.Errorf("connector %s: no connector kind %q (registered: %s)", name, SafeText(kind, 40), strings.Join(Names(), ", "))
+		return nil, fmt.Errorf("no such connector %q (registered: %s)", SafeText(kind, 40), strings.Join(Names(), ", "))
 	}
 	cfg := make(map[string]any, len(raw))
 	for k, v := range raw {
@@ -185,10 +186,10 @@ func Build(name string, raw map[string]any, res Resources) (*Instance, error) {
 	}
 	c, err := s.New(cfg, res.ForInstance(name, s))
 	if err != nil {
-		return nil, fmt.Errorf("connector %s: %w", name, err)
+		return nil, err
 	}
 	if c == nil {
-		return nil, fmt.Errorf("connector %s: its constructor returned no connector", name)
+		return nil, fmt.Errorf("%s: its constructor returned no connector", kind)
 	}
 	inst, err := Resolve(name, s, c)
 	if err != nil {
@@ -220,7 +221,7 @@ func (r Resources) ForInstance(name string, s Spec) Resources {
 // Build calls it; the conformance suite calls it on the connector it starts.
 func Resolve(name string, s Spec, c Connector) (*Instance, error) {
 	if c.Name() != name {
-		return nil, fmt.Errorf("connector %s: its Name returns %q; a connector must answer the instance name it was built as (Resources.InstanceName)", name, c.Name())
+		return nil, fmt.Errorf("%s: its Name returns %q, not the instance's name %q (use Resources.InstanceName or connectors.Base)", s.Name, c.Name(), name)
 	}
 	i := &Instance{Name: name, Spec: s, Connector: c}
 	i.Receiver, _ = c.(WebhookReceiver)
@@ -230,7 +231,7 @@ func Resolve(name string, s Spec, c Connector) (*Instance, error) {
 	i.Closer, _ = c.(Closer)
 	for _, cl := range contract {
 		if s.Has(cl.Capability) && !cl.plug(c, &i.Plugs) {
-			return nil, fmt.Errorf("connector %s declares %s but does not implement %s", name, cl.Capability, cl.Requires)
+			return nil, fmt.Errorf("%s declares %s but does not implement %s", s.Name, cl.Capability, cl.Requires)
 		}
 	}
 	return i, nil

@@ -81,11 +81,11 @@ func TestContract(t *testing.T) {
 				t.Errorf("instance %s of %s, connector %s, consumer %s", i.Name, i.Kind(), i.Connector.Name(), i.EventsConsumer)
 			}
 		}},
-		{name: "a connector must answer its instance name", instance: "ctliar", err: `its Name returns "someone-else"`},
-		{name: "unknown kind", instance: "channel-c", raw: map[string]any{"kind": "nosuch"}, err: `no connector kind "nosuch" (registered: `},
-		{name: "no kind, and no connector of that name", instance: "channel-c", err: `no connector kind "channel-c"`},
+		{name: "a connector must answer its instance name", instance: "ctliar", err: `its Name returns "someone-else", not the instance's name "ctliar"`},
+		{name: "unknown kind", instance: "channel-c", raw: map[string]any{"kind": "nosuch"}, err: `no such connector "nosuch" (registered: `},
+		{name: "no kind, and no connector of that name", instance: "channel-c", err: `no such connector "channel-c"`},
 		{name: "kind is a name", instance: "channel-c", raw: map[string]any{"kind": 3}, err: "kind: must name a connector"},
-		{name: "bad instance name", instance: "Channel A", err: "an instance name is lower-case letters"},
+		{name: "bad instance name", instance: "Channel A", err: `"Channel A" is not an instance name`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			i, err := connectors.Build(tc.instance, tc.raw, connectors.Resources{})

@@ -172,9 +172,8 @@ func (m *Mappings) forget(connector string) {
 // JSON is YAML too, so the same file may be written as JSON.
 type MappingFile map[string][]Mapping
 
-// ReadMappingFile reads and checks a mapping file: each mapping must be
-// valid. Which connector names it may use is the loader's business (see
-// LoadFile).
+// ReadMappingFile reads and checks a mapping file: each key must be a
+// connector instance name and each mapping valid.
 func ReadMappingFile(path string) (MappingFile, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -192,6 +191,9 @@ func ReadMappingFile(path string) (MappingFile, error) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
+		if !ValidInstanceName(n) {
+			return nil, fmt.Errorf("mappings %s: %q is not a connector instance name (lower-case letters, digits, _ and -)", path, SafeText(n, 40))
+		}
 		if err := ValidateMappings(f[n]); err != nil {
 			return nil, fmt.Errorf("mappings %s: %s: %w", path, n, err)
 		}
@@ -200,19 +202,14 @@ func ReadMappingFile(path string) (MappingFile, error) {
 }
 
 // LoadFile stores the mappings of the file at path, replacing the stored
-// mappings of every connector it names, which must be built on m (see
-// Build) or registered. serve calls it at start, once its connectors are
-// built, when a mapping file is configured; the file is then the record for
-// those connectors.
+// mappings of every connector instance it names. serve calls it at start
+// when a mapping file is configured; the file is then the record for those
+// instances. One file may serve several configurations, so it may name
+// instances a process does not run.
 func (m *Mappings) LoadFile(ctx context.Context, path string) error {
 	f, err := ReadMappingFile(path)
 	if err != nil {
 		return err
-	}
-	for n := range f {
-		if !m.Known(n) {
-			return fmt.Errorf("mappings %s: no connector %q (configured or registered: %s)", path, SafeText(n, 40), strings.Join(m.Instances(), ", "))
-		}
 	}
 	for n, list := range f {
 		if err := m.Replace(ctx, n, list); err != nil {

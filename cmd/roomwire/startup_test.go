@@ -58,6 +58,9 @@ func TestServeStartupFailuresNameTheirCause(t *testing.T) {
 		{"unknown connector", nil, dbURL, nil, "connectors:\n  nosuch: {}\n", []string{"connectors.nosuch", "no such connector", "ota"}},
 		{"bad connector keys", nil, dbURL, nil, "connectors:\n  ota:\n    inbound_user: x\n    bogus_key: 1\n",
 			[]string{"bogus_key", "inbound_password", "ROOMWIRE_OTA_INBOUND_PASSWORD"}},
+		{"unknown kind", nil, dbURL, nil, "connectors:\n  channel-a: {kind: nosuch}\n", []string{"connectors.channel-a", `no such connector "nosuch"`, "ota"}},
+		{"second instance without its secret", nil, dbURL, []string{"ROOMWIRE_OTA_INBOUND_PASSWORD=the-kind-s-password"},
+			"connectors:\n  channel-b: {kind: ota, inbound_user: x}\n", []string{"connectors.channel-b", "ROOMWIRE_CHANNEL_B_INBOUND_PASSWORD"}},
 		{"Kafka version too old", nil, dbURL, nil, "kafka:\n  version: 0.8.0\n", []string{"kafka.version", "0.8.0", "0.11"}},
 	}
 	for _, tt := range tests {

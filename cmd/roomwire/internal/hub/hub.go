@@ -208,7 +208,6 @@ func (h *Hub) startConnectors(ctx context.Context) error {
 		}
 		h.logger.Info("connector ready", "connector", name, "kind", inst.Kind(), "capabilities", inst.Spec.Capabilities)
 	}
-	// The mapping file may name any instance, so it is read once all are built.
 	if f := h.cfg.MappingsFile; f != "" {
 		if err := h.Resources.Mappings.LoadFile(ctx, f); err != nil {
 			return fmt.Errorf("mappings_file %s: %w", f, err)
