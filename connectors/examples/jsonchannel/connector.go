@@ -142,7 +142,11 @@ func (c *Connector) Webhook(sink connectors.Sink) http.Handler {
 			reply(w, http.StatusRequestEntityTooLarge, Reply{Status: "error", Error: connectors.SafeText(err.Error(), 200)})
 			return
 		}
-		status, rp := c.Receive(r.Context(), data, sink)
+		ctx := r.Context()
+		if id := r.Header.Get(connectors.CorrelationHeader); canonical.ValidCorrelationID(id) {
+			ctx = canonical.WithCorrelationID(ctx, id)
+		}
+		status, rp := c.Receive(ctx, data, sink)
 		if status == http.StatusServiceUnavailable {
 			w.Header().Set("Retry-After", "30")
 		}

@@ -128,13 +128,16 @@ type demo struct {
 	today    canonical.Date
 	runID    string
 
-	apaleo  *apaleosim.Sim
-	ota     *otasim.Sim
-	booking *bookingcomsim.Sim
-	expedia *expediasim.Sim
-	stripe  *stripesim.Sim
-	simURL  map[string]string
-	notify  demoNotify
+	apaleo *apaleosim.Sim
+	ota    *otasim.Sim
+	// travelnet is a second OpenTravel channel: an instance of kind ota
+	// under its own name, endpoints, credentials and codes.
+	travelnet *otasim.Sim
+	booking   *bookingcomsim.Sim
+	expedia   *expediasim.Sim
+	stripe    *stripesim.Sim
+	simURL    map[string]string
+	notify    demoNotify
 
 	// What the steps leave for the later ones.
 	first       *canonical.Reservation // the OTA booking of step 1, in Roomwire
@@ -322,7 +325,7 @@ func runDemo(ctx context.Context, args []string, out io.Writer) (err error) {
 	}
 	d.hubURL = "http://" + hubLn.Addr().String()
 	sims := map[string]net.Listener{}
-	for _, name := range []string{"apaleo", "ota", "bookingcom", "expedia", "stripe"} {
+	for _, name := range []string{"apaleo", "ota", "travelnet", "bookingcom", "expedia", "stripe"} {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			hubLn.Close()
@@ -393,8 +396,8 @@ func runDemo(ctx context.Context, args []string, out io.Writer) (err error) {
 		return err
 	}
 	d.setup("hub", "API on %s, connectors: %s", d.hubURL, strings.Join(sortedKeys(d.cfg.Connectors), ", "))
-	d.setup("simulators", "Apaleo %s, OTA %s, Booking.com %s, Expedia %s, Stripe %s",
-		d.simURL["apaleo"], d.simURL["ota"], d.simURL["bookingcom"], d.simURL["expedia"], d.simURL["stripe"])
+	d.setup("simulators", "Apaleo %s, OTA %s, TravelNet (OpenTravel) %s, Booking.com %s, Expedia %s, Stripe %s",
+		d.simURL["apaleo"], d.simURL["ota"], d.simURL["travelnet"], d.simURL["bookingcom"], d.simURL["expedia"], d.simURL["stripe"])
 	if err := d.seed(sctx); err != nil {
 		return fmt.Errorf("seed the demo hotel: %w", err)
 	}
@@ -532,6 +535,7 @@ func (d *demo) listenHub() (net.Listener, error) {
 type demoSecrets struct {
 	apaleoSecret, apaleoWebhook string
 	otaInbound, otaARI          string
+	travelnetIn, travelnetARI   string
 	bookingcom, expedia         string
 	stripeKey, stripeWebhook    string
 }
@@ -542,6 +546,7 @@ func (d *demo) buildSimulators() demoSecrets {
 	s := demoSecrets{
 		apaleoSecret: rig.RandomHex(16), apaleoWebhook: rig.RandomHex(16),
 		otaInbound: rig.RandomHex(16), otaARI: rig.RandomHex(16),
+		travelnetIn: rig.RandomHex(16), travelnetARI: rig.RandomHex(16),
 		bookingcom: rig.RandomHex(16), expedia: rig.RandomHex(16),
 		stripeKey: "sk_test_demo" + rig.RandomHex(12), stripeWebhook: "whsec_demo" + rig.RandomHex(12),
 	}
@@ -575,6 +580,8 @@ func (d *demo) buildSimulators() demoSecrets {
 	}
 	d.ota = otasim.New(otasim.Config{PushURL: d.hubURL + "/v1/connectors/ota/reservations", User: "demo-ota", Password: s.otaInbound,
 		ARIUser: "roomwire", ARIPassword: s.otaARI, Logger: simLog("ota")})
+	d.travelnet = otasim.New(otasim.Config{PushURL: d.hubURL + "/v1/connectors/travelnet/reservations", User: "demo-travelnet", Password: s.travelnetIn,
+		ARIUser: "roomwire", ARIPassword: s.travelnetARI, Logger: simLog("travelnet")})
 	d.booking = bookingcomsim.New(bookingcomsim.Config{Username: "roomwire-demo", Password: s.bookingcom, Logger: simLog("bookingcom")})
 	d.expedia = expediasim.New(expediasim.Config{Username: "roomwire-demo", Password: s.expedia, Logger: simLog("expedia")})
 	d.stripe = stripesim.New(stripesim.Config{SecretKey: s.stripeKey, WebhookURL: d.hubURL + "/v1/connectors/stripe/webhooks",
@@ -588,6 +595,8 @@ func (d *demo) simHandler(name string) http.Handler {
 		return d.apaleo
 	case "ota":
 		return d.ota
+	case "travelnet":
+		return d.travelnet
 	case "bookingcom":
 		return d.booking
 	case "expedia":
@@ -627,6 +636,9 @@ func (d *demo) configure(dbURL, stateDir string, s demoSecrets) {
 			"client_secret": s.apaleoSecret, "webhook_user": "apaleo", "webhook_password": s.apaleoWebhook, "timeout": "5s"},
 		"ota": {"channel": "ota", "inbound_user": "demo-ota", "inbound_password": s.otaInbound,
 			"ari_url": d.simURL["ota"] + "/ari", "ari_user": "roomwire", "ari_password": s.otaARI, "timeout": "5s"},
+		// A second OpenTravel channel: the same connector, another instance.
+		"travelnet": {"kind": "ota", "inbound_user": "demo-travelnet", "inbound_password": s.travelnetIn,
+			"ari_url": d.simURL["travelnet"] + "/ari", "ari_user": "roomwire", "ari_password": s.travelnetARI, "timeout": "5s"},
 		"bookingcom": {"api_url": d.simURL["bookingcom"], "username": "roomwire-demo", "password": s.bookingcom,
 			"poll_interval": "250ms", "timeout": "5s"},
 		"expedia": {"api_url": d.simURL["expedia"], "username": "roomwire-demo", "password": s.expedia,
@@ -695,14 +707,16 @@ func (d *demo) seed(ctx context.Context) error {
 }
 
 // channels are the channel connectors, in narration order.
-var demoChannels = []string{"ota", "bookingcom", "expedia"}
+var demoChannels = []string{"ota", "travelnet", "bookingcom", "expedia"}
 
-var channelTitle = map[string]string{"ota": "OTA", "bookingcom": "Booking.com", "expedia": "Expedia", "apaleo": "Apaleo", "stripe": "Stripe"}
+var channelTitle = map[string]string{"ota": "OTA", "travelnet": "TravelNet", "bookingcom": "Booking.com", "expedia": "Expedia", "apaleo": "Apaleo", "stripe": "Stripe"}
 
 func (d *demo) channelSim(connector string) *channelsim.Kit {
 	switch connector {
 	case "ota":
 		return d.ota.Kit
+	case "travelnet":
+		return d.travelnet.Kit
 	case "bookingcom":
 		return d.booking.Kit
 	}
@@ -954,7 +968,7 @@ type demoStep struct {
 
 func (d *demo) steps() []demoStep {
 	return []demoStep{
-		{"A booking arrives from the OTA channel", d.stepOTABooking},
+		{"Bookings arrive from two OpenTravel channels, OTA and TravelNet", d.stepOTABooking},
 		{"Availability falls on the other channels", d.stepAvailabilityFalls},
 		{"The last unit sells and the room type closes on every channel", d.stepLastUnit},
 		{"Apaleo goes down: the breaker opens, bookings wait, then arrive once each", d.stepOutage},
@@ -1033,7 +1047,13 @@ func (d *demo) channelBooking(connector string, s demoStay, externalID string, t
 
 // pushOTA sends a booking from the OTA simulator and returns Roomwire's answer.
 func (d *demo) pushOTA(ctx context.Context, status string, r *canonical.Reservation) (otasim.PushResult, error) {
-	res, err := d.ota.Push(ctx, status, r)
+	return pushOpenTravel(ctx, d.ota, status, r)
+}
+
+// pushOpenTravel sends a booking from an OpenTravel channel's simulator and
+// returns Roomwire's answer.
+func pushOpenTravel(ctx context.Context, sim *otasim.Sim, status string, r *canonical.Reservation) (otasim.PushResult, error) {
+	res, err := sim.Push(ctx, status, r)
 	if err != nil {
 		return res, fmt.Errorf("OTA push: %w", err)
 	}
@@ -1084,7 +1104,34 @@ func (d *demo) stepOTABooking(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return d.checkNotified(ctx, d.first)
+	if err := d.checkNotified(ctx, d.first); err != nil {
+		return err
+	}
+	return d.travelNetBooking(ctx)
+}
+
+// travelNetBooking has the second OpenTravel channel push a booking: the
+// same connector as the OTA channel's, another instance (travelnet, kind
+// ota) with its own endpoint, credentials, codes and channel name.
+func (d *demo) travelNetBooking(ctx context.Context) error {
+	stay := demoStay{property: "LIS", roomType: "STE", ratePlan: "STE-FLEX", arrival: d.today.AddDays(60), nights: 1}
+	r, err := d.channelBooking("travelnet", stay, "TN"+d.runID+"1", "")
+	if err != nil {
+		return err
+	}
+	res, err := pushOpenTravel(ctx, d.travelnet, "Commit", r)
+	if err != nil {
+		return err
+	}
+	ref, ok := d.travelnet.Acks.Reference(r.ExternalID)
+	if err := d.check("TravelNet, a second OpenTravel channel, pushed to /v1/connectors/travelnet/reservations",
+		fmt.Sprintf("booking %s, %s %s/%s in TravelNet's codes; Roomwire answered Success, reference %s", r.ExternalID, r.PropertyID,
+			r.RoomStays[0].RoomType, r.RoomStays[0].RatePlan, ref),
+		boolErr(res.RS.Success != nil && ok, "Roomwire answered "+otaErrors(res))); err != nil {
+		return err
+	}
+	_, err = d.waitReservation(ctx, "travelnet", r.ExternalID, canonical.StatusConfirmed)
+	return err
 }
 
 // payment checks that the reservation's payment is in status st in
@@ -1129,7 +1176,7 @@ func (d *demo) stepAvailabilityFalls(ctx context.Context) error {
 	nights := canonical.Nights(d.today.AddDays(30), d.today.AddDays(32))
 	want := d.units("LIS", "DBL") - 1
 	d.note("LIS had %d DBL rooms on %s; the booking took one. Every channel must hear of it:", want+1, nightList(nights))
-	return d.waitAvailability(ctx, "LIS", "DBL", nights, want, "bookingcom", "expedia", "ota")
+	return d.waitAvailability(ctx, "LIS", "DBL", nights, want, "bookingcom", "expedia", "ota", "travelnet")
 }
 
 // Step 3.
@@ -1157,7 +1204,7 @@ func (d *demo) stepLastUnit(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	if err := d.waitAvailability(ctx, "OPO", "LOFT", nights, 1, "ota", "bookingcom", "expedia"); err != nil {
+	if err := d.waitAvailability(ctx, "OPO", "LOFT", nights, 1, "ota", "travelnet", "bookingcom", "expedia"); err != nil {
 		return err
 	}
 
@@ -1178,7 +1225,7 @@ func (d *demo) stepLastUnit(ctx context.Context) error {
 		return err
 	}
 	d.note("No loft is left on %s: the room type must close on every channel at once.", night)
-	if err := d.waitAvailability(ctx, "OPO", "LOFT", nights, 0, "ota", "bookingcom", "expedia"); err != nil {
+	if err := d.waitAvailability(ctx, "OPO", "LOFT", nights, 0, "ota", "travelnet", "bookingcom", "expedia"); err != nil {
 		return err
 	}
 	for _, x := range []*canonical.Reservation{first, second} {
