@@ -22,6 +22,7 @@ var goldenDir = filepath.Join("..", "testdata", "canonical")
 // goldenReservation is a full reservation: every field of the model is set.
 func goldenReservation() *Reservation {
 	at := time.Date(2027, time.March, 1, 9, 30, 0, 0, time.UTC)
+	roomTotal := NewMoney(45000, "EUR")
 	return &Reservation{
 		SchemaVersion:      1,
 		ID:                 "01JNB7ZK3Q8V6T2M4W5X9Y0A1B",
@@ -63,6 +64,8 @@ func goldenReservation() *Reservation {
 					{Date: date("2027-04-11"), Price: NewMoney(16000, "EUR")},
 					{Date: date("2027-04-12"), Price: NewMoney(14500, "EUR")},
 				},
+				Total:  &roomTotal,
+				Guests: []int{0, 1},
 			},
 			{
 				RoomType:  "SGL",
@@ -74,6 +77,7 @@ func goldenReservation() *Reservation {
 					{Date: date("2027-04-11"), Price: NewMoney(9950, "EUR")},
 					{Date: date("2027-04-12"), Price: NewMoney(9950, "EUR")},
 				},
+				Guests: []int{2},
 			},
 		},
 		Total: NewMoney(64900, "EUR"),

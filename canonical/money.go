@@ -121,6 +121,25 @@ func (m Money) Add(o Money) (Money, error) {
 	return Money{Minor: sum, Currency: m.Currency}, nil
 }
 
+// Split shares m out in n parts (n >= 1) that add up to m exactly, the
+// first parts a minor unit larger when m does not divide evenly.
+func (m Money) Split(n int) []Money {
+	if n < 1 {
+		n = 1
+	}
+	out := make([]Money, n)
+	share, rest := m.Minor/int64(n), m.Minor%int64(n)
+	for i := range out {
+		out[i] = Money{Minor: share, Currency: m.Currency}
+		if int64(i) < rest {
+			out[i].Minor++
+		} else if -int64(i) > rest {
+			out[i].Minor--
+		}
+	}
+	return out
+}
+
 type moneyJSON struct {
 	Amount   json.RawMessage `json:"amount"`
 	Currency string          `json:"currency"`

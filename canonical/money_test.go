@@ -303,3 +303,29 @@ func TestCurrencyExponent(t *testing.T) {
 		}
 	}
 }
+
+func TestMoneySplit(t *testing.T) {
+	for _, tt := range []struct {
+		minor int64
+		n     int
+		want  []int64
+	}{
+		{59400, 1, []int64{59400}},
+		{59400, 2, []int64{29700, 29700}},
+		{1000, 3, []int64{334, 333, 333}},
+		{-1000, 3, []int64{-334, -333, -333}},
+		{2, 4, []int64{1, 1, 0, 0}},
+	} {
+		parts := NewMoney(tt.minor, "EUR").Split(tt.n)
+		var sum int64
+		for i, p := range parts {
+			sum += p.Minor
+			if p.Minor != tt.want[i] || p.Currency != "EUR" {
+				t.Errorf("%d in %d: part %d is %s, want %d", tt.minor, tt.n, i, p, tt.want[i])
+			}
+		}
+		if sum != tt.minor || len(parts) != tt.n {
+			t.Errorf("%d in %d: parts %v", tt.minor, tt.n, parts)
+		}
+	}
+}

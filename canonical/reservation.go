@@ -149,6 +149,56 @@ func (r *Reservation) SumNightlyPrices() (Money, error) {
 	return total, nil
 }
 
+// Guests returns the primary guest followed by the additional guests: the
+// list RoomStay.Guests points into.
+func (r *Reservation) Guests() []Guest {
+	return append([]Guest{r.PrimaryGuest}, r.AdditionalGuests...)
+}
+
+// RoomGuest returns the primary guest of room stay i: the first guest its
+// Guests names, else the reservation's primary guest.
+func (r *Reservation) RoomGuest(i int) Guest {
+	if g := r.RoomGuests(i); len(g) > 0 {
+		return g[0]
+	}
+	return r.PrimaryGuest
+}
+
+// RoomGuests returns the guests room stay i names, in order; positions
+// outside the reservation's guests are skipped.
+func (r *Reservation) RoomGuests(i int) []Guest {
+	if i < 0 || i >= len(r.RoomStays) {
+		return nil
+	}
+	var out []Guest
+	for _, n := range r.RoomStays[i].Guests {
+		switch {
+		case n == 0:
+			out = append(out, r.PrimaryGuest)
+		case n > 0 && n <= len(r.AdditionalGuests):
+			out = append(out, r.AdditionalGuests[n-1])
+		}
+	}
+	return out
+}
+
+// DropStaleRoomGuests removes from the room stays the positions of guests
+// the reservation no longer has, after its guests were replaced.
+func (r *Reservation) DropStaleRoomGuests() {
+	for i := range r.RoomStays {
+		kept := r.RoomStays[i].Guests[:0:0]
+		for _, n := range r.RoomStays[i].Guests {
+			if n >= 0 && n <= len(r.AdditionalGuests) {
+				kept = append(kept, n)
+			}
+		}
+		if len(kept) == 0 {
+			kept = nil
+		}
+		r.RoomStays[i].Guests = kept
+	}
+}
+
 // Guest is a person staying or booking. Contact details are personal data:
 // they are stored, but never logged or put in a dead-letter reason.
 type Guest struct {
@@ -177,6 +227,14 @@ type RoomStay struct {
 	Adults        int            `json:"adults"`
 	ChildrenAges  []int          `json:"children_ages,omitempty"`
 	NightlyPrices []NightlyPrice `json:"nightly_prices,omitempty"`
+	// Total is the room's own total as the channel stated it, which taxes
+	// or fees it counts in may set apart from the sum of the nightly
+	// prices; nil when the channel stated none.
+	Total *Money `json:"total,omitempty"`
+	// Guests says who stays in the room, as positions in the reservation's
+	// guests: 0 is primary_guest, n is additional_guests[n-1]. The first
+	// is the room's own primary guest. Empty when the channel did not say.
+	Guests []int `json:"guests,omitempty"`
 }
 
 // Nights lists the nights of the stay.
@@ -211,6 +269,11 @@ func (r *Reservation) Clone() *Reservation {
 		for i, s := range r.RoomStays {
 			s.ChildrenAges = cloneSlice(s.ChildrenAges)
 			s.NightlyPrices = cloneSlice(s.NightlyPrices)
+			s.Guests = cloneSlice(s.Guests)
+			if s.Total != nil {
+				t := *s.Total
+				s.Total = &t
+			}
 			c.RoomStays[i] = s
 		}
 	}

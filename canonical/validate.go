@@ -207,7 +207,9 @@ func (r *Reservation) Validate() error {
 		p.Add("room_stays", "has %d room stays; at most %d are allowed", n, MaxRoomStays)
 	default:
 		for i, s := range r.RoomStays {
-			s.validate(&p, fmt.Sprintf("room_stays[%d]", i), r.Total.Currency)
+			f := fmt.Sprintf("room_stays[%d]", i)
+			s.validate(&p, f, r.Total.Currency)
+			s.validateGuests(&p, f+".guests", len(r.AdditionalGuests))
 		}
 	}
 	p.CheckMoney("total", r.Total)
@@ -280,6 +282,12 @@ func (s RoomStay) validate(p *Problems, path, currency string) {
 			p.Add(fmt.Sprintf("%s.children_ages[%d]", path, i), "age %d is not a child's age (0 to %d)", age, MaxChildAge)
 		}
 	}
+	if s.Total != nil {
+		p.CheckMoney(path+".total", *s.Total)
+		if currency != "" && s.Total.Currency != currency {
+			p.Add(path+".total.currency", "is %s but the reservation total is in %s", s.Total.Currency, currency)
+		}
+	}
 	if len(s.NightlyPrices) == 0 {
 		return
 	}
@@ -300,6 +308,26 @@ func (s RoomStay) validate(p *Problems, path, currency string) {
 		if currency != "" && np.Price.Currency != currency {
 			p.Add(f+".price.currency", "is %s but the reservation total is in %s", np.Price.Currency, currency)
 		}
+	}
+}
+
+// validateGuests checks that the room names guests the reservation has
+// (additional of them besides the primary guest), each once.
+func (s RoomStay) validateGuests(p *Problems, path string, additional int) {
+	if len(s.Guests) > MaxGuestsInRoom {
+		p.Add(path, "names %d guests; at most %d stay in one room", len(s.Guests), MaxGuestsInRoom)
+		return
+	}
+	seen := map[int]bool{}
+	for i, n := range s.Guests {
+		f := fmt.Sprintf("%s[%d]", path, i)
+		switch {
+		case n < 0 || n > additional:
+			p.Add(f, "%d is not a guest of the reservation: 0 is primary_guest, 1 to %d are additional_guests", n, additional)
+		case seen[n]:
+			p.Add(f, "names guest %d twice", n)
+		}
+		seen[n] = true
 	}
 }
 

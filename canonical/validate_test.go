@@ -61,6 +61,28 @@ func TestValidateFields(t *testing.T) {
 		change func(r *Reservation)
 		fields []string // the exact field paths, in order; nil for a valid reservation
 	}{
+		// Each room's own total and guests.
+		{"room totals and guests", func(r *Reservation) {
+			t := NewMoney(25000, "EUR")
+			r.RoomStays[0].Total, r.RoomStays[0].Guests, r.RoomStays[1].Guests = &t, []int{0}, []int{1, 0}
+		}, nil},
+		{"a room total in another currency", func(r *Reservation) {
+			t := NewMoney(25000, "USD")
+			r.RoomStays[1].Total = &t
+		}, []string{"room_stays[1].total.currency"}},
+		{"a negative room total", func(r *Reservation) {
+			t := NewMoney(-1, "EUR")
+			r.RoomStays[0].Total = &t
+		}, []string{"room_stays[0].total.amount"}},
+		{"a room guest the reservation lacks", func(r *Reservation) {
+			r.RoomStays[1].Guests = []int{2}
+		}, []string{"room_stays[1].guests[0]"}},
+		{"a room guest named twice", func(r *Reservation) {
+			r.RoomStays[0].Guests = []int{1, 1}
+		}, []string{"room_stays[0].guests[1]"}},
+		{"a negative room guest", func(r *Reservation) {
+			r.RoomStays[0].Guests = []int{-1}
+		}, []string{"room_stays[0].guests[0]"}},
 		// Stay dates.
 		{"departure before arrival", func(r *Reservation) {
 			r.RoomStays[1].Departure = date("2027-04-10")
@@ -548,5 +570,26 @@ func TestValidCode(t *testing.T) {
 		if got := ValidCode(tt.s); got != tt.ok {
 			t.Errorf("ValidCode(%q) = %v, want %v", tt.s, got, tt.ok)
 		}
+	}
+}
+
+func TestRoomGuests(t *testing.T) {
+	r := validReservation()
+	r.RoomStays[1].Guests = []int{1, 0}
+	if g := r.RoomGuest(1); g.GivenName != "Rui" {
+		t.Errorf("room 2's guest is %q, want Rui", g.GivenName)
+	}
+	if g := r.RoomGuest(0); g.Surname != "Silva" {
+		t.Errorf("a room naming no guest has %q, want the primary guest", g.Surname)
+	}
+	c := r.Clone()
+	c.RoomStays[1].Guests[0] = 0
+	if r.RoomStays[1].Guests[0] != 1 {
+		t.Error("a clone shares its room guests")
+	}
+	r.AdditionalGuests = nil
+	r.DropStaleRoomGuests()
+	if fmt.Sprint(r.RoomStays[1].Guests) != "[0]" || r.Validate() != nil {
+		t.Errorf("after the additional guests went: %v %v", r.RoomStays[1].Guests, r.Validate())
 	}
 }

@@ -89,6 +89,9 @@ func TestTranslate(t *testing.T) {
 		r.Comments[0] != "Non-smoking" || r.Guarantee.CardMask != "XXXXXXXXXXXX4444" || b.Revision != "Book@2027-03-02T08:55:10Z" {
 		t.Errorf("book: %+v", b)
 	}
+	if s.Total == nil || *s.Total != canonical.NewMoney(37950, "EUR") {
+		t.Errorf("the room's own total (379.50 EUR after taxes) is not kept: %v", s.Total)
+	}
 	mod, _ := expedia.Translator{}.ToCanonical(fixture(t, "retrieval-modify.xml"))
 	if mod.Booking.Action != canonical.ChannelModify || mod.Booking.Reservation.Guarantee.CardMask != "XXXXXXXXXXXX4444" ||
 		mod.Booking.Reservation.PrimaryGuest.GivenName != "Jöns" {

@@ -202,6 +202,8 @@ func roomStay(s RoomStay) (canonical.RoomStay, canonical.Money, error) {
 		if total.Minor < 0 {
 			return st, canonical.Money{}, fmt.Errorf("Total: negative amount %s", total)
 		}
+		stated := total
+		st.Total = &stated // the room's own total, as Expedia stated it
 	} else {
 		for _, n := range st.NightlyPrices {
 			total, _ = total.Add(n.Price)
@@ -236,7 +238,10 @@ func BookingOf(r *canonical.Reservation, typ string) Booking {
 			rs.PerDayRates.Rates = append(rs.PerDayRates.Rates, PerDayRate{StayDate: n.Date.String(), BaseRate: n.Price.Decimal()})
 			sum, _ = sum.Add(n.Price)
 		}
-		if len(r.RoomStays) == 1 && !r.Total.IsZero() {
+		switch {
+		case s.Total != nil:
+			sum = *s.Total
+		case len(r.RoomStays) == 1 && !r.Total.IsZero():
 			sum = r.Total
 		}
 		if sum.Currency != "" {

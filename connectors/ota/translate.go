@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -264,8 +265,9 @@ func (rd Reader) Booking(rq *ResNotifRQ, h *HotelReservation) (*canonical.Channe
 	if len(h.RoomStays) > canonical.MaxRoomStays {
 		return nil, inputErr(ErrTypeBizRule, CodeUnableToProcess, "%d room stays; at most %d are accepted", len(h.RoomStays), canonical.MaxRoomStays)
 	}
+	byRPH := guests(h, &r)
 	for i := range h.RoomStays {
-		stays, err := roomStays(&h.RoomStays[i])
+		stays, err := roomStays(&h.RoomStays[i], byRPH)
 		if err != nil {
 			return nil, prefixErr(fmt.Sprintf("RoomStay %d", i+1), err)
 		}
@@ -275,7 +277,6 @@ func (rd Reader) Booking(rq *ResNotifRQ, h *HotelReservation) (*canonical.Channe
 		}
 		r.Comments = append(r.Comments, commentTexts(h.RoomStays[i].Comments)...)
 	}
-	guests(h, &r)
 	r.Comments = append(r.Comments, commentTexts(h.ResGlobalInfo.Comments)...)
 	r.Comments = append(r.Comments, commentTexts(h.ResGlobalInfo.SpecialRequests)...)
 	if err := total(h, &r); err != nil {
@@ -344,7 +345,10 @@ func hotelCode(h *HotelReservation) (string, error) {
 	return code, nil
 }
 
-func roomStays(s *RoomStay) ([]canonical.RoomStay, error) {
+// roomStays reads one RoomStay: one canonical room stay per unit, each with
+// its share of the stated total and its guests (byRPH maps a ResGuestRPH to
+// the guest's position in the reservation's guests).
+func roomStays(s *RoomStay, byRPH map[string]int) ([]canonical.RoomStay, error) {
 	if s.TimeSpan == nil {
 		return nil, inputErr(ErrTypeRequired, CodeRequiredMissing, "TimeSpan is missing")
 	}
@@ -413,6 +417,20 @@ func roomStays(s *RoomStay) ([]canonical.RoomStay, error) {
 	if err != nil {
 		return nil, err
 	}
+	var totals []canonical.Money
+	if s.Total != nil {
+		t, err := amount(*s.Total, "Total")
+		if err != nil {
+			return nil, err
+		}
+		totals = t.Split(units)
+	}
+	var guests []int
+	for _, g := range s.ResGuestRPHs {
+		if n, ok := byRPH[strings.TrimSpace(g.RPH)]; ok && !slices.Contains(guests, n) {
+			guests = append(guests, n)
+		}
+	}
 	stay := canonical.RoomStay{RoomType: roomType, RatePlan: ratePlan, Arrival: arrival, Departure: departure,
 		Adults: adults, ChildrenAges: children, NightlyPrices: prices}
 	out := make([]canonical.RoomStay, 0, units)
@@ -420,6 +438,15 @@ func roomStays(s *RoomStay) ([]canonical.RoomStay, error) {
 		c := stay
 		c.ChildrenAges = append([]int(nil), children...)
 		c.NightlyPrices = append([]canonical.NightlyPrice(nil), prices...)
+		if totals != nil {
+			c.Total = &totals[i]
+		}
+		switch {
+		case len(guests) == units && units > 1:
+			c.Guests = []int{guests[i]} // one guest named per room
+		case len(guests) > 0:
+			c.Guests = append([]int(nil), guests...)
+		}
 		out = append(out, c)
 	}
 	return out, nil
@@ -576,8 +603,10 @@ func guestCounts(list []GuestCount) (adults int, children []int, err error) {
 	return adults, children, nil
 }
 
-// guests reads the primary guest (PrimaryIndicator, else the first) and the others.
-func guests(h *HotelReservation, r *canonical.Reservation) {
+// guests reads the primary guest (PrimaryIndicator, else the first) and the
+// others, and returns where each ResGuestRPH's guest is in the
+// reservation's guests (0 the primary, n additional n-1).
+func guests(h *HotelReservation, r *canonical.Reservation) map[string]int {
 	primary := -1
 	for i, g := range h.ResGuests {
 		if g.PrimaryIndicator == "true" || g.PrimaryIndicator == "1" {
@@ -588,17 +617,26 @@ func guests(h *HotelReservation, r *canonical.Reservation) {
 	if primary < 0 && len(h.ResGuests) > 0 {
 		primary = 0
 	}
+	byRPH := map[string]int{}
 	for i, g := range h.ResGuests {
 		guest, ok := guestOf(g)
 		if !ok {
 			continue
 		}
+		at := -1
 		if i == primary {
-			r.PrimaryGuest = guest
+			r.PrimaryGuest, at = guest, 0
 		} else if len(r.AdditionalGuests) < canonical.MaxGuests {
 			r.AdditionalGuests = append(r.AdditionalGuests, guest)
+			at = len(r.AdditionalGuests)
+		}
+		if rph := strings.TrimSpace(g.ResGuestRPH); rph != "" && at >= 0 {
+			if _, dup := byRPH[rph]; !dup {
+				byRPH[rph] = at
+			}
 		}
 	}
+	return byRPH
 }
 
 func guestOf(g ResGuest) (canonical.Guest, bool) {
@@ -775,19 +813,26 @@ func HotelReservationOf(r *canonical.Reservation, status string) HotelReservatio
 			BasicPropertyInfo: &BasicPropertyInfo{HotelCode: r.PropertyID},
 			ResGuestRPHs:      []ResGuestRPH{{RPH: "1"}},
 		}
+		if len(s.Guests) > 0 {
+			rs.ResGuestRPHs = nil
+			for _, n := range s.Guests {
+				rs.ResGuestRPHs = append(rs.ResGuestRPHs, ResGuestRPH{RPH: strconv.Itoa(n + 1)})
+			}
+		}
 		for _, age := range s.ChildrenAges {
 			rs.GuestCounts = append(rs.GuestCounts, GuestCount{AgeQualifyingCode: "8", Count: "1", Age: strconv.Itoa(age)})
 		}
 		if len(s.NightlyPrices) > 0 {
 			rr := RoomRate{RoomTypeCode: s.RoomType, RatePlanCode: s.RatePlan, NumberOfUnits: "1"}
-			var sum canonical.Money
 			for _, n := range s.NightlyPrices {
 				rr.Rates = append(rr.Rates, Rate{EffectiveDate: n.Date.String(), ExpireDate: n.Date.AddDays(1).String(), RateTimeUnit: "Day", UnitMultiplier: "1",
 					Base: &Amount{AmountAfterTax: n.Price.Decimal(), CurrencyCode: n.Price.Currency}})
-				sum, _ = sum.Add(n.Price)
 			}
 			rs.RoomRates = []RoomRate{rr}
-			rs.Total = &Amount{AmountAfterTax: sum.Decimal(), CurrencyCode: sum.Currency}
+		}
+		// The room's total only when one was stated: its nightly rates say the rest.
+		if t := s.Total; t != nil {
+			rs.Total = &Amount{AmountAfterTax: t.Decimal(), CurrencyCode: t.Currency}
 		}
 		h.RoomStays = append(h.RoomStays, rs)
 	}

@@ -3,6 +3,7 @@ package ota_test
 import (
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -84,6 +85,7 @@ func TestTranslateFacts(t *testing.T) {
 		{"night 1 after tax", r.RoomStays[0].NightlyPrices[0].Price, eur(13200)},
 		{"night 2 after tax", r.RoomStays[0].NightlyPrices[1].Price, eur(15400)},
 		{"total", r.Total, eur(28600)},
+		{"room total", r.RoomStays[0].Total, eur(28600)},
 		{"guest", r.PrimaryGuest.GivenName + " " + r.PrimaryGuest.Surname, "Marta Silva"},
 		{"country", r.PrimaryGuest.Address.CountryCode, "PT"},
 		{"comment", r.Comments, []string{"Late arrival, around 23:00."}},
@@ -127,6 +129,11 @@ func TestTranslateFacts(t *testing.T) {
 		{"comments", m.Comments, []string{"Connecting rooms if possible. 東京からの到着は遅れます。", "Cot for the infant"}},
 		{"full card number dropped, last four kept", m.Guarantee.CardMask, "XXXXXXXXXXXX4444"},
 		{"total", m.Total, eur(89800)},
+		{"room 1's own total, as stated", m.RoomStays[0].Total, eur(59400)},
+		{"room 2 states no total", m.RoomStays[1].Total, (*canonical.Money)(nil)},
+		{"room 1's guest (ResGuestRPH 1): the primary guest", m.RoomStays[0].Guests, []int{0}},
+		{"room 2's guest (ResGuestRPH 2): the other guest", m.RoomStays[1].Guests, []int{1}},
+		{"room 2's own guest", m.RoomGuest(1).Surname, "Kierkegård"},
 	}...)
 	for _, c := range checks {
 		g, _ := json.Marshal(c.got)
@@ -275,5 +282,48 @@ func TestRoundTripARI(t *testing.T) {
 		if string(g) != string(w) {
 			t.Errorf("invcount=%v: round trip\n got %s\nwant %s", inv, g, w)
 		}
+	}
+}
+
+// Each room's own total and its guests survive being written back to OTA
+// (FromCanonical) and read again.
+func TestRoundTripKeepsEachRoomsTotalAndGuests(t *testing.T) {
+	msg := golden(t, "resnotif-multiroom-children.xml")
+	out, err := ota.Translator{}.FromCanonical(&msg.Booking.Reservation)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := ota.Translator{}.ToCanonical(out)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for i, want := range msg.Booking.Reservation.RoomStays {
+		got := back.Booking.Reservation.RoomStays[i]
+		g, _ := json.Marshal([]any{got.Total, got.Guests, back.Booking.Reservation.RoomGuest(i)})
+		w, _ := json.Marshal([]any{want.Total, want.Guests, msg.Booking.Reservation.RoomGuest(i)})
+		if string(g) != string(w) {
+			t.Errorf("room %d: after the round trip %s, want %s", i+1, g, w)
+		}
+	}
+}
+
+// A RoomStay of several units shares its stated total out among its rooms
+// (adding up to it exactly) and, naming one guest per unit, gives each room
+// its own.
+func TestRoomStayOfSeveralUnits(t *testing.T) {
+	x := string(fixture(t, "resnotif-multiroom-children.xml"))
+	x = strings.Replace(x, `<RoomRate RoomTypeCode="FAM" RatePlanCode="BB" NumberOfUnits="1">`, `<RoomRate RoomTypeCode="FAM" RatePlanCode="BB" NumberOfUnits="2">`, 1)
+	x = strings.Replace(x, `<Total AmountAfterTax="594.00" CurrencyCode="EUR"/>`, `<Total AmountAfterTax="1188.01" CurrencyCode="EUR"/>`, 1)
+	x = strings.Replace(x, `<ResGuestRPH RPH="1"/>`, `<ResGuestRPH RPH="1"/><ResGuestRPH RPH="2"/>`, 1)
+	msg, err := ota.Translator{}.ToCanonical([]byte(x))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stays := msg.Booking.Reservation.RoomStays
+	if len(stays) != 3 || *stays[0].Total != eur(59401) || *stays[1].Total != eur(59400) {
+		t.Fatalf("stays %+v", stays)
+	}
+	if fmt.Sprint(stays[0].Guests, stays[1].Guests, stays[2].Guests) != "[0] [1] [1]" {
+		t.Errorf("guests per room %v %v %v", stays[0].Guests, stays[1].Guests, stays[2].Guests)
 	}
 }

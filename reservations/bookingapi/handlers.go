@@ -525,6 +525,7 @@ func (a *API) modifyReservation(w http.ResponseWriter, r *http.Request) {
 			if body.Status != nil {
 				res.Status = *body.Status
 			}
+			res.DropStaleRoomGuests() // rooms may name guests the change removed
 			return nil
 		})
 	if err != nil {
@@ -534,14 +535,23 @@ func (a *API) modifyReservation(w http.ResponseWriter, r *http.Request) {
 	writeReservation(w, http.StatusOK, res)
 }
 
-// keepPrices carries the agreed nightly prices over to new stays that are the
-// same stay as before (same room type, rate plan and dates), so that a change
-// of guest count does not re-price a booking; any other stay is priced anew.
+// keepPrices carries the agreed nightly prices, and the room's stated total
+// and guests, over to new stays that are the same stay as before (same room
+// type, rate plan and dates), so that a change of guest count does not
+// re-price a booking; any other stay is priced anew.
 func keepPrices(old, stays []canonical.RoomStay) []canonical.RoomStay {
+	used := make([]bool, len(old)) // a room's total and guests go to one new stay
 	for i := range stays {
-		for _, o := range old {
-			if o.RoomType == stays[i].RoomType && o.RatePlan == stays[i].RatePlan && o.Arrival == stays[i].Arrival && o.Departure == stays[i].Departure {
-				stays[i].NightlyPrices = o.NightlyPrices
+		priced := false
+		for j, o := range old {
+			if o.RoomType != stays[i].RoomType || o.RatePlan != stays[i].RatePlan || o.Arrival != stays[i].Arrival || o.Departure != stays[i].Departure {
+				continue
+			}
+			if !priced {
+				stays[i].NightlyPrices, priced = o.NightlyPrices, true
+			}
+			if !used[j] {
+				stays[i].NightlyPrices, stays[i].Total, stays[i].Guests, used[j] = o.NightlyPrices, o.Total, o.Guests, true
 				break
 			}
 		}
