@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -283,5 +284,104 @@ func TestWebhookWithBadBytesIsRefused(t *testing.T) {
 		if resp.StatusCode != http.StatusBadRequest || strings.Contains(strings.ToLower(string(raw)), "sql") {
 			t.Fatalf("%s: %d %s", body, resp.StatusCode, raw)
 		}
+	}
+}
+
+// A booking of several rooms reaches Apaleo as one reservation per room,
+// each with its own primary guest and the room's own total; adding a room
+// adds a reservation to the Apaleo booking and removing one cancels its
+// reservation, instead of being dead-lettered. Apaleo fails now and then,
+// some failures after making the change.
+func TestMultiRoomBookingReachesApaleoRoomByRoom(t *testing.T) {
+	w := newWorld(t, apaleosim.Faults{ErrorRate: 0.3})
+	ctx := context.Background()
+	roomTotal := canonical.NewMoney(30000, "EUR") // the channel's total for room 1: more than its nights at 132.00
+	created, err := w.store.Create(ctx, reservations.AllProperties, reservations.CreateRequest{Reservation: canonical.Reservation{
+		PropertyID: "LIS", Channel: "hrs", ExternalID: "HRS-88213",
+		PrimaryGuest:     canonical.Guest{GivenName: "Zoë", Surname: "Núñez", Email: "zoe@example.es"},
+		AdditionalGuests: []canonical.Guest{{GivenName: "Søren", Surname: "Kierkegård"}},
+		RoomStays: []canonical.RoomStay{
+			{RoomType: "DBL", RatePlan: "FLEX-DBL", Arrival: date("2027-04-10"), Departure: date("2027-04-12"), Adults: 2, Total: &roomTotal, Guests: []int{1}},
+			{RoomType: "SGL", RatePlan: "FLEX-SGL", Arrival: date("2027-04-11"), Departure: date("2027-04-13"), Adults: 1, Guests: []int{0}},
+		},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := created.Reservation
+	relay := func(what string) {
+		t.Helper()
+		if dead := w.relay(w.conn.HandleEvent); len(dead) > 0 {
+			t.Fatalf("%s: dead-lettered: %v", what, dead[0].err)
+		}
+	}
+	active := func() map[string]*apaleo.Reservation {
+		out := map[string]*apaleo.Reservation{}
+		for _, a := range w.simReservations("HRS-88213") {
+			if a.Status != apaleo.StatusCanceled {
+				out[a.RatePlan.ID+" "+a.Arrival[:10]] = a
+			}
+		}
+		return out
+	}
+	relay("booking")
+	got := active()
+	dbl, sgl := got["LIS-FLEX-DBL 2027-04-10"], got["LIS-FLEX-SGL 2027-04-11"]
+	if len(got) != 2 || dbl == nil || sgl == nil || dbl.BookingID != sgl.BookingID {
+		t.Fatalf("Apaleo has %v, want the two rooms in one booking", got)
+	}
+	if dbl.PrimaryGuest.LastName != "Kierkegård" || sgl.PrimaryGuest.LastName != "Núñez" {
+		t.Errorf("primary guests %s and %s, want each room's own (Kierkegård, Núñez)", dbl.PrimaryGuest.LastName, sgl.PrimaryGuest.LastName)
+	}
+	if dbl.TotalGrossAmount.Amount != "300.00" || sgl.TotalGrossAmount.Amount != "196.00" {
+		t.Errorf("room totals %s and %s, want the channel's 300.00 and the nights' 196.00", dbl.TotalGrossAmount.Amount, sgl.TotalGrossAmount.Amount)
+	}
+
+	// A third room is added to the Apaleo booking.
+	r, err = w.store.Update(ctx, reservations.AllProperties, r.ID, reservations.UpdateOptions{}, func(x *canonical.Reservation) error {
+		x.RoomStays = append(x.RoomStays, canonical.RoomStay{RoomType: "DBL", RatePlan: "FLEX-DBL", Arrival: date("2027-04-20"), Departure: date("2027-04-22"), Adults: 1, Guests: []int{0}})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	relay("a room added")
+	got = active()
+	added := got["LIS-FLEX-DBL 2027-04-20"]
+	if len(got) != 3 || added == nil || added.BookingID != dbl.BookingID || got["LIS-FLEX-DBL 2027-04-10"].ID != dbl.ID {
+		t.Fatalf("after adding a room Apaleo has %v, want the third room in booking %s beside the first two", got, dbl.BookingID)
+	}
+
+	// The first room is removed: its Apaleo reservation alone is cancelled.
+	r, err = w.store.Update(ctx, reservations.AllProperties, r.ID, reservations.UpdateOptions{}, func(x *canonical.Reservation) error {
+		x.RoomStays = x.RoomStays[1:]
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	relay("a room removed")
+	got = active()
+	if len(got) != 2 || got["LIS-FLEX-SGL 2027-04-11"].ID != sgl.ID || got["LIS-FLEX-DBL 2027-04-20"].ID != added.ID {
+		t.Fatalf("after removing a room Apaleo has %v, want the single and the added double", got)
+	}
+	if a := w.sim.Reservation(dbl.ID); a.Status != apaleo.StatusCanceled {
+		t.Errorf("the removed room's reservation is %s, want Canceled", a.Status)
+	}
+	link, err := w.res.Links.Get(ctx, apaleo.Name, r.ID)
+	if err != nil || !slices.Equal(link.PartnerIDs, []string{sgl.ID, added.ID}) || link.SyncedVersion != r.Version {
+		t.Fatalf("link %+v, %v; want the single's and the added room's ids, at version %d", link, err, r.Version)
+	}
+
+	// Cancelling the booking cancels every room left.
+	if _, err := w.store.Cancel(ctx, reservations.AllProperties, r.ID, reservations.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	relay("cancellation")
+	if got := active(); len(got) != 0 {
+		t.Errorf("after the cancellation Apaleo still has %v", got)
+	}
+	if n := w.sim.BookingsWithKey(apaleo.IdempotencyKey(r.ID)); n != 1 {
+		t.Errorf("%d bookings in Apaleo, want 1", n)
 	}
 }

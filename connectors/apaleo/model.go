@@ -129,6 +129,19 @@ type CreateBookingResult struct {
 	} `json:"reservationIds"`
 }
 
+// AddReservations is the body of POST /booking/v1/bookings/{id}/reservations,
+// which adds rooms to an existing booking.
+type AddReservations struct {
+	Reservations []CreateReservation `json:"reservations"`
+}
+
+// ReservationsCreated is the answer to POST /booking/v1/bookings/{id}/reservations.
+type ReservationsCreated struct {
+	ReservationIDs []struct {
+		ID string `json:"id"`
+	} `json:"reservationIds"`
+}
+
 // Amend is the body of PUT /booking/v1/reservation-actions/{id}/amend.
 type Amend struct {
 	Arrival      string            `json:"arrival"`

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 
 	"github.com/roomwire/roomwire/canonical"
 	"github.com/roomwire/roomwire/connectors"
@@ -140,21 +141,135 @@ func (c *Connector) create(ctx context.Context, r, pr *canonical.Reservation) er
 
 func (c *Connector) amend(ctx context.Context, r, pr *canonical.Reservation, link *connectors.Link) error {
 	if len(link.PartnerIDs) != len(pr.RoomStays) {
-		return connectors.Permanent(fmt.Errorf("apaleo: amend reservation %s: it has %d rooms but Apaleo booking %s has %d; "+
-			"Apaleo cannot add or remove rooms by amendment, so change the booking in Apaleo", r.ID, len(pr.RoomStays), link.PartnerGroupID, len(link.PartnerIDs)))
+		return c.changeRooms(ctx, r, pr, link)
 	}
-	for i, s := range pr.RoomStays {
-		id := link.PartnerIDs[i]
-		h := http.Header{}
-		h.Set(connectors.IdempotencyHeader, fmt.Sprintf("roomwire-%s-v%d-amend-%d", r.ID, r.Version, i))
-		body := AmendRequest(s, pr.Comments)
-		err := c.call(ctx, http.MethodPut, "/booking/v1/reservation-actions/"+url.PathEscape(id)+"/amend",
-			"/booking/v1/reservation-actions/{id}/amend", h, body, nil)
-		if err != nil {
-			return fmt.Errorf("apaleo: amend %s (reservation %s): %w", id, r.ID, err)
+	for i := range pr.RoomStays {
+		if err := c.amendRoom(ctx, r, pr, i, link.PartnerIDs[i]); err != nil {
+			return err
 		}
 	}
 	return c.synced(ctx, r, link, "amended in Apaleo")
+}
+
+// amendRoom amends Apaleo reservation id to room stay i of pr.
+func (c *Connector) amendRoom(ctx context.Context, r, pr *canonical.Reservation, i int, id string) error {
+	h := http.Header{}
+	h.Set(connectors.IdempotencyHeader, fmt.Sprintf("roomwire-%s-v%d-amend-%d", r.ID, r.Version, i))
+	body := AmendRequest(pr.RoomStays[i], pr.Comments)
+	err := c.call(ctx, http.MethodPut, "/booking/v1/reservation-actions/"+url.PathEscape(id)+"/amend",
+		"/booking/v1/reservation-actions/{id}/amend", h, body, nil)
+	if err != nil {
+		return fmt.Errorf("apaleo: amend %s (reservation %s): %w", id, r.ID, err)
+	}
+	return nil
+}
+
+// changeRooms makes Apaleo's booking hold the rooms of pr when rooms were
+// added or removed: Apaleo books one reservation per room, and an
+// amendment changes one room only. Each room of pr keeps the Apaleo
+// reservation that holds the same stay (else the same rate plan, else any
+// left), which is amended; a room left without one is added to the
+// booking, and a reservation left without a room is cancelled. Apaleo's
+// reservations are read afresh each time, so a repeat after a failure
+// half-way does again only what is left: a reservation already cancelled
+// holds no room, and an addition is repeated under its idempotency key.
+func (c *Connector) changeRooms(ctx context.Context, r, pr *canonical.Reservation, link *connectors.Link) error {
+	var held []*Reservation
+	for _, id := range link.PartnerIDs {
+		got, err := c.GetReservation(ctx, id)
+		if err != nil {
+			return fmt.Errorf("apaleo: change the rooms of reservation %s: %w", r.ID, err)
+		}
+		if got.Status != StatusCanceled {
+			held = append(held, got)
+		}
+	}
+	kept := matchRooms(pr.RoomStays, held)
+	ids := make([]string, len(pr.RoomStays))
+	var added []int
+	for i, at := range kept {
+		if at < 0 {
+			added = append(added, i)
+			continue
+		}
+		ids[i] = held[at].ID
+		if err := c.amendRoom(ctx, r, pr, i, ids[i]); err != nil {
+			return err
+		}
+	}
+	if len(added) > 0 {
+		req := AddReservations{}
+		for _, i := range added {
+			cr, err := roomReservation(pr, i, c.cfg.ChannelCode)
+			if err != nil {
+				return err
+			}
+			req.Reservations = append(req.Reservations, cr)
+		}
+		h := http.Header{}
+		h.Set(connectors.IdempotencyHeader, fmt.Sprintf("roomwire-%s-v%d-add", r.ID, r.Version))
+		var out ReservationsCreated
+		err := c.call(ctx, http.MethodPost, "/booking/v1/bookings/"+url.PathEscape(link.PartnerGroupID)+"/reservations",
+			"/booking/v1/bookings/{id}/reservations", h, req, &out)
+		if err != nil {
+			return fmt.Errorf("apaleo: add %d rooms to booking %s (reservation %s): %w", len(added), link.PartnerGroupID, r.ID, err)
+		}
+		if len(out.ReservationIDs) != len(added) {
+			return connectors.Permanent(fmt.Errorf("apaleo: add rooms to booking %s (reservation %s): Apaleo answered %d reservations for %d rooms",
+				link.PartnerGroupID, r.ID, len(out.ReservationIDs), len(added)))
+		}
+		for j, i := range added {
+			ids[i] = out.ReservationIDs[j].ID
+		}
+	}
+	inUse := map[int]bool{}
+	for _, at := range kept {
+		inUse[at] = true
+	}
+	for at, h := range held {
+		if inUse[at] {
+			continue
+		}
+		if err := c.call(ctx, http.MethodPut, "/booking/v1/reservation-actions/"+url.PathEscape(h.ID)+"/cancel",
+			"/booking/v1/reservation-actions/{id}/cancel", nil, nil, nil); err != nil {
+			return fmt.Errorf("apaleo: cancel %s, a room no longer booked (reservation %s): %w", h.ID, r.ID, err)
+		}
+	}
+	link.PartnerIDs = ids
+	return c.synced(ctx, r, link, fmt.Sprintf("rooms changed in Apaleo: %d added, %d cancelled", len(added), len(held)-len(pr.RoomStays)+len(added)))
+}
+
+// matchRooms returns, for each stay, the position in held of the Apaleo
+// reservation that keeps it, or -1 when the room is new. A stay takes the
+// reservation with the same rate plan, dates and guest counts first, then
+// one with the same rate plan, then any left, in order.
+func matchRooms(stays []canonical.RoomStay, held []*Reservation) []int {
+	out := make([]int, len(stays))
+	taken := make([]bool, len(held))
+	for i := range out {
+		out[i] = -1
+	}
+	same := func(s canonical.RoomStay, h *Reservation) bool {
+		var p canonical.Problems
+		return h.RatePlan.ID == s.RatePlan && parseDate(&p, "arrival", h.Arrival) == s.Arrival &&
+			parseDate(&p, "departure", h.Departure) == s.Departure && h.Adults == s.Adults && slices.Equal(h.ChildrenAges, s.ChildrenAges)
+	}
+	samePlan := func(s canonical.RoomStay, h *Reservation) bool { return h.RatePlan.ID == s.RatePlan }
+	anyLeft := func(canonical.RoomStay, *Reservation) bool { return true }
+	for _, fits := range []func(canonical.RoomStay, *Reservation) bool{same, samePlan, anyLeft} {
+		for i, s := range stays {
+			if out[i] >= 0 {
+				continue
+			}
+			for at, h := range held {
+				if !taken[at] && fits(s, h) {
+					out[i], taken[at] = at, true
+					break
+				}
+			}
+		}
+	}
+	return out
 }
 
 func (c *Connector) cancel(ctx context.Context, r *canonical.Reservation, link *connectors.Link) error {

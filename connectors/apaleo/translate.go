@@ -283,6 +283,10 @@ func BookingRequestToBooking(req *CreateBooking) (*canonical.ChannelBooking, err
 				res.PropertyID = prop
 			}
 		}
+		// Each reservation is one room with its own guests.
+		for _, g := range append([]Guest{cr.PrimaryGuest}, cr.AdditionalGuests...) {
+			stay.Guests = append(stay.Guests, guestPosition(&res, toGuest(&g)))
+		}
 		res.RoomStays = append(res.RoomStays, stay)
 	}
 	res.Total = total
@@ -295,41 +299,73 @@ func BookingRequestToBooking(req *CreateBooking) (*canonical.ChannelBooking, err
 	return &canonical.ChannelBooking{SchemaVersion: canonical.SchemaVersion, Connector: Channel, Action: canonical.ChannelNew, Reservation: res}, nil
 }
 
-// BookingRequest renders a reservation (in Apaleo's codes) as a booking
-// request: one Apaleo reservation per room stay, one time slice per night.
-func BookingRequest(r *canonical.Reservation, channelCode string) (*CreateBooking, error) {
-	if channelCode == "" {
-		channelCode = DefaultChannelCode
+// guestPosition returns g's position in the reservation's guests (0 the
+// primary guest, n additional n-1), adding g when it is not among them.
+func guestPosition(r *canonical.Reservation, g canonical.Guest) int {
+	for i, have := range r.Guests() {
+		if have.GivenName == g.GivenName && have.Surname == g.Surname && have.Email == g.Email {
+			return i
+		}
 	}
+	r.AdditionalGuests = append(r.AdditionalGuests, g)
+	return len(r.AdditionalGuests)
+}
+
+// BookingRequest renders a reservation (in Apaleo's codes) as a booking
+// request: one Apaleo reservation per room stay, each with the room's own
+// primary guest, one time slice per night.
+func BookingRequest(r *canonical.Reservation, channelCode string) (*CreateBooking, error) {
 	if len(r.RoomStays) == 0 {
 		return nil, connectors.Permanent(errors.New("apaleo: the reservation has no room stays"))
 	}
-	guest := fromGuest(r.PrimaryGuest)
+	req := &CreateBooking{Booker: fromGuest(r.PrimaryGuest)}
+	for i := range r.RoomStays {
+		cr, err := roomReservation(r, i, channelCode)
+		if err != nil {
+			return nil, err
+		}
+		req.Reservations = append(req.Reservations, cr)
+	}
+	return req, nil
+}
+
+// roomReservation renders room stay i of r as one Apaleo reservation, with
+// the room's own primary guest and the others staying in it.
+func roomReservation(r *canonical.Reservation, i int, channelCode string) (CreateReservation, error) {
+	if channelCode == "" {
+		channelCode = DefaultChannelCode
+	}
+	s := r.RoomStays[i]
+	// Bounded before a time slice is made per night.
+	if n := s.Arrival.DaysUntil(s.Departure); n < 1 || n > canonical.MaxStayNights {
+		return CreateReservation{}, connectors.Permanent(fmt.Errorf("apaleo: room stay %d: %d nights; Apaleo needs 1 to %d", i, n, canonical.MaxStayNights))
+	}
 	external := r.ExternalID
 	if external == "" {
 		external = r.ConfirmationNumber
 	}
-	req := &CreateBooking{Booker: guest}
-	for i, s := range r.RoomStays {
-		// Bounded before a time slice is made per night.
-		if n := s.Arrival.DaysUntil(s.Departure); n < 1 || n > canonical.MaxStayNights {
-			return nil, connectors.Permanent(fmt.Errorf("apaleo: room stay %d: %d nights; Apaleo needs 1 to %d", i, n, canonical.MaxStayNights))
-		}
-		req.Reservations = append(req.Reservations, CreateReservation{
-			Arrival:       s.Arrival.String(),
-			Departure:     s.Departure.String(),
-			Adults:        s.Adults,
-			ChildrenAges:  s.ChildrenAges,
-			ChannelCode:   channelCode,
-			Source:        r.Channel,
-			ExternalCode:  external,
-			PrimaryGuest:  guest,
-			GuaranteeType: fromGuarantee(r.Guarantee),
-			Comment:       strings.Join(r.Comments, "\n"),
-			TimeSlices:    timeSlices(s),
-		})
+	guests := r.RoomGuests(i)
+	if len(guests) == 0 || strings.TrimSpace(guests[0].Surname) == "" {
+		// Apaleo needs the primary guest's last name; the booker's is known.
+		guests = append([]canonical.Guest{r.PrimaryGuest}, guests...)
 	}
-	return req, nil
+	cr := CreateReservation{
+		Arrival:       s.Arrival.String(),
+		Departure:     s.Departure.String(),
+		Adults:        s.Adults,
+		ChildrenAges:  s.ChildrenAges,
+		ChannelCode:   channelCode,
+		Source:        r.Channel,
+		ExternalCode:  external,
+		PrimaryGuest:  fromGuest(guests[0]),
+		GuaranteeType: fromGuarantee(r.Guarantee),
+		Comment:       strings.Join(r.Comments, "\n"),
+		TimeSlices:    timeSlices(s),
+	}
+	for _, g := range guests[1:] {
+		cr.AdditionalGuests = append(cr.AdditionalGuests, fromGuest(g))
+	}
+	return cr, nil
 }
 
 // AmendRequest renders one room stay as an amendment.
@@ -342,18 +378,60 @@ func AmendRequest(s canonical.RoomStay, comments []string) Amend {
 	}
 }
 
+// timeSlices renders the stay's nights. Apaleo prices a reservation by its
+// time slices, so they carry the room's own total when the channel stated
+// one: a total the nightly prices do not add up to has the difference
+// spread over the nights, and a total with no nightly prices is shared out
+// among them.
 func timeSlices(s canonical.RoomStay) []CreateTimeSlice {
-	prices := map[canonical.Date]canonical.Money{}
-	for _, n := range s.NightlyPrices {
-		prices[n.Date] = n.Price
-	}
-	var out []CreateTimeSlice
-	for _, night := range s.Nights() {
+	nights := s.Nights()
+	prices := nightPrices(s, nights)
+	out := make([]CreateTimeSlice, 0, len(nights))
+	for i := range nights {
 		ts := CreateTimeSlice{RatePlanID: s.RatePlan}
-		if p, ok := prices[night]; ok {
-			ts.TotalAmount = fromMoney(p)
+		if prices[i] != nil {
+			ts.TotalAmount = fromMoney(*prices[i])
 		}
 		out = append(out, ts)
+	}
+	return out
+}
+
+// nightPrices returns each night's price (nil: Apaleo's rate plan prices it).
+func nightPrices(s canonical.RoomStay, nights []canonical.Date) []*canonical.Money {
+	out := make([]*canonical.Money, len(nights))
+	byNight := map[canonical.Date]canonical.Money{}
+	for _, n := range s.NightlyPrices {
+		byNight[n.Date] = n.Price
+	}
+	var sum canonical.Money
+	priced := 0
+	for i, night := range nights {
+		if p, ok := byNight[night]; ok {
+			out[i] = &p
+			sum, _ = sum.Add(p)
+			priced++
+		}
+	}
+	if s.Total == nil || len(nights) == 0 || (priced > 0 && priced < len(nights)) {
+		return out
+	}
+	if priced == 0 || sum.Currency != s.Total.Currency {
+		for i, share := range s.Total.Split(len(nights)) {
+			out[i] = &share
+		}
+		return out
+	}
+	for i, d := range (canonical.Money{Minor: s.Total.Minor - sum.Minor, Currency: sum.Currency}).Split(len(nights)) {
+		p := canonical.Money{Minor: out[i].Minor + d.Minor, Currency: sum.Currency}
+		if p.Minor < 0 {
+			// A total below the nightly prices' sum is shared out evenly instead.
+			for j, share := range s.Total.Split(len(nights)) {
+				out[j] = &share
+			}
+			return out
+		}
+		out[i] = &p
 	}
 	return out
 }

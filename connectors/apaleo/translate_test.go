@@ -3,6 +3,7 @@ package apaleo_test
 import (
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -224,6 +225,65 @@ func TestRatesToARIWithOccupancyAndRestrictions(t *testing.T) {
 		w, _ := json.Marshal(c.want)
 		if string(g) != string(w) {
 			t.Errorf("got  %s\nwant %s", g, w)
+		}
+	}
+}
+
+// The booking request gives each room its own primary guest (and the other
+// guests staying in it) and time slices adding up to the room's own total,
+// and reads back into the same rooms and guests.
+func TestBookingRequestBooksEachRoomWithItsOwnGuestAndTotal(t *testing.T) {
+	roomTotal := canonical.NewMoney(30001, "EUR")
+	r := &canonical.Reservation{
+		PropertyID: "LIS", Channel: "hrs", ExternalID: "HRS-88213", Status: canonical.StatusConfirmed,
+		PrimaryGuest:     canonical.Guest{GivenName: "Zoë", Surname: "Núñez"},
+		AdditionalGuests: []canonical.Guest{{GivenName: "Søren", Surname: "Kierkegård"}, {GivenName: "Ana", Surname: "Lind"}},
+		RoomStays: []canonical.RoomStay{
+			{RoomType: "LIS-DBL", RatePlan: "LIS-FLEX-DBL", Arrival: date("2027-04-10"), Departure: date("2027-04-12"), Adults: 2, Total: &roomTotal, Guests: []int{1, 2},
+				NightlyPrices: []canonical.NightlyPrice{{Date: date("2027-04-10"), Price: canonical.NewMoney(13200, "EUR")}, {Date: date("2027-04-11"), Price: canonical.NewMoney(15400, "EUR")}}},
+			{RoomType: "LIS-SGL", RatePlan: "LIS-FLEX-SGL", Arrival: date("2027-04-11"), Departure: date("2027-04-14"), Adults: 1, Total: &roomTotal},
+		},
+	}
+	req, err := apaleo.BookingRequest(r, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, second := req.Reservations[0], req.Reservations[1]
+	if req.Booker.LastName != "Núñez" || first.PrimaryGuest.LastName != "Kierkegård" || len(first.AdditionalGuests) != 1 ||
+		first.AdditionalGuests[0].LastName != "Lind" || second.PrimaryGuest.LastName != "Núñez" {
+		t.Errorf("booker %s, room 1 %s + %v, room 2 %s", req.Booker.LastName, first.PrimaryGuest.LastName, first.AdditionalGuests, second.PrimaryGuest.LastName)
+	}
+	sum := func(cr apaleo.CreateReservation) (out []string, total canonical.Money) {
+		for _, ts := range cr.TimeSlices {
+			m, err := connectors.ParseAmount(string(ts.TotalAmount.Amount), ts.TotalAmount.Currency)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, m.Decimal())
+			total, _ = total.Add(m)
+		}
+		return out, total
+	}
+	// 286.00 of nights and a total of 300.01: the difference is spread over the nights.
+	if nights, total := sum(first); total != roomTotal || fmt.Sprint(nights) != "[139.01 161.00]" {
+		t.Errorf("room 1's nights %v (total %s), want [139.01 161.00] adding up to %s", nights, total, roomTotal)
+	}
+	// A total with no nightly prices is shared out among the nights.
+	if nights, total := sum(second); total != roomTotal || fmt.Sprint(nights) != "[100.01 100.00 100.00]" {
+		t.Errorf("room 2's nights %v (total %s), want [100.01 100.00 100.00]", nights, total)
+	}
+	b, err := apaleo.BookingRequestToBooking(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back := b.Reservation
+	for i := range r.RoomStays {
+		want, got := r.RoomGuests(i), back.RoomGuests(i)
+		if i == 1 {
+			want = []canonical.Guest{r.PrimaryGuest} // a room naming no guest is the booker's
+		}
+		if len(got) != len(want) || got[0].Surname != want[0].Surname {
+			t.Errorf("room %d's guests read back %v, want %v", i+1, got, want)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 // Package apaleosim simulates the part of Apaleo's API that Roomwire uses,
 // in memory: the identity server's client-credentials grant, bookings,
-// reservation actions (amend, cancel), reservations, unit-group availability,
+// reservations added to a booking, reservation actions (amend, cancel),
+// reservations, unit-group availability,
 // rate plans and rates, and reservation webhooks sent to a configured URL
 // with basic auth. Switches inject the faults Roomwire must survive: 5xx
 // answers (some after the change is made, so the answer is lost), 429 with
@@ -140,6 +141,7 @@ func New(cfg Config) *Sim {
 		reservations: map[string]*apaleo.Reservation{}, byKey: map[string]createdBooking{}, keyBookings: map[string]int{}}
 	s.mux.HandleFunc("POST /connect/token", s.token)
 	s.mux.HandleFunc("POST /booking/v1/bookings", s.api(s.createBooking))
+	s.mux.HandleFunc("POST /booking/v1/bookings/{id}/reservations", s.api(s.addReservations))
 	s.mux.HandleFunc("GET /booking/v1/reservations/{id}", s.api(s.getReservation))
 	s.mux.HandleFunc("GET /booking/v1/reservations", s.api(s.listReservations))
 	s.mux.HandleFunc("PUT /booking/v1/reservation-actions/{id}/amend", s.api(s.amend))
@@ -447,6 +449,71 @@ func (s *Sim) createBooking(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, res)
 }
 
+// addReservations serves POST /booking/v1/bookings/{id}/reservations: as
+// Apaleo, it adds rooms to an existing booking, answers 201 with the new
+// reservations' ids, and answers a repeat under the same Idempotency-Key
+// with the same ids.
+func (s *Sim) addReservations(w http.ResponseWriter, r *http.Request) {
+	body, err := connectors.ReadLimited(r.Body, 1<<20)
+	if err != nil {
+		writeError(w, http.StatusRequestEntityTooLarge, err.Error())
+		return
+	}
+	var req apaleo.AddReservations
+	if err := connectors.DecodeJSON(body, &req); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	booking := r.PathValue("id")
+	key := r.Header.Get(connectors.IdempotencyHeader)
+	hash := sha(append([]byte(booking+"\x00"), body...))
+	s.mu.Lock()
+	if prev, ok := s.byKey[key]; ok && key != "" {
+		s.mu.Unlock()
+		if prev.hash != hash {
+			writeError(w, http.StatusConflict, "The Idempotency-Key was used with a different request.")
+			return
+		}
+		writeJSON(w, http.StatusCreated, apaleo.ReservationsCreated{ReservationIDs: prev.result.ReservationIDs})
+		return
+	}
+	n := 0
+	for _, res := range s.reservations {
+		if res.BookingID == booking {
+			n++
+		}
+	}
+	if n == 0 {
+		s.mu.Unlock()
+		writeError(w, http.StatusNotFound, "Booking '"+booking+"' not found.")
+		return
+	}
+	if len(req.Reservations) == 0 {
+		s.mu.Unlock()
+		writeError(w, http.StatusUnprocessableEntity, "At least one reservation is required.")
+		return
+	}
+	var built []*apaleo.Reservation
+	for i, cr := range req.Reservations {
+		res, err := s.build(cr, i)
+		if err != nil {
+			s.mu.Unlock()
+			writeError(w, http.StatusUnprocessableEntity, err.Error())
+			return
+		}
+		built = append(built, res)
+	}
+	out := apaleo.CreateBookingResult{ID: booking}
+	events := s.store(booking, n, built, &out)
+	if key != "" {
+		s.byKey[key] = createdBooking{hash: hash, result: out}
+		s.keyBookings[key]++
+	}
+	s.mu.Unlock()
+	s.send(events...)
+	writeJSON(w, http.StatusCreated, apaleo.ReservationsCreated{ReservationIDs: out.ReservationIDs})
+}
+
 // CreateBooking books directly in the simulated Apaleo, as the front desk
 // would, with channel code Direct unless the request names one. It sends the
 // created webhooks and returns the booking.
@@ -500,11 +567,17 @@ func (s *Sim) book(req *apaleo.CreateBooking, channel string) (apaleo.CreateBook
 		built = append(built, r)
 	}
 	res.ID = randomID(8)
+	return res, s.store(res.ID, 0, built, &res), nil
+}
+
+// store keeps built as reservations of booking, numbered after its first
+// n, adds their ids to res and returns their webhooks; s.mu must be held.
+func (s *Sim) store(booking string, n int, built []*apaleo.Reservation, res *apaleo.CreateBookingResult) []event {
 	now := time.Now().UTC().Truncate(time.Second).Format(time.RFC3339)
 	var events []event
 	for i, r := range built {
-		r.ID = fmt.Sprintf("%s-%d", res.ID, i+1)
-		r.BookingID = res.ID
+		r.ID = fmt.Sprintf("%s-%d", booking, n+i+1)
+		r.BookingID = booking
 		r.Created, r.Modified = now, now
 		s.reservations[r.ID] = r
 		s.order = append(s.order, r.ID)
@@ -513,7 +586,7 @@ func (s *Sim) book(req *apaleo.CreateBooking, channel string) (apaleo.CreateBook
 		}{r.ID})
 		events = append(events, event{"created", r.ID, r.Property.ID})
 	}
-	return res, events, nil
+	return events
 }
 
 // build checks one requested reservation against the catalogue, as Apaleo does.
