@@ -38,6 +38,8 @@ type Backbone struct {
 	parking     parkedMessages
 	deadLetters *DeadLetters
 	timeline    *MessageTimeline
+	bookkeeping *group[bookkeeping]
+	arrivals    *group[arrival]
 	relay       *OutboxRelay
 
 	mu        sync.Mutex
@@ -104,6 +106,8 @@ func New(cfg Config, pool *pgxpool.Pool, logger *slog.Logger, reg *prometheus.Re
 		timeline:  NewMessageTimeline(pool),
 		consumers: map[string]*consumer{},
 	}
+	b.bookkeeping = newGroup(recordBookkeeping(pool, b.timeline))
+	b.arrivals = newGroup(readArrivals(pool))
 	b.deadLetters = NewDeadLetters(pool, publisher, logger)
 	b.deadLetters.metrics = metrics
 	b.relay = NewOutboxRelay(pool, publisher, cfg.Relay, metrics, logger.With("component", "outbox-relay"))
@@ -277,6 +281,8 @@ func (b *Backbone) Close() error {
 	b.closeOnce.Do(func() {
 		err = b.router.Close()
 		b.workers.Wait()
+		b.bookkeeping.close()
+		b.arrivals.close()
 		if perr := b.publisher.Close(); perr != nil {
 			err = errors.Join(err, perr)
 		}

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
-	"github.com/jackc/pgx/v5"
 )
 
 // HandlerFunc handles one message. Return nil when done, an error to have
@@ -197,8 +196,9 @@ func (c *consumer) prepare(ctx context.Context, msg *message.Message) context.Co
 const asyncCommitSQL = "SET LOCAL synchronous_commit TO off"
 
 // finish records metrics, the delivery latency, the timeline entry and,
-// when st.mark asks for it, the dedup record of a delivery, in one round
-// trip and one asynchronous commit. It returns an error only when the dedup
+// when st.mark asks for it, the dedup record of a delivery, in a group
+// commit with the records of other deliveries finishing at the same time
+// (Backbone.bookkeeping). It returns an error only when the dedup
 // record of a handled message could not be written: the message must then
 // be redelivered (and is deduplicated by its partner's idempotency key),
 // not acknowledged.
@@ -209,7 +209,6 @@ func (c *consumer) finish(ctx context.Context, msg *message.Message, st *attempt
 	if st.outcome == StatusProcessed {
 		c.observeDelivery(msg)
 	}
-	bg := context.WithoutCancel(ctx)
 	d, _ := DeliveryFrom(ctx)
 	if d.ReservationID == "" {
 		// A handler may learn the reservation only by handling the message
@@ -219,14 +218,12 @@ func (c *consumer) finish(ctx context.Context, msg *message.Message, st *attempt
 			d.PropertyID = p
 		}
 	}
-	b := &pgx.Batch{}
-	b.Queue("BEGIN")
-	b.Queue(asyncCommitSQL)
+	item := &bookkeeping{}
 	if st.mark {
-		b.Queue(markProcessedSQL, c.name, msg.UUID)
+		item.mark = &[2]string{c.name, msg.UUID}
 	}
 	if st.outcome != outcomeDuplicate && d.ReservationID != "" {
-		entry := TimelineEntry{
+		item.entry = &TimelineEntry{
 			ReservationID: d.ReservationID,
 			PropertyID:    d.PropertyID,
 			MessageID:     msg.UUID,
@@ -241,17 +238,13 @@ func (c *consumer) finish(ctx context.Context, msg *message.Message, st *attempt
 			Payload:       msg.Payload,
 		}
 		if st.lastErr != nil {
-			entry.LastError = st.lastErr.Error()
-		}
-		if err := c.b.timeline.queueRecordAll(b, []TimelineEntry{entry}); err != nil {
-			c.logger.WarnContext(ctx, "timeline not recorded", "error", err)
+			item.entry.LastError = st.lastErr.Error()
 		}
 	}
-	if b.Len() == 2 {
+	if item.mark == nil && item.entry == nil {
 		return nil // nothing to record
 	}
-	b.Queue("COMMIT")
-	err := withDBRetry(bg, func() error { return c.b.pool.SendBatch(bg, b).Close() })
+	err := c.b.bookkeeping.do(item)
 	if err == nil {
 		return nil
 	}
@@ -282,22 +275,17 @@ func (c *consumer) process(ctx context.Context, msg *message.Message, st *attemp
 		st.failed(Permanentf("malformed record: %s", problem))
 		return c.deadLetter(ctx, msg, ReasonMalformed, st)
 	}
-	if c.breakerKey != nil {
-		// Parked messages ahead and the dedup record, in one round trip.
-		var parked, seen bool
-		err := c.b.pool.QueryRow(ctx, `SELECT
-				EXISTS (SELECT 1 FROM parked_messages WHERE consumer = $1 AND partition_key = $2),
-				EXISTS (SELECT 1 FROM processed_messages WHERE consumer = $1 AND message_id = $3)`,
-			c.name, msg.Metadata.Get(MetadataPartitionKey), msg.UUID).Scan(&parked, &seen)
-		if err != nil {
-			return fmt.Errorf("parking: %w", err)
-		}
-		st.seen = &seen
-		if parked {
-			// Earlier messages of this property wait behind an open
-			// breaker; this one must not overtake them.
-			return c.park(ctx, msg, st)
-		}
+	// Parked messages ahead and the dedup record, in one round trip
+	// shared with the other messages arriving now.
+	a := &arrival{consumer: c.name, key: msg.Metadata.Get(MetadataPartitionKey), messageID: msg.UUID}
+	if err := c.b.arrivals.do(a); err != nil {
+		return &infrastructureError{err}
+	}
+	st.seen = &a.seen
+	if a.parked && c.breakerKey != nil {
+		// Earlier messages of this property wait behind an open
+		// breaker; this one must not overtake them.
+		return c.park(ctx, msg, st)
 	}
 	err := c.attempt(ctx, msg, st)
 	switch {

@@ -19,6 +19,10 @@ const (
 	// defaultLanes is how many messages of one partition are handled at
 	// once (each of another partition key).
 	defaultLanes = 16
+	// defaultMaxInFlight is how many messages of all its partitions one
+	// subscription hands out at once: handlers share the database pool
+	// with the booking API, and more at once would only queue there.
+	defaultMaxInFlight = 32
 	// defaultReadAhead is how many messages of one partition are held in
 	// memory, handled or waiting, beyond the committed offset's reach.
 	defaultReadAhead = 256
@@ -85,6 +89,9 @@ func NewLaneSubscriber(cfg KafkaConfig, opts SubscriberOptions, logger *slog.Log
 	if opts.Lanes <= 0 {
 		opts.Lanes = defaultLanes
 	}
+	if opts.MaxInFlight <= 0 {
+		opts.MaxInFlight = defaultMaxInFlight
+	}
 	if opts.ReadAhead < opts.Lanes {
 		opts.ReadAhead = max(defaultReadAhead, opts.Lanes)
 	}
@@ -110,7 +117,7 @@ func (s *LaneSubscriber) Subscribe(ctx context.Context, topic string) (<-chan *m
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	out := make(chan *message.Message)
-	h := &laneHandler{s: s, ctx: ctx, out: out, logger: s.logger.With("topic", topic)}
+	h := &laneHandler{s: s, ctx: ctx, out: out, slots: make(chan struct{}, s.opts.MaxInFlight), logger: s.logger.With("topic", topic)}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -163,6 +170,7 @@ type laneHandler struct {
 	s      *LaneSubscriber
 	ctx    context.Context // done when the subscription ends
 	out    chan<- *message.Message
+	slots  chan struct{} // one per message handed out, across partitions
 	logger *slog.Logger
 }
 
@@ -216,6 +224,12 @@ func (h *laneHandler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim saram
 					return
 				}
 			}
+			select {
+			case h.slots <- struct{}{}:
+			case <-stop:
+				return
+			}
+			defer func() { <-h.slots }()
 			select {
 			case h.out <- msg:
 			case <-stop:

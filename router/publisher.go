@@ -139,6 +139,9 @@ type SubscriberOptions struct {
 	// Lanes is how many messages of one partition a LaneSubscriber hands
 	// out at once, each of another key (default 16).
 	Lanes int
+	// MaxInFlight is how many messages a LaneSubscriber hands out at once
+	// over all its partitions (default 32).
+	MaxInFlight int
 	// ReadAhead is how many messages of one partition a LaneSubscriber
 	// holds, in flight or waiting for their key's turn (default 256).
 	ReadAhead int

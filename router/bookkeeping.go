@@ -1,0 +1,181 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// groupRounds is how many rounds of a group run at once. While they run,
+// the items of deliveries arriving meanwhile queue up and go together in
+// the next one.
+const groupRounds = 2
+
+// maxGroup bounds the items of one round.
+const maxGroup = 500
+
+var errGroupStopped = errors.New("router: stopped")
+
+// group runs the PostgreSQL work of many concurrent deliveries together: a
+// round takes every item queued and does all of them in one round trip
+// (run), so that consumers handling many messages at once take one pool
+// connection and one transaction per round, not one per message. Each
+// caller waits for the round that took its item.
+type group[T any] struct {
+	run      func(items []*T) error
+	queue    chan groupItem[T]
+	stop     chan struct{}
+	stopOnce sync.Once
+	wg       sync.WaitGroup
+}
+
+type groupItem[T any] struct {
+	item *T
+	done chan error
+}
+
+func newGroup[T any](run func(items []*T) error) *group[T] {
+	g := &group[T]{run: run, queue: make(chan groupItem[T]), stop: make(chan struct{})}
+	for range groupRounds {
+		g.wg.Add(1)
+		go g.rounds()
+	}
+	return g
+}
+
+// do has item done in the next round and returns that round's error.
+func (g *group[T]) do(item *T) error {
+	gi := groupItem[T]{item: item, done: make(chan error, 1)}
+	select {
+	case g.queue <- gi:
+	case <-g.stop:
+		return errGroupStopped
+	}
+	return <-gi.done
+}
+
+// close stops the group once no round is running.
+func (g *group[T]) close() {
+	g.stopOnce.Do(func() { close(g.stop) })
+	g.wg.Wait()
+}
+
+func (g *group[T]) rounds() {
+	defer g.wg.Done()
+	for {
+		var queued []groupItem[T]
+		select {
+		case gi := <-g.queue:
+			queued = append(queued, gi)
+		case <-g.stop:
+			return
+		}
+	more:
+		for len(queued) < maxGroup {
+			select {
+			case gi := <-g.queue:
+				queued = append(queued, gi)
+			default:
+				break more
+			}
+		}
+		items := make([]*T, len(queued))
+		for i, gi := range queued {
+			items[i] = gi.item
+		}
+		err := g.run(items)
+		for _, gi := range queued {
+			gi.done <- err
+		}
+	}
+}
+
+// bookkeeping is what one delivery records once handled: its dedup record
+// (when it was handled) and its timeline entry.
+type bookkeeping struct {
+	mark  *[2]string // consumer, message id
+	entry *TimelineEntry
+}
+
+// recordBookkeeping writes the bookkeeping of items in one transaction,
+// committed asynchronously (asyncCommitSQL). Each delivery waits for its
+// own records before its message is acknowledged, exactly as with a commit
+// of its own, so which crash loses what does not change.
+func recordBookkeeping(pool *pgxpool.Pool, timeline *MessageTimeline) func([]*bookkeeping) error {
+	return func(items []*bookkeeping) error {
+		var consumers, ids []string
+		var entries []TimelineEntry
+		for _, it := range items {
+			if it.mark != nil {
+				consumers, ids = append(consumers, it.mark[0]), append(ids, it.mark[1])
+			}
+			if it.entry != nil {
+				entries = append(entries, *it.entry)
+			}
+		}
+		b := &pgx.Batch{}
+		b.Queue("BEGIN")
+		b.Queue(asyncCommitSQL)
+		if len(ids) > 0 {
+			b.Queue(`INSERT INTO processed_messages (consumer, message_id)
+				SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING`, consumers, ids)
+		}
+		if err := timeline.queueRecordAll(b, entries); err != nil {
+			return err
+		}
+		if b.Len() == 2 {
+			return nil
+		}
+		b.Queue("COMMIT")
+		ctx := context.Background()
+		return withDBRetry(ctx, func() error { return pool.SendBatch(ctx, b).Close() })
+	}
+}
+
+// arrival is what a consumer reads before handling a message: whether its
+// property has messages parked ahead of it, and whether it was handled
+// before.
+type arrival struct {
+	consumer, key, messageID string
+	parked, seen             bool
+}
+
+// readArrivals reads the arrivals of items in one query.
+func readArrivals(pool *pgxpool.Pool) func([]*arrival) error {
+	return func(items []*arrival) error {
+		consumers, keys, ids := make([]string, len(items)), make([]string, len(items)), make([]string, len(items))
+		for i, a := range items {
+			consumers[i], keys[i], ids[i] = a.consumer, a.key, a.messageID
+		}
+		rows, err := pool.Query(context.Background(), `SELECT
+				EXISTS (SELECT 1 FROM parked_messages p WHERE p.consumer = q.consumer AND p.partition_key = q.key),
+				EXISTS (SELECT 1 FROM processed_messages m WHERE m.consumer = q.consumer AND m.message_id = q.id)
+			FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS q(consumer, key, id, n) ORDER BY n`,
+			consumers, keys, ids)
+		if err != nil {
+			return fmt.Errorf("parking and dedup: %w", err)
+		}
+		defer rows.Close()
+		i := 0
+		for rows.Next() {
+			if i == len(items) {
+				return fmt.Errorf("parking and dedup: more rows than asked for")
+			}
+			if err := rows.Scan(&items[i].parked, &items[i].seen); err != nil {
+				return fmt.Errorf("parking and dedup: %w", err)
+			}
+			i++
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("parking and dedup: %w", err)
+		}
+		if i != len(items) {
+			return fmt.Errorf("parking and dedup: %d rows for %d messages", i, len(items))
+		}
+		return nil
+	}
+}
