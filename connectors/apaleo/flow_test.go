@@ -337,6 +337,20 @@ func TestMultiRoomBookingReachesApaleoRoomByRoom(t *testing.T) {
 		t.Errorf("room totals %s and %s, want the channel's 300.00 and the nights' 196.00", dbl.TotalGrossAmount.Amount, sgl.TotalGrossAmount.Amount)
 	}
 
+	// The channel says the booker stays in the double after all: an
+	// amendment carries no guests, so Apaleo's are replaced.
+	r, err = w.store.Update(ctx, reservations.AllProperties, r.ID, reservations.UpdateOptions{}, func(x *canonical.Reservation) error {
+		x.RoomStays[0].Guests = []int{0, 1}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	relay("the double's guests changed")
+	if a := w.sim.Reservation(dbl.ID); a.PrimaryGuest.LastName != "Núñez" || len(a.AdditionalGuests) != 1 || a.AdditionalGuests[0].LastName != "Kierkegård" {
+		t.Errorf("after the change of guests the double has %+v and %+v", a.PrimaryGuest, a.AdditionalGuests)
+	}
+
 	// A third room is added to the Apaleo booking.
 	r, err = w.store.Update(ctx, reservations.AllProperties, r.ID, reservations.UpdateOptions{}, func(x *canonical.Reservation) error {
 		x.RoomStays = append(x.RoomStays, canonical.RoomStay{RoomType: "DBL", RatePlan: "FLEX-DBL", Arrival: date("2027-04-20"), Departure: date("2027-04-22"), Adults: 1, Guests: []int{0}})

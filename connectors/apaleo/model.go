@@ -142,6 +142,15 @@ type ReservationsCreated struct {
 	} `json:"reservationIds"`
 }
 
+// PatchOperation is one operation of a JSON Patch (RFC 6902), the body of
+// PATCH /booking/v1/reservations/{id}, which changes a reservation's guests
+// and comments.
+type PatchOperation struct {
+	Op    string `json:"op"`
+	Path  string `json:"path"`
+	Value any    `json:"value,omitempty"`
+}
+
 // Amend is the body of PUT /booking/v1/reservation-actions/{id}/amend.
 type Amend struct {
 	Arrival      string            `json:"arrival"`

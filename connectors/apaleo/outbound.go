@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 
 	"github.com/roomwire/roomwire/canonical"
 	"github.com/roomwire/roomwire/connectors"
@@ -151,7 +152,10 @@ func (c *Connector) amend(ctx context.Context, r, pr *canonical.Reservation, lin
 	return c.synced(ctx, r, link, "amended in Apaleo")
 }
 
-// amendRoom amends Apaleo reservation id to room stay i of pr.
+// amendRoom amends Apaleo reservation id to room stay i of pr. An
+// amendment carries no guests, so when the channel says who stays in the
+// room and Apaleo has someone else as its primary guest, the guests are
+// replaced too (PATCH /booking/v1/reservations/{id}).
 func (c *Connector) amendRoom(ctx context.Context, r, pr *canonical.Reservation, i int, id string) error {
 	h := http.Header{}
 	h.Set(connectors.IdempotencyHeader, fmt.Sprintf("roomwire-%s-v%d-amend-%d", r.ID, r.Version, i))
@@ -161,7 +165,36 @@ func (c *Connector) amendRoom(ctx context.Context, r, pr *canonical.Reservation,
 	if err != nil {
 		return fmt.Errorf("apaleo: amend %s (reservation %s): %w", id, r.ID, err)
 	}
+	if len(pr.RoomStays[i].Guests) == 0 {
+		return nil
+	}
+	want, err := roomReservation(pr, i, c.cfg.ChannelCode)
+	if err != nil {
+		return err
+	}
+	got, err := c.GetReservation(ctx, id)
+	if err != nil {
+		return fmt.Errorf("apaleo: amend %s (reservation %s): %w", id, r.ID, err)
+	}
+	if got.PrimaryGuest != nil && sameGuest(*got.PrimaryGuest, want.PrimaryGuest) && len(got.AdditionalGuests) == len(want.AdditionalGuests) {
+		return nil
+	}
+	patch := []PatchOperation{{Op: "replace", Path: "/primaryGuest", Value: want.PrimaryGuest}}
+	switch {
+	case len(want.AdditionalGuests) > 0:
+		patch = append(patch, PatchOperation{Op: "add", Path: "/additionalGuests", Value: want.AdditionalGuests})
+	case len(got.AdditionalGuests) > 0:
+		patch = append(patch, PatchOperation{Op: "remove", Path: "/additionalGuests"})
+	}
+	if err := c.call(ctx, http.MethodPatch, "/booking/v1/reservations/"+url.PathEscape(id), "/booking/v1/reservations/{id}", nil, patch, nil); err != nil {
+		return fmt.Errorf("apaleo: change the guests of %s (reservation %s): %w", id, r.ID, err)
+	}
 	return nil
+}
+
+// sameGuest reports whether two guests are the same person by name.
+func sameGuest(a, b Guest) bool {
+	return strings.EqualFold(a.LastName, b.LastName) && strings.EqualFold(a.FirstName, b.FirstName)
 }
 
 // changeRooms makes Apaleo's booking hold the rooms of pr when rooms were

@@ -144,6 +144,7 @@ func New(cfg Config) *Sim {
 	s.mux.HandleFunc("POST /booking/v1/bookings/{id}/reservations", s.api(s.addReservations))
 	s.mux.HandleFunc("GET /booking/v1/reservations/{id}", s.api(s.getReservation))
 	s.mux.HandleFunc("GET /booking/v1/reservations", s.api(s.listReservations))
+	s.mux.HandleFunc("PATCH /booking/v1/reservations/{id}", s.api(s.patchReservation))
 	s.mux.HandleFunc("PUT /booking/v1/reservation-actions/{id}/amend", s.api(s.amend))
 	s.mux.HandleFunc("PUT /booking/v1/reservation-actions/{id}/cancel", s.api(s.cancel))
 	s.mux.HandleFunc("PUT /booking/v1/reservation-actions/{id}/checkin", s.api(s.stayAction("checkin")))
@@ -772,6 +773,83 @@ func (s *Sim) amend(w http.ResponseWriter, r *http.Request) {
 	s.reservations[id] = next
 	s.mu.Unlock()
 	s.send(event{"amended", id, next.Property.ID})
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// patchReservation serves PATCH /booking/v1/reservations/{id}: a JSON Patch
+// of the reservation's guests and comments, as far as Apaleo allows them
+// (replace primaryGuest; add, replace or remove additionalGuests, comment
+// and guestComment). Any other operation is refused with 422, and the
+// patch is applied whole or not at all.
+func (s *Sim) patchReservation(w http.ResponseWriter, r *http.Request) {
+	body, err := connectors.ReadLimited(r.Body, 1<<20)
+	if err != nil {
+		writeError(w, http.StatusRequestEntityTooLarge, err.Error())
+		return
+	}
+	var ops []struct {
+		Op    string          `json:"op"`
+		Path  string          `json:"path"`
+		Value json.RawMessage `json:"value"`
+	}
+	if err := connectors.DecodeJSON(body, &ops); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	id := r.PathValue("id")
+	s.mu.Lock()
+	res, ok := s.reservations[id]
+	if !ok {
+		s.mu.Unlock()
+		writeError(w, http.StatusNotFound, "Reservation '"+id+"' not found.")
+		return
+	}
+	if res.Status == apaleo.StatusCanceled || res.Status == apaleo.StatusCheckedOut {
+		s.mu.Unlock()
+		writeError(w, http.StatusUnprocessableEntity, "Reservation '"+id+"' is "+res.Status+" and cannot be modified.")
+		return
+	}
+	next := copyReservation(res)
+	for i, op := range ops {
+		var err error
+		switch {
+		case op.Path == "/primaryGuest" && op.Op == "replace":
+			var g apaleo.Guest
+			if err = json.Unmarshal(op.Value, &g); err == nil && g.LastName == "" {
+				err = fmt.Errorf("the primary guest's last name is required")
+			}
+			next.PrimaryGuest = &g
+		case op.Path == "/additionalGuests" && (op.Op == "add" || op.Op == "replace"):
+			next.AdditionalGuests = nil
+			err = json.Unmarshal(op.Value, &next.AdditionalGuests)
+		case op.Path == "/additionalGuests" && op.Op == "remove":
+			next.AdditionalGuests = nil
+		case op.Path == "/comment" || op.Path == "/guestComment":
+			target := &next.Comment
+			if op.Path == "/guestComment" {
+				target = &next.GuestComment
+			}
+			switch op.Op {
+			case "add", "replace":
+				err = json.Unmarshal(op.Value, target)
+			case "remove":
+				*target = ""
+			default:
+				err = fmt.Errorf("the operation %s on %s is not allowed", op.Op, op.Path)
+			}
+		default:
+			err = fmt.Errorf("the operation %s on %s is not allowed", op.Op, op.Path)
+		}
+		if err != nil {
+			s.mu.Unlock()
+			writeError(w, http.StatusUnprocessableEntity, fmt.Sprintf("Operation %d: %v.", i+1, err))
+			return
+		}
+	}
+	next.Modified = laterStamp(res.Modified)
+	s.reservations[id] = next
+	s.mu.Unlock()
+	s.send(event{"changed", id, next.Property.ID})
 	w.WriteHeader(http.StatusNoContent)
 }
 
