@@ -732,27 +732,13 @@ func (s *Sim) listReservations(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Sim) amend(w http.ResponseWriter, r *http.Request) {
-	body, err := connectors.ReadLimited(r.Body, 1<<20)
-	if err != nil {
-		writeError(w, http.StatusRequestEntityTooLarge, err.Error())
-		return
-	}
 	var a apaleo.Amend
-	if err := connectors.DecodeJSON(body, &a); err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+	if !readBody(w, r, &a) {
 		return
 	}
 	id := r.PathValue("id")
-	s.mu.Lock()
-	res, ok := s.reservations[id]
+	res, ok := s.lockChangeable(w, id, "amended")
 	if !ok {
-		s.mu.Unlock()
-		writeError(w, http.StatusNotFound, "Reservation '"+id+"' not found.")
-		return
-	}
-	if res.Status == apaleo.StatusCanceled || res.Status == apaleo.StatusCheckedOut {
-		s.mu.Unlock()
-		writeError(w, http.StatusUnprocessableEntity, "Reservation '"+id+"' is "+res.Status+" and cannot be amended.")
 		return
 	}
 	arrival, err1 := canonical.ParseDate(a.Arrival)
@@ -769,11 +755,51 @@ func (s *Sim) amend(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnprocessableEntity, err.Error())
 		return
 	}
+	s.commitChange(w, res, next, "amended")
+}
+
+// commitChange replaces res by next with a new modification time, unlocks
+// s.mu (which lockChangeable locked), sends the webhook of kind and answers
+// 204.
+func (s *Sim) commitChange(w http.ResponseWriter, res, next *apaleo.Reservation, kind string) {
 	next.Modified = laterStamp(res.Modified)
-	s.reservations[id] = next
+	s.reservations[next.ID] = next
 	s.mu.Unlock()
-	s.send(event{"amended", id, next.Property.ID})
+	s.send(event{kind, next.ID, next.Property.ID})
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// readBody decodes the request's JSON body into v, answering 413 or 400
+// when it cannot.
+func readBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	body, err := connectors.ReadLimited(r.Body, 1<<20)
+	if err != nil {
+		writeError(w, http.StatusRequestEntityTooLarge, err.Error())
+		return false
+	}
+	if err := connectors.DecodeJSON(body, v); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return false
+	}
+	return true
+}
+
+// lockChangeable locks s.mu and returns reservation id when it can still be
+// changed (what says how); otherwise it unlocks and answers 404 or 422.
+func (s *Sim) lockChangeable(w http.ResponseWriter, id, what string) (*apaleo.Reservation, bool) {
+	s.mu.Lock()
+	res, ok := s.reservations[id]
+	if !ok {
+		s.mu.Unlock()
+		writeError(w, http.StatusNotFound, "Reservation '"+id+"' not found.")
+		return nil, false
+	}
+	if res.Status == apaleo.StatusCanceled || res.Status == apaleo.StatusCheckedOut {
+		s.mu.Unlock()
+		writeError(w, http.StatusUnprocessableEntity, "Reservation '"+id+"' is "+res.Status+" and cannot be "+what+".")
+		return nil, false
+	}
+	return res, true
 }
 
 // patchReservation serves PATCH /booking/v1/reservations/{id}: a JSON Patch
@@ -782,31 +808,17 @@ func (s *Sim) amend(w http.ResponseWriter, r *http.Request) {
 // and guestComment). Any other operation is refused with 422, and the
 // patch is applied whole or not at all.
 func (s *Sim) patchReservation(w http.ResponseWriter, r *http.Request) {
-	body, err := connectors.ReadLimited(r.Body, 1<<20)
-	if err != nil {
-		writeError(w, http.StatusRequestEntityTooLarge, err.Error())
-		return
-	}
 	var ops []struct {
 		Op    string          `json:"op"`
 		Path  string          `json:"path"`
 		Value json.RawMessage `json:"value"`
 	}
-	if err := connectors.DecodeJSON(body, &ops); err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+	if !readBody(w, r, &ops) {
 		return
 	}
 	id := r.PathValue("id")
-	s.mu.Lock()
-	res, ok := s.reservations[id]
+	res, ok := s.lockChangeable(w, id, "modified")
 	if !ok {
-		s.mu.Unlock()
-		writeError(w, http.StatusNotFound, "Reservation '"+id+"' not found.")
-		return
-	}
-	if res.Status == apaleo.StatusCanceled || res.Status == apaleo.StatusCheckedOut {
-		s.mu.Unlock()
-		writeError(w, http.StatusUnprocessableEntity, "Reservation '"+id+"' is "+res.Status+" and cannot be modified.")
 		return
 	}
 	next := copyReservation(res)
@@ -846,11 +858,7 @@ func (s *Sim) patchReservation(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	next.Modified = laterStamp(res.Modified)
-	s.reservations[id] = next
-	s.mu.Unlock()
-	s.send(event{"changed", id, next.Property.ID})
-	w.WriteHeader(http.StatusNoContent)
+	s.commitChange(w, res, next, "changed")
 }
 
 // laterStamp returns now, or a second after prev if now is not later, so
