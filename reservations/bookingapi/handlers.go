@@ -314,6 +314,7 @@ type stayBody struct {
 	Departure    string `json:"departure"`
 	Adults       int    `json:"adults"`
 	ChildrenAges []int  `json:"children_ages"`
+	Guests       []int  `json:"guests"` // who stays in the room: 0 the primary guest, n additional_guests[n-1]
 }
 
 // toStays reads the stays, adding a problem per date that is not one.
@@ -324,7 +325,7 @@ func toStays(p *canonical.Problems, in []stayBody) []canonical.RoomStay {
 		f := fmt.Sprintf("room_stays[%d]", i)
 		out[i] = canonical.RoomStay{RoomType: s.RoomType, RatePlan: s.RatePlan,
 			Arrival: readDate(p, s.Arrival, f+".arrival", false), Departure: readDate(p, s.Departure, f+".departure", false),
-			Adults: s.Adults, ChildrenAges: s.ChildrenAges}
+			Adults: s.Adults, ChildrenAges: s.ChildrenAges, Guests: s.Guests}
 	}
 	return out
 }
@@ -536,7 +537,7 @@ func (a *API) modifyReservation(w http.ResponseWriter, r *http.Request) {
 }
 
 // keepPrices carries the agreed nightly prices, and the room's stated total
-// and guests, over to new stays that are the same stay as before (same room
+// and guests (unless the change names them), over to new stays that are the same stay as before (same room
 // type, rate plan and dates), so that a change of guest count does not
 // re-price a booking; any other stay is priced anew.
 func keepPrices(old, stays []canonical.RoomStay) []canonical.RoomStay {
@@ -551,7 +552,10 @@ func keepPrices(old, stays []canonical.RoomStay) []canonical.RoomStay {
 				stays[i].NightlyPrices, priced = o.NightlyPrices, true
 			}
 			if !used[j] {
-				stays[i].NightlyPrices, stays[i].Total, stays[i].Guests, used[j] = o.NightlyPrices, o.Total, o.Guests, true
+				stays[i].NightlyPrices, stays[i].Total, used[j] = o.NightlyPrices, o.Total, true
+				if stays[i].Guests == nil {
+					stays[i].Guests = o.Guests
+				}
 				break
 			}
 		}

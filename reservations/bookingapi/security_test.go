@@ -218,3 +218,37 @@ func TestBodyErrorsSpeakJSON(t *testing.T) {
 		})
 	}
 }
+
+// A booking of several rooms says who stays in which; a position that is no
+// guest of the reservation is refused on its field.
+func TestRoomGuestsOverHTTP(t *testing.T) {
+	c := newServer(t)
+	setUpProperty(t, c, "OPO", 5)
+	b := bookingBody("OPO", "Silva")
+	b["additional_guests"] = []map[string]any{{"given_name": "Rui", "surname": "Costa"}}
+	b["room_stays"] = []map[string]any{
+		{"room_type": "DBL", "rate_plan": "FLEX", "arrival": "2027-04-10", "departure": "2027-04-12", "adults": 1, "guests": []int{1}},
+		{"room_type": "DBL", "rate_plan": "FLEX", "arrival": "2027-04-10", "departure": "2027-04-12", "adults": 1, "guests": []int{0}},
+	}
+	r := c.do("POST", "/v1/reservations", b).expect(t, http.StatusCreated, "")
+	stays := r.body["room_stays"].([]any)
+	if fmt.Sprint(stays[0].(map[string]any)["guests"], stays[1].(map[string]any)["guests"]) != "[1] [0]" {
+		t.Fatalf("room guests not kept: %s", r.raw)
+	}
+	// Leaving the room guests out of a change of the same stays keeps them.
+	id := r.body["id"].(string)
+	b["room_stays"] = []map[string]any{
+		{"room_type": "DBL", "rate_plan": "FLEX", "arrival": "2027-04-10", "departure": "2027-04-12", "adults": 2},
+		{"room_type": "DBL", "rate_plan": "FLEX", "arrival": "2027-04-10", "departure": "2027-04-12", "adults": 1},
+	}
+	r = c.do("PATCH", "/v1/reservations/"+id, map[string]any{"room_stays": b["room_stays"]}, "If-Match", `"1"`).expect(t, http.StatusOK, "")
+	stays = r.body["room_stays"].([]any)
+	if fmt.Sprint(stays[0].(map[string]any)["guests"], stays[1].(map[string]any)["guests"]) != "[1] [0]" {
+		t.Fatalf("room guests lost by a change of guest counts: %s", r.raw)
+	}
+	b["room_stays"] = []map[string]any{{"room_type": "DBL", "rate_plan": "FLEX", "arrival": "2027-04-10", "departure": "2027-04-12", "adults": 1, "guests": []int{2}}}
+	r = c.do("POST", "/v1/reservations", b).expect(t, http.StatusUnprocessableEntity, "validation_failed")
+	if !strings.Contains(string(r.raw), `"field":"room_stays[0].guests[0]"`) {
+		t.Fatalf("the problem does not name the room's guest: %s", r.raw)
+	}
+}
