@@ -585,22 +585,15 @@ func (k opKind) success() int {
 	return http.StatusOK
 }
 
-// pickOp draws from the mix: 40% create, 10% OTA push, 10% modify, 10%
-// cancel, 20% search, 10% view.
-func pickOp(rng *mrand.Rand) opKind {
-	switch r := rng.IntN(100); {
-	case r < 40:
-		return opCreate
-	case r < 50:
-		return opOTA
-	case r < 60:
-		return opModify
-	case r < 70:
-		return opCancel
-	case r < 90:
-		return opSearch
-	}
-	return opView
+// opDeck is the mix: 40% create, 10% OTA push, 10% modify, 10% cancel, 20%
+// search, 10% view. Operations are dealt from it in turn, so that any ten
+// operations in a row hold the whole mix: a short or slow run measures
+// every kind, which random draws would leave to chance.
+var opDeck = [10]opKind{opCreate, opOTA, opSearch, opCreate, opModify, opView, opCreate, opSearch, opCancel, opCreate}
+
+// nextOp deals the next operation of the mix.
+func (l *benchLoad) nextOp() opKind {
+	return opDeck[(l.dealt.Add(1)-1)%int64(len(opDeck))]
 }
 
 // benchLoad is the load generator and what it knows of the bookings it made.
@@ -623,6 +616,7 @@ type benchLoad struct {
 
 	booked      bookedPool
 	seq         atomic.Int64
+	dealt       atomic.Int64 // operations dealt from opDeck
 	otaAccepted atomic.Int64 // OTA pushes answered Success, warm-up included
 	seen        sync.Map     // error kinds already described on stderr
 
@@ -1047,10 +1041,10 @@ func (l *benchLoad) newChannelStay(rng *mrand.Rand) (string, benchStay) {
 	}
 }
 
-// do runs one operation drawn from the mix and records its outcome in rec
+// do runs the next operation of the mix and records its outcome in rec
 // when record is set.
 func (l *benchLoad) do(ctx context.Context, rec *recorder, record bool) {
-	kind := pickOp(rec.rng)
+	kind := l.nextOp()
 	var b bookedRes
 	var have bool
 	switch kind {
