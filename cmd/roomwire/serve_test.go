@@ -184,8 +184,14 @@ func TestServeFinishesInFlightRequestsOnSIGTERM(t *testing.T) {
 		got <- resp
 	}()
 	pw.Write([]byte(body[:20]))
-	// Wait until the server is reading this request before signalling.
-	time.Sleep(200 * time.Millisecond)
+	// Signal only once the server is serving this request: two in flight,
+	// it and the scrape that counts it.
+	eventually(t, "the request is in flight", func() bool {
+		m := p.request(t, "GET", "/metrics", nil)
+		defer m.Body.Close()
+		text, _ := io.ReadAll(m.Body)
+		return strings.Contains(string(text), "\nroomwire_http_requests_in_flight 2\n")
+	})
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
