@@ -163,7 +163,8 @@ func (m *Mappings) forget(connector string) {
 	m.mu.Unlock()
 }
 
-// MappingFile is the mapping file's form: connector name to its mappings.
+// MappingFile is the mapping file's form: connector instance name to its
+// mappings.
 //
 //	apaleo:
 //	  - {kind: property, partner: LIS, roomwire: LIS}

@@ -25,7 +25,14 @@ func runConnectors(ctx context.Context, args []string) error {
 	fs := cli.NewFlags("connectors", "[--fields] | backfill ...", `
 Lists the connectors built into this binary with their capabilities
 (reservations.inbound, reservations.outbound, ari.inbound, ari.outbound,
-payments). With --fields, also each connector's configuration keys.
+payments, reservations.reports). With --fields, also each connector's
+configuration keys.
+
+Each entry under connectors: in the configuration is an instance: its key
+names it, and kind: names the connector (default: the key), so two OpenTravel
+channels are two instances of kind ota. An instance named apart from its kind
+reads its secrets from ROOMWIRE_<NAME>_<KEY> (for channel-b:
+ROOMWIRE_CHANNEL_B_INBOUND_PASSWORD) instead of the variables listed here.
 
 'roomwire connectors backfill --help' describes the backfill.`)
 	fields := fs.Bool("fields", false, "also list each connector's configuration keys")

@@ -14,7 +14,8 @@ import (
 	"github.com/roomwire/roomwire/connectors"
 )
 
-// Name is the connector's registered name, and the channel of its bookings.
+// Name is the connector's registered name. An instance's bookings carry its
+// instance name as their channel: "expedia" unless configured otherwise.
 const Name = "expedia"
 
 // actions maps Expedia's booking types.
