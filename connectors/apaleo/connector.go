@@ -39,7 +39,9 @@ type Config struct {
 	// carrying it are not read back. Default ChannelManager.
 	ChannelCode string `json:"channel_code"`
 	// Properties are the Apaleo property ids whose availability and rates
-	// are pulled, and which the backfill reads.
+	// are pulled, and which the backfill reads. When set, they are also the
+	// only properties whose reservations the instance writes to Apaleo, so
+	// that two instances can serve two Apaleo accounts.
 	Properties []string `json:"properties"`
 	// ARIDays is how many days ahead availability and rates are pulled. Default 90.
 	ARIDays int `json:"ari_days"`
@@ -67,7 +69,7 @@ var Fields = []connectors.Field{
 	{Name: "webhook_user", Type: "string", Env: "ROOMWIRE_APALEO_WEBHOOK_USER", Description: "basic-auth user Apaleo sends with webhooks"},
 	{Name: "webhook_password", Type: "string", Env: "ROOMWIRE_APALEO_WEBHOOK_PASSWORD", Secret: true, Description: "basic-auth password Apaleo sends with webhooks"},
 	{Name: "channel_code", Type: "string", Default: DefaultChannelCode, Description: "Apaleo channel code of bookings Roomwire makes"},
-	{Name: "properties", Type: "[]string", Description: "Apaleo property ids to pull availability and rates for, and to backfill"},
+	{Name: "properties", Type: "[]string", Description: "Apaleo property ids to pull availability and rates for, and to backfill; when set, the only properties whose reservations this instance writes to Apaleo"},
 	{Name: "ari_days", Type: "int", Default: "90", Description: "days ahead to pull availability and rates"},
 	{Name: "ari_interval", Type: "duration", Default: "15m", Description: "how often to pull availability and rates"},
 	{Name: "stay_master", Type: "string", Default: StayMasterRoomwire, Description: "who owns check-in, check-out and no-show of bookings Roomwire makes in Apaleo: roomwire (sent to Apaleo as reservation actions) or apaleo (left to its front desk)"},

@@ -399,3 +399,18 @@ func TestMultiRoomBookingReachesApaleoRoomByRoom(t *testing.T) {
 		t.Errorf("%d bookings in Apaleo, want 1", n)
 	}
 }
+
+// An instance whose configuration lists its Apaleo properties writes only
+// their reservations: a hotel group with two Apaleo accounts runs two
+// instances, and neither dead-letters the other's bookings as unmapped.
+func TestInstanceWritesOnlyItsOwnProperties(t *testing.T) {
+	w := newWorldAt(t, apaleosim.Faults{}, nil, func(c *apaleo.Config) { c.Properties = []string{"OPO"} })
+	ctx := context.Background()
+	w.book(ctx, "BDC-OTHER-ACCOUNT")
+	if dead := w.relay(w.conn.HandleEvent); len(dead) > 0 {
+		t.Fatalf("dead-lettered: %v", dead[0].err)
+	}
+	if got := w.simReservations("BDC-OTHER-ACCOUNT"); len(got) != 0 {
+		t.Fatalf("a LIS booking reached the account that lists only OPO: %+v", got)
+	}
+}

@@ -28,8 +28,8 @@ func (c *Connector) HandleEvent(ctx context.Context, e canonical.Event) error {
 	if r == nil {
 		return connectors.Permanent(fmt.Errorf("apaleo: event %s (%s) carries no reservation", e.ID, e.Type))
 	}
-	if r.Channel == Channel {
-		return nil // Apaleo made it: sending it back would echo forever
+	if r.Channel == c.Name() {
+		return nil // this Apaleo account made it: sending it back would echo forever
 	}
 	link, err := c.Res.Links.Get(ctx, c.Name(), r.ID)
 	switch {
@@ -44,6 +44,9 @@ func (c *Connector) HandleEvent(ctx context.Context, e canonical.Event) error {
 	set, err := c.Res.Mappings.Set(ctx, c.Name())
 	if err != nil {
 		return connectors.Retryable(err)
+	}
+	if !c.owns(set, r.PropertyID) {
+		return nil // another Apaleo account's property
 	}
 	cancelled := r.Status == canonical.StatusCancelled
 	if link == nil && cancelled {
@@ -324,4 +327,17 @@ func (c *Connector) synced(ctx context.Context, r *canonical.Reservation, link *
 	c.Logger.InfoContext(ctx, what, "reservation_id", r.ID, "property", r.PropertyID, "apaleo_booking", link.PartnerGroupID,
 		"version", r.Version, "correlation_id", canonical.CorrelationID(ctx))
 	return nil
+}
+
+// owns reports whether a Roomwire property is this instance's business.
+// With properties configured, only those Apaleo properties are: a hotel
+// group with two Apaleo accounts runs two instances, each listing its own.
+// Without, every property is, and one with no mapping is dead-lettered as
+// unmapped until it has one.
+func (c *Connector) owns(set *connectors.MappingSet, property string) bool {
+	if len(c.cfg.Properties) == 0 {
+		return true
+	}
+	id, err := set.ToPartner(connectors.KindProperty, "", property)
+	return err == nil && slices.Contains(c.cfg.Properties, id)
 }

@@ -13,7 +13,8 @@ import (
 	"github.com/roomwire/roomwire/connectors"
 )
 
-// Channel is the Roomwire channel of bookings made in Apaleo.
+// Channel is the Roomwire channel of bookings made in Apaleo, as the
+// translator gives them; an instance's bookings carry its own name.
 const Channel = "apaleo"
 
 // DefaultChannelCode is the Apaleo channel code Roomwire books with. Apaleo

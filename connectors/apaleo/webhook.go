@@ -150,7 +150,7 @@ func (c *Connector) deliver(ctx context.Context, r *Reservation, stay bool, sink
 		}
 		return c.deliverStatus(ctx, r, link, sink)
 	}
-	b, err := ReservationToBooking(r)
+	b, err := c.booking(r)
 	if err != nil {
 		return false, err
 	}
@@ -167,7 +167,7 @@ func (c *Connector) deliver(ctx context.Context, r *Reservation, stay bool, sink
 // reservation Roomwire booked in Apaleo; the store applies it by the
 // lifecycle's rules.
 func (c *Connector) deliverStatus(ctx context.Context, r *Reservation, link *connectors.Link, sink connectors.Sink) (bool, error) {
-	b, err := ReservationToBooking(r)
+	b, err := c.booking(r)
 	if err != nil {
 		return false, err
 	}
@@ -180,6 +180,19 @@ func (c *Connector) deliverStatus(ctx context.Context, r *Reservation, link *con
 	c.Logger.InfoContext(ctx, "received a status from Apaleo", "apaleo_reservation", r.ID, "reservation_id", link.ReservationID,
 		"status", r.Status, "correlation_id", canonical.CorrelationID(ctx))
 	return true, nil
+}
+
+// booking translates an Apaleo reservation into a booking of this
+// instance: its channel and connector are the instance's name ("apaleo"
+// unless configured otherwise), so two Apaleo accounts keep their bookings,
+// links and mappings apart.
+func (c *Connector) booking(r *Reservation) (*canonical.ChannelBooking, error) {
+	b, err := ReservationToBooking(r)
+	if err != nil {
+		return nil, err
+	}
+	b.Connector, b.Reservation.Channel = c.Name(), c.Name()
+	return b, nil
 }
 
 // writeError answers in Apaleo's own error format.
