@@ -59,15 +59,20 @@ type Clause struct {
 // a connector consumes reservation events once, under the first consumer
 // its capabilities name.
 var contract = []Clause{
-	{CapReservationsInbound, "WebhookReceiver or Puller", "its webhook mounted or its pull loop run; what it delivers applied by consumer inbound.<name>", plugInbound},
+	{CapReservationsInbound, "WebhookReceiver or Puller",
+		"mounts its webhook at /v1/connectors/<name>/ (prefix stripped) or runs its pull loop; consumer inbound.<name> applies what it delivers", plugInbound},
 	{CapARIInbound, "WebhookReceiver or Puller", "as reservations.inbound", plugInbound},
-	{CapPayments, "Outbound (and payments.Gateway, which the payment flow checks)", "added to the payment flow; reservation events to consumer payments.<name>", plugEvents("payments")},
-	{CapReservationsOutbound, "Outbound", "reservation events to consumer outbound.<name>", plugEvents("outbound")},
-	{CapReservationReports, "Outbound", "reservation events to consumer outbound.<name>", plugEvents("outbound")},
-	{CapARIOutbound, "ARIPusher (ARIOptional when it may have nowhere to push)", "added to the ARI fan-out: availability events to consumer ari.<name>", plugARI},
+	{CapPayments, "Outbound (and payments.Gateway, which the payment flow checks)",
+		"adds it to the payment flow; consumer payments.<name> of reservation events", plugEvents("payments")},
+	{CapReservationsOutbound, "Outbound", "consumer outbound.<name> of reservation events", plugEvents("outbound")},
+	{CapReservationReports, "Outbound",
+		"consumer outbound.<name> of reservation events (reports to a channel about its own bookings)", plugEvents("outbound")},
+	{CapARIOutbound, "ARIPusher (ARIOptional when its configuration may give it nowhere to push)",
+		"adds it to the ARI fan-out: consumer ari.<name> of availability events", plugARI},
 }
 
-// Contract returns the table, for documentation and `roomwire connectors`.
+// Contract returns the table; docs/connectors.md shows it, and a test
+// keeps the two in step.
 func Contract() []Clause { return append([]Clause(nil), contract...) }
 
 func plugInbound(c Connector, p *Plugs) bool {

@@ -2,7 +2,9 @@ package connectors_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 
@@ -138,4 +140,23 @@ func init() {
 		}, res connectors.Resources) (envConnector, error) {
 			return envConnector{outbound{named{res.InstanceName("ctenv")}}, cfg.Secret}, nil
 		})})
+}
+
+// The guide's table of the contract says what the code does: each clause is
+// a row of docs/connectors.md (backticks aside).
+func TestGuideShowsTheContract(t *testing.T) {
+	b, err := os.ReadFile("../docs/connectors.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]bool{}
+	for _, line := range strings.Split(string(b), "\n") {
+		rows[strings.ReplaceAll(line, "`", "")] = true
+	}
+	for _, c := range connectors.Contract() {
+		row := fmt.Sprintf("| %s | %s | %s |", c.Capability, c.Requires, c.Plugged)
+		if !rows[row] {
+			t.Errorf("docs/connectors.md has no row\n%s", row)
+		}
+	}
 }
