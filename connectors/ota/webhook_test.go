@@ -402,3 +402,34 @@ func pushTo(t *testing.T, h http.Handler) func(name string, body []byte) *ota.Re
 		return &rs
 	}
 }
+
+// A multi-room booking is stored with each room's own total and guest, and
+// a modification that removes a room is applied, not refused.
+func TestWebhookMultiRoomKeepsEachRoomAndTakesARoomRemoved(t *testing.T) {
+	w := newWorld(t, ota.Config{})
+	ctx := context.Background()
+	x := string(fixture(t, "resnotif-multiroom-children.xml"))
+	if res, err := w.sim.PushRaw(ctx, []byte(x)); err != nil || res.RS.Success == nil {
+		t.Fatalf("book: %+v %v", res, err)
+	}
+	r, err := w.store.FindByExternalID(ctx, "LIS", "ota", "HRS-88213")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.RoomStays) != 2 || r.RoomStays[0].Total == nil || *r.RoomStays[0].Total != eur(59400) || r.RoomGuest(1).Surname != "Kierkegård" {
+		t.Fatalf("stored rooms %+v", r.RoomStays)
+	}
+	// The family room is dropped: the second RoomStay alone remains.
+	start, end := strings.Index(x, "<RoomStay>"), strings.Index(x, "</RoomStay>")+len("</RoomStay>")
+	mod := x[:start] + x[end:]
+	mod = strings.Replace(mod, `ResStatus="Book"`, `ResStatus="Modify"`, 1)
+	mod = strings.Replace(mod, `LastModifyDateTime="2027-03-03T11:19:40+01:00"`, `LastModifyDateTime="2027-03-04T08:00:00+01:00"`, 1)
+	mod = strings.Replace(mod, `<Total AmountAfterTax="898.00" CurrencyCode="EUR"/>`, `<Total AmountAfterTax="304.00" CurrencyCode="EUR"/>`, 1)
+	if res, err := w.sim.PushRaw(ctx, []byte(mod)); err != nil || res.RS.Success == nil {
+		t.Fatalf("modify: %+v %v", res.RS, err)
+	}
+	r, _ = w.store.FindByExternalID(ctx, "LIS", "ota", "HRS-88213")
+	if len(r.RoomStays) != 1 || r.RoomStays[0].RoomType != "DBL" || r.RoomGuest(0).Surname != "Kierkegård" || r.Version != 2 {
+		t.Fatalf("after the room was removed: version %d, rooms %+v", r.Version, r.RoomStays)
+	}
+}
