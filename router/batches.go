@@ -66,6 +66,7 @@ func (p *Publisher) PublishBatches(msgs []TopicMessage) []error {
 	}
 	now := time.Now().Truncate(time.Millisecond)
 	requests := map[int32]*brokerRequest{}
+	partitioners := map[string]sarama.Partitioner{}
 	for i, tm := range msgs {
 		rec, err := p.marshaler.Marshal(tm.Topic, tm.Message)
 		if err != nil {
@@ -77,7 +78,12 @@ func (p *Publisher) PublishBatches(msgs []TopicMessage) []error {
 			errs[i] = fmt.Errorf("kafka: partitions of %s: %w", tm.Topic, err)
 			continue
 		}
-		partition, err := newPartitioner(tm.Topic).Partition(rec, int32(len(partitions)))
+		partitioner := partitioners[tm.Topic]
+		if partitioner == nil {
+			partitioner = newPartitioner(tm.Topic)
+			partitioners[tm.Topic] = partitioner
+		}
+		partition, err := partitioner.Partition(rec, int32(len(partitions)))
 		if err != nil {
 			errs[i] = fmt.Errorf("kafka: partition of %s: %w", tm.Message.UUID, err)
 			continue
