@@ -22,6 +22,9 @@ import (
 // flight per broker and retries in sequence. PublishBatches keeps it
 // through failures too, for the outbox relay.
 type Publisher struct {
+	// client is PublishBatches' own: its requests do not queue on the
+	// producer's connections (one request in flight per broker) ahead of
+	// a caller of Publish, such as a channel waiting for its answer.
 	client    sarama.Client
 	config    *sarama.Config
 	producer  sarama.SyncProducer
@@ -44,13 +47,13 @@ func NewPublisher(cfg KafkaConfig, logger *slog.Logger) (*Publisher, error) {
 	if err != nil {
 		return nil, err
 	}
-	client, err := sarama.NewClient(cfg.Brokers, sc)
+	producer, err := sarama.NewSyncProducer(cfg.Brokers, sc)
 	if err != nil {
 		return nil, fmt.Errorf("kafka: producer: %w", err)
 	}
-	producer, err := sarama.NewSyncProducerFromClient(client)
+	client, err := sarama.NewClient(cfg.Brokers, sc)
 	if err != nil {
-		client.Close()
+		producer.Close()
 		return nil, fmt.Errorf("kafka: producer: %w", err)
 	}
 	if logger == nil {
