@@ -13,177 +13,98 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/roomwire/roomwire/config/spec"
+	"github.com/roomwire/roomwire/connectors/notify"
+	"github.com/roomwire/roomwire/connectors/payments"
+	"github.com/roomwire/roomwire/router"
 	"go.yaml.in/yaml/v3"
 )
 
-// Config is the whole configuration of a Roomwire process.
+// Config is the whole configuration of a Roomwire process. Its tags, and
+// those of the sections it embeds from the packages they configure (the
+// router's backbone, payments, notifications), are its spec (package
+// config/spec): each setting's key, default, environment variable and
+// documentation, declared once. roomwire.example.yaml is generated from it.
 type Config struct {
-	Database Database `yaml:"database"`
-	HTTP     HTTP     `yaml:"http"`
-	Kafka    Kafka    `yaml:"kafka"`
-	Log      Log      `yaml:"log"`
-	// StateDir holds what the process keeps on local disk: the embedded
-	// broker's log segments, and the demo's private database.
-	StateDir string   `yaml:"state_dir"`
-	Backbone Backbone `yaml:"backbone"`
+	Database Database      `yaml:"database" doc:"the PostgreSQL the reservation store lives in"`
+	HTTP     HTTP          `yaml:"http" doc:"the API server"`
+	Kafka    Kafka         `yaml:"kafka" doc:"the Kafka cluster; with no brokers, serve runs an embedded Kafka-protocol broker in the process, keeping its data under state_dir"`
+	Backbone router.Config `yaml:"backbone" doc:"the event backbone: topics, retries, circuit breakers, parking, the outbox relay"`
 	// Connectors configures the partner connectors to run, by instance
 	// name: each key names one instance, and its kind key names the
-	// registered connector, defaulting to the instance's name (see
-	// `roomwire connectors --fields` for each one's keys). A connector runs
-	// when it is named here, even with no keys (its secrets may come from
-	// the environment). Two OpenTravel channels are two instances of kind
-	// ota under different names.
-	Connectors map[string]map[string]any `yaml:"connectors"`
-	// MappingsFile holds partner-to-Roomwire code mappings loaded at start.
-	MappingsFile  string        `yaml:"mappings_file"`
-	Payments      Payments      `yaml:"payments"`
-	Notifications Notifications `yaml:"notifications"`
+	// registered connector, defaulting to the instance's name. A connector
+	// runs when it is named here, even with no keys (its secrets may come
+	// from the environment). Two OpenTravel channels are two instances of
+	// kind ota under different names.
+	Connectors    map[string]map[string]any `yaml:"connectors" doc:"partner connectors to run, by instance name; each instance's kind names its connector (the instance's name by default), and roomwire connectors --fields lists each kind's keys and the environment variables best used for its secrets"`
+	MappingsFile  string                    `yaml:"mappings_file" env:"ROOMWIRE_MAPPINGS_FILE" doc:"partner codes to Roomwire codes, loaded at start"`
+	Payments      payments.Config           `yaml:"payments" doc:"the payment gateway of each property"`
+	Notifications notify.Config             `yaml:"notifications" doc:"webhooks to integrators, e-mail to guests and hotels, SMS; per-property language, hotel address and templates are set over the API (/v1/properties/{id}/notifications and /v1/properties/{id}/templates)"`
+	Log           Log                       `yaml:"log"`
+	StateDir      string                    `yaml:"state_dir" default:".roomwire" env:"ROOMWIRE_STATE_DIR" doc:"what the process keeps on local disk: the embedded broker's data and the demo's database"`
 
 	// given holds the keys set by the file (with their line) or the
 	// environment (line 0): a key given as 0 is not defaulted but validated.
 	given map[string]int
 }
 
-// Backbone tunes the event backbone.
-type Backbone struct {
-	// Partitions of each topic Roomwire creates. Fixed once topics hold data.
-	Partitions          int    `yaml:"partitions"`
-	ConsumerGroupPrefix string `yaml:"consumer_group_prefix"`
-	// Retries of a failing handler, with exponential backoff from
-	// RetryInitial doubling to RetryMax.
-	Retries        int           `yaml:"retries"`
-	RetryInitial   time.Duration `yaml:"retry_initial"`
-	RetryMax       time.Duration `yaml:"retry_max"`
-	HandlerTimeout time.Duration `yaml:"handler_timeout"`
-	// BreakerFailures failed calls in a row to one partner open its circuit
-	// breaker for BreakerOpenFor; its messages are parked meanwhile and tried
-	// again every ParkedRetryInterval once the breaker lets a call through.
-	BreakerFailures     int           `yaml:"breaker_failures"`
-	BreakerOpenFor      time.Duration `yaml:"breaker_open_for"`
-	ParkedRetryInterval time.Duration `yaml:"parked_retry_interval"`
-}
-
-// Payments chooses the payment gateway of each property.
-type Payments struct {
-	DefaultGateway string            `yaml:"default_gateway"`
-	Properties     map[string]string `yaml:"properties"`
-	RenewBefore    time.Duration     `yaml:"renew_before"`
-	CheckInterval  time.Duration     `yaml:"check_interval"`
-}
-
 // Database is the PostgreSQL the reservation store lives in.
 type Database struct {
-	URL            string `yaml:"url"`
-	MaxConns       int32  `yaml:"max_conns"`
-	MigrateOnStart *bool  `yaml:"migrate_on_start"`
+	URL            string `yaml:"url" default:"postgres://postgres@127.0.0.1:5432/roomwire?sslmode=disable" env:"DATABASE_URL" doc:"migrate creates the database if the user may"`
+	MaxConns       int32  `yaml:"max_conns" default:"20" env:"ROOMWIRE_DB_MAX_CONNS" doc:"connections in the pool"`
+	MigrateOnStart *bool  `yaml:"migrate_on_start" default:"true" doc:"serve applies pending migrations before it starts"`
 }
 
 // HTTP is the API server.
 type HTTP struct {
-	Addr     string `yaml:"addr"`
-	AdminKey string `yaml:"admin_key"`
-	// MetricsKey, when set, is accepted on GET /metrics only, so that
-	// Prometheus scrapes without holding the admin key.
-	MetricsKey      string        `yaml:"metrics_key"`
-	MaxBodyBytes    int64         `yaml:"max_body_bytes"`
-	RequestTimeout  time.Duration `yaml:"request_timeout"`
-	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	Addr     string `yaml:"addr" default:"127.0.0.1:8080" env:"ROOMWIRE_HTTP_ADDR" doc:"where the API listens"`
+	AdminKey string `yaml:"admin_key" env:"ROOMWIRE_ADMIN_KEY" secret:"true" doc:"the admin key, required by serve (16+ characters)"`
+	// MetricsKey lets Prometheus scrape without holding the admin key.
+	MetricsKey      string        `yaml:"metrics_key" env:"ROOMWIRE_METRICS_KEY" secret:"true" doc:"a key for GET /metrics only, for Prometheus (16+ characters)"`
+	MaxBodyBytes    int64         `yaml:"max_body_bytes" default:"1048576" doc:"largest request body"`
+	RequestTimeout  time.Duration `yaml:"request_timeout" default:"15s" doc:"bounds one request"`
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout" default:"30s" doc:"how long in-flight requests may take to finish on SIGTERM"`
 }
 
-// Kafka is the broker connection. With no brokers, serve runs an embedded
-// Kafka-protocol broker in the process, keeping its data under StateDir.
+// Kafka is the broker connection, and where the embedded broker listens
+// when there are no brokers.
 type Kafka struct {
-	Brokers  []string `yaml:"brokers"`
-	ClientID string   `yaml:"client_id"`
-	// Version is the Kafka protocol version to speak, e.g. "2.1.0"; at least 0.11.
-	Version string `yaml:"version"`
-	// EmbeddedAddr is where the embedded broker listens when Brokers is empty.
-	EmbeddedAddr string    `yaml:"embedded_addr"`
-	SASL         KafkaSASL `yaml:"sasl"`
-	TLS          KafkaTLS  `yaml:"tls"`
-	// IdempotentProducer turns on sarama's idempotent producer; off by
-	// default, for the reason in docs/backbone.md.
-	IdempotentProducer bool `yaml:"idempotent_producer"`
-}
-
-// KafkaSASL is SASL authentication to the brokers.
-type KafkaSASL struct {
-	Mechanism string `yaml:"mechanism"` // PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512
-	User      string `yaml:"user"`
-	Password  string `yaml:"password"`
-}
-
-// KafkaTLS is TLS to the brokers.
-type KafkaTLS struct {
-	Enabled            bool   `yaml:"enabled"`
-	CAFile             string `yaml:"ca_file"`
-	CertFile           string `yaml:"cert_file"`
-	KeyFile            string `yaml:"key_file"`
-	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
+	router.KafkaConfig `yaml:",inline"`
+	// EmbeddedAddr is off 9092, so that it never collides with a real
+	// Kafka on the same machine.
+	EmbeddedAddr string `yaml:"embedded_addr" default:"127.0.0.1:19092" env:"ROOMWIRE_KAFKA_EMBEDDED_ADDR" doc:"where the embedded broker listens when brokers is empty"`
 }
 
 // Log is logging.
 type Log struct {
-	Level  string `yaml:"level"`  // debug, info, warn, error
-	Format string `yaml:"format"` // text or json
+	Level  string `yaml:"level" default:"info" env:"ROOMWIRE_LOG_LEVEL" doc:"debug, info, warn or error"`
+	Format string `yaml:"format" default:"text" env:"ROOMWIRE_LOG_FORMAT" doc:"text or json"`
 }
 
-// Defaults.
-const (
-	DefaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/roomwire?sslmode=disable"
-	DefaultHTTPAddr    = "127.0.0.1:8080"
-	DefaultStateDir    = ".roomwire"
-	// DefaultKafkaAddr is where the embedded broker listens: not 9092, so
-	// that it never collides with a real Kafka on the same machine.
-	DefaultKafkaAddr = "127.0.0.1:19092"
-)
+// DefaultDatabaseURL is database.url's default, for help texts.
+var DefaultDatabaseURL = defaultOf("database.url")
 
-// Environment variables read over the file.
-var envVars = []struct {
-	name, key string
-	set       func(*Config, string) error
-}{
-	{"DATABASE_URL", "database.url", func(c *Config, v string) error { c.Database.URL = v; return nil }},
-	{"ROOMWIRE_HTTP_ADDR", "http.addr", func(c *Config, v string) error { c.HTTP.Addr = v; return nil }},
-	{"ROOMWIRE_ADMIN_KEY", "http.admin_key", func(c *Config, v string) error { c.HTTP.AdminKey = v; return nil }},
-	{"ROOMWIRE_METRICS_KEY", "http.metrics_key", func(c *Config, v string) error { c.HTTP.MetricsKey = v; return nil }},
-	{"ROOMWIRE_STATE_DIR", "state_dir", func(c *Config, v string) error { c.StateDir = v; return nil }},
-	{"ROOMWIRE_KAFKA_BROKERS", "kafka.brokers", func(c *Config, v string) error {
-		c.Kafka.Brokers = nil
-		for _, b := range strings.Split(v, ",") {
-			if b = strings.TrimSpace(b); b != "" {
-				c.Kafka.Brokers = append(c.Kafka.Brokers, b)
-			}
-		}
-		return nil
-	}},
-	{"ROOMWIRE_KAFKA_EMBEDDED_ADDR", "kafka.embedded_addr", func(c *Config, v string) error { c.Kafka.EmbeddedAddr = v; return nil }},
-	{"ROOMWIRE_KAFKA_SASL_PASSWORD", "kafka.sasl.password", func(c *Config, v string) error { c.Kafka.SASL.Password = v; return nil }},
-	{"ROOMWIRE_CONSUMER_GROUP_PREFIX", "backbone.consumer_group_prefix", func(c *Config, v string) error { c.Backbone.ConsumerGroupPrefix = v; return nil }},
-	{"ROOMWIRE_MAPPINGS_FILE", "mappings_file", func(c *Config, v string) error { c.MappingsFile = v; return nil }},
-	{"ROOMWIRE_LOG_LEVEL", "log.level", func(c *Config, v string) error { c.Log.Level = v; return nil }},
-	{"ROOMWIRE_LOG_FORMAT", "log.format", func(c *Config, v string) error { c.Log.Format = v; return nil }},
-	{"ROOMWIRE_DB_MAX_CONNS", "database.max_conns", func(c *Config, v string) error {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return fmt.Errorf("must be a whole number, got %q", v)
-		}
-		c.Database.MaxConns = int32(n)
-		return nil
-	}},
+// defaultOf is the default of the setting key.
+func defaultOf(key string) string {
+	f, ok := spec.Lookup[Config](key)
+	if !ok {
+		panic("config: no setting " + key)
+	}
+	return f.Default
 }
 
 // EnvVars lists the environment variables Load reads, with the key each sets.
 func EnvVars() map[string]string {
 	m := map[string]string{}
-	for _, e := range envVars {
-		m[e.name] = e.key
+	for _, f := range spec.Of[Config]() {
+		if f.Env != "" {
+			m[f.Env] = f.Name
+		}
 	}
 	return m
 }
@@ -201,12 +122,12 @@ func Load(path string) (*Config, error) {
 			return nil, fmt.Errorf("config %s: %w", path, err)
 		}
 	}
-	for _, e := range envVars {
-		if v, ok := os.LookupEnv(e.name); ok && v != "" {
-			if err := e.set(c, v); err != nil {
-				return nil, fmt.Errorf("config: %s (%s): %w", e.name, e.key, err)
+	for _, f := range spec.Of[Config]() {
+		if v, ok := os.LookupEnv(f.Env); ok && v != "" && f.Env != "" {
+			if err := spec.Set(c, f.Name, v); err != nil {
+				return nil, fmt.Errorf("config: %s (%s): %w", f.Env, f.Name, err)
 			}
-			c.give(e.key, 0)
+			c.give(f.Name, 0)
 		}
 	}
 	c.SetDefaults()
@@ -245,8 +166,12 @@ func Parse(b []byte, c *Config) error {
 		}
 	}
 	// yaml truncates 1.5 into a whole-number key without a word.
+	whole := map[string]bool{}
+	for _, f := range spec.Of[Config]() {
+		whole[f.Name] = f.Type == "int"
+	}
 	for _, k := range keys {
-		if t := goTypeAt(reflect.TypeFor[Config](), strings.Split(k.path, ".")); k.tag == "!!float" && t != nil && isWholeNumber(t) {
+		if k.tag == "!!float" && whole[k.path] {
 			p = append(p, Problem{Key: k.path, Line: k.valueLine, Message: fmt.Sprintf("%q is not a whole number", k.value)})
 		}
 	}
@@ -254,41 +179,6 @@ func Parse(b []byte, c *Config) error {
 		return p
 	}
 	return nil
-}
-
-// goTypeAt is the Go type the key at path decodes into, or nil.
-func goTypeAt(t reflect.Type, path []string) reflect.Type {
-	for _, name := range path {
-		for t.Kind() == reflect.Pointer {
-			t = t.Elem()
-		}
-		switch t.Kind() {
-		case reflect.Map:
-			t = t.Elem()
-		case reflect.Struct:
-			var next reflect.Type
-			for i := 0; i < t.NumField(); i++ {
-				if tag, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); tag == name {
-					next = t.Field(i).Type
-				}
-			}
-			if next == nil {
-				return nil
-			}
-			t = next
-		default:
-			return nil
-		}
-	}
-	return t
-}
-
-func isWholeNumber(t reflect.Type) bool {
-	switch t.Kind() {
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return t != reflect.TypeFor[time.Duration]()
-	}
-	return false
 }
 
 // yamlKey is one key of the file: its dotted path, and the lines of the key
@@ -367,9 +257,11 @@ func goTypeWords(t string) string {
 		return "true or false"
 	case t == "string":
 		return "a text value"
+	case strings.HasPrefix(t, "float"):
+		return "a number"
 	case strings.HasPrefix(t, "[]"):
 		return "a list, such as [a, b]"
-	case strings.HasPrefix(t, "map["), strings.HasPrefix(t, "config."):
+	case strings.HasPrefix(t, "map["), strings.Contains(t, "."):
 		return "a mapping of keys"
 	}
 	return "of type " + t
@@ -389,47 +281,10 @@ func (c *Config) give(key string, line int) {
 	c.given[key] = line
 }
 
-// setDefault sets *v to def when it is its zero value and the key was not
-// given: a number given as 0 is kept (and validated), an empty text is not.
-func setDefault[T comparable](c *Config, key string, v *T, def T) {
-	var zero T
-	_, given := c.given[key]
-	if _, text := any(zero).(string); text {
-		given = false
-	}
-	if !given && *v == zero {
-		*v = def
-	}
-}
-
-// SetDefaults fills what is unset with values that suit local development.
-func (c *Config) SetDefaults() {
-	setDefault(c, "database.url", &c.Database.URL, DefaultDatabaseURL)
-	setDefault(c, "database.max_conns", &c.Database.MaxConns, 20)
-	if c.Database.MigrateOnStart == nil {
-		yes := true
-		c.Database.MigrateOnStart = &yes
-	}
-	setDefault(c, "http.addr", &c.HTTP.Addr, DefaultHTTPAddr)
-	setDefault(c, "http.max_body_bytes", &c.HTTP.MaxBodyBytes, 1<<20)
-	setDefault(c, "http.request_timeout", &c.HTTP.RequestTimeout, 15*time.Second)
-	setDefault(c, "http.shutdown_timeout", &c.HTTP.ShutdownTimeout, 30*time.Second)
-	setDefault(c, "state_dir", &c.StateDir, DefaultStateDir)
-	setDefault(c, "kafka.client_id", &c.Kafka.ClientID, "roomwire")
-	setDefault(c, "kafka.version", &c.Kafka.Version, "2.1.0")
-	setDefault(c, "kafka.embedded_addr", &c.Kafka.EmbeddedAddr, DefaultKafkaAddr)
-	setDefault(c, "backbone.partitions", &c.Backbone.Partitions, 12)
-	setDefault(c, "backbone.retries", &c.Backbone.Retries, 5)
-	setDefault(c, "backbone.retry_initial", &c.Backbone.RetryInitial, 100*time.Millisecond)
-	setDefault(c, "backbone.retry_max", &c.Backbone.RetryMax, 1600*time.Millisecond)
-	setDefault(c, "backbone.handler_timeout", &c.Backbone.HandlerTimeout, 30*time.Second)
-	setDefault(c, "backbone.breaker_failures", &c.Backbone.BreakerFailures, 5)
-	setDefault(c, "backbone.breaker_open_for", &c.Backbone.BreakerOpenFor, 30*time.Second)
-	setDefault(c, "backbone.parked_retry_interval", &c.Backbone.ParkedRetryInterval, 5*time.Second)
-	setDefault(c, "log.level", &c.Log.Level, "info")
-	setDefault(c, "log.format", &c.Log.Format, "text")
-	c.Notifications.setDefaults()
-}
+// SetDefaults fills what is unset with values that suit local development:
+// every setting's default from the spec. A number the file or the
+// environment gave as 0 is kept, for Validate to judge.
+func (c *Config) SetDefaults() { spec.SetDefaults(c, c.IsSet) }
 
 // Problem is one bad configuration key.
 type Problem struct {
@@ -527,23 +382,23 @@ func (c *Config) Validate() error {
 	if c.Log.Format != "text" && c.Log.Format != "json" {
 		add("log.format", "must be text or json, got %q", c.Log.Format)
 	}
-	if c.Backbone.Partitions < 1 || c.Backbone.Partitions > 1000 {
-		add("backbone.partitions", "must be between 1 and 1000, got %d", c.Backbone.Partitions)
+	if c.Backbone.Topics.Partitions < 1 || c.Backbone.Topics.Partitions > 1000 {
+		add("backbone.partitions", "must be between 1 and 1000, got %d", c.Backbone.Topics.Partitions)
 	}
-	if c.Backbone.Retries < 0 || c.Backbone.Retries > 100 {
-		add("backbone.retries", "must be between 0 and 100, got %d", c.Backbone.Retries)
+	if c.Backbone.Retry.MaxRetries < 0 || c.Backbone.Retry.MaxRetries > 100 {
+		add("backbone.retries", "must be between 0 and 100, got %d", c.Backbone.Retry.MaxRetries)
 	}
-	if c.Backbone.RetryInitial <= 0 || c.Backbone.RetryMax < c.Backbone.RetryInitial {
-		add("backbone.retry_max", "must be at least backbone.retry_initial (%s), got %s", c.Backbone.RetryInitial, c.Backbone.RetryMax)
+	if c.Backbone.Retry.InitialInterval <= 0 || c.Backbone.Retry.MaxInterval < c.Backbone.Retry.InitialInterval {
+		add("backbone.retry_max", "must be at least backbone.retry_initial (%s), got %s", c.Backbone.Retry.InitialInterval, c.Backbone.Retry.MaxInterval)
 	}
 	if c.Backbone.HandlerTimeout < 100*time.Millisecond {
 		add("backbone.handler_timeout", "must be at least 100ms, got %s", c.Backbone.HandlerTimeout)
 	}
-	if c.Backbone.BreakerFailures < 1 || c.Backbone.BreakerFailures > 1000 {
-		add("backbone.breaker_failures", "must be between 1 and 1000, got %d", c.Backbone.BreakerFailures)
+	if c.Backbone.Breaker.ConsecutiveFailures < 1 || c.Backbone.Breaker.ConsecutiveFailures > 1000 {
+		add("backbone.breaker_failures", "must be between 1 and 1000, got %d", c.Backbone.Breaker.ConsecutiveFailures)
 	}
-	if c.Backbone.BreakerOpenFor < 100*time.Millisecond {
-		add("backbone.breaker_open_for", "must be at least 100ms, got %s", c.Backbone.BreakerOpenFor)
+	if c.Backbone.Breaker.OpenTimeout < 100*time.Millisecond {
+		add("backbone.breaker_open_for", "must be at least 100ms, got %s", c.Backbone.Breaker.OpenTimeout)
 	}
 	if c.Backbone.ParkedRetryInterval < 10*time.Millisecond {
 		add("backbone.parked_retry_interval", "must be at least 10ms, got %s", c.Backbone.ParkedRetryInterval)
@@ -568,7 +423,7 @@ func (c *Config) Validate() error {
 			add("payments.default_gateway", "names gateway %q, which is not configured under connectors", g)
 		}
 	}
-	c.Notifications.validate(add)
+	validateNotifications(c.Notifications, add)
 	if c.StateDir == "" || strings.ContainsRune(c.StateDir, 0) {
 		add("state_dir", "must be a directory path (env ROOMWIRE_STATE_DIR)")
 	}

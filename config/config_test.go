@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/roomwire/roomwire/config"
 )
@@ -19,9 +22,159 @@ func TestExampleFileLoadsToTheDefaults(t *testing.T) {
 	}
 	d := &config.Config{}
 	d.SetDefaults()
-	if c.Database.URL != d.Database.URL || c.HTTP.Addr != d.HTTP.Addr || c.Kafka.Version != d.Kafka.Version ||
-		c.HTTP.RequestTimeout != d.HTTP.RequestTimeout || c.StateDir != d.StateDir || !c.UsesEmbeddedBroker() {
-		t.Fatalf("example file differs from the defaults: %+v", c)
+	if got, want := asYAML(t, c), asYAML(t, d); got != want || !c.UsesEmbeddedBroker() {
+		t.Fatalf("example file differs from the defaults:\n%s\nwant\n%s", got, want)
+	}
+}
+
+func asYAML(t *testing.T, c *config.Config) string {
+	t.Helper()
+	b, err := yaml.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// The example file is generated from the spec; editing the spec without
+// generating it again fails here.
+func TestExampleFileIsGeneratedFromTheSpec(t *testing.T) {
+	b, err := os.ReadFile("roomwire.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != string(config.Example()) {
+		t.Fatal("config/roomwire.example.yaml is out of step with the configuration spec: run go generate ./config")
+	}
+}
+
+// A file written for the configuration before it had a spec (the example
+// of that time, every key set to another value than its default) and the
+// environment variables of that time keep their meaning.
+func TestFilesAndEnvironmentOfBeforeTheSpecKeepWorking(t *testing.T) {
+	for name := range config.EnvVars() {
+		t.Setenv(name, "")
+	}
+	c, err := config.Load("testdata/before-spec.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &config.Config{}
+	d.SetDefaults()
+	if got, want := asYAML(t, c), asYAML(t, d); got != want {
+		t.Fatalf("the earlier example no longer loads to the defaults:\n%s\nwant\n%s", got, want)
+	}
+
+	old := `
+database: {url: "postgres://u@db:5432/x", max_conns: 7, migrate_on_start: false}
+http: {addr: "0.0.0.0:9000", admin_key: "0123456789abcdef0", metrics_key: "fedcba98765432100", max_body_bytes: 2048, request_timeout: 2s, shutdown_timeout: 3s}
+kafka:
+  brokers: [k1:9092]
+  client_id: rw
+  version: 3.6.0
+  embedded_addr: 127.0.0.1:29092
+  idempotent_producer: true
+  sasl: {mechanism: PLAIN, user: u, password: p}
+backbone: {partitions: 3, consumer_group_prefix: "x.", retries: 0, retry_initial: 10ms, retry_max: 20ms, handler_timeout: 4s,
+  breaker_failures: 9, breaker_open_for: 5s, parked_retry_interval: 6s}
+mappings_file: m.yaml
+notifications:
+  default_language: pt
+  retention: 2h
+  webhooks: {allow_private_targets: true, allow_http: true, timeout: 1s, disable_after_failures: 3, disable_after: 1h, unhealthy_after: 1m}
+  email: {host: smtp.example.com, port: 25, starttls: required, from: "H <h@example.com>", timeout: 2s}
+  sms: {provider: webhook, url: "https://sms.example.com", token: t}
+log: {level: debug, format: json}
+state_dir: /var/lib/roomwire
+`
+	c = &config.Config{}
+	if err := config.Parse([]byte(old), c); err != nil {
+		t.Fatal(err)
+	}
+	c.SetDefaults()
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct {
+		key       string
+		got, want any
+	}{
+		{"database.url", c.Database.URL, "postgres://u@db:5432/x"},
+		{"database.max_conns", c.Database.MaxConns, int32(7)},
+		{"database.migrate_on_start", *c.Database.MigrateOnStart, false},
+		{"http.addr", c.HTTP.Addr, "0.0.0.0:9000"},
+		{"http.max_body_bytes", c.HTTP.MaxBodyBytes, int64(2048)},
+		{"http.request_timeout", c.HTTP.RequestTimeout, 2 * time.Second},
+		{"http.shutdown_timeout", c.HTTP.ShutdownTimeout, 3 * time.Second},
+		{"kafka.brokers", strings.Join(c.Kafka.Brokers, ","), "k1:9092"},
+		{"kafka.client_id", c.Kafka.ClientID, "rw"},
+		{"kafka.version", c.Kafka.Version, "3.6.0"},
+		{"kafka.embedded_addr", c.Kafka.EmbeddedAddr, "127.0.0.1:29092"},
+		{"kafka.idempotent_producer", c.Kafka.IdempotentProducer, true},
+		{"kafka.sasl.password", c.Kafka.SASL.Password, "p"},
+		{"backbone.partitions", c.Backbone.Topics.Partitions, int32(3)},
+		{"backbone.consumer_group_prefix", c.Backbone.ConsumerGroupPrefix, "x."},
+		{"backbone.retries", c.Backbone.Retry.MaxRetries, 0},
+		{"backbone.retry_initial", c.Backbone.Retry.InitialInterval, 10 * time.Millisecond},
+		{"backbone.retry_max", c.Backbone.Retry.MaxInterval, 20 * time.Millisecond},
+		{"backbone.handler_timeout", c.Backbone.HandlerTimeout, 4 * time.Second},
+		{"backbone.breaker_failures", c.Backbone.Breaker.ConsecutiveFailures, uint32(9)},
+		{"backbone.breaker_open_for", c.Backbone.Breaker.OpenTimeout, 5 * time.Second},
+		{"backbone.parked_retry_interval", c.Backbone.ParkedRetryInterval, 6 * time.Second},
+		{"mappings_file", c.MappingsFile, "m.yaml"},
+		{"notifications.default_language", c.Notifications.DefaultLanguage, "pt"},
+		{"notifications.retention", c.Notifications.Retention, 2 * time.Hour},
+		{"notifications.webhooks.allow_private_targets", c.Notifications.Webhooks.Targets.AllowPrivate, true},
+		{"notifications.webhooks.allow_http", c.Notifications.Webhooks.Targets.AllowHTTP, true},
+		{"notifications.webhooks.timeout", c.Notifications.Webhooks.Timeout, time.Second},
+		{"notifications.webhooks.disable_after_failures", c.Notifications.Webhooks.DisableAfterFailures, 3},
+		{"notifications.webhooks.disable_after", c.Notifications.Webhooks.DisableAfter, time.Hour},
+		{"notifications.webhooks.unhealthy_after", c.Notifications.Webhooks.UnhealthyAfter, time.Minute},
+		{"notifications.email.host", c.Notifications.Email.Host, "smtp.example.com"},
+		{"notifications.email.port", c.Notifications.Email.Port, 25},
+		{"notifications.email.timeout", c.Notifications.Email.Timeout, 2 * time.Second},
+		{"notifications.sms.token", c.Notifications.SMS.Token, "t"},
+		{"log.level", c.Log.Level, "debug"},
+		{"log.format", c.Log.Format, "json"},
+		{"state_dir", c.StateDir, "/var/lib/roomwire"},
+	}
+	for _, ck := range checks {
+		if ck.got != ck.want {
+			t.Errorf("%s = %v, want %v", ck.key, ck.got, ck.want)
+		}
+	}
+
+	// Every environment variable of before the spec, with the key it set.
+	before := map[string]string{
+		"DATABASE_URL": "database.url", "ROOMWIRE_HTTP_ADDR": "http.addr", "ROOMWIRE_ADMIN_KEY": "http.admin_key",
+		"ROOMWIRE_METRICS_KEY": "http.metrics_key", "ROOMWIRE_STATE_DIR": "state_dir", "ROOMWIRE_KAFKA_BROKERS": "kafka.brokers",
+		"ROOMWIRE_KAFKA_EMBEDDED_ADDR": "kafka.embedded_addr", "ROOMWIRE_KAFKA_SASL_PASSWORD": "kafka.sasl.password",
+		"ROOMWIRE_CONSUMER_GROUP_PREFIX": "backbone.consumer_group_prefix", "ROOMWIRE_MAPPINGS_FILE": "mappings_file",
+		"ROOMWIRE_LOG_LEVEL": "log.level", "ROOMWIRE_LOG_FORMAT": "log.format", "ROOMWIRE_DB_MAX_CONNS": "database.max_conns",
+		"ROOMWIRE_SMTP_PASSWORD": "notifications.email.password", "ROOMWIRE_SMS_TOKEN": "notifications.sms.token",
+	}
+	now := config.EnvVars()
+	for name, key := range before {
+		if now[name] != key {
+			t.Errorf("%s sets %q, want %q", name, now[name], key)
+		}
+	}
+	t.Setenv("ROOMWIRE_DB_MAX_CONNS", "9")
+	t.Setenv("ROOMWIRE_KAFKA_SASL_PASSWORD", "from-env")
+	t.Setenv("ROOMWIRE_CONSUMER_GROUP_PREFIX", "env.")
+	t.Setenv("ROOMWIRE_SMTP_PASSWORD", "smtp-env")
+	t.Setenv("ROOMWIRE_LOG_FORMAT", "json")
+	c, err = config.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Database.MaxConns != 9 || c.Kafka.SASL.Password != "from-env" || c.Backbone.ConsumerGroupPrefix != "env." ||
+		c.Notifications.Email.Password != "smtp-env" || c.Log.Format != "json" || !c.IsSet("database.max_conns") {
+		t.Fatalf("environment not applied: %+v", c)
+	}
+	t.Setenv("ROOMWIRE_DB_MAX_CONNS", "many")
+	if _, err := config.Load(""); err == nil || !strings.Contains(err.Error(), "ROOMWIRE_DB_MAX_CONNS (database.max_conns): must be a whole number") {
+		t.Fatalf("bad number from the environment: %v", err)
 	}
 }
 
@@ -101,8 +254,8 @@ func TestGoodKafkaVersionsAndZeroRetries(t *testing.T) {
 		if err := c.Validate(); err != nil {
 			t.Errorf("%s: %v", v, err)
 		}
-		if c.Backbone.Retries != 0 {
-			t.Errorf("retries: 0 became %d", c.Backbone.Retries)
+		if c.Backbone.Retry.MaxRetries != 0 {
+			t.Errorf("retries: 0 became %d", c.Backbone.Retry.MaxRetries)
 		}
 	}
 }

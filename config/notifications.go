@@ -5,96 +5,14 @@ import (
 	"net/url"
 	"regexp"
 	"time"
+
+	"github.com/roomwire/roomwire/connectors/notify"
 )
-
-// Notifications configures webhooks to integrators, e-mail to guests and
-// hotels, and SMS. Webhooks need no setting to work; e-mail runs when
-// email.host is set, SMS when sms.provider is.
-type Notifications struct {
-	// DefaultLanguage of e-mail for properties that set none
-	// (PUT /v1/properties/{id}/notifications).
-	DefaultLanguage string `yaml:"default_language"`
-	// Retention of webhook delivery logs and records of messages sent.
-	Retention time.Duration  `yaml:"retention"`
-	Webhooks  NotifyWebhooks `yaml:"webhooks"`
-	Email     NotifyEmail    `yaml:"email"`
-	SMS       NotifySMS      `yaml:"sms"`
-}
-
-// NotifyWebhooks tunes outbound webhooks.
-type NotifyWebhooks struct {
-	// AllowPrivateTargets lets subscriptions point at loopback, private and
-	// link-local addresses. Off by default: a subscriber must not make the
-	// hub call into its own network.
-	AllowPrivateTargets bool `yaml:"allow_private_targets"`
-	// AllowHTTP accepts plain http:// URLs; https only by default.
-	AllowHTTP bool          `yaml:"allow_http"`
-	Timeout   time.Duration `yaml:"timeout"`
-	// A subscription failing DisableAfterFailures times in a row, over at
-	// least DisableAfter, is disabled.
-	DisableAfterFailures int           `yaml:"disable_after_failures"`
-	DisableAfter         time.Duration `yaml:"disable_after"`
-	// UnhealthyAfter: a partner whose messages have waited this long behind
-	// its open circuit breaker is reported as channel.unhealthy.
-	UnhealthyAfter time.Duration `yaml:"unhealthy_after"`
-}
-
-// NotifyEmail is the SMTP relay.
-type NotifyEmail struct {
-	Host     string `yaml:"host"`
-	Port     int    `yaml:"port"`
-	Username string `yaml:"username"`
-	Password string `yaml:"password"` // or ROOMWIRE_SMTP_PASSWORD
-	// StartTLS: required (default) or none (a relay on this machine only).
-	StartTLS           string        `yaml:"starttls"`
-	CAFile             string        `yaml:"ca_file"`
-	InsecureSkipVerify bool          `yaml:"insecure_skip_verify"`
-	From               string        `yaml:"from"`
-	Timeout            time.Duration `yaml:"timeout"`
-}
-
-// NotifySMS is the SMS provider: "webhook" POSTs JSON to url.
-type NotifySMS struct {
-	Provider string `yaml:"provider"`
-	URL      string `yaml:"url"`
-	Token    string `yaml:"token"` // or ROOMWIRE_SMS_TOKEN
-}
-
-func (n *Notifications) setDefaults() {
-	if n.DefaultLanguage == "" {
-		n.DefaultLanguage = "en"
-	}
-	if n.Retention == 0 {
-		n.Retention = 30 * 24 * time.Hour
-	}
-	w := &n.Webhooks
-	if w.Timeout == 0 {
-		w.Timeout = 10 * time.Second
-	}
-	if w.DisableAfterFailures == 0 {
-		w.DisableAfterFailures = 50
-	}
-	if w.DisableAfter == 0 {
-		w.DisableAfter = 24 * time.Hour
-	}
-	if w.UnhealthyAfter == 0 {
-		w.UnhealthyAfter = 5 * time.Minute
-	}
-	e := &n.Email
-	if e.Port == 0 {
-		e.Port = 587
-	}
-	if e.StartTLS == "" {
-		e.StartTLS = "required"
-	}
-	if e.Timeout == 0 {
-		e.Timeout = 30 * time.Second
-	}
-}
 
 var languageCode = regexp.MustCompile(`^[a-z]{2,3}(-[A-Z]{2})?$`)
 
-func (n *Notifications) validate(add func(key, format string, args ...any)) {
+// validateNotifications checks the notifications section, naming each bad key.
+func validateNotifications(n notify.Config, add func(key, format string, args ...any)) {
 	if !languageCode.MatchString(n.DefaultLanguage) {
 		add("notifications.default_language", "must be a language code such as en, pt or pt-BR, got %q", n.DefaultLanguage)
 	}
@@ -147,18 +65,4 @@ func (n *Notifications) validate(add func(key, format string, args ...any)) {
 	default:
 		add("notifications.sms.provider", "must be webhook (or empty for no SMS), got %q", n.SMS.Provider)
 	}
-}
-
-// notificationEnvVars keep the relay's password and the SMS token out of
-// the file.
-var notificationEnvVars = []struct {
-	name, key string
-	set       func(*Config, string) error
-}{
-	{"ROOMWIRE_SMTP_PASSWORD", "notifications.email.password", func(c *Config, v string) error { c.Notifications.Email.Password = v; return nil }},
-	{"ROOMWIRE_SMS_TOKEN", "notifications.sms.token", func(c *Config, v string) error { c.Notifications.SMS.Token = v; return nil }},
-}
-
-func init() {
-	envVars = append(envVars, notificationEnvVars...)
 }

@@ -26,10 +26,11 @@ const (
 // Valid reports whether p is a known policy ("" counts as CardDrop).
 func (p CardPolicy) Valid() bool { return p == "" || p == CardDrop || p == CardRefuse }
 
-// CardPolicyField is the configuration field of the card policy, shared by
-// every connector that receives bookings.
-var CardPolicyField = Field{Name: "card_policy", Type: "string", Default: string(CardDrop),
-	Description: "a full card number in a message: drop (keep the last four digits) or refuse the message"}
+// CardSetting is the setting every connector that receives bookings has,
+// embedded in its Config.
+type CardSetting struct {
+	CardPolicy CardPolicy `json:"card_policy" default:"drop" doc:"a full card number in a message: drop (keep the last four digits) or refuse the message"`
+}
 
 // ErrCardNumber is wrapped by the error of a message refused for holding a
 // card number.

@@ -5,15 +5,10 @@ import (
 	"time"
 )
 
-// TimeoutField is the configuration key of one HTTP attempt's timeout,
-// which every connector that calls its partner has.
-var TimeoutField = Field{Name: "timeout", Type: "duration", Default: "10s", Description: "timeout of one HTTP attempt"}
-
-// RateLimitField is the configuration key of a partner's request rate, with
-// the partner's default (requests per second).
-func RateLimitField(def string) Field {
-	return Field{Name: "rate_limit", Type: "int", Default: def,
-		Description: "most requests per second sent to the partner, retries included (token bucket); 0: no limit"}
+// HTTPTimeout is the setting every connector that calls its partner has,
+// embedded in its Config.
+type HTTPTimeout struct {
+	Timeout Duration `json:"timeout" default:"10s" doc:"timeout of one HTTP attempt"`
 }
 
 // Configure sets the timeout and rate limit a connector was configured with,

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/roomwire/roomwire/config/spec"
 )
 
 // Capability is something a connector can do. The hub wires a connector by
@@ -41,16 +43,10 @@ func (c Capability) Outbound() bool {
 func (c Capability) valid() bool { return c.Inbound() || c.Outbound() }
 
 // Field describes one configuration key of a connector, for validation,
-// defaults and `roomwire connectors`.
-type Field struct {
-	Name        string
-	Type        string // string, int, bool, duration or []string
-	Default     string // applied when the key is absent
-	Env         string // environment variable read when the key is absent, e.g. for secrets
-	Required    bool
-	Secret      bool // never printed or logged
-	Description string
-}
+// defaults and `roomwire connectors --fields`. A connector declares its
+// fields once, as the tags of its Config struct, and registers
+// spec.Settings[Config]() (package config/spec).
+type Field = spec.Field
 
 // Spec is a connector's registration: its name, what it can do, its
 // configuration, its default code mappings and how to build it.
@@ -300,9 +296,10 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
 
 // Configured returns a Spec.New that decodes a connector's raw configuration
-// with its fields into a C, then builds the connector from it, so that every
+// into a C by C's spec, then builds the connector from it, so that every
 // connector registers the same way.
-func Configured[C any, T Connector](fields []Field, build func(C, Resources) (T, error)) func(map[string]any, Resources) (Connector, error) {
+func Configured[C any, T Connector](build func(C, Resources) (T, error)) func(map[string]any, Resources) (Connector, error) {
+	fields := spec.Settings[C]()
 	return func(raw map[string]any, res Resources) (Connector, error) {
 		var cfg C
 		if err := DecodeConfig(res.instanceFields(fields), raw, &cfg); err != nil {

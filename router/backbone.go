@@ -146,7 +146,7 @@ func (b *Backbone) Consumers() []string {
 }
 
 // ConsumerGroup returns the Kafka consumer group of consumer name.
-func (b *Backbone) ConsumerGroup(name string) string { return b.cfg.Kafka.ConsumerGroupPrefix + name }
+func (b *Backbone) ConsumerGroup(name string) string { return b.cfg.ConsumerGroupPrefix + name }
 
 // AddConsumer subscribes handler to topic as consumer name, in its own
 // consumer group (ConsumerGroupPrefix + name), behind the full middleware

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+
+	"github.com/roomwire/roomwire/config/spec"
 )
 
 // SASL mechanisms KafkaConfig accepts.
@@ -17,70 +19,42 @@ const (
 	SASLScramSHA512 = "SCRAM-SHA-512"
 )
 
-// Defaults of KafkaConfig.
-const (
-	DefaultClientID            = "roomwire"
-	DefaultKafkaVersion        = "2.1.0"
-	DefaultConsumerGroupPrefix = "roomwire."
-)
-
-// KafkaConfig says how to reach a Kafka cluster. It is a plain struct so the
-// config package can fill it from YAML and the environment.
+// KafkaConfig says how to reach a Kafka cluster. Its tags are its
+// configuration spec (package config/spec): the keys of the kafka section
+// of the configuration file.
 type KafkaConfig struct {
-	// Brokers are the bootstrap brokers, host:port.
-	Brokers []string
-	// ClientID names this process to the brokers (default "roomwire").
-	ClientID string
-	// Version is the Kafka protocol version to speak, e.g. "2.1.0" (the
-	// default). It must be 0.11.0 or newer: the idempotent producer and record
-	// headers need it. Keep the default with the embedded broker: sarama
-	// 1.43 cannot decode some of kfake's answers when told 2.8 or later.
-	Version string
-	// SASL authentication; empty Mechanism means none.
-	SASL SASLConfig
-	// TLS to the brokers.
-	TLS TLSConfig
-	// ConsumerGroupPrefix starts the name of every consumer group
-	// (default "roomwire."), so several installations can share a cluster.
-	ConsumerGroupPrefix string
-	// IdempotentProducer turns on sarama's idempotent producer. Off by
-	// default: docs/backbone.md ("The idempotent producer") shows how it
-	// loses acknowledged records after a failed send.
-	IdempotentProducer bool
+	Brokers []string `yaml:"brokers" env:"ROOMWIRE_KAFKA_BROKERS" zero:"run the embedded broker" doc:"bootstrap brokers, host:port"`
+	// Keep the default Version with the embedded broker: sarama 1.43 cannot
+	// decode some of kfake's answers when told 2.8 or later.
+	ClientID string `yaml:"client_id" default:"roomwire" doc:"names this process to the brokers"`
+	Version  string `yaml:"version" default:"2.1.0" doc:"Kafka protocol version to speak (0.11 or newer: the idempotent producer and record headers need it)"`
+	// IdempotentProducer is off by default: docs/backbone.md ("The
+	// idempotent producer") shows how it loses acknowledged records after a
+	// failed send.
+	IdempotentProducer bool       `yaml:"idempotent_producer" doc:"sarama's idempotent producer: see docs/backbone.md before turning it on"`
+	SASL               SASLConfig `yaml:"sasl" doc:"SASL authentication to the brokers"`
+	TLS                TLSConfig  `yaml:"tls" doc:"TLS to the brokers"`
 }
 
 // SASLConfig is the SASL authentication to the brokers.
 type SASLConfig struct {
-	// Mechanism is PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512; empty disables SASL.
-	Mechanism string
-	User      string
-	Password  string
+	Mechanism string `yaml:"mechanism" zero:"no SASL" doc:"PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"`
+	User      string `yaml:"user"`
+	Password  string `yaml:"password" env:"ROOMWIRE_KAFKA_SASL_PASSWORD" secret:"true"`
 }
 
 // TLSConfig is the TLS setting of the connections to the brokers.
 type TLSConfig struct {
-	Enabled bool
-	// CAFile is a PEM bundle of the CAs to trust; empty uses the system pool.
-	CAFile string
-	// CertFile and KeyFile are a client certificate and key (PEM), both or
-	// neither.
-	CertFile string
-	KeyFile  string
-	// InsecureSkipVerify disables verification of the brokers' certificates.
-	// For test clusters only.
-	InsecureSkipVerify bool
+	Enabled bool `yaml:"enabled"`
+	// CertFile and KeyFile go together.
+	CAFile             string `yaml:"ca_file" zero:"the system's CAs" doc:"PEM bundle of the CAs to trust"`
+	CertFile           string `yaml:"cert_file" doc:"client certificate (PEM), with key_file"`
+	KeyFile            string `yaml:"key_file" doc:"client key (PEM), with cert_file"`
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify" doc:"skip verifying the brokers' certificates: test clusters only"`
 }
 
 func (c *KafkaConfig) setDefaults() {
-	if c.ClientID == "" {
-		c.ClientID = DefaultClientID
-	}
-	if c.Version == "" {
-		c.Version = DefaultKafkaVersion
-	}
-	if c.ConsumerGroupPrefix == "" {
-		c.ConsumerGroupPrefix = DefaultConsumerGroupPrefix
-	}
+	spec.SetDefaults(c, nil)
 	c.SASL.Mechanism = strings.ToUpper(strings.TrimSpace(c.SASL.Mechanism))
 }
 
@@ -144,50 +118,25 @@ func (c KafkaConfig) LogValue() slog.Value {
 		slog.String("version", c.Version),
 		slog.String("sasl_mechanism", c.SASL.Mechanism),
 		slog.Bool("tls", c.TLS.Enabled),
-		slog.String("consumer_group_prefix", c.ConsumerGroupPrefix),
 	)
 }
 
 // RetryConfig is the in-place retry of a failed handler: exponential backoff
 // with jitter. The defaults wait 100 ms, 200 ms, 400 ms, 800 ms and 1.6 s.
+// Jitter spreads each wait so that many consumers failing together do not
+// retry in lockstep.
 type RetryConfig struct {
-	// MaxRetries is how many times a failed message is retried before it is
-	// dead-lettered (default 5; negative: no retries).
-	MaxRetries int
-	// InitialInterval is the wait before the first retry (default 100 ms).
-	InitialInterval time.Duration
-	// MaxInterval caps the wait between retries (default 1.6 s).
-	MaxInterval time.Duration
-	// Multiplier grows the wait after each retry (default 2).
-	Multiplier float64
-	// Jitter spreads each wait over ±Jitter of its length (default 0.2;
-	// negative: none), so that many consumers failing together do not retry
-	// in lockstep.
-	Jitter float64
+	MaxRetries      int           `yaml:"retries" default:"5" zero:"no retries" doc:"retries of a failing handler before its message goes to the topic's dead letters"`
+	InitialInterval time.Duration `yaml:"retry_initial" default:"100ms" doc:"wait before the first retry"`
+	MaxInterval     time.Duration `yaml:"retry_max" default:"1600ms" doc:"longest wait between retries"`
+	Multiplier      float64       `yaml:"retry_multiplier" default:"2" doc:"growth of the wait after each retry"`
+	Jitter          float64       `yaml:"retry_jitter" default:"0.2" zero:"no jitter" doc:"each wait is spread over this share of its length either way"`
 }
 
 func (c *RetryConfig) setDefaults() {
-	if c.MaxRetries == 0 {
-		c.MaxRetries = 5
-	}
-	if c.MaxRetries < 0 {
-		c.MaxRetries = 0
-	}
-	if c.InitialInterval == 0 {
-		c.InitialInterval = 100 * time.Millisecond
-	}
-	if c.MaxInterval == 0 {
-		c.MaxInterval = 1600 * time.Millisecond
-	}
-	if c.Multiplier == 0 {
-		c.Multiplier = 2
-	}
-	if c.Jitter == 0 {
-		c.Jitter = 0.2
-	}
-	if c.Jitter < 0 {
-		c.Jitter = 0
-	}
+	spec.SetDefaults(c, nil)
+	c.MaxRetries = max(c.MaxRetries, 0)
+	c.Jitter = max(c.Jitter, 0)
 }
 
 // Validate checks the retry settings.
@@ -208,157 +157,80 @@ func (c RetryConfig) Validate() error {
 	return errors.Join(errs...)
 }
 
-// BreakerConfig configures the circuit breaker of each partner.
+// BreakerConfig configures the circuit breaker of each partner. Permanent
+// errors do not count as failures: the partner answered.
 type BreakerConfig struct {
-	// ConsecutiveFailures trips the breaker (default 5). Permanent errors do
-	// not count: the partner answered.
-	ConsecutiveFailures uint32
-	// OpenTimeout is how long the breaker stays open before one trial call is
-	// let through (default 30 s).
-	OpenTimeout time.Duration
-	// HalfOpenRequests is how many trial calls must succeed to close the
-	// breaker again (default 1).
-	HalfOpenRequests uint32
+	ConsecutiveFailures uint32        `yaml:"breaker_failures" default:"5" doc:"failed calls in a row that open a partner's circuit breaker"`
+	OpenTimeout         time.Duration `yaml:"breaker_open_for" default:"30s" doc:"how long an open breaker refuses calls (its messages parked meanwhile) before it lets a trial call through"`
+	HalfOpenRequests    uint32        `yaml:"breaker_trial_calls" default:"1" doc:"trial calls that must succeed to close the breaker again"`
 }
 
-func (c *BreakerConfig) setDefaults() {
-	if c.ConsecutiveFailures == 0 {
-		c.ConsecutiveFailures = 5
-	}
-	if c.OpenTimeout == 0 {
-		c.OpenTimeout = 30 * time.Second
-	}
-	if c.HalfOpenRequests == 0 {
-		c.HalfOpenRequests = 1
-	}
-}
+func (c *BreakerConfig) setDefaults() { spec.SetDefaults(c, nil) }
 
-// RelayConfig configures the outbox relay.
+// RelayConfig configures the outbox relay. Commits in the relay's own
+// process wake it at once (OutboxRelay.Wake); polling finds rows other
+// processes committed. Each worker relays the partition keys whose hash
+// falls to it: one key's events keep their order, and one batch's waits on
+// PostgreSQL and Kafka overlap with another's.
 type RelayConfig struct {
-	// Disabled turns the relay off in this process (another process relays).
-	Disabled bool
-	// BatchSize is the most rows published in one batch (default 200).
-	BatchSize int
-	// PollInterval is how often the outbox is polled when nothing woke the
-	// relay (default 100 ms). Commits in the relay's own process wake it at
-	// once (OutboxRelay.Wake); polling finds rows other processes committed.
-	PollInterval time.Duration
-	// RetryInterval is the wait after a failed batch (default 1 s).
-	RetryInterval time.Duration
-	// Workers relay in parallel, each the partition keys whose hash falls
-	// to it (default 4): one key's events keep their order, and one
-	// batch's waits on PostgreSQL and Kafka overlap with another's.
-	Workers int
+	Disabled      bool          `yaml:"disabled" doc:"turns the outbox relay off in this process (another process relays)"`
+	BatchSize     int           `yaml:"batch_size" default:"200" doc:"most outbox rows published in one batch"`
+	PollInterval  time.Duration `yaml:"poll_interval" default:"100ms" doc:"how often the outbox is polled when nothing woke the relay"`
+	RetryInterval time.Duration `yaml:"retry_interval" default:"1s" doc:"wait after a failed batch"`
+	Workers       int           `yaml:"workers" default:"4" doc:"relays working in parallel"`
 }
 
-func (c *RelayConfig) setDefaults() {
-	if c.BatchSize <= 0 {
-		c.BatchSize = 200
-	}
-	if c.PollInterval <= 0 {
-		c.PollInterval = 100 * time.Millisecond
-	}
-	if c.RetryInterval <= 0 {
-		c.RetryInterval = time.Second
-	}
-	if c.Workers <= 0 {
-		c.Workers = 4
-	}
-}
+func (c *RelayConfig) setDefaults() { spec.SetDefaults(c, nil) }
 
-// TopicsConfig says how the backbone creates its topics.
+// TopicsConfig says how the backbone creates its topics: by default every
+// topic it uses (and its dead-letter topic) at start-up if missing. More
+// partitions spread properties over more consumers; order is kept per
+// property either way.
 type TopicsConfig struct {
-	// SkipCreate leaves topic creation to the cluster's operators. By
-	// default the backbone creates every topic it uses (and its dead-letter
-	// topic) at start-up if missing.
-	SkipCreate bool
-	// Partitions of a created topic (default 12). More partitions spread
-	// properties over more consumers; order is kept per property either way.
-	Partitions int32
-	// ReplicationFactor of a created topic (default: 3 on a cluster of
-	// three or more brokers, else the brokers' default).
-	ReplicationFactor int16
-	// MinInsyncReplicas of a created topic: how many replicas must have a
-	// record before the producer (acks=all) is told it is written (default:
-	// 2 when ReplicationFactor is 3 or more, else the brokers' default).
-	MinInsyncReplicas int
+	SkipCreate        bool  `yaml:"skip_topic_creation" doc:"leave creating topics to the cluster's operators"`
+	Partitions        int32 `yaml:"partitions" default:"12" doc:"partitions of each topic Roomwire creates; fixed once topics hold data"`
+	ReplicationFactor int16 `yaml:"replication_factor" zero:"3 on a cluster of three or more brokers, else the brokers' default" doc:"replicas of each topic Roomwire creates"`
+	MinInsyncReplicas int   `yaml:"min_insync_replicas" zero:"2 with three replicas or more, else the brokers' default" doc:"replicas that must hold a record before its write is acknowledged"`
 }
 
 func (c *TopicsConfig) setDefaults() {
-	if c.Partitions <= 0 {
-		c.Partitions = 12
-	}
+	spec.SetDefaults(c, nil)
 	if c.ReplicationFactor == 0 {
 		c.ReplicationFactor = -1
 	}
 }
 
-// Config configures the Backbone.
+// Config configures the Backbone. Its tags are its configuration spec: the
+// keys of the backbone section of the configuration file, where Kafka has a
+// section of its own.
 type Config struct {
-	Kafka  KafkaConfig
-	Topics TopicsConfig
-	Retry  RetryConfig
+	Kafka KafkaConfig `yaml:"-"`
+	// ConsumerGroupPrefix lets several installations share a cluster.
+	ConsumerGroupPrefix string       `yaml:"consumer_group_prefix" default:"roomwire." env:"ROOMWIRE_CONSUMER_GROUP_PREFIX" doc:"starts the name of every consumer group"`
+	Topics              TopicsConfig `yaml:",inline"`
+	Retry               RetryConfig  `yaml:",inline"`
 	// Breaker applies to every consumer with a connector.
-	Breaker BreakerConfig
-	Relay   RelayConfig
-
-	// HandlerTimeout bounds one attempt of a handler (default 30 s).
-	HandlerTimeout time.Duration
-	// ParkedRetryInterval is how often messages parked behind an open breaker
-	// are tried again (default 5 s).
-	ParkedRetryInterval time.Duration
-	// ParkedMaxAge is how long a message may stay parked behind an open
-	// breaker before it is dead-lettered for an operator (default 24 h).
-	// A message whose own failures keep tripping the breaker would otherwise
-	// hold up its property for ever.
-	ParkedMaxAge time.Duration
-	// DedupRetention is how long processed message ids are kept for
-	// deduplication (default 7 days). It must exceed the longest time a
-	// message can be redelivered after (Kafka retention, replays).
-	DedupRetention time.Duration
-	// OutboxRetention is how long published outbox rows are kept, for
-	// inspection, before the housekeeping deletes them (default 7 days).
-	OutboxRetention time.Duration
-	// TimelineRetention is how long message timeline entries are kept
-	// (default 30 days).
-	TimelineRetention time.Duration
-	// MetricsInterval is how often the gauges read from PostgreSQL and Kafka
-	// (backlog, dead letters, consumer lag) are refreshed (default 15 s).
-	MetricsInterval time.Duration
-	// CloseTimeout bounds how long Close waits for running handlers (default 30 s).
-	CloseTimeout time.Duration
+	Breaker BreakerConfig `yaml:",inline"`
+	// ParkedMaxAge dead-letters a message whose own failures keep tripping
+	// the breaker: it would otherwise hold up its property for ever.
+	ParkedRetryInterval time.Duration `yaml:"parked_retry_interval" default:"5s" doc:"how often parked messages are tried again once the breaker lets a call through"`
+	ParkedMaxAge        time.Duration `yaml:"parked_max_age" default:"24h" doc:"how long a message may stay parked before it is dead-lettered for an operator"`
+	HandlerTimeout      time.Duration `yaml:"handler_timeout" default:"30s" doc:"bounds one attempt of a handler"`
+	Relay               RelayConfig   `yaml:"relay" doc:"the outbox relay, which publishes committed events"`
+	// DedupRetention must exceed the longest time after which a message can
+	// be redelivered (Kafka retention, replays).
+	DedupRetention    time.Duration `yaml:"dedup_retention" default:"168h" doc:"how long processed message ids are kept to drop redeliveries"`
+	OutboxRetention   time.Duration `yaml:"outbox_retention" default:"168h" doc:"how long published outbox rows are kept for inspection"`
+	TimelineRetention time.Duration `yaml:"timeline_retention" default:"720h" doc:"how long message timeline entries are kept"`
+	MetricsInterval   time.Duration `yaml:"metrics_interval" default:"15s" doc:"how often the gauges read from PostgreSQL and Kafka (backlog, dead letters, lag) are refreshed"`
+	CloseTimeout      time.Duration `yaml:"close_timeout" default:"30s" doc:"how long shutting down waits for running handlers"`
 }
 
 func (c *Config) setDefaults() {
+	spec.SetDefaults(c, nil)
 	c.Kafka.setDefaults()
 	c.Topics.setDefaults()
 	c.Retry.setDefaults()
-	c.Breaker.setDefaults()
-	c.Relay.setDefaults()
-	if c.HandlerTimeout <= 0 {
-		c.HandlerTimeout = 30 * time.Second
-	}
-	if c.ParkedRetryInterval <= 0 {
-		c.ParkedRetryInterval = 5 * time.Second
-	}
-	if c.ParkedMaxAge <= 0 {
-		c.ParkedMaxAge = 24 * time.Hour
-	}
-	if c.DedupRetention <= 0 {
-		c.DedupRetention = 7 * 24 * time.Hour
-	}
-	if c.OutboxRetention <= 0 {
-		c.OutboxRetention = 7 * 24 * time.Hour
-	}
-	if c.TimelineRetention <= 0 {
-		c.TimelineRetention = 30 * 24 * time.Hour
-	}
-	if c.MetricsInterval <= 0 {
-		c.MetricsInterval = 15 * time.Second
-	}
-	if c.CloseTimeout <= 0 {
-		c.CloseTimeout = 30 * time.Second
-	}
 }
 
 // Validate checks the configuration after defaults are applied.

@@ -81,18 +81,24 @@ func testKafka(t testing.TB) testBroker {
 
 // testKafkaConfig is the client configuration for broker.
 func testKafkaConfig(broker testBroker) KafkaConfig {
-	cfg := KafkaConfig{Brokers: broker.Addrs(), ClientID: "roomwire-test"}
+	return KafkaConfig{Brokers: broker.Addrs(), ClientID: "roomwire-test"}
+}
+
+// testGroupPrefix keeps the consumer groups of a test on an external
+// cluster apart from other runs'.
+func testGroupPrefix(broker testBroker) string {
 	if k, ok := broker.(externalKafka); ok {
-		cfg.ConsumerGroupPrefix = k.groupPrefix
+		return k.groupPrefix
 	}
-	return cfg
+	return ""
 }
 
 // testConfig returns a backbone configuration with short waits.
 func testConfig(broker testBroker) Config {
 	return Config{
-		Kafka:  testKafkaConfig(broker),
-		Topics: TopicsConfig{Partitions: 4},
+		Kafka:               testKafkaConfig(broker),
+		ConsumerGroupPrefix: testGroupPrefix(broker),
+		Topics:              TopicsConfig{Partitions: 4},
 		Retry: RetryConfig{
 			MaxRetries:      2,
 			InitialInterval: 5 * time.Millisecond,

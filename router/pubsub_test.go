@@ -28,7 +28,8 @@ func TestPubSub(t *testing.T) {
 }
 
 func testPubSub(t *testing.T, newSubscriber func(KafkaConfig, SubscriberOptions, *slog.Logger) (message.Subscriber, error)) {
-	cfg := testKafkaConfig(testKafka(t))
+	broker := testKafka(t)
+	cfg := testKafkaConfig(broker)
 	cfg.ClientID = "roomwire-pubsub-test"
 	logger := testLogger(t)
 
@@ -49,7 +50,7 @@ func testPubSub(t *testing.T, newSubscriber func(KafkaConfig, SubscriberOptions,
 	// Subscribers made for one test share a group, so a second subscriber
 	// continues where the first stopped, as the suite expects of Kafka.
 	byTest := func(t *testing.T) (message.Publisher, message.Subscriber) {
-		return newPubSub(t, cfg.ConsumerGroupPrefix+"pubsub-"+strings.ReplaceAll(t.Name(), "/", "-"))
+		return newPubSub(t, testGroupPrefix(broker)+"pubsub-"+strings.ReplaceAll(t.Name(), "/", "-"))
 	}
 
 	tests.TestPubSub(t, tests.Features{

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/roomwire/roomwire/config/spec"
 	"github.com/roomwire/roomwire/connectors"
 	"github.com/roomwire/roomwire/connectors/payments"
 )
@@ -23,30 +24,29 @@ import (
 const Name = "adyen"
 
 // DefaultHoldFor is how long a pre-authorisation is taken to last when Adyen
-// does not say: a little under the card schemes' 30 days for lodging.
-const DefaultHoldFor = 28 * 24 * time.Hour
+// does not say (the default of hold_for): a little under the card schemes'
+// 30 days for lodging.
+var DefaultHoldFor = func() time.Duration {
+	f, _ := spec.Lookup[Config]("hold_for")
+	d, _ := time.ParseDuration(f.Default)
+	return d
+}()
 
-// Config configures the connector.
+// Config configures the connector. Its tags are its configuration spec
+// (package config/spec). APIURL is the Checkout API with its version, e.g.
+// https://checkout-test.adyen.com/v71 or, live,
+// https://{prefix}-checkout-live.adyenpayments.com/checkout/v71.
 type Config struct {
-	// APIURL is the Checkout API with its version, e.g.
-	// https://checkout-test.adyen.com/v71 or, live,
-	// https://{prefix}-checkout-live.adyenpayments.com/checkout/v71.
-	APIURL string `json:"api_url"`
-	// APIKey is the web service user's API key (X-API-Key).
-	APIKey string `json:"api_key"`
-	// MerchantAccount is the merchant account payments are made on.
-	MerchantAccount string `json:"merchant_account"`
-	// HMACKey is the webhook's HMAC key, hex-encoded as the Customer Area
-	// shows it.
-	HMACKey string `json:"hmac_key"`
+	APIURL          string `json:"api_url" default:"https://checkout-test.adyen.com/v71" doc:"Checkout API base URL with its version"`
+	APIKey          string `json:"api_key" env:"ROOMWIRE_ADYEN_API_KEY" required:"true" secret:"true" doc:"API key of the web service user (X-API-Key)"`
+	MerchantAccount string `json:"merchant_account" env:"ROOMWIRE_ADYEN_MERCHANT_ACCOUNT" required:"true" doc:"merchant account of the payments"`
+	HMACKey         string `json:"hmac_key" env:"ROOMWIRE_ADYEN_HMAC_KEY" secret:"true" doc:"HMAC key of the standard webhook, hex-encoded as the Customer Area shows it"`
 	// WebhookUser and WebhookPassword, when set, are the basic-auth
 	// credentials Adyen is configured to send with notifications.
-	WebhookUser     string `json:"webhook_user"`
-	WebhookPassword string `json:"webhook_password"`
-	// HoldFor is how long a pre-authorisation lasts. Default 672h (28 days).
-	HoldFor connectors.Duration `json:"hold_for"`
-	// Timeout bounds one HTTP attempt. Default 10s.
-	Timeout connectors.Duration `json:"timeout"`
+	WebhookUser     string              `json:"webhook_user" env:"ROOMWIRE_ADYEN_WEBHOOK_USER" doc:"basic-auth user Adyen sends with notifications (optional)"`
+	WebhookPassword string              `json:"webhook_password" env:"ROOMWIRE_ADYEN_WEBHOOK_PASSWORD" secret:"true" doc:"basic-auth password Adyen sends with notifications"`
+	HoldFor         connectors.Duration `json:"hold_for" default:"672h" doc:"how long a pre-authorisation lasts"`
+	connectors.HTTPTimeout
 
 	// HTTP overrides the shared client's settings (tests use it for speed).
 	HTTP connectors.HTTPConfig `json:"-"`
@@ -54,25 +54,8 @@ type Config struct {
 	Now func() time.Time `json:"-"`
 }
 
-// Fields is the connector's configuration spec.
-var Fields = []connectors.Field{
-	{Name: "api_url", Type: "string", Default: "https://checkout-test.adyen.com/v71", Description: "Checkout API base URL with its version"},
-	{Name: "api_key", Type: "string", Env: "ROOMWIRE_ADYEN_API_KEY", Required: true, Secret: true, Description: "API key of the web service user (X-API-Key)"},
-	{Name: "merchant_account", Type: "string", Env: "ROOMWIRE_ADYEN_MERCHANT_ACCOUNT", Required: true, Description: "merchant account of the payments"},
-	{Name: "hmac_key", Type: "string", Env: "ROOMWIRE_ADYEN_HMAC_KEY", Secret: true, Description: "HMAC key of the standard webhook, hex-encoded"},
-	{Name: "webhook_user", Type: "string", Env: "ROOMWIRE_ADYEN_WEBHOOK_USER", Description: "basic-auth user Adyen sends with notifications (optional)"},
-	{Name: "webhook_password", Type: "string", Env: "ROOMWIRE_ADYEN_WEBHOOK_PASSWORD", Secret: true, Description: "basic-auth password Adyen sends with notifications"},
-	{Name: "hold_for", Type: "duration", Default: "672h", Description: "how long a pre-authorisation lasts"},
-	connectors.TimeoutField,
-}
-
 func (c *Config) setDefaults() {
-	if c.APIURL == "" {
-		c.APIURL = "https://checkout-test.adyen.com/v71"
-	}
-	if c.HoldFor == 0 {
-		c.HoldFor = connectors.Duration(DefaultHoldFor)
-	}
+	spec.SetDefaults(c, nil)
 	c.HTTP.Configure(c.Timeout, 0)
 	if c.Now == nil {
 		c.Now = time.Now
@@ -117,8 +100,8 @@ func init() {
 		Name:         Name,
 		Summary:      "Adyen payments: pre-authorisation, authorisation adjustment, capture, cancel, refund, HMAC-signed notifications",
 		Capabilities: []connectors.Capability{connectors.CapPayments},
-		Fields:       Fields,
-		New:          connectors.Configured(Fields, New),
+		Fields:       spec.Settings[Config](),
+		New:          connectors.Configured(New),
 	})
 }
 

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/roomwire/roomwire/config/spec"
 	"github.com/roomwire/roomwire/connectors"
 )
 
@@ -23,78 +24,35 @@ const (
 	StayMasterApaleo   = "apaleo"
 )
 
-// Config configures the connector.
+// Config configures the connector. Its tags are its configuration spec
+// (package config/spec). Bookings Roomwire makes in Apaleo carry
+// ChannelCode, and reservations carrying it are not read back. StayMaster
+// "roomwire" sends check-in, check-out and no-show to Apaleo as reservation
+// actions; "apaleo" leaves them to the front desk in Apaleo. Apaleo's own
+// check-in, check-out and no-show webhooks are taken in either way.
 type Config struct {
-	// APIURL is Apaleo's API. Default https://api.apaleo.com.
-	APIURL string `json:"api_url"`
-	// IdentityURL is Apaleo's identity server. Default https://identity.apaleo.com.
-	IdentityURL  string `json:"identity_url"`
-	ClientID     string `json:"client_id"`
-	ClientSecret string `json:"client_secret"`
-	// WebhookUser and WebhookPassword are the basic-auth credentials Apaleo
-	// is configured to send with its webhooks.
-	WebhookUser     string `json:"webhook_user"`
-	WebhookPassword string `json:"webhook_password"`
-	// ChannelCode is put on bookings Roomwire makes in Apaleo; reservations
-	// carrying it are not read back. Default ChannelManager.
-	ChannelCode string `json:"channel_code"`
-	// Properties are the Apaleo property ids whose availability and rates
-	// are pulled, and which the backfill reads. When set, they are also the
-	// only properties whose reservations the instance writes to Apaleo, so
-	// that two instances can serve two Apaleo accounts.
-	Properties []string `json:"properties"`
-	// ARIDays is how many days ahead availability and rates are pulled. Default 90.
-	ARIDays int `json:"ari_days"`
-	// ARIInterval is how often they are pulled. Default 15m.
-	ARIInterval connectors.Duration `json:"ari_interval"`
-	// StayMaster says who owns check-in, check-out and no-show of the
-	// reservations Roomwire books in Apaleo: "roomwire" (the default) sends
-	// them to Apaleo as reservation actions; "apaleo" leaves them to the
-	// front desk in Apaleo. Apaleo's own check-in, check-out and no-show
-	// webhooks are taken in either way.
-	StayMaster string `json:"stay_master"`
-	// Timeout bounds one HTTP attempt. Default 10s.
-	Timeout connectors.Duration `json:"timeout"`
+	APIURL          string `json:"api_url" default:"https://api.apaleo.com" doc:"Apaleo API base URL"`
+	IdentityURL     string `json:"identity_url" default:"https://identity.apaleo.com" doc:"Apaleo identity server (POST /connect/token)"`
+	ClientID        string `json:"client_id" env:"ROOMWIRE_APALEO_CLIENT_ID" required:"true" doc:"OAuth2 client id (client credentials)"`
+	ClientSecret    string `json:"client_secret" env:"ROOMWIRE_APALEO_CLIENT_SECRET" required:"true" secret:"true" doc:"OAuth2 client secret"`
+	WebhookUser     string `json:"webhook_user" env:"ROOMWIRE_APALEO_WEBHOOK_USER" doc:"basic-auth user Apaleo sends with webhooks"`
+	WebhookPassword string `json:"webhook_password" env:"ROOMWIRE_APALEO_WEBHOOK_PASSWORD" secret:"true" doc:"basic-auth password Apaleo sends with webhooks"`
+	ChannelCode     string `json:"channel_code" default:"ChannelManager" doc:"Apaleo channel code of bookings Roomwire makes"`
+	// Properties, when set, are also the only properties whose reservations
+	// the instance writes to Apaleo, so that two instances can serve two
+	// Apaleo accounts.
+	Properties  []string            `json:"properties" doc:"Apaleo property ids to pull availability and rates for, and to backfill; when set, the only properties whose reservations this instance writes to Apaleo"`
+	ARIDays     int                 `json:"ari_days" default:"90" doc:"days ahead to pull availability and rates"`
+	ARIInterval connectors.Duration `json:"ari_interval" default:"15m" doc:"how often to pull availability and rates"`
+	StayMaster  string              `json:"stay_master" default:"roomwire" doc:"who owns check-in, check-out and no-show of bookings Roomwire makes in Apaleo: roomwire (sent to Apaleo as reservation actions) or apaleo (left to its front desk)"`
+	connectors.HTTPTimeout
 
 	// HTTP overrides the shared client's settings (tests use it for speed).
 	HTTP connectors.HTTPConfig `json:"-"`
 }
 
-// Fields is the connector's configuration spec.
-var Fields = []connectors.Field{
-	{Name: "api_url", Type: "string", Default: "https://api.apaleo.com", Description: "Apaleo API base URL"},
-	{Name: "identity_url", Type: "string", Default: "https://identity.apaleo.com", Description: "Apaleo identity server (POST /connect/token)"},
-	{Name: "client_id", Type: "string", Env: "ROOMWIRE_APALEO_CLIENT_ID", Required: true, Description: "OAuth2 client id (client credentials)"},
-	{Name: "client_secret", Type: "string", Env: "ROOMWIRE_APALEO_CLIENT_SECRET", Required: true, Secret: true, Description: "OAuth2 client secret"},
-	{Name: "webhook_user", Type: "string", Env: "ROOMWIRE_APALEO_WEBHOOK_USER", Description: "basic-auth user Apaleo sends with webhooks"},
-	{Name: "webhook_password", Type: "string", Env: "ROOMWIRE_APALEO_WEBHOOK_PASSWORD", Secret: true, Description: "basic-auth password Apaleo sends with webhooks"},
-	{Name: "channel_code", Type: "string", Default: DefaultChannelCode, Description: "Apaleo channel code of bookings Roomwire makes"},
-	{Name: "properties", Type: "[]string", Description: "Apaleo property ids to pull availability and rates for, and to backfill; when set, the only properties whose reservations this instance writes to Apaleo"},
-	{Name: "ari_days", Type: "int", Default: "90", Description: "days ahead to pull availability and rates"},
-	{Name: "ari_interval", Type: "duration", Default: "15m", Description: "how often to pull availability and rates"},
-	{Name: "stay_master", Type: "string", Default: StayMasterRoomwire, Description: "who owns check-in, check-out and no-show of bookings Roomwire makes in Apaleo: roomwire (sent to Apaleo as reservation actions) or apaleo (left to its front desk)"},
-	connectors.TimeoutField,
-}
-
 func (c *Config) setDefaults() {
-	if c.APIURL == "" {
-		c.APIURL = "https://api.apaleo.com"
-	}
-	if c.IdentityURL == "" {
-		c.IdentityURL = "https://identity.apaleo.com"
-	}
-	if c.ChannelCode == "" {
-		c.ChannelCode = DefaultChannelCode
-	}
-	if c.StayMaster == "" {
-		c.StayMaster = StayMasterRoomwire
-	}
-	if c.ARIDays == 0 {
-		c.ARIDays = 90
-	}
-	if c.ARIInterval == 0 {
-		c.ARIInterval = connectors.Duration(15 * time.Minute)
-	}
+	spec.SetDefaults(c, nil)
 	c.HTTP.Configure(c.Timeout, 0)
 	c.APIURL = strings.TrimRight(c.APIURL, "/")
 	c.IdentityURL = strings.TrimRight(c.IdentityURL, "/")
@@ -139,10 +97,10 @@ func init() {
 		Capabilities: []connectors.Capability{
 			connectors.CapReservationsInbound, connectors.CapReservationsOutbound, connectors.CapARIInbound,
 		},
-		Fields:          Fields,
+		Fields:          spec.Settings[Config](),
 		DefaultMappings: statusMappings,
 		Translator:      Translator{},
-		New:             connectors.Configured(Fields, New),
+		New:             connectors.Configured(New),
 	})
 }
 

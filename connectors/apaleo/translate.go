@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/roomwire/roomwire/canonical"
+	"github.com/roomwire/roomwire/config/spec"
 	"github.com/roomwire/roomwire/connectors"
 )
 
@@ -17,9 +18,13 @@ import (
 // translator gives them; an instance's bookings carry its own name.
 const Channel = "apaleo"
 
-// DefaultChannelCode is the Apaleo channel code Roomwire books with. Apaleo
-// reservations carrying it were made by Roomwire, and are not read back.
-const DefaultChannelCode = "ChannelManager"
+// DefaultChannelCode is the Apaleo channel code Roomwire books with (the
+// default of channel_code). Apaleo reservations carrying it were made by
+// Roomwire, and are not read back.
+var DefaultChannelCode = func() string {
+	f, _ := spec.Lookup[Config]("channel_code")
+	return f.Default
+}()
 
 // Apaleo's reservation statuses.
 const (

@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/roomwire/roomwire/canonical"
+	"github.com/roomwire/roomwire/config/spec"
 	"github.com/roomwire/roomwire/connectors"
 	"github.com/roomwire/roomwire/connectors/ota"
 )
@@ -35,71 +36,30 @@ import (
 // instance name as their channel: "bookingcom" unless configured otherwise.
 const Name = "bookingcom"
 
-// Config configures the connector.
+// Config configures the connector. Its tags are its configuration spec
+// (package config/spec).
 type Config struct {
-	// APIURL is Booking.com's supply XML API. Default https://secure-supply-xml.booking.com.
-	APIURL   string `json:"api_url"`
-	Username string `json:"username"`
-	Password string `json:"password"`
-	// HotelIDs limits the feeds to these hotels; empty: every hotel of the account.
-	HotelIDs []string `json:"hotel_ids"`
-	// PollInterval is how often the feeds are read. Default 30s.
-	PollInterval connectors.Duration `json:"poll_interval"`
-	// AckDeadline is when Booking.com gives up on Roomwire and emails an
-	// unacknowledged reservation to the hotel. Default 30m.
-	AckDeadline connectors.Duration `json:"ack_deadline"`
-	// WarnAfter is how long a reservation may wait unacknowledged before
-	// the connector warns. Default 20m.
-	WarnAfter connectors.Duration `json:"warn_after"`
-	// CardPolicy says what to do with a full card number: drop or refuse.
-	CardPolicy connectors.CardPolicy `json:"card_policy"`
-	// ARIMaxItems bounds the entries of one ARI message. Default 500.
-	ARIMaxItems int `json:"ari_max_items"`
-	// Timeout bounds one HTTP attempt. Default 10s.
-	Timeout connectors.Duration `json:"timeout"`
-	// RateLimit is the most requests per second to the channel (0: none).
-	RateLimit int `json:"rate_limit"`
+	APIURL       string              `json:"api_url" default:"https://secure-supply-xml.booking.com" doc:"Booking.com supply XML API base URL"`
+	Username     string              `json:"username" env:"ROOMWIRE_BOOKINGCOM_USERNAME" required:"true" doc:"machine account user (HTTP basic auth)"`
+	Password     string              `json:"password" env:"ROOMWIRE_BOOKINGCOM_PASSWORD" required:"true" secret:"true" doc:"machine account password"`
+	HotelIDs     []string            `json:"hotel_ids" zero:"every hotel of the account" doc:"Booking.com hotel ids to read"`
+	PollInterval connectors.Duration `json:"poll_interval" default:"30s" doc:"how often the reservation feeds are read"`
+	// AckDeadline is when Booking.com gives up on Roomwire.
+	AckDeadline connectors.Duration `json:"ack_deadline" default:"30m" doc:"when Booking.com emails an unacknowledged reservation to the hotel instead"`
+	WarnAfter   connectors.Duration `json:"warn_after" default:"20m" doc:"warn when a reservation has waited this long unacknowledged"`
+	connectors.CardSetting
+	ARIMaxItems int `json:"ari_max_items" default:"500" doc:"most entries in one ARI message"`
+	connectors.HTTPTimeout
+	RateLimit int `json:"rate_limit" default:"10" zero:"no limit" doc:"most requests per second sent to Booking.com, retries included"`
 
 	HTTP connectors.HTTPConfig `json:"-"`
 	// Now is the clock; tests set it.
 	Now func() time.Time `json:"-"`
 }
 
-// Fields is the connector's configuration spec.
-var Fields = []connectors.Field{
-	{Name: "api_url", Type: "string", Default: "https://secure-supply-xml.booking.com", Description: "Booking.com supply XML API base URL"},
-	{Name: "username", Type: "string", Env: "ROOMWIRE_BOOKINGCOM_USERNAME", Required: true, Description: "machine account user (HTTP basic auth)"},
-	{Name: "password", Type: "string", Env: "ROOMWIRE_BOOKINGCOM_PASSWORD", Required: true, Secret: true, Description: "machine account password"},
-	{Name: "hotel_ids", Type: "[]string", Description: "Booking.com hotel ids to read; empty: every hotel of the account"},
-	{Name: "poll_interval", Type: "duration", Default: "30s", Description: "how often the reservation feeds are read"},
-	{Name: "ack_deadline", Type: "duration", Default: "30m", Description: "when Booking.com emails an unacknowledged reservation to the hotel instead"},
-	{Name: "warn_after", Type: "duration", Default: "20m", Description: "warn when a reservation has waited this long unacknowledged"},
-	connectors.CardPolicyField,
-	{Name: "ari_max_items", Type: "int", Default: "500", Description: "most entries in one ARI message"},
-	connectors.TimeoutField,
-	connectors.RateLimitField("10"),
-}
-
 func (c *Config) setDefaults() {
-	if c.APIURL == "" {
-		c.APIURL = "https://secure-supply-xml.booking.com"
-	}
+	spec.SetDefaults(c, nil)
 	c.APIURL = strings.TrimRight(c.APIURL, "/")
-	if c.PollInterval == 0 {
-		c.PollInterval = connectors.Duration(30 * time.Second)
-	}
-	if c.AckDeadline == 0 {
-		c.AckDeadline = connectors.Duration(30 * time.Minute)
-	}
-	if c.WarnAfter == 0 {
-		c.WarnAfter = connectors.Duration(20 * time.Minute)
-	}
-	if c.CardPolicy == "" {
-		c.CardPolicy = connectors.CardDrop
-	}
-	if c.ARIMaxItems == 0 {
-		c.ARIMaxItems = 500
-	}
 	c.HTTP.Configure(c.Timeout, c.RateLimit)
 	if c.Now == nil {
 		c.Now = time.Now
@@ -185,9 +145,9 @@ func init() {
 		Name:         Name,
 		Summary:      "Booking.com: reservation feeds pulled and acknowledged once durable, availability and rates pushed",
 		Capabilities: []connectors.Capability{connectors.CapReservationsInbound, connectors.CapARIOutbound, connectors.CapReservationReports},
-		Fields:       Fields,
+		Fields:       spec.Settings[Config](),
 		Translator:   Translator{},
-		New:          connectors.Configured(Fields, New),
+		New:          connectors.Configured(New),
 	})
 }
 

@@ -206,7 +206,10 @@ func testRegistration(t *testing.T, spec connectors.Spec) {
 	}
 	for _, f := range spec.Fields {
 		if f.Description == "" {
-			t.Errorf("config field %s has no description", f.Name)
+			t.Errorf("config field %s has no description (its doc tag)", f.Name)
+		}
+		if canonical.IsSecretName(f.Name) && !f.Secret {
+			t.Errorf("config field %s is named as a secret but not marked secret:\"true\"", f.Name)
 		}
 	}
 	if err := connectors.ValidateMappings(spec.DefaultMappings); err != nil {

@@ -17,58 +17,30 @@ import (
 	"time"
 
 	"github.com/roomwire/roomwire/canonical"
+	"github.com/roomwire/roomwire/config/spec"
 	"github.com/roomwire/roomwire/connectors"
 )
 
-// Config configures the connector.
+// Config configures the connector. Its tags are its configuration spec
+// (package config/spec).
 type Config struct {
-	// APIURL is QuickConnect's base URL. Default https://services.expediapartnercentral.com.
-	APIURL   string `json:"api_url"`
-	Username string `json:"username"`
-	Password string `json:"password"`
-	// HotelIDs are the Expedia hotel ids whose bookings are retrieved.
-	HotelIDs []string `json:"hotel_ids"`
-	// PollInterval is how often bookings are retrieved. Default 30s.
-	PollInterval connectors.Duration `json:"poll_interval"`
-	// CardPolicy says what to do with a full card number: drop or refuse.
-	CardPolicy connectors.CardPolicy `json:"card_policy"`
-	// MaxUpdates is the partner's limit of AvailRateUpdate elements per message. Default 100.
-	MaxUpdates int `json:"max_updates"`
-	// Timeout bounds one HTTP attempt. Default 10s.
-	Timeout connectors.Duration `json:"timeout"`
-	// RateLimit is the most requests per second to the channel (0: none).
-	RateLimit int `json:"rate_limit"`
+	APIURL       string              `json:"api_url" default:"https://services.expediapartnercentral.com" doc:"QuickConnect base URL (/eqc/br, /eqc/bc, /eqc/ar)"`
+	Username     string              `json:"username" env:"ROOMWIRE_EXPEDIA_USERNAME" required:"true" doc:"QuickConnect user, sent in the body"`
+	Password     string              `json:"password" env:"ROOMWIRE_EXPEDIA_PASSWORD" required:"true" secret:"true" doc:"QuickConnect password, sent in the body"`
+	HotelIDs     []string            `json:"hotel_ids" required:"true" doc:"Expedia hotel ids to retrieve bookings of"`
+	PollInterval connectors.Duration `json:"poll_interval" default:"30s" doc:"how often bookings are retrieved"`
+	connectors.CardSetting
+	// MaxUpdates is the partner's limit.
+	MaxUpdates int `json:"max_updates" default:"100" doc:"most AvailRateUpdate elements in one message"`
+	connectors.HTTPTimeout
+	RateLimit int `json:"rate_limit" default:"10" zero:"no limit" doc:"most requests per second sent to Expedia, retries included"`
 
 	HTTP connectors.HTTPConfig `json:"-"`
 }
 
-// Fields is the connector's configuration spec.
-var Fields = []connectors.Field{
-	{Name: "api_url", Type: "string", Default: "https://services.expediapartnercentral.com", Description: "QuickConnect base URL (/eqc/br, /eqc/bc, /eqc/ar)"},
-	{Name: "username", Type: "string", Env: "ROOMWIRE_EXPEDIA_USERNAME", Required: true, Description: "QuickConnect user, sent in the body"},
-	{Name: "password", Type: "string", Env: "ROOMWIRE_EXPEDIA_PASSWORD", Required: true, Secret: true, Description: "QuickConnect password, sent in the body"},
-	{Name: "hotel_ids", Type: "[]string", Required: true, Description: "Expedia hotel ids to retrieve bookings of"},
-	{Name: "poll_interval", Type: "duration", Default: "30s", Description: "how often bookings are retrieved"},
-	connectors.CardPolicyField,
-	{Name: "max_updates", Type: "int", Default: "100", Description: "most AvailRateUpdate elements in one message"},
-	connectors.TimeoutField,
-	connectors.RateLimitField("10"),
-}
-
 func (c *Config) setDefaults() {
-	if c.APIURL == "" {
-		c.APIURL = "https://services.expediapartnercentral.com"
-	}
+	spec.SetDefaults(c, nil)
 	c.APIURL = strings.TrimRight(c.APIURL, "/")
-	if c.PollInterval == 0 {
-		c.PollInterval = connectors.Duration(30 * time.Second)
-	}
-	if c.CardPolicy == "" {
-		c.CardPolicy = connectors.CardDrop
-	}
-	if c.MaxUpdates == 0 {
-		c.MaxUpdates = 100
-	}
 	c.HTTP.Configure(c.Timeout, c.RateLimit)
 }
 
@@ -107,9 +79,9 @@ func init() {
 		Name:         Name,
 		Summary:      "Expedia QuickConnect: booking retrieval and confirmation, availability and rates",
 		Capabilities: []connectors.Capability{connectors.CapReservationsInbound, connectors.CapARIOutbound},
-		Fields:       Fields,
+		Fields:       spec.Settings[Config](),
 		Translator:   Translator{},
-		New:          connectors.Configured(Fields, New),
+		New:          connectors.Configured(New),
 	})
 }
 

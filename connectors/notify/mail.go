@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/roomwire/roomwire/config/spec"
 	"github.com/roomwire/roomwire/router"
 )
 
@@ -31,39 +32,25 @@ const (
 // EmailConfig is the SMTP relay e-mail goes through. E-mail is off while
 // Host is empty.
 type EmailConfig struct {
-	Host     string
-	Port     int    // default 587
-	Username string // AUTH PLAIN, only ever over TLS
-	Password string
-	StartTLS string // required (default) or none
-	// CAFile (PEM) or RootCAs verify the relay's certificate; the system
-	// pool by default.
-	CAFile             string
-	RootCAs            *x509.CertPool
-	InsecureSkipVerify bool
-	// From is the sender, e.g. "Roomwire <bookings@example.com>".
-	From     string
-	HeloName string
-	Timeout  time.Duration // one whole SMTP conversation; default 30s
+	Host string `yaml:"host" zero:"no e-mail" doc:"the SMTP relay"`
+	Port int    `yaml:"port" default:"587"`
+	// Username and Password authenticate with AUTH PLAIN, only ever over TLS.
+	Username string `yaml:"username"`
+	Password string `yaml:"password" env:"ROOMWIRE_SMTP_PASSWORD" secret:"true"`
+	StartTLS string `yaml:"starttls" default:"required" doc:"required, or none for a relay on this machine without a password"`
+	// CAFile (PEM) or RootCAs verify the relay's certificate.
+	CAFile             string         `yaml:"ca_file" zero:"the system's CAs" doc:"PEM bundle to trust the relay's certificate"`
+	RootCAs            *x509.CertPool `yaml:"-"`
+	InsecureSkipVerify bool           `yaml:"insecure_skip_verify"`
+	From               string         `yaml:"from" doc:"the sender, e.g. \"Lisbon Riverside <bookings@example.com>\""`
+	HeloName           string         `yaml:"helo_name" default:"roomwire" doc:"the name this host gives the relay"`
+	Timeout            time.Duration  `yaml:"timeout" default:"30s" doc:"one whole SMTP conversation"`
 }
 
 // Enabled reports whether e-mail is configured.
 func (c EmailConfig) Enabled() bool { return c.Host != "" }
 
-func (c *EmailConfig) setDefaults() {
-	if c.Port == 0 {
-		c.Port = 587
-	}
-	if c.StartTLS == "" {
-		c.StartTLS = StartTLSRequired
-	}
-	if c.HeloName == "" {
-		c.HeloName = "roomwire"
-	}
-	if c.Timeout == 0 {
-		c.Timeout = 30 * time.Second
-	}
-}
+func (c *EmailConfig) setDefaults() { spec.SetDefaults(c, nil) }
 
 // Validate reports the first bad setting.
 func (c EmailConfig) Validate() error {

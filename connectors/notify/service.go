@@ -11,6 +11,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/roomwire/roomwire/config/spec"
 	"github.com/roomwire/roomwire/reservations"
 	"github.com/roomwire/roomwire/router"
 )
@@ -28,60 +29,34 @@ const (
 	ConsumerSMS      = "notify.sms"
 )
 
-// Config configures notifications.
+// Config configures notifications: webhooks to integrators, e-mail to
+// guests and hotels, SMS. Webhooks need no setting to work; e-mail runs
+// when email.host is set, SMS when sms.provider is. Per-property language,
+// hotel address and templates are set over the API. Its tags are its
+// configuration spec (package config/spec): the keys of the notifications
+// section of the configuration file.
 type Config struct {
-	Webhooks WebhooksConfig
-	Email    EmailConfig
-	SMS      SMSConfig
-	// DefaultLanguage of e-mail for properties with no language set.
-	DefaultLanguage string
-	// Retention of the delivery log and of the record of messages sent
-	// (default 30 days). It must outlast any redelivery of an event.
-	Retention time.Duration
+	DefaultLanguage string `yaml:"default_language" default:"en" doc:"language of e-mail for properties that set none (PUT /v1/properties/{id}/notifications)"`
+	// Retention must outlast any redelivery of an event.
+	Retention time.Duration  `yaml:"retention" default:"720h" doc:"how long webhook delivery logs and records of messages sent are kept"`
+	Webhooks  WebhooksConfig `yaml:"webhooks" doc:"webhooks to integrators (POST /v1/webhooks)"`
+	Email     EmailConfig    `yaml:"email" doc:"the SMTP relay e-mail goes through"`
+	SMS       SMSConfig      `yaml:"sms" doc:"the SMS provider"`
 }
 
 // WebhooksConfig tunes outbound webhooks.
 type WebhooksConfig struct {
-	Targets TargetPolicy
-	// Timeout of one delivery attempt.
-	Timeout time.Duration
+	Targets TargetPolicy  `yaml:",inline"`
+	Timeout time.Duration `yaml:"timeout" default:"10s" doc:"one delivery attempt"`
 	// A subscription whose deliveries failed DisableAfterFailures times in
 	// a row, over at least DisableAfter, is disabled.
-	DisableAfterFailures int
-	DisableAfter         time.Duration
-	// UnhealthyAfter: a partner whose messages have waited this long behind
-	// its open breaker is reported as channel.unhealthy.
-	UnhealthyAfter time.Duration
-	// SubscriptionCacheTTL bounds how long another process's change of
-	// subscriptions takes to show.
-	SubscriptionCacheTTL time.Duration
+	DisableAfterFailures int           `yaml:"disable_after_failures" default:"50" doc:"deliveries failing in a row that disable a subscription (over at least disable_after)"`
+	DisableAfter         time.Duration `yaml:"disable_after" default:"24h" doc:"a subscription is disabled only after failing this long"`
+	UnhealthyAfter       time.Duration `yaml:"unhealthy_after" default:"5m" doc:"a partner whose messages have waited this long behind its open breaker is reported as channel.unhealthy"`
+	SubscriptionCacheTTL time.Duration `yaml:"subscription_cache_ttl" default:"1s" doc:"bounds how long another process's change of subscriptions takes to show"`
 }
 
-func (c *Config) setDefaults() {
-	w := &c.Webhooks
-	if w.Timeout == 0 {
-		w.Timeout = 10 * time.Second
-	}
-	if w.DisableAfterFailures == 0 {
-		w.DisableAfterFailures = 50
-	}
-	if w.DisableAfter == 0 {
-		w.DisableAfter = 24 * time.Hour
-	}
-	if w.UnhealthyAfter == 0 {
-		w.UnhealthyAfter = 5 * time.Minute
-	}
-	if w.SubscriptionCacheTTL == 0 {
-		w.SubscriptionCacheTTL = time.Second
-	}
-	if c.DefaultLanguage == "" {
-		c.DefaultLanguage = "en"
-	}
-	if c.Retention == 0 {
-		c.Retention = 30 * 24 * time.Hour
-	}
-	c.Email.setDefaults()
-}
+func (c *Config) setDefaults() { spec.SetDefaults(c, nil) }
 
 // Validate reports the first bad setting.
 func (c Config) Validate() error {

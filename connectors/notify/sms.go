@@ -14,6 +14,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/roomwire/roomwire/canonical"
+	"github.com/roomwire/roomwire/config/spec"
 	"github.com/roomwire/roomwire/router"
 )
 
@@ -32,10 +33,10 @@ type SMSSender interface {
 // SMSConfig chooses the SMS provider. Provider "webhook" POSTs each message
 // as JSON to URL with the token as a bearer credential; "" means no SMS.
 type SMSConfig struct {
-	Provider string
-	URL      string
-	Token    string
-	Timeout  time.Duration
+	Provider string        `yaml:"provider" zero:"no SMS" doc:"webhook: POST {id, to, text} as JSON to url"`
+	URL      string        `yaml:"url"`
+	Token    string        `yaml:"token" env:"ROOMWIRE_SMS_TOKEN" secret:"true"`
+	Timeout  time.Duration `yaml:"timeout" default:"10s" doc:"one send"`
 }
 
 // Validate reports the first bad setting.
@@ -57,9 +58,7 @@ func NewSMSSender(cfg SMSConfig, targets TargetPolicy) (SMSSender, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.Timeout == 0 {
-		cfg.Timeout = 10 * time.Second
-	}
+	spec.SetDefaults(&cfg, nil)
 	return &webhookSMS{cfg: cfg, client: targets.Client(cfg.Timeout)}, nil
 }
 

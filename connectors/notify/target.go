@@ -18,10 +18,10 @@ import (
 // into its own network (metadata services, databases, the admin API).
 type TargetPolicy struct {
 	// AllowPrivate lets URLs reach loopback, private (RFC 1918, ULA) and
-	// link-local addresses. For tests and closed networks only.
-	AllowPrivate bool
-	// AllowHTTP accepts plain http URLs.
-	AllowHTTP bool
+	// link-local addresses. For tests and closed networks only: a
+	// subscriber must not make the hub call into its own network.
+	AllowPrivate bool `yaml:"allow_private_targets" doc:"true lets URLs reach loopback and private networks"`
+	AllowHTTP    bool `yaml:"allow_http" doc:"true accepts plain http:// URLs"`
 }
 
 // maxURLLen bounds a subscription's URL.

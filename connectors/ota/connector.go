@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/roomwire/roomwire/canonical"
+	"github.com/roomwire/roomwire/config/spec"
 	"github.com/roomwire/roomwire/connectors"
 )
 
@@ -29,83 +30,35 @@ const (
 	AuthPOS   = "pos"   // POS/Source/RequestorID ID and MessagePassword in the message
 )
 
-// Config configures the connector for one OTA channel.
+// Config configures the connector for one OTA channel. Its tags are its
+// configuration spec (package config/spec). The partner authenticates its
+// pushes, and Roomwire its ARI pushes, by Auth: basic auth user and
+// password, or RequestorID ID and MessagePassword in the message.
 type Config struct {
-	// Channel is Roomwire's code of the channel; bookings carry it. Default:
-	// the instance's name ("ota" unless configured otherwise).
-	Channel string `json:"channel"`
-	// Auth is how the partner authenticates its pushes: basic or pos. Default basic.
-	Auth string `json:"auth"`
-	// InboundUser and InboundPassword are what the partner must send (basic
-	// auth user and password, or RequestorID ID and MessagePassword).
-	InboundUser     string `json:"inbound_user"`
-	InboundPassword string `json:"inbound_password"`
-	// ResStatus is the partner's ResStatus vocabulary, as Status=new|modify|cancel.
-	ResStatus []string `json:"res_status"`
-	// CardPolicy says what to do with a full card number: drop or refuse.
-	CardPolicy connectors.CardPolicy `json:"card_policy"`
+	Channel         string   `json:"channel" zero:"the instance's name" doc:"Roomwire's code of this OTA channel, put on its bookings"`
+	Auth            string   `json:"auth" default:"basic" doc:"how the partner authenticates: basic (HTTP basic auth) or pos (RequestorID ID and MessagePassword)"`
+	InboundUser     string   `json:"inbound_user" env:"ROOMWIRE_OTA_INBOUND_USER" required:"true" doc:"user (or RequestorID ID) the partner sends"`
+	InboundPassword string   `json:"inbound_password" env:"ROOMWIRE_OTA_INBOUND_PASSWORD" required:"true" secret:"true" doc:"password (or MessagePassword) the partner sends"`
+	ResStatus       []string `json:"res_status" default:"Commit=new,Book=new,Reserved=new,Modify=modify,Cancel=cancel,Cancelled=cancel" doc:"the partner's ResStatus vocabulary: Status=new|modify|cancel, comma-separated"`
+	connectors.CardSetting
 
-	// ARIURL is where availability, restrictions and rates are POSTed. Empty:
-	// the connector only receives bookings.
-	ARIURL string `json:"ari_url"`
-	// ReportURL is where no-shows of the channel's bookings are POSTed
-	// (OTA_HotelResModifyNotifRQ, ResStatus No-show), for channels that
-	// take them. Empty: not reported. Authenticated as ARI pushes are.
-	ReportURL string `json:"report_url"`
-	// ARIUser and ARIPassword authenticate ARI pushes the same way as Auth.
-	ARIUser     string `json:"ari_user"`
-	ARIPassword string `json:"ari_password"`
-	// ARIAvailability is the message that carries availability: avail
-	// (OTA_HotelAvailNotifRQ BookingLimit) or invcount (OTA_HotelInvCountNotifRQ).
-	ARIAvailability string `json:"ari_availability"`
-	// ARIOccupancy, when above zero, is sent as NumberOfGuests with each rate.
-	ARIOccupancy int `json:"ari_occupancy"`
-	// ARIMaxItems bounds the entries of one ARI message. Default 500.
-	ARIMaxItems int `json:"ari_max_items"`
-	// Timeout bounds one HTTP attempt. Default 10s.
-	Timeout connectors.Duration `json:"timeout"`
-	// RateLimit is the most requests per second to the channel (0: none).
-	RateLimit int `json:"rate_limit"`
+	ARIURL string `json:"ari_url" zero:"receive bookings only" doc:"where availability, restrictions and rates are POSTed"`
+	// ReportURL is authenticated as ARI pushes are.
+	ReportURL       string `json:"report_url" zero:"the channel takes no such reports" doc:"where no-shows of the channel's bookings are POSTed (OTA_HotelResModifyNotifRQ, ResStatus No-show)"`
+	ARIUser         string `json:"ari_user" env:"ROOMWIRE_OTA_ARI_USER" doc:"user (or RequestorID ID) of ARI pushes"`
+	ARIPassword     string `json:"ari_password" env:"ROOMWIRE_OTA_ARI_PASSWORD" secret:"true" doc:"password (or MessagePassword) of ARI pushes"`
+	ARIAvailability string `json:"ari_availability" default:"avail" doc:"availability as avail (OTA_HotelAvailNotifRQ BookingLimit) or invcount (OTA_HotelInvCountNotifRQ)"`
+	ARIOccupancy    int    `json:"ari_occupancy" zero:"left out" doc:"NumberOfGuests sent with each rate"`
+	ARIMaxItems     int    `json:"ari_max_items" default:"500" doc:"most entries in one ARI message"`
+	connectors.HTTPTimeout
+	RateLimit int `json:"rate_limit" default:"20" zero:"no limit" doc:"most requests per second sent to the channel, retries included"`
 
 	// HTTP overrides the shared client's settings (tests use it for speed).
 	HTTP connectors.HTTPConfig `json:"-"`
 }
 
-// Fields is the connector's configuration spec.
-var Fields = []connectors.Field{
-	{Name: "channel", Type: "string", Description: "Roomwire's code of this OTA channel, put on its bookings; empty: the instance's name"},
-	{Name: "auth", Type: "string", Default: AuthBasic, Description: "how the partner authenticates: basic (HTTP basic auth) or pos (RequestorID ID and MessagePassword)"},
-	{Name: "inbound_user", Type: "string", Env: "ROOMWIRE_OTA_INBOUND_USER", Required: true, Description: "user (or RequestorID ID) the partner sends"},
-	{Name: "inbound_password", Type: "string", Env: "ROOMWIRE_OTA_INBOUND_PASSWORD", Required: true, Secret: true, Description: "password (or MessagePassword) the partner sends"},
-	{Name: "res_status", Type: "[]string", Default: DefaultVocabularyList, Description: "the partner's ResStatus vocabulary: Status=new|modify|cancel, comma-separated"},
-	connectors.CardPolicyField,
-	{Name: "ari_url", Type: "string", Description: "where ARI notifications are POSTed; empty: receive bookings only"},
-	{Name: "report_url", Type: "string", Description: "where no-shows of the channel's bookings are POSTed (OTA_HotelResModifyNotifRQ, ResStatus No-show); empty: the channel takes no such reports"},
-	{Name: "ari_user", Type: "string", Env: "ROOMWIRE_OTA_ARI_USER", Description: "user (or RequestorID ID) of ARI pushes"},
-	{Name: "ari_password", Type: "string", Env: "ROOMWIRE_OTA_ARI_PASSWORD", Secret: true, Description: "password (or MessagePassword) of ARI pushes"},
-	{Name: "ari_availability", Type: "string", Default: "avail", Description: "availability as avail (OTA_HotelAvailNotifRQ BookingLimit) or invcount (OTA_HotelInvCountNotifRQ)"},
-	{Name: "ari_occupancy", Type: "int", Default: "0", Description: "NumberOfGuests sent with each rate; 0 leaves it out"},
-	{Name: "ari_max_items", Type: "int", Default: "500", Description: "most entries in one ARI message"},
-	connectors.TimeoutField,
-	connectors.RateLimitField("20"),
-}
-
 func (c *Config) setDefaults() {
-	if c.Auth == "" {
-		c.Auth = AuthBasic
-	}
-	if len(c.ResStatus) == 0 {
-		c.ResStatus = strings.Split(DefaultVocabularyList, ",")
-	}
-	if c.CardPolicy == "" {
-		c.CardPolicy = connectors.CardDrop
-	}
-	if c.ARIAvailability == "" {
-		c.ARIAvailability = "avail"
-	}
-	if c.ARIMaxItems == 0 {
-		c.ARIMaxItems = 500
-	}
+	spec.SetDefaults(c, nil)
 	c.HTTP.Configure(c.Timeout, c.RateLimit)
 }
 
@@ -206,9 +159,9 @@ func init() {
 		Name:         Name,
 		Summary:      "OpenTravel 2003B channels: OTA_HotelResNotifRQ pushes in, availability, restrictions and rates out",
 		Capabilities: []connectors.Capability{connectors.CapReservationsInbound, connectors.CapARIOutbound, connectors.CapReservationReports},
-		Fields:       Fields,
+		Fields:       spec.Settings[Config](),
 		Translator:   Translator{},
-		New:          connectors.Configured(Fields, New),
+		New:          connectors.Configured(New),
 	})
 }
 

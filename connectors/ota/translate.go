@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/roomwire/roomwire/canonical"
+	"github.com/roomwire/roomwire/config/spec"
 	"github.com/roomwire/roomwire/connectors"
 )
 
@@ -19,14 +20,16 @@ import (
 // Reserved; one Cancel, another Cancelled.
 type Vocabulary map[string]canonical.ChannelAction
 
-// DefaultVocabulary is the ResStatus vocabulary most OTA partners use.
-var DefaultVocabulary = Vocabulary{
-	"Commit": canonical.ChannelNew, "Book": canonical.ChannelNew, "Reserved": canonical.ChannelNew,
-	"Modify": canonical.ChannelModify, "Cancel": canonical.ChannelCancel, "Cancelled": canonical.ChannelCancel,
-}
-
-// DefaultVocabularyList is DefaultVocabulary in its configuration form.
-const DefaultVocabularyList = "Commit=new,Book=new,Reserved=new,Modify=modify,Cancel=cancel,Cancelled=cancel"
+// DefaultVocabulary is the ResStatus vocabulary most OTA partners use:
+// the default of the res_status setting.
+var DefaultVocabulary = func() Vocabulary {
+	f, _ := spec.Lookup[Config]("res_status")
+	v, err := ParseVocabulary(strings.Split(f.Default, ","))
+	if err != nil {
+		panic(err)
+	}
+	return v
+}()
 
 // ParseVocabulary reads a vocabulary from its configuration form: a list of
 // Status=action, action being new, modify or cancel.

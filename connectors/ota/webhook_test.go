@@ -217,7 +217,7 @@ func TestWebhookMasksOrRefusesCardDataInFreeText(t *testing.T) {
 	for _, policy := range []connectors.CardPolicy{connectors.CardDrop, connectors.CardRefuse} {
 		for _, text := range spellings {
 			t.Run(string(policy)+" "+text, func(t *testing.T) {
-				w := newWorld(t, ota.Config{CardPolicy: policy})
+				w := newWorld(t, ota.Config{CardSetting: connectors.CardSetting{CardPolicy: policy}})
 				ctx := context.Background()
 				msg := strings.Replace(string(fixture(t, "resnotif-new.xml")), "</ResGlobalInfo>", "<SpecialRequests><SpecialRequest><Text>"+text+"</Text></SpecialRequest></SpecialRequests></ResGlobalInfo>", 1)
 				res, err := w.sim.PushRaw(ctx, []byte(msg))

@@ -14,35 +14,26 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/roomwire/roomwire/canonical"
+	"github.com/roomwire/roomwire/config/spec"
 	"github.com/roomwire/roomwire/connectors"
 	"github.com/roomwire/roomwire/reservations"
 )
 
-// Config configures the payment flow.
+// Config configures the payment flow. Its tags are its configuration spec
+// (package config/spec): the keys of the payments section of the
+// configuration file. A gateway is named by its connector.
 type Config struct {
-	// DefaultGateway is the gateway (connector name) of every property not
-	// named in Properties.
-	DefaultGateway string `json:"default_gateway" yaml:"default_gateway"`
-	// Properties chooses the gateway of particular properties: property id
-	// to connector name.
-	Properties map[string]string `json:"properties" yaml:"properties"`
-	// RenewBefore: holds expiring sooner than this are renewed by the
-	// periodic check (default 48h).
-	RenewBefore time.Duration `json:"renew_before" yaml:"renew_before"`
-	// CheckInterval is how often the hold-expiry check runs (default 1h).
-	CheckInterval time.Duration `json:"check_interval" yaml:"check_interval"`
+	DefaultGateway string            `yaml:"default_gateway" doc:"the payments connector of every property not named in properties, e.g. stripe"`
+	Properties     map[string]string `yaml:"properties" doc:"property id: gateway, for properties that use another one"`
+	RenewBefore    time.Duration     `yaml:"renew_before" default:"48h" doc:"card holds expiring sooner than this are renewed"`
+	CheckInterval  time.Duration     `yaml:"check_interval" default:"1h" doc:"how often the hold-expiry check runs"`
 
 	// Now is the clock (tests set it); default time.Now.
-	Now func() time.Time `json:"-" yaml:"-"`
+	Now func() time.Time `yaml:"-"`
 }
 
 func (c *Config) setDefaults() {
-	if c.RenewBefore == 0 {
-		c.RenewBefore = 48 * time.Hour
-	}
-	if c.CheckInterval == 0 {
-		c.CheckInterval = time.Hour
-	}
+	spec.SetDefaults(c, nil)
 	if c.Now == nil {
 		c.Now = time.Now
 	}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/roomwire/roomwire/config/spec"
 	"github.com/roomwire/roomwire/connectors"
 	"github.com/roomwire/roomwire/connectors/payments"
 )
@@ -23,22 +24,22 @@ const Name = "stripe"
 // APIVersion is the Stripe API version the connector speaks.
 const APIVersion = "2024-06-20"
 
-// DefaultTolerance is how old a webhook's signature timestamp may be.
-const DefaultTolerance = 300 * time.Second
+// DefaultTolerance is how old a webhook's signature timestamp may be: the
+// default of webhook_tolerance.
+var DefaultTolerance = func() time.Duration {
+	f, _ := spec.Lookup[Config]("webhook_tolerance")
+	d, _ := time.ParseDuration(f.Default)
+	return d
+}()
 
-// Config configures the connector.
+// Config configures the connector. Its tags are its configuration spec
+// (package config/spec).
 type Config struct {
-	// APIURL is Stripe's API. Default https://api.stripe.com.
-	APIURL string `json:"api_url"`
-	// SecretKey is the account's secret (or restricted) API key, sk_...
-	SecretKey string `json:"secret_key"`
-	// WebhookSecret is the webhook endpoint's signing secret, whsec_...
-	WebhookSecret string `json:"webhook_secret"`
-	// WebhookTolerance is how far a signature's timestamp may be from now.
-	// Default 300s.
-	WebhookTolerance connectors.Duration `json:"webhook_tolerance"`
-	// Timeout bounds one HTTP attempt. Default 10s.
-	Timeout connectors.Duration `json:"timeout"`
+	APIURL           string              `json:"api_url" default:"https://api.stripe.com" doc:"Stripe API base URL"`
+	SecretKey        string              `json:"secret_key" env:"ROOMWIRE_STRIPE_SECRET_KEY" required:"true" secret:"true" doc:"secret (or restricted) API key (sk_live_... or sk_test_...)"`
+	WebhookSecret    string              `json:"webhook_secret" env:"ROOMWIRE_STRIPE_WEBHOOK_SECRET" secret:"true" doc:"signing secret of the webhook endpoint (whsec_...)"`
+	WebhookTolerance connectors.Duration `json:"webhook_tolerance" default:"300s" doc:"how far a webhook signature's timestamp may be from now"`
+	connectors.HTTPTimeout
 
 	// HTTP overrides the shared client's settings (tests use it for speed).
 	HTTP connectors.HTTPConfig `json:"-"`
@@ -46,22 +47,8 @@ type Config struct {
 	Now func() time.Time `json:"-"`
 }
 
-// Fields is the connector's configuration spec.
-var Fields = []connectors.Field{
-	{Name: "api_url", Type: "string", Default: "https://api.stripe.com", Description: "Stripe API base URL"},
-	{Name: "secret_key", Type: "string", Env: "ROOMWIRE_STRIPE_SECRET_KEY", Required: true, Secret: true, Description: "secret API key (sk_live_... or sk_test_...)"},
-	{Name: "webhook_secret", Type: "string", Env: "ROOMWIRE_STRIPE_WEBHOOK_SECRET", Secret: true, Description: "signing secret of the webhook endpoint (whsec_...)"},
-	{Name: "webhook_tolerance", Type: "duration", Default: "300s", Description: "how old a webhook signature may be"},
-	connectors.TimeoutField,
-}
-
 func (c *Config) setDefaults() {
-	if c.APIURL == "" {
-		c.APIURL = "https://api.stripe.com"
-	}
-	if c.WebhookTolerance == 0 {
-		c.WebhookTolerance = connectors.Duration(DefaultTolerance)
-	}
+	spec.SetDefaults(c, nil)
 	c.HTTP.Configure(c.Timeout, 0)
 	if c.Now == nil {
 		c.Now = time.Now
@@ -95,8 +82,8 @@ func init() {
 		Name:         Name,
 		Summary:      "Stripe payments: PaymentIntents with manual capture, partial capture, cancel, refunds, signed webhooks",
 		Capabilities: []connectors.Capability{connectors.CapPayments},
-		Fields:       Fields,
-		New:          connectors.Configured(Fields, New),
+		Fields:       spec.Settings[Config](),
+		New:          connectors.Configured(New),
 	})
 }
 
