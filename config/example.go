@@ -45,7 +45,7 @@ func Example() []byte {
 		if f.Depth() == 0 {
 			b.WriteString("\n")
 		}
-		writeComment(&b, indent, Describe(f))
+		writeComment(&b, indent, f.Doc())
 		if f.Section() {
 			fmt.Fprintf(&b, "%s%s:\n", indent, f.Key())
 			continue
@@ -60,33 +60,6 @@ func Example() []byte {
 		}
 	}
 	return b.Bytes()
-}
-
-// Describe is a setting's documentation in one sentence: what it means,
-// what its zero value means, and whether it is required or secret.
-func Describe(f spec.Field) string {
-	d := f.Description
-	var notes []string
-	if f.Zero != "" {
-		zero := "0"
-		if f.Type == "string" || f.Type == "[]string" {
-			zero = "empty"
-		}
-		notes = append(notes, zero+": "+f.Zero)
-	}
-	if f.Required {
-		notes = append(notes, "required")
-	}
-	if f.Secret {
-		notes = append(notes, "secret: best given through the environment")
-	}
-	if len(notes) > 0 {
-		if d != "" {
-			d += "; "
-		}
-		d += strings.Join(notes, "; ")
-	}
-	return d
 }
 
 // writeComment writes text as comment lines of at most 80 columns.

@@ -124,7 +124,8 @@ func (c KafkaConfig) LogValue() slog.Value {
 // RetryConfig is the in-place retry of a failed handler: exponential backoff
 // with jitter. The defaults wait 100 ms, 200 ms, 400 ms, 800 ms and 1.6 s.
 // Jitter spreads each wait so that many consumers failing together do not
-// retry in lockstep.
+// retry in lockstep. Zero MaxRetries and zero Jitter mean none (their
+// defaults, 5 and 0.2, are those of a configuration file's keys left out).
 type RetryConfig struct {
 	MaxRetries      int           `yaml:"retries" default:"5" zero:"no retries" doc:"retries of a failing handler before its message goes to the topic's dead letters"`
 	InitialInterval time.Duration `yaml:"retry_initial" default:"100ms" doc:"wait before the first retry"`

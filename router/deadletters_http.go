@@ -8,6 +8,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/roomwire/roomwire/reservations/bookingapi"
 )
 
 // DeadLetterPath is where the dead-letter operations are served.
@@ -61,7 +63,7 @@ type deadLetterView struct {
 func (h *deadLetterHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	segs, ok := splitPath(r.URL.Path, DeadLetterPath)
 	if !ok {
-		writeProblem(w, r, http.StatusNotFound, CodeNotFound, "no such resource")
+		writeProblem(w, r, http.StatusNotFound, bookingapi.CodeNotFound, "no such resource")
 		return
 	}
 	switch {
@@ -72,7 +74,7 @@ func (h *deadLetterHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case len(segs) == 1:
 		id, ok := parseID(segs[0])
 		if !ok {
-			writeProblem(w, r, http.StatusNotFound, CodeNotFound, "no such dead letter")
+			writeProblem(w, r, http.StatusNotFound, bookingapi.CodeNotFound, "no such dead letter")
 			return
 		}
 		h.route(w, r, map[string]http.HandlerFunc{
@@ -82,14 +84,14 @@ func (h *deadLetterHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case len(segs) == 2 && segs[1] == "replay":
 		id, ok := parseID(segs[0])
 		if !ok {
-			writeProblem(w, r, http.StatusNotFound, CodeNotFound, "no such dead letter")
+			writeProblem(w, r, http.StatusNotFound, bookingapi.CodeNotFound, "no such dead letter")
 			return
 		}
 		h.route(w, r, map[string]http.HandlerFunc{
 			http.MethodPost: func(w http.ResponseWriter, r *http.Request) { h.replayOne(w, r, id) },
 		})
 	default:
-		writeProblem(w, r, http.StatusNotFound, CodeNotFound, "no such resource")
+		writeProblem(w, r, http.StatusNotFound, bookingapi.CodeNotFound, "no such resource")
 	}
 }
 
@@ -115,7 +117,7 @@ func (h *deadLetterHandler) route(w http.ResponseWriter, r *http.Request, method
 		}
 	}
 	w.Header().Set("Allow", allow)
-	writeProblem(w, r, http.StatusMethodNotAllowed, CodeMethodNotAllowed, fmt.Sprintf("use %s", allow))
+	writeProblem(w, r, http.StatusMethodNotAllowed, bookingapi.CodeMethodNotAllowed, fmt.Sprintf("use %s", allow))
 }
 
 func (h *deadLetterHandler) actor(r *http.Request) string {
@@ -134,13 +136,13 @@ func (h *deadLetterHandler) list(w http.ResponseWriter, r *http.Request) {
 		Status:   q.Get("status"),
 	}
 	if bad := badFilter(map[string]string{"topic": f.Topic, "reason": f.Reason, "consumer": f.Consumer, "status": f.Status}); bad != "" {
-		writeProblem(w, r, http.StatusBadRequest, CodeInvalidRequest, bad+" must be printable text of at most 255 characters")
+		writeProblem(w, r, http.StatusBadRequest, bookingapi.CodeBadRequest, bad+" must be printable text of at most 255 characters")
 		return
 	}
 	if s := q.Get("after"); s != "" {
 		after, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || after < 0 {
-			writeProblem(w, r, http.StatusBadRequest, CodeInvalidRequest, "after must be a dead letter id")
+			writeProblem(w, r, http.StatusBadRequest, bookingapi.CodeBadRequest, "after must be a dead letter id")
 			return
 		}
 		f.After = after
@@ -148,7 +150,7 @@ func (h *deadLetterHandler) list(w http.ResponseWriter, r *http.Request) {
 	if s := q.Get("limit"); s != "" {
 		limit, err := strconv.Atoi(s)
 		if err != nil || limit < 1 || limit > 1000 {
-			writeProblem(w, r, http.StatusBadRequest, CodeInvalidRequest, "limit must be between 1 and 1000")
+			writeProblem(w, r, http.StatusBadRequest, bookingapi.CodeBadRequest, "limit must be between 1 and 1000")
 			return
 		}
 		f.Limit = limit
@@ -215,11 +217,11 @@ type replayRequest struct {
 func (h *deadLetterHandler) replayMany(w http.ResponseWriter, r *http.Request) {
 	var req replayRequest
 	if err := decodeJSONBody(r, &req); err != nil {
-		writeProblem(w, r, http.StatusBadRequest, CodeInvalidRequest, "body must be a JSON object: "+err.Error())
+		writeProblem(w, r, http.StatusBadRequest, bookingapi.CodeBadRequest, "body must be a JSON object: "+err.Error())
 		return
 	}
 	if bad := badFilter(map[string]string{"topic": req.Topic, "reason": req.Reason, "consumer": req.Consumer}); bad != "" {
-		writeProblem(w, r, http.StatusBadRequest, CodeInvalidRequest, bad+" must be printable text of at most 255 characters")
+		writeProblem(w, r, http.StatusBadRequest, bookingapi.CodeBadRequest, bad+" must be printable text of at most 255 characters")
 		return
 	}
 	var (
@@ -228,23 +230,23 @@ func (h *deadLetterHandler) replayMany(w http.ResponseWriter, r *http.Request) {
 	)
 	switch {
 	case req.All && len(req.IDs) > 0:
-		writeProblem(w, r, http.StatusBadRequest, CodeInvalidRequest, `give either "ids" or "all", not both`)
+		writeProblem(w, r, http.StatusBadRequest, bookingapi.CodeBadRequest, `give either "ids" or "all", not both`)
 		return
 	case req.All:
 		if req.Topic == "" {
 			// Replaying every topic at once is almost never meant.
-			writeProblem(w, r, http.StatusBadRequest, CodeInvalidRequest, `"all" needs a "topic"`)
+			writeProblem(w, r, http.StatusBadRequest, bookingapi.CodeBadRequest, `"all" needs a "topic"`)
 			return
 		}
 		accepted, err = h.d.ReplayMatching(r.Context(), DeadLetterFilter{Topic: req.Topic, Reason: req.Reason, Consumer: req.Consumer}, h.actor(r))
 	case len(req.IDs) > 0:
 		if len(req.IDs) > 1000 {
-			writeProblem(w, r, http.StatusBadRequest, CodeInvalidRequest, "at most 1000 ids per request")
+			writeProblem(w, r, http.StatusBadRequest, bookingapi.CodeBadRequest, "at most 1000 ids per request")
 			return
 		}
 		accepted, err = h.d.Replay(r.Context(), req.IDs, h.actor(r))
 	default:
-		writeProblem(w, r, http.StatusBadRequest, CodeInvalidRequest, `give "ids" or "all": true with a "topic"`)
+		writeProblem(w, r, http.StatusBadRequest, bookingapi.CodeBadRequest, `give "ids" or "all": true with a "topic"`)
 		return
 	}
 	if err != nil {

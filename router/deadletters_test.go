@@ -15,6 +15,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/roomwire/roomwire/reservations/bookingapi"
 	"github.com/roomwire/roomwire/reservations/pgtest"
 )
 
@@ -257,18 +258,18 @@ func TestDeadLetterHTTP(t *testing.T) {
 		status             int
 		code               string
 	}{
-		{http.MethodGet, "/v1/ops/dlq/999999", "", 404, CodeNotFound},
-		{http.MethodGet, "/v1/ops/dlq/abc", "", 404, CodeNotFound},
-		{http.MethodPut, "/v1/ops/dlq/1", "", 405, CodeMethodNotAllowed},
-		{http.MethodGet, "/v1/ops/dlq?limit=0", "", 400, CodeInvalidRequest},
-		{http.MethodPost, "/v1/ops/dlq/replay", `{"all":true}`, 400, CodeInvalidRequest},
-		{http.MethodPost, "/v1/ops/dlq/replay", `{"ids":[1],"all":true,"topic":"t"}`, 400, CodeInvalidRequest},
-		{http.MethodPost, "/v1/ops/dlq/replay", `{"idz":[1]}`, 400, CodeInvalidRequest},
-		{http.MethodPost, "/v1/ops/dlq/999999/replay", "", 404, CodeNotFound},
-		{http.MethodDelete, "/v1/ops/dlq/999999", "", 404, CodeNotFound},
+		{http.MethodGet, "/v1/ops/dlq/999999", "", 404, bookingapi.CodeNotFound},
+		{http.MethodGet, "/v1/ops/dlq/abc", "", 404, bookingapi.CodeNotFound},
+		{http.MethodPut, "/v1/ops/dlq/1", "", 405, bookingapi.CodeMethodNotAllowed},
+		{http.MethodGet, "/v1/ops/dlq?limit=0", "", 400, bookingapi.CodeBadRequest},
+		{http.MethodPost, "/v1/ops/dlq/replay", `{"all":true}`, 400, bookingapi.CodeBadRequest},
+		{http.MethodPost, "/v1/ops/dlq/replay", `{"ids":[1],"all":true,"topic":"t"}`, 400, bookingapi.CodeBadRequest},
+		{http.MethodPost, "/v1/ops/dlq/replay", `{"idz":[1]}`, 400, bookingapi.CodeBadRequest},
+		{http.MethodPost, "/v1/ops/dlq/999999/replay", "", 404, bookingapi.CodeNotFound},
+		{http.MethodDelete, "/v1/ops/dlq/999999", "", 404, bookingapi.CodeNotFound},
 	}
 	for _, p := range problems {
-		var prob Problem
+		var prob bookingapi.Problem
 		code, ct := doJSON(t, w.dlq, p.method, p.path, p.body, &prob)
 		// One problem shape everywhere: the booking API's, with its type and title.
 		if code != p.status || ct != "application/problem+json" || prob.Code != p.code || prob.Status != p.status ||

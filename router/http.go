@@ -15,19 +15,8 @@ import (
 	"github.com/roomwire/roomwire/reservations/bookingapi"
 )
 
-// Problem is the RFC 9457 problem document of every Roomwire HTTP
-// endpoint; the backbone's handlers answer in the booking API's shape.
-type Problem = bookingapi.Problem
-
-// Problem codes of the backbone's HTTP handlers, the booking API's codes.
-const (
-	CodeNotFound         = bookingapi.CodeNotFound
-	CodeInvalidRequest   = bookingapi.CodeBadRequest
-	CodeMethodNotAllowed = bookingapi.CodeMethodNotAllowed
-	CodeConflict         = bookingapi.CodeConflict
-	CodeInternal         = bookingapi.CodeInternal
-)
-
+// writeProblem answers an RFC 9457 problem document in the booking API's
+// shape and vocabulary (bookingapi.Code*), as every Roomwire endpoint does.
 func writeProblem(w http.ResponseWriter, r *http.Request, status int, code, detail string) {
 	w.Header().Set("Cache-Control", "no-store")
 	bookingapi.WriteProblem(w, r, status, code, detail)
@@ -45,14 +34,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) {
 	switch {
 	case errors.Is(err, ErrNotFound):
-		writeProblem(w, r, http.StatusNotFound, CodeNotFound, "no such resource")
+		writeProblem(w, r, http.StatusNotFound, bookingapi.CodeNotFound, "no such resource")
 	case errors.Is(err, ErrReplayInProgress):
-		writeProblem(w, r, http.StatusConflict, CodeConflict, "a replay of this dead letter is in progress")
+		writeProblem(w, r, http.StatusConflict, bookingapi.CodeConflict, "a replay of this dead letter is in progress")
 	case errors.Is(err, context.Canceled):
 		// The client went away; nobody reads the answer.
 	default:
 		logger.ErrorContext(r.Context(), "request failed", "path", r.URL.Path, "error", err)
-		writeProblem(w, r, http.StatusInternalServerError, CodeInternal, "internal error")
+		writeProblem(w, r, http.StatusInternalServerError, bookingapi.CodeInternal, "internal error")
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/roomwire/roomwire/reservations/bookingapi"
 )
 
 // TimelineHandlerOptions configure the timeline HTTP handler.
@@ -44,7 +46,7 @@ type timelineEntryView struct {
 func (h *timelineHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET")
-		writeProblem(w, r, http.StatusMethodNotAllowed, CodeMethodNotAllowed, "use GET")
+		writeProblem(w, r, http.StatusMethodNotAllowed, bookingapi.CodeMethodNotAllowed, "use GET")
 		return
 	}
 	id := r.PathValue("id")
@@ -55,7 +57,7 @@ func (h *timelineHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if id == "" {
-		writeProblem(w, r, http.StatusNotFound, CodeNotFound, "no such reservation")
+		writeProblem(w, r, http.StatusNotFound, bookingapi.CodeNotFound, "no such reservation")
 		return
 	}
 	entries, err := h.t.Timeline(r.Context(), id)
@@ -90,7 +92,7 @@ func (h *timelineHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if len(views) == 0 {
-		writeProblem(w, r, http.StatusNotFound, CodeNotFound, "no such reservation")
+		writeProblem(w, r, http.StatusNotFound, bookingapi.CodeNotFound, "no such reservation")
 		return
 	}
 	writeJSON(w, http.StatusOK, struct {

@@ -139,10 +139,11 @@ func TestSaramaConfigIsSafe(t *testing.T) {
 }
 
 func TestRetryDefaults(t *testing.T) {
-	var cfg RetryConfig
+	// In code, zero retries and zero jitter mean none; the rest is defaulted.
+	cfg := RetryConfig{MaxRetries: -1}
 	cfg.setDefaults()
 	c := &consumer{retry: RetryConfig{MaxRetries: 5, InitialInterval: 100 * time.Millisecond, MaxInterval: 1600 * time.Millisecond, Multiplier: 2}}
-	if cfg.MaxRetries != 5 || cfg.InitialInterval != 100*time.Millisecond || cfg.MaxInterval != 1600*time.Millisecond || cfg.Multiplier != 2 {
+	if cfg.MaxRetries != 0 || cfg.Jitter != 0 || cfg.InitialInterval != 100*time.Millisecond || cfg.MaxInterval != 1600*time.Millisecond || cfg.Multiplier != 2 {
 		t.Fatalf("defaults = %+v", cfg)
 	}
 	want := []time.Duration{100, 200, 400, 800, 1600, 1600}

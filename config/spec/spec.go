@@ -59,6 +59,33 @@ func (f Field) Depth() int { return strings.Count(f.Name, ".") }
 // Key is the last part of f's dotted name.
 func (f Field) Key() string { return f.Name[strings.LastIndex(f.Name, ".")+1:] }
 
+// Doc is f's documentation in one sentence: what it means, what its zero
+// value means, and whether it is required or secret.
+func (f Field) Doc() string {
+	d := f.Description
+	var notes []string
+	if f.Zero != "" {
+		zero := "0"
+		if f.Type == "string" || f.Type == "[]string" {
+			zero = "empty"
+		}
+		notes = append(notes, zero+": "+f.Zero)
+	}
+	if f.Required {
+		notes = append(notes, "required")
+	}
+	if f.Secret {
+		notes = append(notes, "secret: best given through the environment")
+	}
+	if len(notes) > 0 {
+		if d != "" {
+			d += "; "
+		}
+		d += strings.Join(notes, "; ")
+	}
+	return d
+}
+
 var cache sync.Map // reflect.Type -> []Field
 
 // Of returns the spec of T, a struct: every setting and section, in the

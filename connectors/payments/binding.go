@@ -10,6 +10,7 @@ import (
 
 	"github.com/roomwire/roomwire/canonical"
 	"github.com/roomwire/roomwire/connectors"
+	"github.com/roomwire/roomwire/reservations/bookingapi"
 )
 
 // Binding joins a gateway connector to the payment flow. A gateway embeds
@@ -68,6 +69,17 @@ func Refuse(format string, args ...any) error {
 	return &WebhookError{Status: http.StatusBadRequest, Message: fmt.Sprintf(format, args...)}
 }
 
+// webhookCode is the problem code of a refused notification's status.
+func webhookCode(status int) string {
+	switch status {
+	case http.StatusUnauthorized:
+		return bookingapi.CodeUnauthorized
+	case http.StatusServiceUnavailable:
+		return bookingapi.CodeUnavailable
+	}
+	return bookingapi.CodeBadRequest
+}
+
 // maxWebhookBytes bounds a delivery; Adyen batches up to a few hundred items.
 const maxWebhookBytes = 1 << 20
 
@@ -79,12 +91,12 @@ func (b *Binding) Webhook(parse ParseFunc, accept func(w http.ResponseWriter)) h
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
-			http.Error(w, "notifications are received with POST", http.StatusMethodNotAllowed)
+			bookingapi.WriteProblem(w, r, http.StatusMethodNotAllowed, bookingapi.CodeMethodNotAllowed, "notifications are received with POST")
 			return
 		}
 		body, err := connectors.ReadLimited(r.Body, maxWebhookBytes)
 		if err != nil {
-			http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
+			bookingapi.WriteProblem(w, r, http.StatusRequestEntityTooLarge, bookingapi.CodePayloadTooLarge, err.Error())
 			return
 		}
 		ns, err := parse(r.Header, body)
@@ -97,19 +109,19 @@ func (b *Binding) Webhook(parse ParseFunc, accept func(w http.ResponseWriter)) h
 			// Neither the body nor the signature is logged: only why.
 			b.logger.WarnContext(r.Context(), "webhook refused", "gateway", b.gateway, "status", status,
 				"error", connectors.SafeText(err.Error(), 200))
-			http.Error(w, connectors.SafeText(err.Error(), 200), status)
+			bookingapi.WriteProblem(w, r, status, webhookCode(status), connectors.SafeText(err.Error(), 200))
 			return
 		}
 		s := b.svc.Load()
 		if s == nil {
-			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			bookingapi.WriteProblem(w, r, http.StatusServiceUnavailable, bookingapi.CodeUnavailable, "the payment flow is not running yet; deliver again")
 			return
 		}
 		if err := s.Record(r.Context(), b.gateway, ns); err != nil {
 			b.logger.ErrorContext(r.Context(), "webhook not stored", "gateway", b.gateway,
 				"error", connectors.SafeText(err.Error(), 300))
 			w.Header().Set("Retry-After", "30")
-			http.Error(w, "not stored; deliver again", http.StatusServiceUnavailable)
+			bookingapi.WriteProblem(w, r, http.StatusServiceUnavailable, bookingapi.CodeUnavailable, "not stored; deliver again")
 			return
 		}
 		b.logger.InfoContext(r.Context(), "webhook stored", "gateway", b.gateway, "notifications", len(ns))

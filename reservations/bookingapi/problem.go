@@ -44,6 +44,7 @@ const (
 	CodePayloadTooLarge     = "payload_too_large"
 	CodeMethodNotAllowed    = "method_not_allowed"
 	CodeTimeout             = "timeout"
+	CodeUnavailable         = "unavailable"
 	CodeInternal            = "internal"
 )
 
@@ -63,6 +64,7 @@ var problemTitles = map[string]string{
 	CodePayloadTooLarge:     "Request body too large",
 	CodeMethodNotAllowed:    "Method not allowed",
 	CodeTimeout:             "The request took too long",
+	CodeUnavailable:         "Roomwire cannot take this now; try again later",
 	CodeInternal:            "Internal error",
 }
 
