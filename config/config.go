@@ -83,7 +83,7 @@ type Kafka struct {
 // Log is logging.
 type Log struct {
 	Level  string `yaml:"level" default:"info" env:"ROOMWIRE_LOG_LEVEL" doc:"debug, info, warn or error"`
-	Format string `yaml:"format" default:"text" env:"ROOMWIRE_LOG_FORMAT" doc:"text or json"`
+	Format string `yaml:"format" default:"text" enum:"text,json" env:"ROOMWIRE_LOG_FORMAT"`
 }
 
 // DefaultDatabaseURL is database.url's default, for help texts.
@@ -355,14 +355,11 @@ func (c *Config) Validate() error {
 	if !validHostPort(c.Kafka.EmbeddedAddr) {
 		add("kafka.embedded_addr", "must be host:port such as 127.0.0.1:19092, got %q", c.Kafka.EmbeddedAddr)
 	}
-	switch c.Kafka.SASL.Mechanism {
-	case "":
-	case "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512":
-		if c.Kafka.SASL.User == "" || c.Kafka.SASL.Password == "" {
-			add("kafka.sasl", "mechanism %s needs user and password (env ROOMWIRE_KAFKA_SASL_PASSWORD)", c.Kafka.SASL.Mechanism)
-		}
-	default:
-		add("kafka.sasl.mechanism", "must be PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512, got %q", c.Kafka.SASL.Mechanism)
+	for _, bad := range spec.Check(c) {
+		add(bad.Key, "%s", bad.Message)
+	}
+	if m := c.Kafka.SASL.Mechanism; m != "" && (c.Kafka.SASL.User == "" || c.Kafka.SASL.Password == "") {
+		add("kafka.sasl", "mechanism %s needs user and password (env ROOMWIRE_KAFKA_SASL_PASSWORD)", m)
 	}
 	if (c.Kafka.TLS.CertFile == "") != (c.Kafka.TLS.KeyFile == "") {
 		add("kafka.tls", "cert_file and key_file go together")
@@ -378,9 +375,6 @@ func (c *Config) Validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		add("log.level", "must be debug, info, warn or error, got %q", c.Log.Level)
-	}
-	if c.Log.Format != "text" && c.Log.Format != "json" {
-		add("log.format", "must be text or json, got %q", c.Log.Format)
 	}
 	if c.Backbone.Topics.Partitions < 1 || c.Backbone.Topics.Partitions > 1000 {
 		add("backbone.partitions", "must be between 1 and 1000, got %d", c.Backbone.Topics.Partitions)

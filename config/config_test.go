@@ -3,6 +3,7 @@ package config_test
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -258,4 +259,35 @@ func TestGoodKafkaVersionsAndZeroRetries(t *testing.T) {
 			t.Errorf("retries: 0 became %d", c.Backbone.Retry.MaxRetries)
 		}
 	}
+}
+
+// Every exported field of the configuration, down to the sections other
+// packages own, is a key of the spec or says it is none (yaml:"-"): a field
+// added without tags would otherwise be read from files under a name
+// nobody chose, with no default or documentation.
+func TestEveryFieldIsInTheSpec(t *testing.T) {
+	var walk func(typ reflect.Type, path string)
+	walk = func(typ reflect.Type, path string) {
+		for typ.Kind() == reflect.Pointer {
+			typ = typ.Elem()
+		}
+		if typ.Kind() != reflect.Struct {
+			return
+		}
+		for i := 0; i < typ.NumField(); i++ {
+			f := typ.Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			tag, ok := f.Tag.Lookup("yaml")
+			if !ok {
+				t.Errorf("%s%s has no yaml tag: give it a key (with its default and doc) or yaml:\"-\"", path, f.Name)
+				continue
+			}
+			if tag != "-" {
+				walk(f.Type, path+f.Name+".")
+			}
+		}
+	}
+	walk(reflect.TypeFor[config.Config](), "")
 }

@@ -38,7 +38,7 @@ type KafkaConfig struct {
 
 // SASLConfig is the SASL authentication to the brokers.
 type SASLConfig struct {
-	Mechanism string `yaml:"mechanism" zero:"no SASL" doc:"PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"`
+	Mechanism string `yaml:"mechanism" enum:"PLAIN,SCRAM-SHA-256,SCRAM-SHA-512" zero:"no SASL"`
 	User      string `yaml:"user"`
 	Password  string `yaml:"password" env:"ROOMWIRE_KAFKA_SASL_PASSWORD" secret:"true"`
 }

@@ -14,6 +14,7 @@
 //	doc:"..."       what the key means, for people
 //	zero:"..."      what 0 (or an empty text) means: a field with a meaning
 //	                for zero keeps it when set in code (see SetDefaults)
+//	enum:"a,b"      the values the key takes (its zero too, with a zero tag)
 //	required:"true" the key must be given (or its environment variable)
 //	secret:"true"   never printed or logged
 //
@@ -24,6 +25,7 @@ package spec
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -42,7 +44,9 @@ type Field struct {
 	Env string
 	// Zero says what the zero value means, for a key where it means
 	// something other than "the default".
-	Zero        string
+	Zero string
+	// Enum lists the values a text setting takes, when they are few.
+	Enum        []string
 	Required    bool
 	Secret      bool
 	Description string
@@ -64,6 +68,9 @@ func (f Field) Key() string { return f.Name[strings.LastIndex(f.Name, ".")+1:] }
 func (f Field) Doc() string {
 	d := f.Description
 	var notes []string
+	if len(f.Enum) > 0 {
+		notes = append(notes, OneOf(f.Enum))
+	}
 	if f.Zero != "" {
 		zero := "0"
 		if f.Type == "string" || f.Type == "[]string" {
@@ -146,7 +153,7 @@ func walk(t reflect.Type, prefix string, index []int) []Field {
 			name = prefix + "." + name
 		}
 		f := Field{Name: name, Type: typeName(sf.Type), Default: sf.Tag.Get("default"), Env: sf.Tag.Get("env"),
-			Zero: sf.Tag.Get("zero"), Required: sf.Tag.Get("required") == "true", Secret: sf.Tag.Get("secret") == "true",
+			Zero: sf.Tag.Get("zero"), Enum: enum(sf.Tag.Get("enum")), Required: sf.Tag.Get("required") == "true", Secret: sf.Tag.Get("secret") == "true",
 			Description: sf.Tag.Get("doc"), index: idx}
 		out = append(out, f)
 		if f.Section() {
@@ -154,6 +161,13 @@ func walk(t reflect.Type, prefix string, index []int) []Field {
 		}
 	}
 	return out
+}
+
+func enum(tag string) []string {
+	if tag == "" {
+		return nil
+	}
+	return strings.Split(tag, ",")
 }
 
 // key is a struct field's key, and whether its keys go inline: an embedded
@@ -213,6 +227,42 @@ func (f Field) value(v reflect.Value) reflect.Value {
 		v = v.Field(i)
 	}
 	return v
+}
+
+// OneOf says a list of values in words: "a, b or c".
+func OneOf(values []string) string {
+	if len(values) == 1 {
+		return values[0]
+	}
+	return strings.Join(values[:len(values)-1], ", ") + " or " + values[len(values)-1]
+}
+
+// Problem is a setting whose value its spec does not allow.
+type Problem struct {
+	Key     string
+	Message string
+}
+
+func (p Problem) String() string { return p.Key + ": " + p.Message }
+
+// Check reports, in the spec's order, every setting of the struct ptr
+// points to whose value is not one its spec allows (an enum tag).
+func Check(ptr any) []Problem {
+	v := reflect.ValueOf(ptr)
+	var problems []Problem
+	for _, f := range OfType(v.Type()) {
+		if len(f.Enum) == 0 {
+			continue
+		}
+		fv := f.value(v)
+		if fv.Kind() != reflect.String || (fv.IsZero() && f.Zero != "") {
+			continue
+		}
+		if !slices.Contains(f.Enum, fv.String()) {
+			problems = append(problems, Problem{f.Name, fmt.Sprintf("must be %s, got %q", OneOf(f.Enum), fv.String())})
+		}
+	}
+	return problems
 }
 
 // SetDefaults gives every setting of the struct ptr points to its default.

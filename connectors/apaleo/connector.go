@@ -7,7 +7,6 @@ package apaleo
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -44,7 +43,7 @@ type Config struct {
 	Properties  []string            `json:"properties" doc:"Apaleo property ids to pull availability and rates for, and to backfill; when set, the only properties whose reservations this instance writes to Apaleo"`
 	ARIDays     int                 `json:"ari_days" default:"90" doc:"days ahead to pull availability and rates"`
 	ARIInterval connectors.Duration `json:"ari_interval" default:"15m" doc:"how often to pull availability and rates"`
-	StayMaster  string              `json:"stay_master" default:"roomwire" doc:"who owns check-in, check-out and no-show of bookings Roomwire makes in Apaleo: roomwire (sent to Apaleo as reservation actions) or apaleo (left to its front desk)"`
+	StayMaster  string              `json:"stay_master" default:"roomwire" enum:"roomwire,apaleo" doc:"who owns check-in, check-out and no-show of bookings Roomwire makes in Apaleo: roomwire (sent to Apaleo as reservation actions) or apaleo (left to its front desk)"`
 	connectors.HTTPTimeout
 
 	// HTTP overrides the shared client's settings (tests use it for speed).
@@ -72,8 +71,8 @@ func (c Config) Validate() error {
 	if (c.WebhookUser == "") != (c.WebhookPassword == "") {
 		errs = append(errs, "webhook_user and webhook_password: set both or neither")
 	}
-	if c.StayMaster != StayMasterRoomwire && c.StayMaster != StayMasterApaleo {
-		errs = append(errs, fmt.Sprintf("stay_master: must be %s or %s, not %q", StayMasterRoomwire, StayMasterApaleo, connectors.SafeText(c.StayMaster, 20)))
+	for _, bad := range spec.Check(&c) {
+		errs = append(errs, bad.String())
 	}
 	if c.ARIDays < 1 || c.ARIDays > 730 {
 		errs = append(errs, "ari_days: must be between 1 and 730")

@@ -81,8 +81,8 @@ func (c Config) Validate() error {
 	if c.WarnAfter >= c.AckDeadline {
 		errs = append(errs, "warn_after: must be shorter than ack_deadline, or the warning comes too late to act on")
 	}
-	if !c.CardPolicy.Valid() {
-		errs = append(errs, "card_policy: must be drop or refuse")
+	for _, bad := range spec.Check(&c) {
+		errs = append(errs, bad.String())
 	}
 	if c.ARIMaxItems < 1 || c.ARIMaxItems > 10000 {
 		errs = append(errs, "ari_max_items: must be between 1 and 10000")

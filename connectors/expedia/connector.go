@@ -59,8 +59,8 @@ func (c Config) Validate() error {
 	if c.PollInterval < connectors.Duration(10*time.Millisecond) {
 		errs = append(errs, "poll_interval: must be at least 10ms")
 	}
-	if !c.CardPolicy.Valid() {
-		errs = append(errs, "card_policy: must be drop or refuse")
+	for _, bad := range spec.Check(&c) {
+		errs = append(errs, bad.String())
 	}
 	if c.MaxUpdates < 1 || c.MaxUpdates > 10000 {
 		errs = append(errs, "max_updates: must be between 1 and 10000")

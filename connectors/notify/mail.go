@@ -37,7 +37,7 @@ type EmailConfig struct {
 	// Username and Password authenticate with AUTH PLAIN, only ever over TLS.
 	Username string `yaml:"username"`
 	Password string `yaml:"password" env:"ROOMWIRE_SMTP_PASSWORD" secret:"true"`
-	StartTLS string `yaml:"starttls" default:"required" doc:"required, or none for a relay on this machine without a password"`
+	StartTLS string `yaml:"starttls" default:"required" enum:"required,none" doc:"none only for a relay on this machine without a password"`
 	// CAFile (PEM) or RootCAs verify the relay's certificate.
 	CAFile             string         `yaml:"ca_file" zero:"the system's CAs" doc:"PEM bundle to trust the relay's certificate"`
 	RootCAs            *x509.CertPool `yaml:"-"`

@@ -33,7 +33,7 @@ type SMSSender interface {
 // SMSConfig chooses the SMS provider. Provider "webhook" POSTs each message
 // as JSON to URL with the token as a bearer credential; "" means no SMS.
 type SMSConfig struct {
-	Provider string        `yaml:"provider" zero:"no SMS" doc:"webhook: POST {id, to, text} as JSON to url"`
+	Provider string        `yaml:"provider" enum:"webhook" zero:"no SMS" doc:"webhook POSTs {id, to, text} as JSON to url"`
 	URL      string        `yaml:"url"`
 	Token    string        `yaml:"token" env:"ROOMWIRE_SMS_TOKEN" secret:"true"`
 	Timeout  time.Duration `yaml:"timeout" default:"10s" doc:"one send"`

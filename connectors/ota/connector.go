@@ -36,7 +36,7 @@ const (
 // password, or RequestorID ID and MessagePassword in the message.
 type Config struct {
 	Channel         string   `json:"channel" zero:"the instance's name" doc:"Roomwire's code of this OTA channel, put on its bookings"`
-	Auth            string   `json:"auth" default:"basic" doc:"how the partner authenticates: basic (HTTP basic auth) or pos (RequestorID ID and MessagePassword)"`
+	Auth            string   `json:"auth" default:"basic" enum:"basic,pos" doc:"how the partner authenticates: basic (HTTP basic auth) or pos (RequestorID ID and MessagePassword)"`
 	InboundUser     string   `json:"inbound_user" env:"ROOMWIRE_OTA_INBOUND_USER" required:"true" doc:"user (or RequestorID ID) the partner sends"`
 	InboundPassword string   `json:"inbound_password" env:"ROOMWIRE_OTA_INBOUND_PASSWORD" required:"true" secret:"true" doc:"password (or MessagePassword) the partner sends"`
 	ResStatus       []string `json:"res_status" default:"Commit=new,Book=new,Reserved=new,Modify=modify,Cancel=cancel,Cancelled=cancel" doc:"the partner's ResStatus vocabulary: Status=new|modify|cancel, comma-separated"`
@@ -47,7 +47,7 @@ type Config struct {
 	ReportURL       string `json:"report_url" zero:"the channel takes no such reports" doc:"where no-shows of the channel's bookings are POSTed (OTA_HotelResModifyNotifRQ, ResStatus No-show)"`
 	ARIUser         string `json:"ari_user" env:"ROOMWIRE_OTA_ARI_USER" doc:"user (or RequestorID ID) of ARI pushes"`
 	ARIPassword     string `json:"ari_password" env:"ROOMWIRE_OTA_ARI_PASSWORD" secret:"true" doc:"password (or MessagePassword) of ARI pushes"`
-	ARIAvailability string `json:"ari_availability" default:"avail" doc:"availability as avail (OTA_HotelAvailNotifRQ BookingLimit) or invcount (OTA_HotelInvCountNotifRQ)"`
+	ARIAvailability string `json:"ari_availability" default:"avail" enum:"avail,invcount" doc:"availability as avail (OTA_HotelAvailNotifRQ BookingLimit) or invcount (OTA_HotelInvCountNotifRQ)"`
 	ARIOccupancy    int    `json:"ari_occupancy" zero:"left out" doc:"NumberOfGuests sent with each rate"`
 	ARIMaxItems     int    `json:"ari_max_items" default:"500" doc:"most entries in one ARI message"`
 	connectors.HTTPTimeout
@@ -65,20 +65,17 @@ func (c *Config) setDefaults() {
 // Validate names every problem with the configuration.
 func (c Config) Validate() error {
 	var errs []string
+	for _, bad := range spec.Check(&c) {
+		errs = append(errs, bad.String())
+	}
 	if !canonical.ValidCode(c.Channel) {
 		errs = append(errs, "channel: must be a code of letters, digits and . _ : -")
-	}
-	if c.Auth != AuthBasic && c.Auth != AuthPOS {
-		errs = append(errs, "auth: must be basic or pos")
 	}
 	if c.InboundUser == "" || c.InboundPassword == "" {
 		errs = append(errs, "inbound_user and inbound_password: are required; an open receiver would take bookings from anyone")
 	}
 	if _, err := ParseVocabulary(c.ResStatus); err != nil {
 		errs = append(errs, err.Error())
-	}
-	if !c.CardPolicy.Valid() {
-		errs = append(errs, "card_policy: must be drop or refuse")
 	}
 	if c.ReportURL != "" && !connectors.ValidHTTPURL(c.ReportURL) {
 		errs = append(errs, "report_url: must be an http(s) URL")
@@ -87,9 +84,6 @@ func (c Config) Validate() error {
 		if !connectors.ValidHTTPURL(c.ARIURL) {
 			errs = append(errs, "ari_url: must be an http(s) URL")
 		}
-	}
-	if c.ARIAvailability != "avail" && c.ARIAvailability != "invcount" {
-		errs = append(errs, "ari_availability: must be avail or invcount")
 	}
 	if c.ARIOccupancy < 0 || c.ARIOccupancy > canonical.MaxGuestsInRoom {
 		errs = append(errs, "ari_occupancy: must be between 0 and 20")
