@@ -67,10 +67,10 @@ func (f Field) Key() string { return f.Name[strings.LastIndex(f.Name, ".")+1:] }
 // value means, and whether it is required or secret.
 func (f Field) Doc() string {
 	d := f.Description
-	var notes []string
 	if len(f.Enum) > 0 {
-		notes = append(notes, OneOf(f.Enum))
+		d = strings.TrimSuffix(OneOf(f.Enum)+"; "+d, "; ")
 	}
+	var notes []string
 	if f.Zero != "" {
 		zero := "0"
 		if f.Type == "string" || f.Type == "[]string" {
