@@ -29,7 +29,7 @@ func (p CardPolicy) Valid() bool { return p == "" || p == CardDrop || p == CardR
 // CardSetting is the setting every connector that receives bookings has,
 // embedded in its Config.
 type CardSetting struct {
-	CardPolicy CardPolicy `json:"card_policy" default:"drop" enum:"drop,refuse" doc:"what a full card number in a message makes Roomwire do: drop it (keeping the last four digits) or refuse the message"`
+	CardPolicy CardPolicy `json:"card_policy" default:"drop" enum:"drop,refuse" doc:"a full card number in a message: drop keeps only its last four digits, refuse refuses the message"`
 }
 
 // ErrCardNumber is wrapped by the error of a message refused for holding a

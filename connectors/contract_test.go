@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/roomwire/roomwire/canonical"
+	"github.com/roomwire/roomwire/config/spec"
 	"github.com/roomwire/roomwire/connectors"
 )
 
@@ -132,12 +133,14 @@ type envConnector struct {
 	secret string
 }
 
+type envConfig struct {
+	Secret string `json:"secret" env:"ROOMWIRE_CTENV_SECRET" required:"true"`
+}
+
 func init() {
-	fields := []connectors.Field{{Name: "secret", Type: "string", Env: "ROOMWIRE_CTENV_SECRET", Required: true}}
-	connectors.Register(connectors.Spec{Name: "ctenv", Capabilities: []connectors.Capability{connectors.CapReservationsOutbound}, Fields: fields,
-		New: connectors.Configured(fields, func(cfg struct {
-			Secret string `json:"secret"`
-		}, res connectors.Resources) (envConnector, error) {
+	connectors.Register(connectors.Spec{Name: "ctenv", Capabilities: []connectors.Capability{connectors.CapReservationsOutbound},
+		Fields: spec.Settings[envConfig](),
+		New: connectors.Configured(func(cfg envConfig, res connectors.Resources) (envConnector, error) {
 			return envConnector{outbound{named{res.InstanceName("ctenv")}}, cfg.Secret}, nil
 		})})
 }

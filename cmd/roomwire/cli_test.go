@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/roomwire/roomwire/connectors"
 )
 
 // roomwire runs the built binary and returns its exit code and output.
@@ -119,5 +121,32 @@ func TestFlagsAfterArguments(t *testing.T) {
 	code, out, errOut := roomwire(t, "translate", file, "--connector", "ota")
 	if code != 0 || !strings.Contains(out, `"reservation"`) {
 		t.Fatalf("translate FILE --connector ota: exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+// roomwire connectors --fields prints every connector's spec: each key with
+// its type, documentation, default and environment variable.
+func TestConnectorFieldsComeFromTheSpec(t *testing.T) {
+	code, out, errOut := roomwire(t, "connectors", "--fields")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	specs := connectors.Specs()
+	if len(specs) < 6 {
+		t.Fatalf("%d connectors registered", len(specs))
+	}
+	for _, s := range specs {
+		if len(s.Fields) == 0 {
+			t.Errorf("%s has no configuration spec", s.Name)
+		}
+		for _, f := range s.Fields {
+			want := regexp.MustCompile(`(?m)^  ` + regexp.QuoteMeta(f.Name) + ` +` + regexp.QuoteMeta(f.Type) + ` +` + regexp.QuoteMeta(f.Doc()))
+			if !want.MatchString(out) {
+				t.Errorf("%s.%s: no line %q in\n%s", s.Name, f.Name, want, out)
+			}
+			if f.Env != "" && !strings.Contains(out, "env "+f.Env) {
+				t.Errorf("%s.%s: environment variable %s not shown", s.Name, f.Name, f.Env)
+			}
+		}
 	}
 }

@@ -51,21 +51,17 @@ ROOMWIRE_CHANNEL_B_INBOUND_PASSWORD) instead of the variables listed here.
 		}
 		fmt.Fprintf(w, "%s\t%s\t%s\n", s.Name, strings.Join(caps, ","), s.Summary)
 		if *fields {
+			// Each line is the connector's spec (its Config's tags), as
+			// config/roomwire.example.yaml is the hub's.
 			for _, f := range s.Fields {
-				var notes []string
-				if f.Required {
-					notes = append(notes, "required")
-				}
+				doc := f.Doc()
 				if f.Default != "" {
-					notes = append(notes, "default "+f.Default)
+					doc += "; default " + f.Default
 				}
 				if f.Env != "" {
-					notes = append(notes, "env "+f.Env)
+					doc += "; env " + f.Env
 				}
-				if f.Secret {
-					notes = append(notes, "secret")
-				}
-				fmt.Fprintf(w, "  %s\t%s\t%s (%s)\n", f.Name, f.Type, f.Description, strings.Join(notes, ", "))
+				fmt.Fprintf(w, "  %s\t%s\t%s\n", f.Name, f.Type, doc)
 			}
 		}
 	}

@@ -43,7 +43,7 @@ type Config struct {
 	Properties  []string            `json:"properties" doc:"Apaleo property ids to pull availability and rates for, and to backfill; when set, the only properties whose reservations this instance writes to Apaleo"`
 	ARIDays     int                 `json:"ari_days" default:"90" doc:"days ahead to pull availability and rates"`
 	ARIInterval connectors.Duration `json:"ari_interval" default:"15m" doc:"how often to pull availability and rates"`
-	StayMaster  string              `json:"stay_master" default:"roomwire" enum:"roomwire,apaleo" doc:"who owns check-in, check-out and no-show of bookings Roomwire makes in Apaleo: roomwire (sent to Apaleo as reservation actions) or apaleo (left to its front desk)"`
+	StayMaster  string              `json:"stay_master" default:"roomwire" enum:"roomwire,apaleo" doc:"who owns check-in, check-out and no-show of bookings Roomwire makes in Apaleo: roomwire sends them to Apaleo as reservation actions, apaleo leaves them to its front desk"`
 	connectors.HTTPTimeout
 
 	// HTTP overrides the shared client's settings (tests use it for speed).

@@ -16,38 +16,26 @@ import (
 	"strings"
 
 	"github.com/roomwire/roomwire/canonical"
+	"github.com/roomwire/roomwire/config/spec"
 	"github.com/roomwire/roomwire/connectors"
 )
 
 // Name is the connector's registered name.
 const Name = "jsonchannel"
 
-// Config configures one channel.
+// Config configures one channel. Its tags are its configuration spec
+// (package config/spec): each key's name, default, environment variable and
+// documentation, written once.
 type Config struct {
-	// APIURL is the channel's API; ARI goes to {api_url}/ari.
-	APIURL string `json:"api_url"`
-	// InboundUser and InboundPassword are what the channel sends with its pushes.
-	InboundUser     string `json:"inbound_user"`
-	InboundPassword string `json:"inbound_password"`
-	// APIKey authenticates Roomwire's ARI pushes (Authorization: Bearer).
-	APIKey string `json:"api_key"`
-	// ARIMaxItems bounds the entries of one ARI message.
-	ARIMaxItems int                 `json:"ari_max_items"`
-	Timeout     connectors.Duration `json:"timeout"`
-	RateLimit   int                 `json:"rate_limit"`
+	APIURL          string `json:"api_url" required:"true" doc:"the channel's API; ARI is POSTed to {api_url}/ari"`
+	InboundUser     string `json:"inbound_user" env:"ROOMWIRE_JSONCHANNEL_INBOUND_USER" required:"true" doc:"basic-auth user the channel pushes bookings with"`
+	InboundPassword string `json:"inbound_password" env:"ROOMWIRE_JSONCHANNEL_INBOUND_PASSWORD" required:"true" secret:"true" doc:"basic-auth password the channel pushes bookings with"`
+	APIKey          string `json:"api_key" env:"ROOMWIRE_JSONCHANNEL_API_KEY" required:"true" secret:"true" doc:"bearer token of Roomwire's ARI pushes"`
+	ARIMaxItems     int    `json:"ari_max_items" default:"200" doc:"most entries in one ARI message"`
+	connectors.HTTPTimeout
+	RateLimit int `json:"rate_limit" default:"5" zero:"no limit" doc:"most requests per second sent to the channel, retries included"`
 
 	HTTP connectors.HTTPConfig `json:"-"`
-}
-
-// Fields is the connector's configuration spec.
-var Fields = []connectors.Field{
-	{Name: "api_url", Type: "string", Required: true, Description: "the channel's API; ARI is POSTed to {api_url}/ari"},
-	{Name: "inbound_user", Type: "string", Env: "ROOMWIRE_JSONCHANNEL_INBOUND_USER", Required: true, Description: "basic-auth user the channel pushes bookings with"},
-	{Name: "inbound_password", Type: "string", Env: "ROOMWIRE_JSONCHANNEL_INBOUND_PASSWORD", Required: true, Secret: true, Description: "basic-auth password the channel pushes bookings with"},
-	{Name: "api_key", Type: "string", Env: "ROOMWIRE_JSONCHANNEL_API_KEY", Required: true, Secret: true, Description: "bearer token of Roomwire's ARI pushes"},
-	{Name: "ari_max_items", Type: "int", Default: "200", Description: "most entries in one ARI message"},
-	connectors.TimeoutField,
-	connectors.RateLimitField("5"),
 }
 
 // check names what the field spec cannot say.
@@ -94,9 +82,9 @@ func init() {
 		Name:         Name,
 		Summary:      "example JSON channel: bookings pushed in, availability, restrictions and rates out",
 		Capabilities: []connectors.Capability{connectors.CapReservationsInbound, connectors.CapARIOutbound},
-		Fields:       Fields,
+		Fields:       spec.Settings[Config](),
 		Translator:   Translator{},
-		New:          connectors.Configured(Fields, New),
+		New:          connectors.Configured(New),
 	})
 }
 
@@ -114,9 +102,7 @@ var (
 
 // New returns a connector.
 func New(cfg Config, res connectors.Resources) (*Connector, error) {
-	if cfg.ARIMaxItems == 0 {
-		cfg.ARIMaxItems = 200
-	}
+	spec.SetDefaults(&cfg, nil)
 	cfg.APIURL = strings.TrimRight(cfg.APIURL, "/")
 	cfg.HTTP.Configure(cfg.Timeout, cfg.RateLimit)
 	if err := cfg.check(); err != nil {

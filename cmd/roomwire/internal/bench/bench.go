@@ -44,6 +44,7 @@ import (
 	"github.com/roomwire/roomwire/connectors/apaleo/apaleosim"
 	"github.com/roomwire/roomwire/connectors/ota"
 	"github.com/roomwire/roomwire/connectors/ota/otasim"
+	"github.com/roomwire/roomwire/connectors/payments"
 )
 
 // Command is roomwire bench.
@@ -274,7 +275,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer partners.close()
 	cfg.Connectors = partners.connectorConfig()
 	cfg.MappingsFile = ""
-	cfg.Payments = config.Payments{}
+	cfg.Payments = payments.Config{}
 
 	say("database %s on %s, %d properties, pool of %d connections", dbName, database.ServerAddr(dbURL), o.properties, cfg.Database.MaxConns)
 	h, err := hub.Start(ctx, cfg, logger, hub.Options{Migrate: true})

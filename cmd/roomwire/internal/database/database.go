@@ -82,13 +82,14 @@ func pingPool(ctx context.Context, pool *pgxpool.Pool) error {
 
 // PostgreSQL's SQLSTATE codes for a connection refused by the server.
 const (
-	sqlstateNoDatabase   = "3D000" // invalid_catalog_name
-	sqlstateNoRole       = "28000" // invalid_authorization_specification
-	sqlstateBadPassword  = "28P01" // invalid_password
-	sqlstateNoPrivilege  = "42501" // insufficient_privilege
-	maintenanceDatabase  = "postgres"
-	databaseURLHelpLater = "set DATABASE_URL (or database.url), e.g. " + config.DefaultDatabaseURL
+	sqlstateNoDatabase  = "3D000" // invalid_catalog_name
+	sqlstateNoRole      = "28000" // invalid_authorization_specification
+	sqlstateBadPassword = "28P01" // invalid_password
+	sqlstateNoPrivilege = "42501" // insufficient_privilege
+	maintenanceDatabase = "postgres"
 )
+
+var databaseURLHelpLater = "set DATABASE_URL (or database.url), e.g. " + config.DefaultDatabaseURL
 
 func isMissingDatabase(err error) bool {
 	var pe *pgconn.PgError

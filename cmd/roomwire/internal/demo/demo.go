@@ -621,13 +621,13 @@ func (d *demo) configure(dbURL, stateDir string, s demoSecrets) {
 		c.HTTP.AdminKey = "demo-" + rig.RandomHex(16)
 	}
 	d.adminKey = c.HTTP.AdminKey
-	c.Backbone.Partitions = 2
-	c.Backbone.Retries = 3 // with three failures to trip the breaker, a failing message is parked, not dead-lettered
-	c.Backbone.RetryInitial = 50 * time.Millisecond
-	c.Backbone.RetryMax = 200 * time.Millisecond
+	c.Backbone.Topics.Partitions = 2
+	c.Backbone.Retry.MaxRetries = 3 // with three failures to trip the breaker, a failing message is parked, not dead-lettered
+	c.Backbone.Retry.InitialInterval = 50 * time.Millisecond
+	c.Backbone.Retry.MaxInterval = 200 * time.Millisecond
 	c.Backbone.HandlerTimeout = 10 * time.Second
-	c.Backbone.BreakerFailures = 3
-	c.Backbone.BreakerOpenFor = 3 * time.Second
+	c.Backbone.Breaker.ConsecutiveFailures = 3
+	c.Backbone.Breaker.OpenTimeout = 3 * time.Second
 	c.Backbone.ParkedRetryInterval = 250 * time.Millisecond
 	c.Payments.DefaultGateway = "stripe"
 	c.Payments.CheckInterval = time.Minute
@@ -1298,7 +1298,7 @@ func (d *demo) stepOutage(ctx context.Context) error {
 			return "", fmt.Errorf("breaker %s, %d bookings parked; want open and 2", state, n)
 		}
 		return fmt.Sprintf("open after %d failed calls in a row; 2 bookings parked (%s, %s), other partners unaffected",
-			d.cfg.Backbone.BreakerFailures, a.ConfirmationNumber, b.ConfirmationNumber), nil
+			d.cfg.Backbone.Breaker.ConsecutiveFailures, a.ConfirmationNumber, b.ConfirmationNumber), nil
 	})
 	if err != nil {
 		return err
@@ -1316,7 +1316,7 @@ func (d *demo) stepOutage(ctx context.Context) error {
 	}
 	d.apaleo.SetFaults(apaleosim.Faults{})
 	restored = true
-	d.note("Apaleo recovers. The breaker lets a trial call through after %s, then the parked bookings go, in order.", d.cfg.Backbone.BreakerOpenFor)
+	d.note("Apaleo recovers. The breaker lets a trial call through after %s, then the parked bookings go, in order.", d.cfg.Backbone.Breaker.OpenTimeout)
 	_, err = d.waitFor(ctx, "breaker closed, nothing parked", func(ctx context.Context) (string, error) {
 		state := breakers.State(apaleo.Name)
 		n, err := d.parked(ctx)

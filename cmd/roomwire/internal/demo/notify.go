@@ -15,7 +15,6 @@ import (
 
 	"github.com/roomwire/roomwire/canonical"
 	"github.com/roomwire/roomwire/cmd/roomwire/internal/rig"
-	"github.com/roomwire/roomwire/config"
 	"github.com/roomwire/roomwire/connectors/notify"
 	"github.com/roomwire/roomwire/connectors/notify/smtpsim"
 )
@@ -80,9 +79,9 @@ func (d *demo) configureNotifications(stateDir string) error {
 	if err := os.WriteFile(ca, d.notify.smtp.CertPEM(), 0o644); err != nil {
 		return err
 	}
-	n.Email = config.NotifyEmail{Host: d.notify.smtp.Host(), Port: d.notify.smtp.Port(), Username: "roomwire-demo",
+	n.Email = notify.EmailConfig{Host: d.notify.smtp.Host(), Port: d.notify.smtp.Port(), Username: "roomwire-demo",
 		Password: d.notify.smtpPassword, StartTLS: "required", CAFile: ca, From: "Roomwire demo <bookings@roomwire.example>"}
-	n.Webhooks.AllowPrivateTargets, n.Webhooks.AllowHTTP = true, true
+	n.Webhooks.Targets = notify.TargetPolicy{AllowPrivate: true, AllowHTTP: true}
 	n.Webhooks.UnhealthyAfter = 5 * time.Second
 	return nil
 }

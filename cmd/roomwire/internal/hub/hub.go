@@ -147,7 +147,7 @@ func (h *Hub) startBackbone(ctx context.Context) error {
 	if cfg.UsesEmbeddedBroker() {
 		var err error
 		h.broker, err = router.StartEmbeddedBroker(cfg.EmbeddedBrokerDir(), h.logger,
-			router.WithListenAddress(cfg.Kafka.EmbeddedAddr), router.WithDefaultPartitions(cfg.Backbone.Partitions))
+			router.WithListenAddress(cfg.Kafka.EmbeddedAddr), router.WithDefaultPartitions(int(cfg.Backbone.Topics.Partitions)))
 		if err != nil {
 			return fmt.Errorf("embedded Kafka broker on %s: %w (set kafka.embedded_addr to a free port, or kafka.brokers to a cluster)", cfg.Kafka.EmbeddedAddr, err)
 		}
@@ -156,20 +156,10 @@ func (h *Hub) startBackbone(ctx context.Context) error {
 			"addr", strings.Join(brokers, ","), "data_dir", cfg.EmbeddedBrokerDir())
 	}
 	var err error
-	h.Backbone, err = router.New(router.Config{
-		Kafka: router.KafkaConfig{
-			Brokers: brokers, ClientID: cfg.Kafka.ClientID, Version: cfg.Kafka.Version,
-			ConsumerGroupPrefix: cfg.Backbone.ConsumerGroupPrefix,
-			SASL:                router.SASLConfig(cfg.Kafka.SASL),
-			TLS:                 router.TLSConfig(cfg.Kafka.TLS),
-			IdempotentProducer:  cfg.Kafka.IdempotentProducer,
-		},
-		Topics:              router.TopicsConfig{Partitions: int32(cfg.Backbone.Partitions)},
-		Retry:               router.RetryConfig{MaxRetries: cfg.Backbone.Retries, InitialInterval: cfg.Backbone.RetryInitial, MaxInterval: cfg.Backbone.RetryMax},
-		Breaker:             router.BreakerConfig{ConsecutiveFailures: uint32(cfg.Backbone.BreakerFailures), OpenTimeout: cfg.Backbone.BreakerOpenFor},
-		ParkedRetryInterval: cfg.Backbone.ParkedRetryInterval,
-		HandlerTimeout:      cfg.Backbone.HandlerTimeout,
-	}, h.Pool, h.logger, h.metrics)
+	bc := cfg.Backbone
+	bc.Kafka = cfg.Kafka.KafkaConfig
+	bc.Kafka.Brokers = brokers
+	h.Backbone, err = router.New(bc, h.Pool, h.logger, h.metrics)
 	if err != nil && !cfg.UsesEmbeddedBroker() {
 		return fmt.Errorf("Kafka at %s: %w (check that the brokers run and that this machine reaches them, or leave kafka.brokers empty to run the embedded broker)",
 			strings.Join(brokers, ","), err)
@@ -270,9 +260,7 @@ func (h *Hub) addGateway(inst *connectors.Instance) error {
 	}
 	if h.Payments == nil {
 		var err error
-		pc := h.cfg.Payments
-		h.Payments, err = payments.New(payments.Config{DefaultGateway: pc.DefaultGateway, Properties: pc.Properties,
-			RenewBefore: pc.RenewBefore, CheckInterval: pc.CheckInterval}, h.store, h.logger)
+		h.Payments, err = payments.New(h.cfg.Payments, h.store, h.logger)
 		if err != nil {
 			return err
 		}

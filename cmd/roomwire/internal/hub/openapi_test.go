@@ -31,7 +31,7 @@ func TestOpenAPIDocumentsEveryServedRoute(t *testing.T) {
 	cfg.HTTP.AdminKey = testAdminKey
 	cfg.StateDir = t.TempDir()
 	cfg.Kafka.EmbeddedAddr = "127.0.0.1:0"
-	cfg.Backbone.Partitions = 1
+	cfg.Backbone.Topics.Partitions = 1
 	nowhere := "http://127.0.0.1:9" // never called: the hub is built, not run
 	cfg.Connectors = map[string]map[string]any{
 		"apaleo":     {"api_url": nowhere, "identity_url": nowhere, "client_id": "c", "client_secret": "s", "webhook_user": "apaleo", "webhook_password": "p"},
