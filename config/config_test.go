@@ -14,18 +14,28 @@ import (
 )
 
 func TestExampleFileLoadsToTheDefaults(t *testing.T) {
+	if c := loadsToTheDefaults(t, "roomwire.example.yaml"); !c.UsesEmbeddedBroker() {
+		t.Fatal("the example runs no embedded broker")
+	}
+}
+
+// loadsToTheDefaults loads the file at path, with no environment, and
+// fails unless it sets every key to its default.
+func loadsToTheDefaults(t *testing.T, path string) *config.Config {
+	t.Helper()
 	for name := range config.EnvVars() {
 		t.Setenv(name, "")
 	}
-	c, err := config.Load("roomwire.example.yaml")
+	c, err := config.Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	d := &config.Config{}
 	d.SetDefaults()
-	if got, want := asYAML(t, c), asYAML(t, d); got != want || !c.UsesEmbeddedBroker() {
-		t.Fatalf("example file differs from the defaults:\n%s\nwant\n%s", got, want)
+	if got, want := asYAML(t, c), asYAML(t, d); got != want {
+		t.Fatalf("%s differs from the defaults:\n%s\nwant\n%s", path, got, want)
 	}
+	return c
 }
 
 func asYAML(t *testing.T, c *config.Config) string {
@@ -49,22 +59,11 @@ func TestExampleFileIsGeneratedFromTheSpec(t *testing.T) {
 	}
 }
 
-// A file written for the configuration before it had a spec (the example
-// of that time, every key set to another value than its default) and the
-// environment variables of that time keep their meaning.
+// Files written before the configuration had a spec (the example of that
+// time; a file setting every key of that time to another value than its
+// default) and the environment variables of that time keep their meaning.
 func TestFilesAndEnvironmentOfBeforeTheSpecKeepWorking(t *testing.T) {
-	for name := range config.EnvVars() {
-		t.Setenv(name, "")
-	}
-	c, err := config.Load("testdata/before-spec.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := &config.Config{}
-	d.SetDefaults()
-	if got, want := asYAML(t, c), asYAML(t, d); got != want {
-		t.Fatalf("the earlier example no longer loads to the defaults:\n%s\nwant\n%s", got, want)
-	}
+	loadsToTheDefaults(t, "testdata/before-spec.yaml")
 
 	old := `
 database: {url: "postgres://u@db:5432/x", max_conns: 7, migrate_on_start: false}
@@ -88,7 +87,7 @@ notifications:
 log: {level: debug, format: json}
 state_dir: /var/lib/roomwire
 `
-	c = &config.Config{}
+	c := &config.Config{}
 	if err := config.Parse([]byte(old), c); err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +164,7 @@ state_dir: /var/lib/roomwire
 	t.Setenv("ROOMWIRE_CONSUMER_GROUP_PREFIX", "env.")
 	t.Setenv("ROOMWIRE_SMTP_PASSWORD", "smtp-env")
 	t.Setenv("ROOMWIRE_LOG_FORMAT", "json")
-	c, err = config.Load("")
+	c, err := config.Load("")
 	if err != nil {
 		t.Fatal(err)
 	}
