@@ -15,6 +15,8 @@
 //	zero:"..."      what 0 (or an empty text) means: a field with a meaning
 //	                for zero keeps it when set in code (see SetDefaults)
 //	enum:"a,b"      the values the key takes (its zero too, with a zero tag)
+//	min:"1" max:"9" the range of a number or a duration
+//	format:"url"    an absolute http(s) URL (or empty, unless required)
 //	required:"true" the key must be given (or its environment variable)
 //	secret:"true"   never printed or logged
 //
@@ -24,6 +26,8 @@ package spec
 
 import (
 	"fmt"
+	"math"
+	"net/url"
 	"reflect"
 	"slices"
 	"strconv"
@@ -46,7 +50,11 @@ type Field struct {
 	// something other than "the default".
 	Zero string
 	// Enum lists the values a text setting takes, when they are few.
-	Enum        []string
+	Enum []string
+	// Min and Max bound a number or a duration, written as its default is.
+	Min, Max string
+	// Format is url for an absolute http(s) URL.
+	Format      string
 	Required    bool
 	Secret      bool
 	Description string
@@ -71,6 +79,14 @@ func (f Field) Doc() string {
 		d = strings.TrimSuffix(OneOf(f.Enum)+"; "+d, "; ")
 	}
 	var notes []string
+	switch {
+	case f.Min != "" && f.Max != "":
+		notes = append(notes, "from "+f.Min+" to "+f.Max)
+	case f.Min != "":
+		notes = append(notes, "at least "+f.Min)
+	case f.Max != "":
+		notes = append(notes, "at most "+f.Max)
+	}
 	if f.Zero != "" {
 		zero := "0"
 		if f.Type == "string" || f.Type == "[]string" {
@@ -153,7 +169,8 @@ func walk(t reflect.Type, prefix string, index []int) []Field {
 			name = prefix + "." + name
 		}
 		f := Field{Name: name, Type: typeName(sf.Type), Default: sf.Tag.Get("default"), Env: sf.Tag.Get("env"),
-			Zero: sf.Tag.Get("zero"), Enum: enum(sf.Tag.Get("enum")), Required: sf.Tag.Get("required") == "true", Secret: sf.Tag.Get("secret") == "true",
+			Zero: sf.Tag.Get("zero"), Enum: enum(sf.Tag.Get("enum")),
+			Min: sf.Tag.Get("min"), Max: sf.Tag.Get("max"), Format: sf.Tag.Get("format"), Required: sf.Tag.Get("required") == "true", Secret: sf.Tag.Get("secret") == "true",
 			Description: sf.Tag.Get("doc"), index: idx}
 		out = append(out, f)
 		if f.Section() {
@@ -246,23 +263,73 @@ type Problem struct {
 func (p Problem) String() string { return p.Key + ": " + p.Message }
 
 // Check reports, in the spec's order, every setting of the struct ptr
-// points to whose value is not one its spec allows (an enum tag).
+// points to whose value its spec does not allow: a required one left
+// empty, a text outside its enum, a number or duration outside its range,
+// a URL that is none.
 func Check(ptr any) []Problem {
 	v := reflect.ValueOf(ptr)
 	var problems []Problem
 	for _, f := range OfType(v.Type()) {
-		if len(f.Enum) == 0 {
+		if f.Section() {
 			continue
 		}
-		fv := f.value(v)
-		if fv.Kind() != reflect.String || (fv.IsZero() && f.Zero != "") {
-			continue
-		}
-		if !slices.Contains(f.Enum, fv.String()) {
-			problems = append(problems, Problem{f.Name, fmt.Sprintf("must be %s, got %q", OneOf(f.Enum), fv.String())})
+		if msg := f.check(f.value(v)); msg != "" {
+			problems = append(problems, Problem{f.Name, msg})
 		}
 	}
 	return problems
+}
+
+// check says what is wrong with v as f's value, or "".
+func (f Field) check(v reflect.Value) string {
+	if v.IsZero() || ((v.Kind() == reflect.Slice || v.Kind() == reflect.Map) && v.Len() == 0) {
+		switch {
+		case f.Required && f.Env != "":
+			return "is required (or set " + f.Env + ")"
+		case f.Required:
+			return "is required"
+		case f.Zero != "" || f.Min == "":
+			return ""
+		}
+	}
+	if len(f.Enum) > 0 && v.Kind() == reflect.String && !slices.Contains(f.Enum, v.String()) {
+		return fmt.Sprintf("must be %s, got %q", OneOf(f.Enum), v.String())
+	}
+	if f.Format == "url" && v.Kind() == reflect.String {
+		if u, err := url.Parse(v.String()); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return "must be an http(s) URL"
+		}
+	}
+	if f.Min == "" && f.Max == "" {
+		return ""
+	}
+	lo, hi, got := bound(v, f.Min, math.MinInt64), bound(v, f.Max, math.MaxInt64), v.Int()
+	if v.Kind() < reflect.Int || v.Kind() > reflect.Int64 || (got >= lo && got <= hi) {
+		return ""
+	}
+	shown := fmt.Sprint(v.Interface())
+	if isDuration(v.Type()) {
+		shown = time.Duration(got).String()
+	}
+	switch {
+	case f.Min != "" && f.Max != "":
+		return fmt.Sprintf("must be between %s and %s, got %s", f.Min, f.Max, shown)
+	case f.Min != "":
+		return fmt.Sprintf("must be at least %s, got %s", f.Min, shown)
+	}
+	return fmt.Sprintf("must be at most %s, got %s", f.Max, shown)
+}
+
+// bound reads a min or max tag for v's type; none is def.
+func bound(v reflect.Value, tag string, def int64) int64 {
+	if tag == "" {
+		return def
+	}
+	b := reflect.New(v.Type()).Elem()
+	if err := setValue(b, tag); err != nil || b.Kind() < reflect.Int || b.Kind() > reflect.Int64 {
+		panic(fmt.Sprintf("spec: bound %q of a %s", tag, v.Type()))
+	}
+	return b.Int()
 }
 
 // SetDefaults gives every setting of the struct ptr points to its default.

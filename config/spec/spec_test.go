@@ -90,3 +90,28 @@ func TestSetParsesTextByType(t *testing.T) {
 		t.Fatalf("bad duration: %v", err)
 	}
 }
+
+type checked struct {
+	Mode  string        `json:"mode" enum:"push,pull"`
+	URL   string        `json:"url" format:"url"`
+	Items int           `json:"items" min:"1" max:"10"`
+	Wait  time.Duration `json:"wait" min:"1s"`
+	IDs   []string      `json:"ids" required:"true" env:"SPEC_TEST_IDS"`
+}
+
+func TestCheckNamesEveryValueTheSpecRefuses(t *testing.T) {
+	c := checked{Mode: "poll", URL: "ftp://x", Items: 11, Wait: time.Millisecond, IDs: []string{}}
+	var got []string
+	for _, p := range spec.Check(&c) {
+		got = append(got, p.String())
+	}
+	want := []string{`mode: must be push or pull, got "poll"`, "url: must be an http(s) URL", "items: must be between 1 and 10, got 11",
+		"wait: must be at least 1s, got 1ms", "ids: is required (or set SPEC_TEST_IDS)"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("problems:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	ok := checked{Mode: "push", URL: "https://example.com", Items: 10, Wait: time.Second, IDs: []string{"a"}}
+	if p := spec.Check(&ok); len(p) != 0 {
+		t.Fatalf("good values refused: %v", p)
+	}
+}

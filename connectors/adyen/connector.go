@@ -37,7 +37,7 @@ var DefaultHoldFor = func() time.Duration {
 // https://checkout-test.adyen.com/v71 or, live,
 // https://{prefix}-checkout-live.adyenpayments.com/checkout/v71.
 type Config struct {
-	APIURL          string `json:"api_url" default:"https://checkout-test.adyen.com/v71" doc:"Checkout API base URL with its version"`
+	APIURL          string `json:"api_url" default:"https://checkout-test.adyen.com/v71" format:"url" doc:"Checkout API base URL with its version"`
 	APIKey          string `json:"api_key" env:"ROOMWIRE_ADYEN_API_KEY" required:"true" secret:"true" doc:"API key of the web service user (X-API-Key)"`
 	MerchantAccount string `json:"merchant_account" env:"ROOMWIRE_ADYEN_MERCHANT_ACCOUNT" required:"true" doc:"merchant account of the payments"`
 	HMACKey         string `json:"hmac_key" env:"ROOMWIRE_ADYEN_HMAC_KEY" secret:"true" doc:"HMAC key of the standard webhook, hex-encoded as the Customer Area shows it"`
@@ -45,7 +45,7 @@ type Config struct {
 	// credentials Adyen is configured to send with notifications.
 	WebhookUser     string              `json:"webhook_user" env:"ROOMWIRE_ADYEN_WEBHOOK_USER" doc:"basic-auth user Adyen sends with notifications (optional)"`
 	WebhookPassword string              `json:"webhook_password" env:"ROOMWIRE_ADYEN_WEBHOOK_PASSWORD" secret:"true" doc:"basic-auth password Adyen sends with notifications"`
-	HoldFor         connectors.Duration `json:"hold_for" default:"672h" doc:"how long a pre-authorisation lasts"`
+	HoldFor         connectors.Duration `json:"hold_for" default:"672h" min:"1h" doc:"how long a pre-authorisation lasts"`
 	connectors.HTTPTimeout
 
 	// HTTP overrides the shared client's settings (tests use it for speed).
@@ -65,34 +65,14 @@ func (c *Config) setDefaults() {
 
 // Validate names every problem with the configuration.
 func (c Config) Validate() error {
-	var errs []string
-	if !connectors.ValidHTTPURL(c.APIURL) {
-		errs = append(errs, "api_url: must be an http(s) URL")
-	}
-	if c.APIKey == "" {
-		errs = append(errs, "api_key: is required")
-	}
-	if c.MerchantAccount == "" {
-		errs = append(errs, "merchant_account: is required")
-	}
-	if c.HMACKey != "" {
-		if _, err := hex.DecodeString(c.HMACKey); err != nil {
-			errs = append(errs, "hmac_key: must be hex, as the Customer Area shows it")
-		}
+	var own []error
+	if _, err := hex.DecodeString(c.HMACKey); err != nil {
+		own = append(own, errors.New("hmac_key: must be hex, as the Customer Area shows it"))
 	}
 	if (c.WebhookUser == "") != (c.WebhookPassword == "") {
-		errs = append(errs, "webhook_user and webhook_password: set both or neither")
+		own = append(own, errors.New("webhook_user and webhook_password: set both or neither"))
 	}
-	if c.HoldFor < connectors.Duration(time.Hour) {
-		errs = append(errs, "hold_for: must be at least 1h")
-	}
-	if err := c.HTTP.Validate(); err != nil {
-		errs = append(errs, err.Error())
-	}
-	if len(errs) > 0 {
-		return errors.New("adyen: " + strings.Join(errs, "; "))
-	}
-	return nil
+	return connectors.ValidateConfig(Name, &c, append(own, c.HTTP.Validate())...)
 }
 
 func init() {

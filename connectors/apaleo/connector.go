@@ -8,7 +8,6 @@ package apaleo
 import (
 	"errors"
 	"strings"
-	"time"
 
 	"github.com/roomwire/roomwire/config/spec"
 	"github.com/roomwire/roomwire/connectors"
@@ -30,8 +29,8 @@ const (
 // actions; "apaleo" leaves them to the front desk in Apaleo. Apaleo's own
 // check-in, check-out and no-show webhooks are taken in either way.
 type Config struct {
-	APIURL          string `json:"api_url" default:"https://api.apaleo.com" doc:"Apaleo API base URL"`
-	IdentityURL     string `json:"identity_url" default:"https://identity.apaleo.com" doc:"Apaleo identity server (POST /connect/token)"`
+	APIURL          string `json:"api_url" default:"https://api.apaleo.com" format:"url" doc:"Apaleo API base URL"`
+	IdentityURL     string `json:"identity_url" default:"https://identity.apaleo.com" format:"url" doc:"Apaleo identity server (POST /connect/token)"`
 	ClientID        string `json:"client_id" env:"ROOMWIRE_APALEO_CLIENT_ID" required:"true" doc:"OAuth2 client id (client credentials)"`
 	ClientSecret    string `json:"client_secret" env:"ROOMWIRE_APALEO_CLIENT_SECRET" required:"true" secret:"true" doc:"OAuth2 client secret"`
 	WebhookUser     string `json:"webhook_user" env:"ROOMWIRE_APALEO_WEBHOOK_USER" doc:"basic-auth user Apaleo sends with webhooks"`
@@ -41,8 +40,8 @@ type Config struct {
 	// the instance writes to Apaleo, so that two instances can serve two
 	// Apaleo accounts.
 	Properties  []string            `json:"properties" doc:"Apaleo property ids to pull availability and rates for, and to backfill; when set, the only properties whose reservations this instance writes to Apaleo"`
-	ARIDays     int                 `json:"ari_days" default:"90" doc:"days ahead to pull availability and rates"`
-	ARIInterval connectors.Duration `json:"ari_interval" default:"15m" doc:"how often to pull availability and rates"`
+	ARIDays     int                 `json:"ari_days" default:"90" min:"1" max:"730" doc:"days ahead to pull availability and rates"`
+	ARIInterval connectors.Duration `json:"ari_interval" default:"15m" min:"1s" doc:"how often to pull availability and rates"`
 	StayMaster  string              `json:"stay_master" default:"roomwire" enum:"roomwire,apaleo" doc:"who owns check-in, check-out and no-show of bookings Roomwire makes in Apaleo: roomwire sends them to Apaleo as reservation actions, apaleo leaves them to its front desk"`
 	connectors.HTTPTimeout
 
@@ -59,34 +58,11 @@ func (c *Config) setDefaults() {
 
 // Validate names every problem with the configuration.
 func (c Config) Validate() error {
-	var errs []string
-	for _, u := range []struct{ name, v string }{{"api_url", c.APIURL}, {"identity_url", c.IdentityURL}} {
-		if !connectors.ValidHTTPURL(u.v) {
-			errs = append(errs, u.name+": must be an http(s) URL")
-		}
-	}
-	if c.ClientID == "" || c.ClientSecret == "" {
-		errs = append(errs, "client_id and client_secret: are required")
-	}
+	var pair error
 	if (c.WebhookUser == "") != (c.WebhookPassword == "") {
-		errs = append(errs, "webhook_user and webhook_password: set both or neither")
+		pair = errors.New("webhook_user and webhook_password: set both or neither")
 	}
-	for _, bad := range spec.Check(&c) {
-		errs = append(errs, bad.String())
-	}
-	if c.ARIDays < 1 || c.ARIDays > 730 {
-		errs = append(errs, "ari_days: must be between 1 and 730")
-	}
-	if c.ARIInterval < connectors.Duration(time.Second) {
-		errs = append(errs, "ari_interval: must be at least 1s")
-	}
-	if err := c.HTTP.Validate(); err != nil {
-		errs = append(errs, err.Error())
-	}
-	if len(errs) > 0 {
-		return errors.New("apaleo: " + strings.Join(errs, "; "))
-	}
-	return nil
+	return connectors.ValidateConfig(Name, &c, pair, c.HTTP.Validate())
 }
 
 func init() {

@@ -39,16 +39,16 @@ const Name = "bookingcom"
 // Config configures the connector. Its tags are its configuration spec
 // (package config/spec).
 type Config struct {
-	APIURL       string              `json:"api_url" default:"https://secure-supply-xml.booking.com" doc:"Booking.com supply XML API base URL"`
+	APIURL       string              `json:"api_url" default:"https://secure-supply-xml.booking.com" format:"url" doc:"Booking.com supply XML API base URL"`
 	Username     string              `json:"username" env:"ROOMWIRE_BOOKINGCOM_USERNAME" required:"true" doc:"machine account user (HTTP basic auth)"`
 	Password     string              `json:"password" env:"ROOMWIRE_BOOKINGCOM_PASSWORD" required:"true" secret:"true" doc:"machine account password"`
 	HotelIDs     []string            `json:"hotel_ids" zero:"every hotel of the account" doc:"Booking.com hotel ids to read"`
-	PollInterval connectors.Duration `json:"poll_interval" default:"30s" doc:"how often the reservation feeds are read"`
+	PollInterval connectors.Duration `json:"poll_interval" default:"30s" min:"10ms" doc:"how often the reservation feeds are read"`
 	// AckDeadline is when Booking.com gives up on Roomwire.
 	AckDeadline connectors.Duration `json:"ack_deadline" default:"30m" doc:"when Booking.com emails an unacknowledged reservation to the hotel instead"`
 	WarnAfter   connectors.Duration `json:"warn_after" default:"20m" doc:"warn when a reservation has waited this long unacknowledged"`
 	connectors.CardSetting
-	ARIMaxItems int `json:"ari_max_items" default:"500" doc:"most entries in one ARI message"`
+	ARIMaxItems int `json:"ari_max_items" default:"500" min:"1" max:"10000" doc:"most entries in one ARI message"`
 	connectors.HTTPTimeout
 	RateLimit int `json:"rate_limit" default:"10" zero:"no limit" doc:"most requests per second sent to Booking.com, retries included"`
 
@@ -68,32 +68,11 @@ func (c *Config) setDefaults() {
 
 // Validate names every problem with the configuration.
 func (c Config) Validate() error {
-	var errs []string
-	if !connectors.ValidHTTPURL(c.APIURL) {
-		errs = append(errs, "api_url: must be an http(s) URL")
-	}
-	if c.Username == "" || c.Password == "" {
-		errs = append(errs, "username and password: are required")
-	}
-	if c.PollInterval < connectors.Duration(10*time.Millisecond) {
-		errs = append(errs, "poll_interval: must be at least 10ms")
-	}
+	var late error
 	if c.WarnAfter >= c.AckDeadline {
-		errs = append(errs, "warn_after: must be shorter than ack_deadline, or the warning comes too late to act on")
+		late = errors.New("warn_after: must be shorter than ack_deadline, or the warning comes too late to act on")
 	}
-	for _, bad := range spec.Check(&c) {
-		errs = append(errs, bad.String())
-	}
-	if c.ARIMaxItems < 1 || c.ARIMaxItems > 10000 {
-		errs = append(errs, "ari_max_items: must be between 1 and 10000")
-	}
-	if err := c.HTTP.Validate(); err != nil {
-		errs = append(errs, err.Error())
-	}
-	if len(errs) > 0 {
-		return errors.New("bookingcom: " + strings.Join(errs, "; "))
-	}
-	return nil
+	return connectors.ValidateConfig(Name, &c, late, c.HTTP.Validate())
 }
 
 // Translator reads Booking.com's reservation feeds (one reservation at a time).

@@ -24,14 +24,14 @@ import (
 // Config configures the connector. Its tags are its configuration spec
 // (package config/spec).
 type Config struct {
-	APIURL       string              `json:"api_url" default:"https://services.expediapartnercentral.com" doc:"QuickConnect base URL (/eqc/br, /eqc/bc, /eqc/ar)"`
+	APIURL       string              `json:"api_url" default:"https://services.expediapartnercentral.com" format:"url" doc:"QuickConnect base URL (/eqc/br, /eqc/bc, /eqc/ar)"`
 	Username     string              `json:"username" env:"ROOMWIRE_EXPEDIA_USERNAME" required:"true" doc:"QuickConnect user, sent in the body"`
 	Password     string              `json:"password" env:"ROOMWIRE_EXPEDIA_PASSWORD" required:"true" secret:"true" doc:"QuickConnect password, sent in the body"`
 	HotelIDs     []string            `json:"hotel_ids" required:"true" doc:"Expedia hotel ids to retrieve bookings of"`
-	PollInterval connectors.Duration `json:"poll_interval" default:"30s" doc:"how often bookings are retrieved"`
+	PollInterval connectors.Duration `json:"poll_interval" default:"30s" min:"10ms" doc:"how often bookings are retrieved"`
 	connectors.CardSetting
 	// MaxUpdates is the partner's limit.
-	MaxUpdates int `json:"max_updates" default:"100" doc:"most AvailRateUpdate elements in one message"`
+	MaxUpdates int `json:"max_updates" default:"100" min:"1" max:"10000" doc:"most AvailRateUpdate elements in one message"`
 	connectors.HTTPTimeout
 	RateLimit int `json:"rate_limit" default:"10" zero:"no limit" doc:"most requests per second sent to Expedia, retries included"`
 
@@ -46,32 +46,7 @@ func (c *Config) setDefaults() {
 
 // Validate names every problem with the configuration.
 func (c Config) Validate() error {
-	var errs []string
-	if !connectors.ValidHTTPURL(c.APIURL) {
-		errs = append(errs, "api_url: must be an http(s) URL")
-	}
-	if c.Username == "" || c.Password == "" {
-		errs = append(errs, "username and password: are required")
-	}
-	if len(c.HotelIDs) == 0 {
-		errs = append(errs, "hotel_ids: at least one is required")
-	}
-	if c.PollInterval < connectors.Duration(10*time.Millisecond) {
-		errs = append(errs, "poll_interval: must be at least 10ms")
-	}
-	for _, bad := range spec.Check(&c) {
-		errs = append(errs, bad.String())
-	}
-	if c.MaxUpdates < 1 || c.MaxUpdates > 10000 {
-		errs = append(errs, "max_updates: must be between 1 and 10000")
-	}
-	if err := c.HTTP.Validate(); err != nil {
-		errs = append(errs, err.Error())
-	}
-	if len(errs) > 0 {
-		return errors.New("expedia: " + strings.Join(errs, "; "))
-	}
-	return nil
+	return connectors.ValidateConfig(Name, &c, c.HTTP.Validate())
 }
 
 func init() {

@@ -35,21 +35,23 @@ const (
 // pushes, and Roomwire its ARI pushes, by Auth: basic auth user and
 // password, or RequestorID ID and MessagePassword in the message.
 type Config struct {
-	Channel         string   `json:"channel" zero:"the instance's name" doc:"Roomwire's code of this OTA channel, put on its bookings"`
-	Auth            string   `json:"auth" default:"basic" enum:"basic,pos" doc:"how the partner authenticates: basic (HTTP basic auth) or pos (RequestorID ID and MessagePassword)"`
+	Channel string `json:"channel" zero:"the instance's name" doc:"Roomwire's code of this OTA channel, put on its bookings"`
+	Auth    string `json:"auth" default:"basic" enum:"basic,pos" doc:"how the partner authenticates: basic (HTTP basic auth) or pos (RequestorID ID and MessagePassword)"`
+	// InboundUser and InboundPassword are required: an open receiver would
+	// take bookings from anyone.
 	InboundUser     string   `json:"inbound_user" env:"ROOMWIRE_OTA_INBOUND_USER" required:"true" doc:"user (or RequestorID ID) the partner sends"`
 	InboundPassword string   `json:"inbound_password" env:"ROOMWIRE_OTA_INBOUND_PASSWORD" required:"true" secret:"true" doc:"password (or MessagePassword) the partner sends"`
 	ResStatus       []string `json:"res_status" default:"Commit=new,Book=new,Reserved=new,Modify=modify,Cancel=cancel,Cancelled=cancel" doc:"the partner's ResStatus vocabulary: Status=new|modify|cancel, comma-separated"`
 	connectors.CardSetting
 
-	ARIURL string `json:"ari_url" zero:"receive bookings only" doc:"where availability, restrictions and rates are POSTed"`
+	ARIURL string `json:"ari_url" zero:"receive bookings only" format:"url" doc:"where availability, restrictions and rates are POSTed"`
 	// ReportURL is authenticated as ARI pushes are.
-	ReportURL       string `json:"report_url" zero:"the channel takes no such reports" doc:"where no-shows of the channel's bookings are POSTed (OTA_HotelResModifyNotifRQ, ResStatus No-show)"`
+	ReportURL       string `json:"report_url" zero:"the channel takes no such reports" format:"url" doc:"where no-shows of the channel's bookings are POSTed (OTA_HotelResModifyNotifRQ, ResStatus No-show)"`
 	ARIUser         string `json:"ari_user" env:"ROOMWIRE_OTA_ARI_USER" doc:"user (or RequestorID ID) of ARI pushes"`
 	ARIPassword     string `json:"ari_password" env:"ROOMWIRE_OTA_ARI_PASSWORD" secret:"true" doc:"password (or MessagePassword) of ARI pushes"`
 	ARIAvailability string `json:"ari_availability" default:"avail" enum:"avail,invcount" doc:"availability as avail (OTA_HotelAvailNotifRQ BookingLimit) or invcount (OTA_HotelInvCountNotifRQ)"`
-	ARIOccupancy    int    `json:"ari_occupancy" zero:"left out" doc:"NumberOfGuests sent with each rate"`
-	ARIMaxItems     int    `json:"ari_max_items" default:"500" doc:"most entries in one ARI message"`
+	ARIOccupancy    int    `json:"ari_occupancy" zero:"left out" min:"0" max:"20" doc:"NumberOfGuests sent with each rate"`
+	ARIMaxItems     int    `json:"ari_max_items" default:"500" min:"1" max:"10000" doc:"most entries in one ARI message"`
 	connectors.HTTPTimeout
 	RateLimit int `json:"rate_limit" default:"20" zero:"no limit" doc:"most requests per second sent to the channel, retries included"`
 
@@ -64,40 +66,12 @@ func (c *Config) setDefaults() {
 
 // Validate names every problem with the configuration.
 func (c Config) Validate() error {
-	var errs []string
-	for _, bad := range spec.Check(&c) {
-		errs = append(errs, bad.String())
-	}
+	var channel error
 	if !canonical.ValidCode(c.Channel) {
-		errs = append(errs, "channel: must be a code of letters, digits and . _ : -")
+		channel = errors.New("channel: must be a code of letters, digits and . _ : -")
 	}
-	if c.InboundUser == "" || c.InboundPassword == "" {
-		errs = append(errs, "inbound_user and inbound_password: are required; an open receiver would take bookings from anyone")
-	}
-	if _, err := ParseVocabulary(c.ResStatus); err != nil {
-		errs = append(errs, err.Error())
-	}
-	if c.ReportURL != "" && !connectors.ValidHTTPURL(c.ReportURL) {
-		errs = append(errs, "report_url: must be an http(s) URL")
-	}
-	if c.ARIURL != "" {
-		if !connectors.ValidHTTPURL(c.ARIURL) {
-			errs = append(errs, "ari_url: must be an http(s) URL")
-		}
-	}
-	if c.ARIOccupancy < 0 || c.ARIOccupancy > canonical.MaxGuestsInRoom {
-		errs = append(errs, "ari_occupancy: must be between 0 and 20")
-	}
-	if c.ARIMaxItems < 1 || c.ARIMaxItems > 10000 {
-		errs = append(errs, "ari_max_items: must be between 1 and 10000")
-	}
-	if err := c.HTTP.Validate(); err != nil {
-		errs = append(errs, err.Error())
-	}
-	if len(errs) > 0 {
-		return errors.New("ota: " + strings.Join(errs, "; "))
-	}
-	return nil
+	_, vocabulary := ParseVocabulary(c.ResStatus)
+	return connectors.ValidateConfig(Name, &c, channel, vocabulary, c.HTTP.Validate())
 }
 
 // Translator converts OTA messages with the default vocabulary.

@@ -9,7 +9,6 @@
 package stripe
 
 import (
-	"errors"
 	"strings"
 	"time"
 
@@ -35,10 +34,10 @@ var DefaultTolerance = func() time.Duration {
 // Config configures the connector. Its tags are its configuration spec
 // (package config/spec).
 type Config struct {
-	APIURL           string              `json:"api_url" default:"https://api.stripe.com" doc:"Stripe API base URL"`
+	APIURL           string              `json:"api_url" default:"https://api.stripe.com" format:"url" doc:"Stripe API base URL"`
 	SecretKey        string              `json:"secret_key" env:"ROOMWIRE_STRIPE_SECRET_KEY" required:"true" secret:"true" doc:"secret (or restricted) API key (sk_live_... or sk_test_...)"`
 	WebhookSecret    string              `json:"webhook_secret" env:"ROOMWIRE_STRIPE_WEBHOOK_SECRET" secret:"true" doc:"signing secret of the webhook endpoint (whsec_...)"`
-	WebhookTolerance connectors.Duration `json:"webhook_tolerance" default:"300s" doc:"how far a webhook signature's timestamp may be from now"`
+	WebhookTolerance connectors.Duration `json:"webhook_tolerance" default:"300s" min:"0s" doc:"how far a webhook signature's timestamp may be from now"`
 	connectors.HTTPTimeout
 
 	// HTTP overrides the shared client's settings (tests use it for speed).
@@ -58,23 +57,7 @@ func (c *Config) setDefaults() {
 
 // Validate names every problem with the configuration.
 func (c Config) Validate() error {
-	var errs []string
-	if !connectors.ValidHTTPURL(c.APIURL) {
-		errs = append(errs, "api_url: must be an http(s) URL")
-	}
-	if c.SecretKey == "" {
-		errs = append(errs, "secret_key: is required")
-	}
-	if c.WebhookTolerance < 0 {
-		errs = append(errs, "webhook_tolerance: must not be negative")
-	}
-	if err := c.HTTP.Validate(); err != nil {
-		errs = append(errs, err.Error())
-	}
-	if len(errs) > 0 {
-		return errors.New("stripe: " + strings.Join(errs, "; "))
-	}
-	return nil
+	return connectors.ValidateConfig(Name, &c, c.HTTP.Validate())
 }
 
 func init() {

@@ -10,7 +10,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -27,11 +26,11 @@ const Name = "jsonchannel"
 // (package config/spec): each key's name, default, environment variable and
 // documentation, written once.
 type Config struct {
-	APIURL          string `json:"api_url" required:"true" doc:"the channel's API; ARI is POSTed to {api_url}/ari"`
+	APIURL          string `json:"api_url" required:"true" format:"url" doc:"the channel's API; ARI is POSTed to {api_url}/ari"`
 	InboundUser     string `json:"inbound_user" env:"ROOMWIRE_JSONCHANNEL_INBOUND_USER" required:"true" doc:"basic-auth user the channel pushes bookings with"`
 	InboundPassword string `json:"inbound_password" env:"ROOMWIRE_JSONCHANNEL_INBOUND_PASSWORD" required:"true" secret:"true" doc:"basic-auth password the channel pushes bookings with"`
 	APIKey          string `json:"api_key" env:"ROOMWIRE_JSONCHANNEL_API_KEY" required:"true" secret:"true" doc:"bearer token of Roomwire's ARI pushes"`
-	ARIMaxItems     int    `json:"ari_max_items" default:"200" doc:"most entries in one ARI message"`
+	ARIMaxItems     int    `json:"ari_max_items" default:"200" min:"1" doc:"most entries in one ARI message"`
 	connectors.HTTPTimeout
 	RateLimit int `json:"rate_limit" default:"5" zero:"no limit" doc:"most requests per second sent to the channel, retries included"`
 
@@ -39,22 +38,7 @@ type Config struct {
 }
 
 // check names what the field spec cannot say.
-func (c Config) check() error {
-	var errs []string
-	if !connectors.ValidHTTPURL(c.APIURL) {
-		errs = append(errs, "api_url: must be an http(s) URL")
-	}
-	if c.InboundUser == "" || c.InboundPassword == "" || c.APIKey == "" {
-		errs = append(errs, "inbound_user, inbound_password and api_key: are required")
-	}
-	if c.ARIMaxItems < 1 {
-		errs = append(errs, "ari_max_items: must be at least 1")
-	}
-	if len(errs) > 0 {
-		return errors.New("jsonchannel: " + strings.Join(errs, "; "))
-	}
-	return nil
-}
+func (c Config) check() error { return connectors.ValidateConfig(Name, &c) }
 
 // Translator reads the channel's bookings.
 type Translator struct{}
