@@ -56,7 +56,7 @@ type Config struct {
 // Database is the PostgreSQL the reservation store lives in.
 type Database struct {
 	URL            string `yaml:"url" default:"postgres://postgres@127.0.0.1:5432/roomwire?sslmode=disable" env:"DATABASE_URL" doc:"migrate creates the database if the user may"`
-	MaxConns       int32  `yaml:"max_conns" default:"20" env:"ROOMWIRE_DB_MAX_CONNS" doc:"connections in the pool"`
+	MaxConns       int32  `yaml:"max_conns" default:"20" min:"1" max:"1000" env:"ROOMWIRE_DB_MAX_CONNS" doc:"connections in the pool"`
 	MigrateOnStart *bool  `yaml:"migrate_on_start" default:"true" doc:"serve applies pending migrations before it starts"`
 }
 
@@ -66,9 +66,9 @@ type HTTP struct {
 	AdminKey string `yaml:"admin_key" env:"ROOMWIRE_ADMIN_KEY" secret:"true" doc:"the admin key, required by serve (16+ characters)"`
 	// MetricsKey lets Prometheus scrape without holding the admin key.
 	MetricsKey      string        `yaml:"metrics_key" env:"ROOMWIRE_METRICS_KEY" secret:"true" doc:"a key for GET /metrics only, for Prometheus (16+ characters)"`
-	MaxBodyBytes    int64         `yaml:"max_body_bytes" default:"1048576" doc:"largest request body"`
-	RequestTimeout  time.Duration `yaml:"request_timeout" default:"15s" doc:"bounds one request"`
-	ShutdownTimeout time.Duration `yaml:"shutdown_timeout" default:"30s" doc:"how long in-flight requests may take to finish on SIGTERM"`
+	MaxBodyBytes    int64         `yaml:"max_body_bytes" default:"1048576" min:"1024" max:"67108864" doc:"largest request body"`
+	RequestTimeout  time.Duration `yaml:"request_timeout" default:"15s" min:"100ms" max:"10m" doc:"bounds one request"`
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout" default:"30s" min:"1s" max:"10m" doc:"how long in-flight requests may take to finish on SIGTERM"`
 }
 
 // Kafka is the broker connection, and where the embedded broker listens
@@ -320,9 +320,6 @@ func (c *Config) Validate() error {
 	if u, err := url.Parse(c.Database.URL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 		add("database.url", "must be a postgres:// URL such as %s (env DATABASE_URL)", DefaultDatabaseURL)
 	}
-	if c.Database.MaxConns < 1 || c.Database.MaxConns > 1000 {
-		add("database.max_conns", "must be between 1 and 1000, got %d", c.Database.MaxConns)
-	}
 	if !validHostPort(c.HTTP.Addr) {
 		add("http.addr", "must be host:port such as 127.0.0.1:8080 (env ROOMWIRE_HTTP_ADDR), got %q", c.HTTP.Addr)
 	}
@@ -334,15 +331,6 @@ func (c *Config) Validate() error {
 	}
 	if c.HTTP.MetricsKey != "" && c.HTTP.MetricsKey == c.HTTP.AdminKey {
 		add("http.metrics_key", "must differ from the admin key: Prometheus should not hold the admin key")
-	}
-	if c.HTTP.MaxBodyBytes < 1024 || c.HTTP.MaxBodyBytes > 64<<20 {
-		add("http.max_body_bytes", "must be between 1024 and 67108864, got %d", c.HTTP.MaxBodyBytes)
-	}
-	if c.HTTP.RequestTimeout < 100*time.Millisecond || c.HTTP.RequestTimeout > 10*time.Minute {
-		add("http.request_timeout", "must be between 100ms and 10m, got %s", c.HTTP.RequestTimeout)
-	}
-	if c.HTTP.ShutdownTimeout < time.Second || c.HTTP.ShutdownTimeout > 10*time.Minute {
-		add("http.shutdown_timeout", "must be between 1s and 10m, got %s", c.HTTP.ShutdownTimeout)
 	}
 	for i, b := range c.Kafka.Brokers {
 		if !validHostPort(b) {
@@ -376,26 +364,8 @@ func (c *Config) Validate() error {
 	default:
 		add("log.level", "must be debug, info, warn or error, got %q", c.Log.Level)
 	}
-	if c.Backbone.Topics.Partitions < 1 || c.Backbone.Topics.Partitions > 1000 {
-		add("backbone.partitions", "must be between 1 and 1000, got %d", c.Backbone.Topics.Partitions)
-	}
-	if c.Backbone.Retry.MaxRetries < 0 || c.Backbone.Retry.MaxRetries > 100 {
-		add("backbone.retries", "must be between 0 and 100, got %d", c.Backbone.Retry.MaxRetries)
-	}
 	if c.Backbone.Retry.InitialInterval <= 0 || c.Backbone.Retry.MaxInterval < c.Backbone.Retry.InitialInterval {
 		add("backbone.retry_max", "must be at least backbone.retry_initial (%s), got %s", c.Backbone.Retry.InitialInterval, c.Backbone.Retry.MaxInterval)
-	}
-	if c.Backbone.HandlerTimeout < 100*time.Millisecond {
-		add("backbone.handler_timeout", "must be at least 100ms, got %s", c.Backbone.HandlerTimeout)
-	}
-	if c.Backbone.Breaker.ConsecutiveFailures < 1 || c.Backbone.Breaker.ConsecutiveFailures > 1000 {
-		add("backbone.breaker_failures", "must be between 1 and 1000, got %d", c.Backbone.Breaker.ConsecutiveFailures)
-	}
-	if c.Backbone.Breaker.OpenTimeout < 100*time.Millisecond {
-		add("backbone.breaker_open_for", "must be at least 100ms, got %s", c.Backbone.Breaker.OpenTimeout)
-	}
-	if c.Backbone.ParkedRetryInterval < 10*time.Millisecond {
-		add("backbone.parked_retry_interval", "must be at least 10ms, got %s", c.Backbone.ParkedRetryInterval)
 	}
 	for name := range c.Connectors {
 		if !connectorName.MatchString(name) {

@@ -127,7 +127,7 @@ func (c KafkaConfig) LogValue() slog.Value {
 // retry in lockstep. Zero MaxRetries and zero Jitter mean none (their
 // defaults, 5 and 0.2, are those of a configuration file's keys left out).
 type RetryConfig struct {
-	MaxRetries      int           `yaml:"retries" default:"5" zero:"no retries" doc:"retries of a failing handler before its message goes to the topic's dead letters"`
+	MaxRetries      int           `yaml:"retries" default:"5" zero:"no retries" min:"0" max:"100" doc:"retries of a failing handler before its message goes to the topic's dead letters"`
 	InitialInterval time.Duration `yaml:"retry_initial" default:"100ms" doc:"wait before the first retry"`
 	MaxInterval     time.Duration `yaml:"retry_max" default:"1600ms" doc:"longest wait between retries"`
 	Multiplier      float64       `yaml:"retry_multiplier" default:"2" doc:"growth of the wait after each retry"`
@@ -161,8 +161,8 @@ func (c RetryConfig) Validate() error {
 // BreakerConfig configures the circuit breaker of each partner. Permanent
 // errors do not count as failures: the partner answered.
 type BreakerConfig struct {
-	ConsecutiveFailures uint32        `yaml:"breaker_failures" default:"5" doc:"failed calls in a row that open a partner's circuit breaker"`
-	OpenTimeout         time.Duration `yaml:"breaker_open_for" default:"30s" doc:"how long an open breaker refuses calls (its messages parked meanwhile) before it lets a trial call through"`
+	ConsecutiveFailures uint32        `yaml:"breaker_failures" default:"5" min:"1" max:"1000" doc:"failed calls in a row that open a partner's circuit breaker"`
+	OpenTimeout         time.Duration `yaml:"breaker_open_for" default:"30s" min:"100ms" doc:"how long an open breaker refuses calls (its messages parked meanwhile) before it lets a trial call through"`
 	HalfOpenRequests    uint32        `yaml:"breaker_trial_calls" default:"1" doc:"trial calls that must succeed to close the breaker again"`
 }
 
@@ -189,7 +189,7 @@ func (c *RelayConfig) setDefaults() { spec.SetDefaults(c, nil) }
 // property either way.
 type TopicsConfig struct {
 	SkipCreate        bool  `yaml:"skip_topic_creation" doc:"leave creating topics to the cluster's operators"`
-	Partitions        int32 `yaml:"partitions" default:"12" doc:"partitions of each topic Roomwire creates; fixed once topics hold data"`
+	Partitions        int32 `yaml:"partitions" default:"12" min:"1" max:"1000" doc:"partitions of each topic Roomwire creates; fixed once topics hold data"`
 	ReplicationFactor int16 `yaml:"replication_factor" zero:"3 on a cluster of three or more brokers, else the brokers' default" doc:"replicas of each topic Roomwire creates"`
 	MinInsyncReplicas int   `yaml:"min_insync_replicas" zero:"2 with three replicas or more, else the brokers' default" doc:"replicas that must hold a record before its write is acknowledged"`
 }
@@ -214,9 +214,9 @@ type Config struct {
 	Breaker BreakerConfig `yaml:",inline"`
 	// ParkedMaxAge dead-letters a message whose own failures keep tripping
 	// the breaker: it would otherwise hold up its property for ever.
-	ParkedRetryInterval time.Duration `yaml:"parked_retry_interval" default:"5s" doc:"how often parked messages are tried again once the breaker lets a call through"`
+	ParkedRetryInterval time.Duration `yaml:"parked_retry_interval" default:"5s" min:"10ms" doc:"how often parked messages are tried again once the breaker lets a call through"`
 	ParkedMaxAge        time.Duration `yaml:"parked_max_age" default:"24h" doc:"how long a message may stay parked before it is dead-lettered for an operator"`
-	HandlerTimeout      time.Duration `yaml:"handler_timeout" default:"30s" doc:"bounds one attempt of a handler"`
+	HandlerTimeout      time.Duration `yaml:"handler_timeout" default:"30s" min:"100ms" doc:"bounds one attempt of a handler"`
 	Relay               RelayConfig   `yaml:"relay" doc:"the outbox relay, which publishes committed events"`
 	// DedupRetention must exceed the longest time after which a message can
 	// be redelivered (Kafka retention, replays).

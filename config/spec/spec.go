@@ -303,8 +303,9 @@ func (f Field) check(v reflect.Value) string {
 	if f.Min == "" && f.Max == "" {
 		return ""
 	}
-	lo, hi, got := bound(v, f.Min, math.MinInt64), bound(v, f.Max, math.MaxInt64), v.Int()
-	if v.Kind() < reflect.Int || v.Kind() > reflect.Int64 || (got >= lo && got <= hi) {
+	got, whole := asInt(v)
+	lo, hi := bound(v, f.Min, math.MinInt64), bound(v, f.Max, math.MaxInt64)
+	if !whole || (got >= lo && got <= hi) {
 		return ""
 	}
 	shown := fmt.Sprint(v.Interface())
@@ -320,16 +321,29 @@ func (f Field) check(v reflect.Value) string {
 	return fmt.Sprintf("must be at most %s, got %s", f.Max, shown)
 }
 
+// asInt is a whole number's (or a duration's) value.
+func asInt(v reflect.Value) (int64, bool) {
+	switch {
+	case v.Kind() >= reflect.Int && v.Kind() <= reflect.Int64:
+		return v.Int(), true
+	case v.Kind() >= reflect.Uint && v.Kind() <= reflect.Uint32:
+		return int64(v.Uint()), true
+	}
+	return 0, false
+}
+
 // bound reads a min or max tag for v's type; none is def.
 func bound(v reflect.Value, tag string, def int64) int64 {
 	if tag == "" {
 		return def
 	}
 	b := reflect.New(v.Type()).Elem()
-	if err := setValue(b, tag); err != nil || b.Kind() < reflect.Int || b.Kind() > reflect.Int64 {
+	err := setValue(b, tag)
+	n, whole := asInt(b)
+	if err != nil || !whole {
 		panic(fmt.Sprintf("spec: bound %q of a %s", tag, v.Type()))
 	}
-	return b.Int()
+	return n
 }
 
 // SetDefaults gives every setting of the struct ptr points to its default.
