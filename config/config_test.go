@@ -215,6 +215,10 @@ func TestValidationNamesEveryBadKey(t *testing.T) {
 		{"no partitions", "backbone:\n  partitions: 0\n", []string{"line 2: backbone.partitions: must be between 1 and 1000, got 0"}},
 		{"negative partitions", "backbone:\n  partitions: -3\n", []string{"backbone.partitions: must be between 1 and 1000, got -3"}},
 		{"sasl without password", "kafka:\n  sasl:\n    mechanism: PLAIN\n    user: u\n", []string{"kafka.sasl: mechanism PLAIN needs user and password"}},
+		{"notifications out of range", "notifications:\n  retention: 1m\n  webhooks:\n    timeout: 1ms\n  email: {port: 70000}\n  sms: {provider: webhook, url: \"ftp://x\"}\n",
+			[]string{"line 2: notifications.retention: must be at least 1h, got 1m0s", "line 4: notifications.webhooks.timeout: must be between 100ms and 5m, got 1ms",
+				"notifications.email.port: must be between 1 and 65535, got 70000", "notifications.sms.url: must be an http(s) URL"}},
+		{"sms without url", "notifications:\n  sms: {provider: webhook}\n", []string{"notifications.sms.url: is required with a provider"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,9 +2,7 @@ package config
 
 import (
 	"net/mail"
-	"net/url"
 	"regexp"
-	"time"
 
 	"github.com/roomwire/roomwire/connectors/notify"
 )
@@ -16,27 +14,8 @@ func validateNotifications(n notify.Config, add func(key, format string, args ..
 	if !languageCode.MatchString(n.DefaultLanguage) {
 		add("notifications.default_language", "must be a language code such as en, pt or pt-BR, got %q", n.DefaultLanguage)
 	}
-	if n.Retention < time.Hour {
-		add("notifications.retention", "must be at least 1h (it must outlast redeliveries), got %s", n.Retention)
-	}
-	w := n.Webhooks
-	if w.Timeout < 100*time.Millisecond || w.Timeout > 5*time.Minute {
-		add("notifications.webhooks.timeout", "must be between 100ms and 5m, got %s", w.Timeout)
-	}
-	if w.DisableAfterFailures < 1 {
-		add("notifications.webhooks.disable_after_failures", "must be at least 1, got %d", w.DisableAfterFailures)
-	}
-	if w.DisableAfter < 0 {
-		add("notifications.webhooks.disable_after", "must not be negative, got %s", w.DisableAfter)
-	}
-	if w.UnhealthyAfter < 100*time.Millisecond {
-		add("notifications.webhooks.unhealthy_after", "must be at least 100ms, got %s", w.UnhealthyAfter)
-	}
 	e := n.Email
 	if e.Host != "" {
-		if e.Port < 1 || e.Port > 65535 {
-			add("notifications.email.port", "must be a TCP port, got %d", e.Port)
-		}
 		if e.StartTLS == notify.StartTLSNone && e.Username != "" {
 			add("notifications.email.starttls", "none would send the password in the clear; use required with a username")
 		}
@@ -46,13 +25,8 @@ func validateNotifications(n notify.Config, add func(key, format string, args ..
 		if e.Username != "" && e.Password == "" {
 			add("notifications.email.password", "is needed with a username (env ROOMWIRE_SMTP_PASSWORD)")
 		}
-		if e.Timeout < time.Second {
-			add("notifications.email.timeout", "must be at least 1s, got %s", e.Timeout)
-		}
 	}
-	if n.SMS.Provider != "" {
-		if u, err := url.Parse(n.SMS.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			add("notifications.sms.url", "must be the provider's http(s) endpoint, got %q", n.SMS.URL)
-		}
+	if n.SMS.Provider != "" && n.SMS.URL == "" {
+		add("notifications.sms.url", "is required with a provider: the provider's http(s) endpoint")
 	}
 }

@@ -33,7 +33,7 @@ const (
 // Host is empty.
 type EmailConfig struct {
 	Host string `yaml:"host" zero:"no e-mail" doc:"the SMTP relay"`
-	Port int    `yaml:"port" default:"587"`
+	Port int    `yaml:"port" default:"587" min:"1" max:"65535"`
 	// Username and Password authenticate with AUTH PLAIN, only ever over TLS.
 	Username string `yaml:"username"`
 	Password string `yaml:"password" env:"ROOMWIRE_SMTP_PASSWORD" secret:"true"`
@@ -44,7 +44,7 @@ type EmailConfig struct {
 	InsecureSkipVerify bool           `yaml:"insecure_skip_verify"`
 	From               string         `yaml:"from" doc:"the sender, e.g. \"Lisbon Riverside <bookings@example.com>\""`
 	HeloName           string         `yaml:"helo_name" default:"roomwire" doc:"the name this host gives the relay"`
-	Timeout            time.Duration  `yaml:"timeout" default:"30s" doc:"one whole SMTP conversation"`
+	Timeout            time.Duration  `yaml:"timeout" default:"30s" min:"1s" doc:"one whole SMTP conversation"`
 }
 
 // Enabled reports whether e-mail is configured.

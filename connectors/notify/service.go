@@ -38,7 +38,7 @@ const (
 type Config struct {
 	DefaultLanguage string `yaml:"default_language" default:"en" doc:"language of e-mail for properties that set none (PUT /v1/properties/{id}/notifications)"`
 	// Retention must outlast any redelivery of an event.
-	Retention time.Duration  `yaml:"retention" default:"720h" doc:"how long webhook delivery logs and records of messages sent are kept"`
+	Retention time.Duration  `yaml:"retention" default:"720h" min:"1h" doc:"how long webhook delivery logs and records of messages sent are kept"`
 	Webhooks  WebhooksConfig `yaml:"webhooks" doc:"webhooks to integrators (POST /v1/webhooks)"`
 	Email     EmailConfig    `yaml:"email" doc:"the SMTP relay e-mail goes through"`
 	SMS       SMSConfig      `yaml:"sms" doc:"the SMS provider"`
@@ -47,12 +47,12 @@ type Config struct {
 // WebhooksConfig tunes outbound webhooks.
 type WebhooksConfig struct {
 	Targets TargetPolicy  `yaml:",inline"`
-	Timeout time.Duration `yaml:"timeout" default:"10s" doc:"one delivery attempt"`
+	Timeout time.Duration `yaml:"timeout" default:"10s" min:"100ms" max:"5m" doc:"one delivery attempt"`
 	// A subscription whose deliveries failed DisableAfterFailures times in
 	// a row, over at least DisableAfter, is disabled.
-	DisableAfterFailures int           `yaml:"disable_after_failures" default:"50" doc:"deliveries failing in a row that disable a subscription (over at least disable_after)"`
-	DisableAfter         time.Duration `yaml:"disable_after" default:"24h" doc:"a subscription is disabled only after failing this long"`
-	UnhealthyAfter       time.Duration `yaml:"unhealthy_after" default:"5m" doc:"a partner whose messages have waited this long behind its open breaker is reported as channel.unhealthy"`
+	DisableAfterFailures int           `yaml:"disable_after_failures" default:"50" min:"1" doc:"deliveries failing in a row that disable a subscription (over at least disable_after)"`
+	DisableAfter         time.Duration `yaml:"disable_after" default:"24h" min:"0s" doc:"a subscription is disabled only after failing this long"`
+	UnhealthyAfter       time.Duration `yaml:"unhealthy_after" default:"5m" min:"100ms" doc:"a partner whose messages have waited this long behind its open breaker is reported as channel.unhealthy"`
 	SubscriptionCacheTTL time.Duration `yaml:"subscription_cache_ttl" default:"1s" doc:"bounds how long another process's change of subscriptions takes to show"`
 }
 

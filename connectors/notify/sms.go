@@ -34,7 +34,7 @@ type SMSSender interface {
 // as JSON to URL with the token as a bearer credential; "" means no SMS.
 type SMSConfig struct {
 	Provider string        `yaml:"provider" enum:"webhook" zero:"no SMS" doc:"webhook POSTs {id, to, text} as JSON to url"`
-	URL      string        `yaml:"url"`
+	URL      string        `yaml:"url" format:"url" doc:"the provider's endpoint"`
 	Token    string        `yaml:"token" env:"ROOMWIRE_SMS_TOKEN" secret:"true"`
 	Timeout  time.Duration `yaml:"timeout" default:"10s" doc:"one send"`
 }
