@@ -34,45 +34,56 @@ func (s *Store) PutRates(ctx context.Context, scope Scope, propertyID string, up
 	return s.changeProperty(ctx, scope, propertyID, func(tx pgx.Tx, prop *Property) error {
 		var pr canonical.Problems
 		if checkUpdateCount(&pr, len(updates)) {
-			for i, u := range updates {
-				f := fmt.Sprintf("updates[%d]", i)
-				rp, ok := prop.ratePlan(u.RatePlan)
-				switch {
-				case !ok:
-					pr.Add(f+".rate_plan", "%q is not a rate plan of property %s", u.RatePlan, propertyID)
-				case rp.Derived != nil:
-					pr.Add(f+".rate_plan", "%s is derived from %s and follows its prices; change %s's rates, or its derivation with PUT /v1/properties/%s",
-						rp.Code, rp.Derived.Parent, rp.Derived.Parent, propertyID)
-				}
-				checkRange(&pr, f, u.From, u.To)
-				if u.Rate.Price.Currency != prop.Currency {
-					pr.Add(f+".currency", "is %q but property %s sells in %s", u.Rate.Price.Currency, propertyID, prop.Currency)
-				} else {
-					pr.Merge(f, u.Rate.Validate(prop.Currency))
-				}
-			}
+			checkRates(&pr, "updates", prop, updates)
 		}
 		if err := pr.Err(); err != nil {
 			return err
 		}
-		ari := &canonical.ARIUpdate{PropertyID: propertyID}
-		b := &pgx.Batch{}
-		set := func(plan string, from, to canonical.Date, rate canonical.Rate) {
-			queueSetRate(b, propertyID, plan, from, to, rate)
-			rp, _ := prop.ratePlan(plan)
-			ari.Rates = append(ari.Rates, canonical.RateUpdate{RatePlan: plan, RoomType: rp.RoomType, From: from, To: to, Rate: rate})
-		}
-		for _, u := range updates {
-			set(u.RatePlan, u.From, u.To, u.Rate)
-			for _, child := range prop.derivedFrom(u.RatePlan) {
-				set(child.Code, u.From, u.To, child.Derived.Apply(u.Rate))
-			}
-		}
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return err
-		}
-		return AppendEvents(ctx, tx, newEvent(ctx, canonical.EventRatesChanged, propertyID, s.now(), nil, ari))
+		return s.setRates(ctx, tx, prop, updates)
 	})
+}
+
+// checkRates adds the problems of rate updates, named field[i].
+func checkRates(pr *canonical.Problems, field string, prop *Property, updates []RateUpdate) {
+	for i, u := range updates {
+		f := fmt.Sprintf("%s[%d]", field, i)
+		rp, ok := prop.ratePlan(u.RatePlan)
+		switch {
+		case !ok:
+			pr.Add(f+".rate_plan", "%q is not a rate plan of property %s", u.RatePlan, prop.ID)
+		case rp.Derived != nil:
+			pr.Add(f+".rate_plan", "%s is derived from %s and follows its prices; change %s's rates, or its derivation with PUT /v1/properties/%s",
+				rp.Code, rp.Derived.Parent, rp.Derived.Parent, prop.ID)
+		}
+		checkRange(pr, f, u.From, u.To)
+		if u.Rate.Price.Currency != prop.Currency {
+			pr.Add(f+".currency", "is %q but property %s sells in %s", u.Rate.Price.Currency, prop.ID, prop.Currency)
+		} else {
+			pr.Merge(f, u.Rate.Validate(prop.Currency))
+		}
+	}
+}
+
+// setRates writes checked rate updates, and the derived plans' that follow
+// them, in tx and publishes the change.
+func (s *Store) setRates(ctx context.Context, tx pgx.Tx, prop *Property, updates []RateUpdate) error {
+	ari := &canonical.ARIUpdate{PropertyID: prop.ID}
+	b := &pgx.Batch{}
+	set := func(plan string, from, to canonical.Date, rate canonical.Rate) {
+		queueSetRate(b, prop.ID, plan, from, to, rate)
+		rp, _ := prop.ratePlan(plan)
+		ari.Rates = append(ari.Rates, canonical.RateUpdate{RatePlan: plan, RoomType: rp.RoomType, From: from, To: to, Rate: rate})
+	}
+	for _, u := range updates {
+		set(u.RatePlan, u.From, u.To, u.Rate)
+		for _, child := range prop.derivedFrom(u.RatePlan) {
+			set(child.Code, u.From, u.To, child.Derived.Apply(u.Rate))
+		}
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return err
+	}
+	return AppendEvents(ctx, tx, newEvent(ctx, canonical.EventRatesChanged, prop.ID, s.now(), nil, ari))
 }
 
 // queueSetRate queues the write of one rate for the nights from..to.
@@ -164,53 +175,60 @@ var weekdays = map[string]time.Weekday{"sun": time.Sunday, "mon": time.Monday, "
 // Plans derived with inherit_restrictions follow their parent's.
 func (s *Store) PutRestrictions(ctx context.Context, scope Scope, propertyID string, changes []RestrictionChange) error {
 	return s.changeProperty(ctx, scope, propertyID, func(tx pgx.Tx, prop *Property) error {
-		if err := checkRestrictionChanges(prop, changes); err != nil {
+		var pr canonical.Problems
+		if checkUpdateCount(&pr, len(changes)) {
+			checkRestrictions(&pr, "updates", prop, changes)
+		}
+		if err := pr.Err(); err != nil {
 			return err
 		}
-		b := &pgx.Batch{}
-		for _, c := range changes {
-			plans, nights := restrictionTargets(prop, c)
-			if len(plans) == 0 || len(nights) == 0 {
-				continue
-			}
-			u := c.RestrictionsUpdate
-			b.Queue(`INSERT INTO restrictions AS r (property_id, rate_plan, night, stop_sell, closed_to_arrival, closed_to_departure, min_stay, min_stay_through, max_stay)
-				SELECT $1, p, n, coalesce($4, false), coalesce($5, false), coalesce($6, false), coalesce($7, 0), coalesce($8, 0), coalesce($9, 0)
-				FROM unnest($2::text[]) p CROSS JOIN unnest($3::date[]) n
-				ON CONFLICT (property_id, rate_plan, night) DO UPDATE SET
-					stop_sell = coalesce($4, r.stop_sell), closed_to_arrival = coalesce($5, r.closed_to_arrival),
-					closed_to_departure = coalesce($6, r.closed_to_departure), min_stay = coalesce($7, r.min_stay),
-					min_stay_through = coalesce($8, r.min_stay_through), max_stay = coalesce($9, r.max_stay)
-				RETURNING rate_plan, night, stop_sell, closed_to_arrival, closed_to_departure, min_stay, min_stay_through, max_stay`,
-				propertyID, plans, nights, u.StopSell, u.ClosedToArrival, u.ClosedToDeparture, u.MinStay, u.MinStayThrough, u.MaxStay)
-		}
-		br := tx.SendBatch(ctx, b)
-		state := map[string]map[canonical.Date]canonical.Restrictions{}
-		for i := 0; i < b.Len(); i++ {
-			rows, _ := br.Query()
-			if err := scanRestrictions(rows, state); err != nil {
-				br.Close()
-				return err
-			}
-		}
-		if err := br.Close(); err != nil {
-			return err
-		}
-		ari := &canonical.ARIUpdate{PropertyID: propertyID, Restrictions: restrictionRuns(prop, state)}
-		if len(ari.Restrictions) == 0 {
-			return nil
-		}
-		return AppendEvents(ctx, tx, newEvent(ctx, canonical.EventRestrictionsChanged, propertyID, s.now(), nil, ari))
+		return s.setRestrictions(ctx, tx, prop, changes)
 	})
 }
 
-func checkRestrictionChanges(prop *Property, changes []RestrictionChange) error {
-	var pr canonical.Problems
-	if !checkUpdateCount(&pr, len(changes)) {
-		return pr.Err()
+// setRestrictions writes checked restriction changes in tx and publishes
+// each changed plan's whole restrictions for those nights.
+func (s *Store) setRestrictions(ctx context.Context, tx pgx.Tx, prop *Property, changes []RestrictionChange) error {
+	b := &pgx.Batch{}
+	for _, c := range changes {
+		plans, nights := restrictionTargets(prop, c)
+		if len(plans) == 0 || len(nights) == 0 {
+			continue
+		}
+		u := c.RestrictionsUpdate
+		b.Queue(`INSERT INTO restrictions AS r (property_id, rate_plan, night, stop_sell, closed_to_arrival, closed_to_departure, min_stay, min_stay_through, max_stay)
+			SELECT $1, p, n, coalesce($4, false), coalesce($5, false), coalesce($6, false), coalesce($7, 0), coalesce($8, 0), coalesce($9, 0)
+			FROM unnest($2::text[]) p CROSS JOIN unnest($3::date[]) n
+			ON CONFLICT (property_id, rate_plan, night) DO UPDATE SET
+				stop_sell = coalesce($4, r.stop_sell), closed_to_arrival = coalesce($5, r.closed_to_arrival),
+				closed_to_departure = coalesce($6, r.closed_to_departure), min_stay = coalesce($7, r.min_stay),
+				min_stay_through = coalesce($8, r.min_stay_through), max_stay = coalesce($9, r.max_stay)
+			RETURNING rate_plan, night, stop_sell, closed_to_arrival, closed_to_departure, min_stay, min_stay_through, max_stay`,
+			prop.ID, plans, nights, u.StopSell, u.ClosedToArrival, u.ClosedToDeparture, u.MinStay, u.MinStayThrough, u.MaxStay)
 	}
+	br := tx.SendBatch(ctx, b)
+	state := map[string]map[canonical.Date]canonical.Restrictions{}
+	for i := 0; i < b.Len(); i++ {
+		rows, _ := br.Query()
+		if err := scanRestrictions(rows, state); err != nil {
+			br.Close()
+			return err
+		}
+	}
+	if err := br.Close(); err != nil {
+		return err
+	}
+	ari := &canonical.ARIUpdate{PropertyID: prop.ID, Restrictions: restrictionRuns(prop, state)}
+	if len(ari.Restrictions) == 0 {
+		return nil
+	}
+	return AppendEvents(ctx, tx, newEvent(ctx, canonical.EventRestrictionsChanged, prop.ID, s.now(), nil, ari))
+}
+
+// checkRestrictions adds the problems of restriction changes, named field[i].
+func checkRestrictions(pr *canonical.Problems, field string, prop *Property, changes []RestrictionChange) {
 	for i, c := range changes {
-		f := fmt.Sprintf("updates[%d]", i)
+		f := fmt.Sprintf("%s[%d]", field, i)
 		if _, ok := prop.roomType(c.RoomType); !ok {
 			pr.Add(f+".room_type", "%q is not a room type of property %s", c.RoomType, prop.ID)
 		}
@@ -226,7 +244,7 @@ func checkRestrictionChanges(prop *Property, changes []RestrictionChange) error 
 					rp.Code, rp.Derived.Parent, rp.Derived.Parent, prop.ID)
 			}
 		}
-		checkRange(&pr, f, c.From, c.To)
+		checkRange(pr, f, c.From, c.To)
 		for j, d := range c.Days {
 			if _, ok := weekdays[strings.ToLower(d)]; !ok {
 				pr.Add(fmt.Sprintf("%s.days[%d]", f, j), "%q is not a weekday: mon, tue, wed, thu, fri, sat or sun", truncateString(d, 10))
@@ -241,7 +259,6 @@ func checkRestrictionChanges(prop *Property, changes []RestrictionChange) error 
 			}
 		}
 	}
-	return pr.Err()
 }
 
 // restrictionTargets returns the plans a change sets (with the plans that
@@ -536,4 +553,58 @@ func (s *Store) readNights(ctx context.Context, scope Scope, propertyID string, 
 		return nil, err
 	}
 	return s.catalog.get(ctx, s.pool, propertyID)
+}
+
+// ApplyPartnerARI writes the availability, rates and restrictions a partner
+// sent for a property, all in one transaction, and publishes each kind's
+// change as PutInventory, PutRates and PutRestrictions do. A partner's
+// availability is what is left to sell, while the store keeps what may be
+// sold in all: each night's units already sold are added to it in the
+// statement that writes it, so a booking committed meanwhile is not lost.
+// A restriction naming a rate plan alone applies to that plan's room type;
+// one that sets nothing is skipped. Unlike the API's calls, there is no
+// bound on the number of entries: a partner's message is bounded by its size.
+func (s *Store) ApplyPartnerARI(ctx context.Context, u canonical.ARIUpdate) error {
+	return s.changeProperty(ctx, AllProperties, u.PropertyID, func(tx pgx.Tx, prop *Property) error {
+		var inv []InventoryUpdate
+		for _, a := range u.Availability {
+			inv = append(inv, InventoryUpdate{RoomType: a.RoomType, From: a.From, To: a.To, Units: max(a.Available, 0)})
+		}
+		var rates []RateUpdate
+		for _, r := range u.Rates {
+			rates = append(rates, RateUpdate{RatePlan: r.RatePlan, From: r.From, To: r.To, Rate: r.Rate})
+		}
+		var restr []RestrictionChange
+		for _, r := range u.Restrictions {
+			if r.RoomType == "" && r.RatePlan != "" {
+				if rp, ok := prop.ratePlan(r.RatePlan); ok {
+					r.RoomType = rp.RoomType
+				}
+			}
+			if !r.SetsNothing() {
+				restr = append(restr, RestrictionChange{RestrictionsUpdate: r})
+			}
+		}
+		var pr canonical.Problems
+		checkInventory(&pr, "availability", prop, inv)
+		checkRates(&pr, "rates", prop, rates)
+		checkRestrictions(&pr, "restrictions", prop, restr)
+		if err := pr.Err(); err != nil {
+			return err
+		}
+		if len(inv) > 0 {
+			if err := s.setInventory(ctx, tx, prop.ID, inv, true); err != nil {
+				return err
+			}
+		}
+		if len(rates) > 0 {
+			if err := s.setRates(ctx, tx, prop, rates); err != nil {
+				return err
+			}
+		}
+		if len(restr) > 0 {
+			return s.setRestrictions(ctx, tx, prop, restr)
+		}
+		return nil
+	})
 }

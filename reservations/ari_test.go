@@ -306,3 +306,63 @@ func mustJSON(v any) string {
 	}
 	return string(b)
 }
+
+func TestPartnerARICountsUnitsSoldAndIsOneTransaction(t *testing.T) {
+	s := newStore(t, 5)
+	ctx := context.Background()
+	if _, err := s.Create(ctx, reservations.AllProperties, reservations.CreateRequest{Reservation: booking("")}); err != nil {
+		t.Fatal(err)
+	}
+	// The partner says 3 are left on the nights Roomwire sold one of (10th
+	// and 11th) and the night after: 4 may be sold in all on the first two.
+	err := s.ApplyPartnerARI(ctx, canonical.ARIUpdate{PropertyID: "LIS",
+		Availability: []canonical.AvailabilityUpdate{{RoomType: "DBL", From: date("2027-04-10"), To: date("2027-04-12"), Available: 3}},
+		Rates:        []canonical.RateUpdate{{RatePlan: "FLEX", From: date("2027-04-10"), To: date("2027-04-12"), Rate: canonical.Rate{Price: canonical.NewMoney(15000, "EUR")}}},
+		// A partner may name the rate plan alone.
+		Restrictions: []canonical.RestrictionsUpdate{{RatePlan: "FLEX", From: date("2027-04-12"), To: date("2027-04-12"), StopSell: yes()}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ARISnapshot(ctx, reservations.AllProperties, "LIS", reservations.ARIQuery{
+		Availability: []reservations.ARIRange{{RoomType: "DBL", From: date("2027-04-10"), To: date("2027-04-12")}},
+		Restrictions: []reservations.ARIRange{{RatePlan: "FLEX", From: date("2027-04-10"), To: date("2027-04-12")}},
+		Rates:        []reservations.ARIRange{{RatePlan: "FLEX", From: date("2027-04-12"), To: date("2027-04-12")}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Availability) != 3 {
+		t.Fatalf("availability = %+v", got.Availability)
+	}
+	for _, n := range got.Availability {
+		if n.Available != 3 {
+			t.Errorf("%s: %d left, want the partner's 3", n.Night, n.Available)
+		}
+	}
+	if got := unitsSold(t, s, "DBL", "2027-04-10"); got != 1 {
+		t.Fatalf("units sold = %d", got)
+	}
+	if len(got.Restrictions) != 1 || !got.Restrictions[0].StopSell || got.Restrictions[0].RoomType != "DBL" {
+		t.Fatalf("restrictions = %+v", got.Restrictions)
+	}
+	if len(got.Rates) != 1 || got.Rates[0].Rate.Price.Minor != 15000 || got.Rates[0].Night != date("2027-04-12") {
+		t.Fatalf("rates = %+v", got.Rates)
+	}
+
+	// One bad entry refuses the whole message, naming it: nothing is half-applied.
+	err = s.ApplyPartnerARI(ctx, canonical.ARIUpdate{PropertyID: "LIS",
+		Availability: []canonical.AvailabilityUpdate{{RoomType: "DBL", From: date("2027-04-10"), To: date("2027-04-10"), Available: 0}},
+		Rates:        []canonical.RateUpdate{{RatePlan: "NOPE", From: date("2027-04-10"), To: date("2027-04-10"), Rate: canonical.Rate{Price: canonical.NewMoney(1, "EUR")}}},
+	})
+	var v canonical.ValidationError
+	if !errors.As(err, &v) || v[0].Field != "rates[0].rate_plan" {
+		t.Fatalf("bad rate plan: %v", err)
+	}
+	if got := availableOn(t, s, "DBL", "2027-04-10", "2027-04-11"); got != 3 {
+		t.Fatalf("available after a refused message = %d, want 3", got)
+	}
+	if _, err := s.ARISnapshot(ctx, reservations.AllProperties, "NOPE", reservations.ARIQuery{}); !errors.Is(err, reservations.ErrNotFound) {
+		t.Fatalf("snapshot of an unknown property: %v", err)
+	}
+}

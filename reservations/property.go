@@ -323,36 +323,53 @@ func (s *Store) PutInventory(ctx context.Context, scope Scope, propertyID string
 	return s.changeProperty(ctx, scope, propertyID, func(tx pgx.Tx, prop *Property) error {
 		var pr canonical.Problems
 		if checkUpdateCount(&pr, len(updates)) {
-			for i, u := range updates {
-				f := fmt.Sprintf("updates[%d]", i)
-				if _, ok := prop.roomType(u.RoomType); !ok {
-					pr.Add(f+".room_type", "%q is not a room type of property %s", u.RoomType, propertyID)
-				}
-				checkRange(&pr, f, u.From, u.To)
-				if u.Units < 0 || u.Units > MaxUnits {
-					pr.Add(f+".units", "must be between 0 and %d", MaxUnits)
-				}
-			}
+			checkInventory(&pr, "updates", prop, updates)
 		}
 		if err := pr.Err(); err != nil {
 			return err
 		}
-		var nights []nightAvailability
-		for _, u := range updates {
-			rows, _ := tx.Query(ctx, `
-				INSERT INTO inventory (property_id, room_type, night, units_sellable)
-				SELECT $1, $2, d::date, $5 FROM generate_series($3::date, $4::date, interval '1 day') d
-				ON CONFLICT (property_id, room_type, night) DO UPDATE SET units_sellable = $5
-				RETURNING room_type, night, units_sellable - units_sold`,
-				propertyID, u.RoomType, u.From.Time(), u.To.Time(), u.Units)
-			got, err := pgx.CollectRows(rows, scanNightAvailability)
-			if err != nil {
-				return err
-			}
-			nights = append(nights, got...)
-		}
-		return AppendEvents(ctx, tx, availabilityEvent(ctx, propertyID, s.now(), nights)...)
+		return s.setInventory(ctx, tx, propertyID, updates, false)
 	})
+}
+
+// checkInventory adds the problems of inventory updates, named field[i].
+func checkInventory(pr *canonical.Problems, field string, prop *Property, updates []InventoryUpdate) {
+	for i, u := range updates {
+		f := fmt.Sprintf("%s[%d]", field, i)
+		if _, ok := prop.roomType(u.RoomType); !ok {
+			pr.Add(f+".room_type", "%q is not a room type of property %s", u.RoomType, prop.ID)
+		}
+		checkRange(pr, f, u.From, u.To)
+		if u.Units < 0 || u.Units > MaxUnits {
+			pr.Add(f+".units", "must be between 0 and %d", MaxUnits)
+		}
+	}
+}
+
+// setInventory writes checked inventory updates in tx and publishes the new
+// availability. With unsold, Units is what is left to sell, and each night's
+// units already sold are added to it in the statement that writes it, so a
+// booking committing meanwhile is counted.
+func (s *Store) setInventory(ctx context.Context, tx pgx.Tx, propertyID string, updates []InventoryUpdate, unsold bool) error {
+	set := "$5"
+	if unsold {
+		set = "$5 + inventory.units_sold"
+	}
+	var nights []nightAvailability
+	for _, u := range updates {
+		rows, _ := tx.Query(ctx, `
+			INSERT INTO inventory (property_id, room_type, night, units_sellable)
+			SELECT $1, $2, d::date, $5 FROM generate_series($3::date, $4::date, interval '1 day') d
+			ON CONFLICT (property_id, room_type, night) DO UPDATE SET units_sellable = `+set+`
+			RETURNING room_type, night, units_sellable - units_sold`,
+			propertyID, u.RoomType, u.From.Time(), u.To.Time(), u.Units)
+		got, err := pgx.CollectRows(rows, scanNightAvailability)
+		if err != nil {
+			return err
+		}
+		nights = append(nights, got...)
+	}
+	return AppendEvents(ctx, tx, availabilityEvent(ctx, propertyID, s.now(), nights)...)
 }
 
 // Offer is one room type and rate plan bookable for a stay.

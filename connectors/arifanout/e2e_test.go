@@ -159,7 +159,7 @@ func newStack(t testing.TB) *stack {
 	// Outbound: the fan-out, one consumer per channel.
 	s.fanout = arifanout.New(arifanout.Config{Rules: func(ctx context.Context, channel, property string) (canonical.ChannelRules, error) {
 		return store.ChannelRules(ctx, reservations.AllProperties, property, channel)
-	}}, pool, res.Mappings, logger)
+	}}, store, res.Mappings, logger)
 	for _, p := range []connectors.ARIPusher{otaConn, s.bdc, expConn} {
 		if err := s.fanout.AddChannel(p); err != nil {
 			t.Fatal(err)
@@ -368,7 +368,7 @@ func TestResync(t *testing.T) {
 	defer srv.Close()
 	conn, _ := expedia.New(expedia.Config{APIURL: srv.URL, Username: "roomwire", Password: secret, HotelIDs: []string{c[0]}, HTTP: fastHTTP}, res)
 	defer conn.Close()
-	u, err := arifanout.Resync(ctx, pool, res.Mappings, nil, conn, "LIS", date("2027-04-09"), date("2027-04-12"))
+	u, err := arifanout.Resync(ctx, store, res.Mappings, nil, conn, "LIS", date("2027-04-09"), date("2027-04-12"))
 	if err != nil {
 		t.Fatal(err)
 	}

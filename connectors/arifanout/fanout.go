@@ -29,10 +29,10 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/roomwire/roomwire/canonical"
 	"github.com/roomwire/roomwire/connectors"
+	"github.com/roomwire/roomwire/reservations"
 	"github.com/roomwire/roomwire/router"
 )
 
@@ -68,7 +68,7 @@ func ConsumerName(channel string) string { return "ari." + channel }
 // Fanout pushes ARI to channels.
 type Fanout struct {
 	cfg      Config
-	pool     *pgxpool.Pool
+	store    *reservations.Store
 	mappings *connectors.Mappings
 	logger   *slog.Logger
 
@@ -100,14 +100,14 @@ type Stats struct {
 	LastErr   string    `json:"last_error,omitempty"`
 }
 
-// New returns a fan-out over the database of pool (migrated), mapping codes
-// with mappings.
-func New(cfg Config, pool *pgxpool.Pool, mappings *connectors.Mappings, logger *slog.Logger) *Fanout {
+// New returns a fan-out reading the reservation store, mapping codes with
+// mappings.
+func New(cfg Config, store *reservations.Store, mappings *connectors.Mappings, logger *slog.Logger) *Fanout {
 	cfg.setDefaults()
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Fanout{cfg: cfg, pool: pool, mappings: mappings, logger: logger.With("component", "ari-fanout"),
+	return &Fanout{cfg: cfg, store: store, mappings: mappings, logger: logger.With("component", "ari-fanout"),
 		channels: map[string]*channel{}}
 }
 
@@ -224,33 +224,35 @@ func (f *Fanout) Deliver(ctx context.Context, name string, e canonical.Event) er
 // store's availability, restrictions and rates as they are now (later
 // changes included, which is what coalesces a burst).
 func (f *Fanout) current(ctx context.Context, u canonical.ARIUpdate) ([]pendingRow, error) {
-	var rows []pendingRow
 	span := func(kind string, from, to canonical.Date) error {
 		if to.Before(from) || from.DaysUntil(to) >= f.cfg.MaxNights {
 			return router.Permanentf("arifanout: %s of %s from %s to %s: not a range of at most %d nights", kind, u.PropertyID, from, to, f.cfg.MaxNights)
 		}
 		return nil
 	}
-	var scope snapshotScope
+	var q reservations.ARIQuery
 	for _, a := range u.Availability {
 		if err := span("availability", a.From, a.To); err != nil {
 			return nil, err
 		}
-		scope.add(&scope.availability, a.RoomType, "", a.From, a.To)
+		q.Availability = append(q.Availability, reservations.ARIRange{RoomType: a.RoomType, From: a.From, To: a.To})
 	}
 	for _, r := range u.Rates {
 		if err := span("rates", r.From, r.To); err != nil {
 			return nil, err
 		}
-		scope.add(&scope.rates, r.RoomType, r.RatePlan, r.From, r.To)
+		q.Rates = append(q.Rates, reservations.ARIRange{RoomType: r.RoomType, RatePlan: r.RatePlan, From: r.From, To: r.To})
 	}
 	for _, r := range u.Restrictions {
 		if err := span("restrictions", r.From, r.To); err != nil {
 			return nil, err
 		}
-		scope.add(&scope.restrictions, r.RoomType, r.RatePlan, r.From, r.To)
+		q.Restrictions = append(q.Restrictions, reservations.ARIRange{RoomType: r.RoomType, RatePlan: r.RatePlan, From: r.From, To: r.To})
 	}
-	rows, err := snapshot(ctx, f.pool, u.PropertyID, scope)
+	rows, err := snapshot(ctx, f.store, u.PropertyID, q)
+	if errors.Is(err, reservations.ErrNotFound) {
+		return nil, nil // no such property any more: nothing to tell
+	}
 	if err != nil {
 		return nil, fmt.Errorf("arifanout: current values of %s: %w", u.PropertyID, err) // retryable: the store
 	}

@@ -5,11 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
-	"github.com/jackc/pgx/v5"
-
 	"github.com/roomwire/roomwire/canonical"
 	"github.com/roomwire/roomwire/connectors"
 	"github.com/roomwire/roomwire/reservations"
@@ -108,7 +105,7 @@ func (a *Applier) apply(ctx context.Context, e *Envelope) (*canonical.Reservatio
 		if err := set.MapARI(&u); err != nil {
 			return nil, err
 		}
-		if err := a.applyARI(ctx, &u); err != nil {
+		if err := a.store.ApplyPartnerARI(ctx, u); err != nil {
 			return nil, classifyStoreError(fmt.Errorf("apply %s ARI for %s: %w", e.Connector, u.PropertyID, err))
 		}
 		log.InfoContext(ctx, "applied ARI update", "property", u.PropertyID,
@@ -158,90 +155,4 @@ func classifyStoreError(err error) error {
 		return connectors.Permanent(err)
 	}
 	return err // validation errors are permanent by ClassOf; others retryable
-}
-
-// applyARI writes availability, rates and restrictions. A partner's availability is what is
-// left to sell; the store keeps what may be sold in all, so the units Roomwire
-// has already sold each night are added back.
-func (a *Applier) applyARI(ctx context.Context, u *canonical.ARIUpdate) error {
-	var inv []reservations.InventoryUpdate
-	for _, av := range u.Availability {
-		sold, err := a.unitsSold(ctx, u.PropertyID, av.RoomType, av.From, av.To)
-		if err != nil {
-			return err
-		}
-		for _, night := range canonical.Nights(av.From, av.To.AddDays(1)) {
-			units := max(av.Available, 0) + sold[night]
-			if k := len(inv) - 1; k >= 0 && inv[k].RoomType == av.RoomType && inv[k].Units == units && inv[k].To.AddDays(1) == night {
-				inv[k].To = night
-				continue
-			}
-			inv = append(inv, reservations.InventoryUpdate{RoomType: av.RoomType, From: night, To: night, Units: units})
-		}
-	}
-	for len(inv) > 0 {
-		n := min(len(inv), reservations.MaxUpdates)
-		if err := a.store.PutInventory(ctx, reservations.AllProperties, u.PropertyID, inv[:n]); err != nil {
-			return err
-		}
-		inv = inv[n:]
-	}
-	var rates []reservations.RateUpdate
-	for _, r := range u.Rates {
-		rates = append(rates, reservations.RateUpdate{RatePlan: r.RatePlan, From: r.From, To: r.To, Rate: r.Rate})
-	}
-	for len(rates) > 0 {
-		n := min(len(rates), reservations.MaxUpdates)
-		if err := a.store.PutRates(ctx, reservations.AllProperties, u.PropertyID, rates[:n]); err != nil {
-			return err
-		}
-		rates = rates[n:]
-	}
-	var restr []reservations.RestrictionChange
-	var prop *reservations.Property
-	for _, r := range u.Restrictions {
-		if r.RoomType == "" && r.RatePlan != "" {
-			// A partner may name the rate plan alone; the store wants its room type too.
-			if prop == nil {
-				var err error
-				if prop, err = a.store.GetProperty(ctx, reservations.AllProperties, u.PropertyID); err != nil {
-					return err
-				}
-			}
-			for _, rp := range prop.RatePlans {
-				if rp.Code == r.RatePlan {
-					r.RoomType = rp.RoomType
-				}
-			}
-		}
-		if !r.SetsNothing() {
-			restr = append(restr, reservations.RestrictionChange{RestrictionsUpdate: r})
-		}
-	}
-	for len(restr) > 0 {
-		n := min(len(restr), reservations.MaxUpdates)
-		if err := a.store.PutRestrictions(ctx, reservations.AllProperties, u.PropertyID, restr[:n]); err != nil {
-			return err
-		}
-		restr = restr[n:]
-	}
-	return nil
-}
-
-// unitsSold reads the units sold per night. The store has no call for it
-// yet, so this reads its inventory table directly.
-func (a *Applier) unitsSold(ctx context.Context, property, roomType string, from, to canonical.Date) (map[canonical.Date]int, error) {
-	if from.DaysUntil(to) > reservations.MaxUpdateNights || to.Before(from) {
-		return nil, connectors.Permanent(fmt.Errorf("availability of %s from %s to %s: not a range of at most %d nights", roomType, from, to, reservations.MaxUpdateNights))
-	}
-	rows, _ := a.store.Pool().Query(ctx, `SELECT night, units_sold FROM inventory
-		WHERE property_id = $1 AND room_type = $2 AND night BETWEEN $3 AND $4`, property, roomType, from.Time(), to.Time())
-	out := map[canonical.Date]int{}
-	var night time.Time
-	var sold int
-	_, err := pgx.ForEachRow(rows, []any{&night, &sold}, func() error {
-		out[canonical.DateOf(night)] = sold
-		return nil
-	})
-	return out, err
 }

@@ -180,7 +180,7 @@ func (h *Hub) startConnectors(ctx context.Context) error {
 	h.Resources.Bookings = h.store
 	h.fanout = arifanout.New(arifanout.Config{Rules: func(ctx context.Context, channel, property string) (canonical.ChannelRules, error) {
 		return h.store.ChannelRules(ctx, reservations.AllProperties, property, channel)
-	}}, h.Pool, h.Resources.Mappings, h.logger)
+	}}, h.store, h.Resources.Mappings, h.logger)
 	applier := inbound.NewApplier(h.store, h.Resources.Mappings, h.Resources.Links, h.logger)
 	names := make([]string, 0, len(h.cfg.Connectors))
 	for name := range h.cfg.Connectors {

@@ -53,6 +53,7 @@ func (r Repair) Resync(ctx context.Context, channels map[string]map[string]any, 
 	}
 	sort.Strings(names)
 	var errs []error
+	store := reservations.New(r.Pool)
 	for _, name := range names {
 		inst, err := connectors.Build(name, channels[name], res)
 		if err != nil {
@@ -66,12 +67,12 @@ func (r Repair) Resync(ctx context.Context, channels map[string]map[string]any, 
 			continue
 		}
 		start := time.Now()
-		rules, err := reservations.New(r.Pool).ChannelRules(ctx, reservations.AllProperties, property, name)
+		rules, err := store.ChannelRules(ctx, reservations.AllProperties, property, name)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
 			continue
 		}
-		u, err := arifanout.Resync(ctx, r.Pool, res.Mappings, rules, p, property, first, last)
+		u, err := arifanout.Resync(ctx, store, res.Mappings, rules, p, property, first, last)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
 			continue

@@ -1,0 +1,168 @@
+package reservations
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/roomwire/roomwire/canonical"
+)
+
+// ARIRange names the nights From..To (inclusive) of a room type or a rate
+// plan. An empty code means every one.
+type ARIRange struct {
+	RoomType, RatePlan string
+	From, To           canonical.Date
+}
+
+// ARIQuery is what to read of a property's ARI: the availability of room
+// types, and the restrictions and rates of room types or rate plans.
+type ARIQuery struct {
+	Availability, Restrictions, Rates []ARIRange
+}
+
+// NightlyARI is a property's availability, restrictions and rates, one entry
+// per night (and room type, or rate plan), in no particular order.
+type NightlyARI struct {
+	Availability []NightAvailable
+	Restrictions []NightRestrictions
+	Rates        []NightRate
+}
+
+// NightAvailable is what a room type has left to sell on one night.
+type NightAvailable struct {
+	RoomType  string
+	Night     canonical.Date
+	Available int
+}
+
+// NightRestrictions are a rate plan's restrictions on one night, all of them.
+type NightRestrictions struct {
+	RoomType, RatePlan string
+	Night              canonical.Date
+	canonical.Restrictions
+}
+
+// NightRate is a rate plan's price on one night.
+type NightRate struct {
+	RoomType, RatePlan string
+	Night              canonical.Date
+	Rate               canonical.Rate
+}
+
+// ARISnapshot reads what q asks of a property as it stands now: the units
+// left per room type and night (sellable less sold, never below zero, every
+// night listed), and the restrictions and rates of the nights that have
+// them. A property outside scope, or unknown, is ErrNotFound.
+func (s *Store) ARISnapshot(ctx context.Context, scope Scope, propertyID string, q ARIQuery) (*NightlyARI, error) {
+	if !scope.Allows(propertyID) {
+		return nil, notFound("property", propertyID)
+	}
+	if _, err := s.catalog.get(ctx, s.pool, propertyID); err != nil {
+		return nil, err
+	}
+	out := &NightlyARI{}
+	if len(q.Availability) > 0 {
+		from, to, codes := spanOf(q.Availability, func(r ARIRange) string { return r.RoomType })
+		rows, _ := s.pool.Query(ctx, `
+			SELECT rt.code, d::date, greatest(coalesce(i.units_sellable, rt.units) - coalesce(i.units_sold, 0), 0)
+			FROM room_types rt
+			CROSS JOIN generate_series($2::date, $3::date, interval '1 day') d
+			LEFT JOIN inventory i ON i.property_id = rt.property_id AND i.room_type = rt.code AND i.night = d::date
+			WHERE rt.property_id = $1 AND ($4::text[] IS NULL OR rt.code = ANY($4))`, propertyID, from.Time(), to.Time(), codes)
+		var n NightAvailable
+		var night time.Time
+		if _, err := pgx.ForEachRow(rows, []any{&n.RoomType, &night, &n.Available}, func() error {
+			n.Night = canonical.DateOf(night)
+			if covered(q.Availability, n.RoomType, "", n.Night) {
+				out.Availability = append(out.Availability, n)
+			}
+			return nil
+		}); err != nil {
+			return nil, fmt.Errorf("availability of %s: %w", propertyID, err)
+		}
+	}
+	if len(q.Restrictions) > 0 {
+		from, to, plans := spanOf(q.Restrictions, func(r ARIRange) string { return r.RatePlan })
+		rows, _ := s.pool.Query(ctx, `
+			SELECT rp.room_type, x.rate_plan, x.night, x.stop_sell, x.closed_to_arrival, x.closed_to_departure, x.min_stay, x.min_stay_through, x.max_stay
+			FROM restrictions x JOIN rate_plans rp ON rp.property_id = x.property_id AND rp.code = x.rate_plan
+			WHERE x.property_id = $1 AND x.night BETWEEN $2 AND $3 AND ($4::text[] IS NULL OR x.rate_plan = ANY($4))`,
+			propertyID, from.Time(), to.Time(), plans)
+		var n NightRestrictions
+		var night time.Time
+		if _, err := pgx.ForEachRow(rows, []any{&n.RoomType, &n.RatePlan, &night, &n.StopSell, &n.ClosedToArrival, &n.ClosedToDeparture,
+			&n.MinStay, &n.MinStayThrough, &n.MaxStay}, func() error {
+			n.Night = canonical.DateOf(night)
+			if covered(q.Restrictions, n.RoomType, n.RatePlan, n.Night) {
+				out.Restrictions = append(out.Restrictions, n)
+			}
+			return nil
+		}); err != nil {
+			return nil, fmt.Errorf("restrictions of %s: %w", propertyID, err)
+		}
+	}
+	if len(q.Rates) > 0 {
+		from, to, plans := spanOf(q.Rates, func(r ARIRange) string { return r.RatePlan })
+		rows, _ := s.pool.Query(ctx, `
+			SELECT rp.room_type, r.rate_plan, r.night, r.amount, r.currency, r.rate
+			FROM rates r JOIN rate_plans rp ON rp.property_id = r.property_id AND rp.code = r.rate_plan
+			WHERE r.property_id = $1 AND r.night BETWEEN $2 AND $3 AND ($4::text[] IS NULL OR r.rate_plan = ANY($4))`,
+			propertyID, from.Time(), to.Time(), plans)
+		var n NightRate
+		var night time.Time
+		var amount int64
+		var currency string
+		var detail []byte
+		if _, err := pgx.ForEachRow(rows, []any{&n.RoomType, &n.RatePlan, &night, &amount, &currency, &detail}, func() error {
+			var err error
+			if n.Rate, err = rateOf(amount, currency, detail); err != nil {
+				return err
+			}
+			n.Night = canonical.DateOf(night)
+			if covered(q.Rates, n.RoomType, n.RatePlan, n.Night) {
+				out.Rates = append(out.Rates, n)
+			}
+			return nil
+		}); err != nil {
+			return nil, fmt.Errorf("rates of %s: %w", propertyID, err)
+		}
+	}
+	return out, nil
+}
+
+// spanOf returns the nights the ranges cover together, and the codes they
+// name (nil when a range names none, meaning all).
+func spanOf(ranges []ARIRange, code func(ARIRange) string) (from, to canonical.Date, codes []string) {
+	all := false
+	for i, r := range ranges {
+		if i == 0 || r.From.Before(from) {
+			from = r.From
+		}
+		if i == 0 || to.Before(r.To) {
+			to = r.To
+		}
+		if c := code(r); c == "" {
+			all = true
+		} else {
+			codes = append(codes, c)
+		}
+	}
+	if all {
+		codes = nil
+	}
+	return from, to, codes
+}
+
+// covered reports whether some range covers a room type's (or rate plan's) night.
+func covered(ranges []ARIRange, roomType, ratePlan string, night canonical.Date) bool {
+	for _, r := range ranges {
+		if (r.RoomType == "" || r.RoomType == roomType) && (r.RatePlan == "" || r.RatePlan == ratePlan) &&
+			!night.Before(r.From) && !r.To.Before(night) {
+			return true
+		}
+	}
+	return false
+}
