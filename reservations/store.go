@@ -62,9 +62,6 @@ func New(pool *pgxpool.Pool) *Store {
 	}
 }
 
-// Pool returns the store's connection pool.
-func (s *Store) Pool() *pgxpool.Pool { return s.pool }
-
 // Ping reports whether the database answers.
 func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
 
@@ -89,10 +86,6 @@ func (s Scope) Allows(id string) bool {
 	}
 	return false
 }
-
-// InTx runs fn in one transaction, retried as a whole on a deadlock or a
-// serialization failure. fn must not keep effects outside the transaction.
-func (s *Store) InTx(ctx context.Context, fn func(pgx.Tx) error) error { return s.inTx(ctx, fn) }
 
 // inTx runs fn in a transaction and retries it when PostgreSQL aborts it for a
 // deadlock or a serialization failure, which concurrent bookings of overlapping

@@ -2,7 +2,6 @@ package apaleo_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -16,6 +15,7 @@ import (
 	"github.com/roomwire/roomwire/connectors/apaleo"
 	"github.com/roomwire/roomwire/connectors/apaleo/apaleosim"
 	"github.com/roomwire/roomwire/reservations"
+	"github.com/roomwire/roomwire/reservations/pgtest"
 )
 
 // deadLetter is an event the relay gave up on, with the reason.
@@ -31,29 +31,10 @@ type deadLetter struct {
 func (w *world) relay(handle func(context.Context, canonical.Event) error) []deadLetter {
 	w.t.Helper()
 	ctx := context.Background()
-	rows, err := w.store.Pool().Query(ctx, `SELECT id, payload FROM outbox WHERE published_at IS NULL AND topic = $1 ORDER BY id`, canonical.TopicReservationEvents)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	type row struct {
-		id      int64
-		payload []byte
-	}
-	var list []row
-	for rows.Next() {
-		var r row
-		if err := rows.Scan(&r.id, &r.payload); err != nil {
-			w.t.Fatal(err)
-		}
-		list = append(list, r)
-	}
-	rows.Close()
+	list := pgtest.Outbox(w.t, w.pool, pgtest.OutboxQuery{Topic: canonical.TopicReservationEvents, Unpublished: true})
 	var dead []deadLetter
 	for _, r := range list {
-		var e canonical.Event
-		if err := json.Unmarshal(r.payload, &e); err != nil {
-			w.t.Fatal(err)
-		}
+		e := r.Event
 		ectx := canonical.WithCorrelationID(ctx, e.CorrelationID)
 		for delivery := 0; delivery < 2; delivery++ {
 			var err error
@@ -68,9 +49,7 @@ func (w *world) relay(handle func(context.Context, canonical.Event) error) []dea
 				break
 			}
 		}
-		if _, err := w.store.Pool().Exec(ctx, `UPDATE outbox SET published_at = now() WHERE id = $1`, r.id); err != nil {
-			w.t.Fatal(err)
-		}
+		pgtest.MarkPublished(w.t, w.pool, r.ID)
 	}
 	return dead
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/roomwire/roomwire/canonical"
 	"github.com/roomwire/roomwire/connectors"
 	"github.com/roomwire/roomwire/connectors/apaleo"
@@ -58,6 +60,7 @@ var lisbon = reservations.Property{
 // which applies them straight to the store (DirectSink).
 type world struct {
 	t       *testing.T
+	pool    *pgxpool.Pool // the test database, for reading the outbox
 	store   *reservations.Store
 	res     connectors.Resources
 	sim     *apaleosim.Sim
@@ -111,7 +114,7 @@ func newWorldAt(t *testing.T, faults apaleosim.Faults, now func() time.Time, twe
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	w := &world{t: t, store: store, res: res, sim: sim, conn: conn,
+	w := &world{t: t, pool: pool, store: store, res: res, sim: sim, conn: conn,
 		applier: inbound.NewApplier(store, res.Mappings, res.Links, res.Logger)}
 	mux := http.NewServeMux()
 	mux.Handle("/v1/connectors/apaleo/", http.StripPrefix("/v1/connectors/apaleo", conn.Webhook(w.sink())))

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/roomwire/roomwire/canonical"
 	"github.com/roomwire/roomwire/connectors"
 	"github.com/roomwire/roomwire/connectors/bookingcom"
@@ -68,6 +70,7 @@ func (c *clock) Add(d time.Duration) {
 }
 
 type world struct {
+	pool  *pgxpool.Pool // the test database, for reading the outbox
 	store *reservations.Store
 	res   connectors.Resources
 	sim   *bookingcomsim.Sim
@@ -106,7 +109,7 @@ func newWorld(t *testing.T) *world {
 	}
 	t.Cleanup(func() { conn.Close() })
 	applier := inbound.NewApplier(store, res.Mappings, res.Links, res.Logger)
-	return &world{store: store, res: res, sim: sim, conn: conn, clock: clk, logs: logs,
+	return &world{pool: pool, store: store, res: res, sim: sim, conn: conn, clock: clk, logs: logs,
 		sink: &countingSink{inner: &inbound.DirectSink{Connector: bookingcom.Name, Applier: applier}}}
 }
 

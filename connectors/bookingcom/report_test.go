@@ -48,8 +48,8 @@ func TestNoShowsAndDeclinedCardsAreReported(t *testing.T) {
 	})
 	b = update(card, func(r *canonical.Reservation) { r.SetFlag(canonical.FlagPaymentDeclined) }) // as the payment flow flags it
 	update(card, func(r *canonical.Reservation) { r.Comments = []string{"still flagged"} })
-	conformance.DeliverEvents(t, w.store, w.conn, a.ID, 3)
-	conformance.DeliverEvents(t, w.store, w.conn, b.ID, 3)
+	conformance.DeliverEvents(t, w.pool, w.conn, a.ID, 3)
+	conformance.DeliverEvents(t, w.pool, w.conn, b.ID, 3)
 
 	if got := w.sim.Reports(noShow); !reflect.DeepEqual(got, []bookingcom.Report{{Kind: bookingcom.ReportNoShow, WaivedFees: "no"}}) {
 		t.Errorf("Booking.com has %+v for the no-show", got)
@@ -74,7 +74,7 @@ func TestNoShowsAndDeclinedCardsAreReported(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	conformance.DeliverEvents(t, w.store, w.conn, other.Reservation.ID, 3)
+	conformance.DeliverEvents(t, w.pool, w.conn, other.Reservation.ID, 3)
 	if w.sim.Calls() != calls {
 		t.Errorf("a direct booking's no-show was sent to Booking.com")
 	}

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/roomwire/roomwire/canonical"
 	"github.com/roomwire/roomwire/connectors"
 	"github.com/roomwire/roomwire/connectors/conformance"
@@ -45,6 +47,7 @@ var lisbon = reservations.Property{
 // world is a store, the OTA connector receiving into it directly, and an OTA
 // channel simulator pushing to the connector and receiving its ARI.
 type world struct {
+	pool  *pgxpool.Pool // the test database, for reading the outbox
 	store *reservations.Store
 	res   connectors.Resources
 	conn  *ota.Connector
@@ -82,7 +85,7 @@ func newWorld(t *testing.T, cfg ota.Config) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	w := &world{store: store, res: res, conn: conn, sim: sim,
+	w := &world{pool: pool, store: store, res: res, conn: conn, sim: sim,
 		sink: &inbound.DirectSink{Connector: ota.Name, Applier: inbound.NewApplier(store, res.Mappings, res.Links, res.Logger)}}
 	receiver = conn.Webhook(w.sink)
 	return w

@@ -40,7 +40,7 @@ func TestNoShowIsReportedToTheChannel(t *testing.T) {
 	mine, other := book(ota.Name, "OTA-77120"), book("direct", "")
 	w.sim.SetFaults(channelsim.Faults{ErrorRate: 0.3})
 	for _, id := range []string{mine, other} {
-		conformance.DeliverEvents(t, w.store, w.conn, id, 3)
+		conformance.DeliverEvents(t, w.pool, w.conn, id, 3)
 	}
 	if got := w.sim.Reports("OTA-77120"); !reflect.DeepEqual(got, []string{ota.ResStatusNoShow}) {
 		t.Errorf("the channel received %v", got)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -232,36 +231,20 @@ func (w *world) update(id string, fn func(*canonical.Reservation)) *canonical.Re
 // retrying retryable failures, until no new event appears.
 func (w *world) pump(times int) {
 	w.t.Helper()
-	ctx := context.Background()
 	for round := 0; round < 10; round++ {
-		rows, _ := w.pool.Query(ctx, `SELECT id, payload FROM outbox WHERE topic = $1 AND id > $2 ORDER BY id`,
-			canonical.TopicReservationEvents, w.last)
-		type row struct {
-			id      int64
-			payload []byte
-		}
-		var batch []row
-		for rows.Next() {
-			var r row
-			if err := rows.Scan(&r.id, &r.payload); err != nil {
-				w.t.Fatal(err)
+		var batch []pgtest.OutboxEvent
+		for _, r := range pgtest.Outbox(w.t, w.pool, pgtest.OutboxQuery{Topic: canonical.TopicReservationEvents}) {
+			if r.ID > w.last {
+				batch = append(batch, r)
 			}
-			batch = append(batch, r)
-		}
-		if err := rows.Err(); err != nil {
-			w.t.Fatal(err)
 		}
 		if len(batch) == 0 {
 			return
 		}
 		for _, r := range batch {
-			w.last = r.id
-			var ev canonical.Event
-			if err := json.Unmarshal(r.payload, &ev); err != nil {
-				w.t.Fatal(err)
-			}
+			w.last = r.ID
 			for i := 0; i < times; i++ {
-				w.deliver(ev)
+				w.deliver(r.Event)
 			}
 		}
 	}
@@ -282,7 +265,7 @@ func (w *world) deliver(ev canonical.Event) {
 }
 
 // state returns the payment of a reservation (failing when there is none).
-func (w *world) state(id string) *payments.State {
+func (w *world) state(id string) *reservations.PaymentState {
 	w.t.Helper()
 	st, err := w.svc.Payment(context.Background(), id)
 	if err != nil || st == nil {
@@ -294,22 +277,11 @@ func (w *world) state(id string) *payments.State {
 // paymentEvents returns the payment events of a reservation in the outbox.
 func (w *world) paymentEvents(id string) []canonical.Event {
 	w.t.Helper()
-	rows, _ := w.pool.Query(context.Background(), `SELECT payload FROM outbox WHERE topic = $1 AND payload->'payment'->>'reservation_id' = $2 ORDER BY id`,
-		canonical.TopicPaymentEvents, id)
 	var out []canonical.Event
-	for rows.Next() {
-		var p []byte
-		if err := rows.Scan(&p); err != nil {
-			w.t.Fatal(err)
+	for _, r := range pgtest.Outbox(w.t, w.pool, pgtest.OutboxQuery{Topic: canonical.TopicPaymentEvents}) {
+		if r.Event.Payment != nil && r.Event.Payment.ReservationID == id {
+			out = append(out, r.Event)
 		}
-		var ev canonical.Event
-		if err := json.Unmarshal(p, &ev); err != nil {
-			w.t.Fatal(err)
-		}
-		out = append(out, ev)
-	}
-	if err := rows.Err(); err != nil {
-		w.t.Fatal(err)
 	}
 	return out
 }

@@ -37,19 +37,9 @@ func (s *Service) Run(ctx context.Context) error {
 // holds it renewed or flagged.
 func (s *Service) CheckHolds(ctx context.Context) (int, error) {
 	now := s.cfg.Now()
-	rows, _ := s.pool.Query(ctx, `SELECT reservation_id::text FROM payments
-		WHERE status = 'authorized' AND hold_expires_at < $1 ORDER BY hold_expires_at LIMIT 500`, now.Add(s.cfg.RenewBefore))
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return 0, fmt.Errorf("payments: expiring holds: %w", err)
-		}
-		ids = append(ids, id)
-	}
-	if err := rows.Err(); err != nil {
-		return 0, fmt.Errorf("payments: expiring holds: %w", err)
+	ids, err := s.store.ExpiringHolds(ctx, now.Add(s.cfg.RenewBefore), 500)
+	if err != nil {
+		return 0, fmt.Errorf("payments: %w", err)
 	}
 	done := 0
 	var errs []error
@@ -73,7 +63,7 @@ func (s *Service) CheckHolds(ctx context.Context) (int, error) {
 // reservation's card and the old one voided. A refusal flags the
 // reservation; a lapsed hold that cannot be replaced becomes expired.
 func (s *Service) renew(ctx context.Context, reservationID string) (bool, error) {
-	st, err := loadState(ctx, s.pool, reservationID)
+	st, err := s.store.PaymentState(ctx, reservationID)
 	if err != nil || st == nil || st.Status != canonical.PaymentAuthorized || st.HoldExpiresAt == nil {
 		return false, err
 	}
@@ -124,7 +114,7 @@ func (s *Service) renew(ctx context.Context, reservationID string) (bool, error)
 		s.releaseOld(ctx, g, st, req.IdempotencyKey)
 	}
 	if rerr := s.record(ctx, st, newState(st, reservationID, st.PropertyID, st.Gateway), o); rerr != nil {
-		if errors.Is(rerr, errConflict) {
+		if errors.Is(rerr, reservations.ErrPaymentChanged) {
 			return false, nil // another worker got there first
 		}
 		return false, rerr

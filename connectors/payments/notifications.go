@@ -2,14 +2,12 @@ package payments
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/roomwire/roomwire/canonical"
 	"github.com/roomwire/roomwire/connectors"
+	"github.com/roomwire/roomwire/reservations"
 )
 
 // NotificationKind is what a gateway's notification reports, in the flow's terms.
@@ -49,85 +47,56 @@ type Notification struct {
 // Confirmations of Roomwire's own operations are only stored. It returns
 // once everything is committed, so the receiver may acknowledge then.
 func (s *Service) Record(ctx context.Context, gateway string, ns []Notification) error {
-	var flag []string
-	err := s.store.InTx(ctx, func(tx pgx.Tx) error {
-		flag = flag[:0]
-		for _, n := range ns {
-			tag, err := tx.Exec(ctx, `INSERT INTO payment_notifications (gateway, notification_id, kind, event_code, reference,
-					merchant_reference, success, amount, currency, reason, occurred_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING`,
-				gateway, n.ID, string(n.Kind), n.EventCode, n.Reference, n.MerchantReference, n.Success, n.Amount.Minor,
-				n.Amount.Currency, connectors.SafeText(n.Reason, 200), nullTime(n.OccurredAt))
-			if err != nil {
-				return fmt.Errorf("payments: store notification: %w", err)
-			}
-			if tag.RowsAffected() == 0 {
-				continue // seen before
-			}
-			id, err := s.reconcile(ctx, tx, gateway, n)
-			if err != nil {
-				return err
-			}
-			if id != "" {
-				flag = append(flag, id)
-			}
-		}
-		return nil
+	rows := make([]reservations.PaymentNotification, len(ns))
+	for i, n := range ns {
+		rows[i] = reservations.PaymentNotification{ID: n.ID, Kind: string(n.Kind), EventCode: n.EventCode, Reference: n.Reference,
+			MerchantReference: n.MerchantReference, Success: n.Success, Amount: n.Amount,
+			Reason: connectors.SafeText(n.Reason, 200), OccurredAt: n.OccurredAt}
+	}
+	changes, err := s.store.RecordPaymentNotifications(ctx, gateway, rows, func(n reservations.PaymentNotification, st *reservations.PaymentState) (*reservations.PaymentChange, error) {
+		return s.reconcile(ctx, gateway, n, st)
 	})
 	if err != nil {
-		return err
+		return fmt.Errorf("payments: notifications of %s: %w", gateway, err)
 	}
-	for _, id := range flag {
-		if err := s.syncFlag(ctx, id, true); err != nil {
+	for _, c := range changes {
+		if c.Transition == nil {
+			continue // a note for a person, not a decline
+		}
+		if err := s.syncFlag(ctx, c.State.ReservationID, true); err != nil {
 			// Stored and committed: the next event of the reservation, or
 			// the next notification, sets the flag.
-			s.logger.WarnContext(ctx, "payment flag not set", "reservation_id", id, "error", err)
+			s.logger.WarnContext(ctx, "payment flag not set", "reservation_id", c.State.ReservationID, "error", err)
 		}
 	}
 	return nil
 }
 
-// reconcile acts on one new notification in tx and returns the reservation
-// to flag, if any.
-func (s *Service) reconcile(ctx context.Context, tx pgx.Tx, gateway string, n Notification) (string, error) {
-	if n.Reference == "" {
-		return "", nil
-	}
-	st, err := scanState(tx.QueryRow(ctx, `SELECT `+stateColumns+` FROM payments
-		WHERE gateway = $1 AND reference = $2 FOR UPDATE`, gateway, n.Reference))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return "", nil // not a payment Roomwire holds now (an old or replaced hold)
-	}
-	if err != nil {
-		return "", fmt.Errorf("payments: notification %s: %w", n.ID, err)
-	}
+// reconcile works out what one new notification changes of the payment st
+// the gateway holds: nothing, a decline (a lapsed hold, a refused
+// adjustment) that flags the reservation, or a note for a person.
+func (s *Service) reconcile(ctx context.Context, gateway string, n reservations.PaymentNotification, st *reservations.PaymentState) (*reservations.PaymentChange, error) {
 	o := outcome{req: Request{Amount: canonical.NewMoney(st.Authorized, st.Currency)}, cause: "notification " + n.ID,
 		now: s.cfg.Now().UTC().Truncate(time.Microsecond)}
+	kind := NotificationKind(n.Kind)
 	switch {
 	case st.Status != canonical.PaymentAuthorized:
-	case n.Kind == KindExpired:
+	case kind == KindExpired:
 		o.op = canonical.PaymentRenew
 		o.err = &DeclineError{Gateway: gateway, Code: "hold_expired", Reason: "the hold lapsed at the gateway"}
 		past := o.now
-		st2 := *st
-		st2.HoldExpiresAt = &past
-		return st.ReservationID, writeTransition(ctx, tx, st.Status, &st2, o)
-	case (n.Kind == KindAuthorized || n.Kind == KindFailed) && !n.Success:
+		st.HoldExpiresAt = &past
+		c, err := transition(ctx, st.Status, st, o)
+		return &c, err
+	case (kind == KindAuthorized || kind == KindFailed) && !n.Success:
 		o.op = canonical.PaymentAdjust
 		o.err = &DeclineError{Gateway: gateway, Code: n.EventCode, Reason: n.Reason}
-		n2 := *st
-		return st.ReservationID, writeTransition(ctx, tx, st.Status, &n2, o)
+		c, err := transition(ctx, st.Status, st, o)
+		return &c, err
 	}
-	if !n.Success && (n.Kind == KindCaptured || n.Kind == KindRefunded) {
+	if !n.Success && (kind == KindCaptured || kind == KindRefunded) {
 		st.Attention = connectors.SafeText(fmt.Sprintf("the gateway reports %s failed: %s", n.EventCode, n.Reason), 300)
-		return "", saveState(ctx, tx, st, o.now)
+		return &reservations.PaymentChange{State: st, At: o.now}, nil
 	}
-	return "", nil
-}
-
-func nullTime(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	return &t
+	return nil, nil
 }

@@ -10,9 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/roomwire/roomwire/canonical"
 	"github.com/roomwire/roomwire/config/spec"
 	"github.com/roomwire/roomwire/connectors"
@@ -69,15 +66,14 @@ func (c Config) Validate() error {
 type Service struct {
 	cfg    Config
 	store  *reservations.Store
-	pool   *pgxpool.Pool
 	logger *slog.Logger
 
 	mu       sync.RWMutex
 	gateways map[string]Gateway
 }
 
-// New returns the payment flow on the reservation store (whose database
-// must be migrated: 0004 holds the payment tables).
+// New returns the payment flow on the reservation store, which keeps each
+// payment's state, its transitions and the gateways' notifications.
 func New(cfg Config, store *reservations.Store, logger *slog.Logger) (*Service, error) {
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -89,7 +85,7 @@ func New(cfg Config, store *reservations.Store, logger *slog.Logger) (*Service, 
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{cfg: cfg, store: store, pool: store.Pool(), logger: logger.With("component", "payments"),
+	return &Service{cfg: cfg, store: store, logger: logger.With("component", "payments"),
 		gateways: map[string]Gateway{}}, nil
 }
 
@@ -176,7 +172,7 @@ func (s *Service) handle(ctx context.Context, only string, e canonical.Event) er
 	if name == "" || (only != "" && name != only) {
 		return nil
 	}
-	st, err := loadState(ctx, s.pool, r.ID)
+	st, err := s.store.PaymentState(ctx, r.ID)
 	if err != nil {
 		return err
 	}
@@ -198,7 +194,7 @@ func (s *Service) handle(ctx context.Context, only string, e canonical.Event) er
 	}
 	for i := 0; i < maxSteps; i++ {
 		if i > 0 {
-			if st, err = loadState(ctx, s.pool, r.ID); err != nil {
+			if st, err = s.store.PaymentState(ctx, r.ID); err != nil {
 				return err
 			}
 		}
@@ -208,10 +204,10 @@ func (s *Service) handle(ctx context.Context, only string, e canonical.Event) er
 		}
 		err := s.execute(ctx, g, st, stp, in, e.ID, e.CorrelationID)
 		switch {
-		case errors.Is(err, errConflict):
+		case errors.Is(err, reservations.ErrPaymentChanged):
 			continue
 		case IsDecline(err):
-			st, lerr := loadState(ctx, s.pool, r.ID)
+			st, lerr := s.store.PaymentState(ctx, r.ID)
 			if lerr != nil {
 				return lerr
 			}
@@ -261,7 +257,7 @@ func (s *Service) intentOf(ctx context.Context, e canonical.Event, g Gateway) (i
 // execute makes one gateway operation and records its outcome: the new
 // state, the transition and its payment event, in one transaction. A
 // decline is recorded too (payment.failed) and returned.
-func (s *Service) execute(ctx context.Context, g Gateway, st *State, stp step, in intent, cause, correlationID string) error {
+func (s *Service) execute(ctx context.Context, g Gateway, st *reservations.PaymentState, stp step, in intent, cause, correlationID string) error {
 	r := in.r
 	req := Request{
 		IdempotencyKey:     Key(r.ID, r.Version, stp.op),
@@ -313,7 +309,7 @@ func (s *Service) call(ctx context.Context, g Gateway, op canonical.PaymentOpera
 
 // releaseOld voids the hold a new authorization replaced. It is best effort:
 // an old hold that cannot be voided lapses at the gateway by itself.
-func (s *Service) releaseOld(ctx context.Context, g Gateway, st *State, key string) {
+func (s *Service) releaseOld(ctx context.Context, g Gateway, st *reservations.PaymentState, key string) {
 	_, err := g.Void(ctx, Request{IdempotencyKey: key + "-release", Reference: st.Reference, ReservationID: st.ReservationID,
 		PropertyID: st.PropertyID, Amount: canonical.NewMoney(st.Authorized, st.Currency)})
 	if err != nil {
@@ -341,16 +337,16 @@ type outcome struct {
 }
 
 // newState returns a copy of st to change, or a fresh payment.
-func newState(st *State, reservationID, propertyID, gateway string) *State {
+func newState(st *reservations.PaymentState, reservationID, propertyID, gateway string) *reservations.PaymentState {
 	if st != nil {
 		c := *st
 		return &c
 	}
-	return &State{ReservationID: reservationID, PropertyID: propertyID, Gateway: gateway}
+	return &reservations.PaymentState{ReservationID: reservationID, PropertyID: propertyID, Gateway: gateway}
 }
 
 // apply changes n as the outcome says.
-func apply(n *State, o outcome) {
+func apply(n *reservations.PaymentState, o outcome) {
 	amount := o.req.Amount.Minor
 	if n.Currency == "" {
 		n.Currency = o.req.Amount.Currency
@@ -437,18 +433,18 @@ func safeMask(mask string) string {
 
 // record applies an outcome to the payment and writes the new state, the
 // transition and its payment event in one transaction.
-func (s *Service) record(ctx context.Context, old, n *State, o outcome) error {
+func (s *Service) record(ctx context.Context, old, n *reservations.PaymentState, o outcome) error {
 	o.now = s.cfg.Now().UTC().Truncate(time.Microsecond)
 	var from canonical.PaymentStatus
 	if old != nil {
 		from = old.Status
 	}
-	var c State
-	err := s.store.InTx(ctx, func(tx pgx.Tx) error {
-		c = *n // a retried transaction starts again from the same state
-		return writeTransition(ctx, tx, from, &c, o)
-	})
+	c := *n
+	change, err := transition(ctx, from, &c, o)
 	if err != nil {
+		return err
+	}
+	if err := s.store.SavePayment(ctx, change); err != nil {
 		return err
 	}
 	*n = c
@@ -462,12 +458,13 @@ func (s *Service) record(ctx context.Context, old, n *State, o outcome) error {
 	return nil
 }
 
-// writeTransition applies o to n and writes, in tx, the new state, the
-// transition from status from, and the payment event that announces it.
-func writeTransition(ctx context.Context, tx pgx.Tx, from canonical.PaymentStatus, n *State, o outcome) error {
+// transition applies o to n and returns the change to write: the new
+// state, the transition from status from, and the payment event that
+// announces it.
+func transition(ctx context.Context, from canonical.PaymentStatus, n *reservations.PaymentState, o outcome) (reservations.PaymentChange, error) {
 	apply(n, o)
 	if !CanTransition(from, n.Status) {
-		return connectors.Permanent(fmt.Errorf("payments: reservation %s: %s cannot go from %q to %q", n.ReservationID, o.op, from, n.Status))
+		return reservations.PaymentChange{}, connectors.Permanent(fmt.Errorf("payments: reservation %s: %s cannot go from %q to %q", n.ReservationID, o.op, from, n.Status))
 	}
 	reason := o.reason
 	if o.err != nil {
@@ -488,25 +485,19 @@ func writeTransition(ctx context.Context, tx pgx.Tx, from canonical.PaymentStatu
 		Refunded: canonical.NewMoney(n.Refunded, n.Currency), CardMask: n.CardMask, Reason: reason,
 		HoldExpiresAt: n.HoldExpiresAt,
 	}
-	tr := Transition{ReservationID: n.ReservationID, Gateway: n.Gateway, Operation: o.op, From: from, To: n.Status,
+	tr := &reservations.PaymentTransition{ReservationID: n.ReservationID, Gateway: n.Gateway, Operation: o.op, From: from, To: n.Status,
 		Amount: o.req.Amount, Reference: n.Reference, IdempotencyKey: o.req.IdempotencyKey, ReservationVersion: o.version,
 		Cause: o.cause, Reason: reason, EventID: ev.ID, At: o.now, PropertyID: n.PropertyID}
 	if o.err == nil {
 		tr.Fee = canonical.NewMoney(o.fee, o.req.Amount.Currency)
 	}
-	if err := saveState(ctx, tx, n, o.now); err != nil {
-		return err
-	}
-	if err := insertTransition(ctx, tx, tr); err != nil {
-		return err
-	}
-	return reservations.AppendEvents(ctx, tx, ev)
+	return reservations.PaymentChange{State: n, Transition: tr, Event: &ev, At: o.now}, nil
 }
 
 // settle finishes an event's plan: it marks the reservation version as acted
 // on, keeps the amount due, notes what a person must handle, and makes the
 // reservation's payment_declined flag say whether the payment was declined.
-func (s *Service) settle(ctx context.Context, st *State, in intent) error {
+func (s *Service) settle(ctx context.Context, st *reservations.PaymentState, in intent) error {
 	if st == nil {
 		return nil
 	}
@@ -524,11 +515,8 @@ func (s *Service) settle(ctx context.Context, st *State, in intent) error {
 			r.Total, canonical.NewMoney(net, n.Currency))
 	}
 	if n.ReservationVersion != st.ReservationVersion || n.AmountDue != st.AmountDue || n.Attention != st.Attention {
-		err := s.store.InTx(ctx, func(tx pgx.Tx) error {
-			c := n
-			return saveState(ctx, tx, &c, s.cfg.Now().UTC().Truncate(time.Microsecond))
-		})
-		if errors.Is(err, errConflict) {
+		err := s.store.SavePayment(ctx, reservations.PaymentChange{State: &n, At: s.cfg.Now().UTC().Truncate(time.Microsecond)})
+		if errors.Is(err, reservations.ErrPaymentChanged) {
 			return connectors.Retryable(fmt.Errorf("payments: reservation %s changed meanwhile: %w", r.ID, err))
 		}
 		if err != nil {

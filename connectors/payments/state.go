@@ -4,62 +4,10 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"fmt"
-	"time"
 
 	"github.com/roomwire/roomwire/canonical"
+	"github.com/roomwire/roomwire/reservations"
 )
-
-// State is where one reservation's payment stands: the row of the payments
-// table. Amounts are minor units of Currency.
-type State struct {
-	ReservationID string
-	PropertyID    string
-	Gateway       string
-	Status        canonical.PaymentStatus
-	Reference     string // the gateway's id of the current payment
-	Currency      string
-	AmountDue     int64 // what the reservation costs now
-	Authorized    int64 // held on the card
-	Captured      int64
-	Refunded      int64
-	TokenHash     []byte // SHA-256 of the card token the hold is on
-	CardMask      string
-	HoldExpiresAt *time.Time
-	// ReservationVersion is the reservation version last acted on: events
-	// of that version or older change nothing.
-	ReservationVersion int
-	// Declined: the last authorization (or adjustment, or renewal) was
-	// declined, so the reservation carries FlagPaymentDeclined.
-	Declined bool
-	// Attention says why a person must look at the payment ("" when nothing).
-	Attention string
-	// Version rises with every change of the row (optimistic locking).
-	Version   int
-	CreatedAt time.Time
-	UpdatedAt time.Time
-}
-
-// Transition is one recorded change of a payment's state.
-type Transition struct {
-	ID                 int64                      `json:"id"`
-	ReservationID      string                     `json:"reservation_id"`
-	Gateway            string                     `json:"gateway"`
-	Operation          canonical.PaymentOperation `json:"operation"`
-	From               canonical.PaymentStatus    `json:"from"` // "" for the first
-	To                 canonical.PaymentStatus    `json:"to"`
-	Amount             canonical.Money            `json:"amount"`
-	Reference          string                     `json:"reference,omitempty"`
-	IdempotencyKey     string                     `json:"idempotency_key,omitempty"`
-	ReservationVersion int                        `json:"reservation_version"`
-	Cause              string                     `json:"cause,omitempty"`
-	Reason             string                     `json:"reason,omitempty"`
-	// Fee is the cancellation or no-show fee the operation charged or
-	// kept; negative when a no-show undone paid it back.
-	Fee        canonical.Money `json:"fee"`
-	PropertyID string          `json:"property_id"`
-	EventID    string          `json:"event_id,omitempty"`
-	At         time.Time       `json:"at"`
-}
 
 // allowed lists the transitions of the state machine. "" is the state of a
 // reservation with no payment yet. Staying in a state is allowed where an
@@ -129,7 +77,7 @@ func cardToken(r *canonical.Reservation) string {
 // It is called again after each operation, so a plan of several operations
 // (authorize, then capture at booking) unfolds one step at a time and
 // resumes where it stopped after a failure.
-func next(st *State, in intent) (step, bool) {
+func next(st *reservations.PaymentState, in intent) (step, bool) {
 	r := in.r
 	if st != nil && r.Version <= st.ReservationVersion {
 		return step{}, false // this version, or a newer one, was acted on
@@ -206,7 +154,7 @@ func captureDue(in intent) bool {
 // period the hold is voided; after it the fee is captured (and the rest of
 // the hold released) or, when the guarantee was already charged, everything
 // beyond the fee refunded.
-func cancellation(st *State, in intent) (step, bool) {
+func cancellation(st *reservations.PaymentState, in intent) (step, bool) {
 	if st == nil {
 		return step{}, false
 	}
@@ -279,7 +227,7 @@ func reasonOf(stp step, in intent) string {
 
 // feeCharged is the fee an operation charges (a capture of the fee), keeps
 // (a refund of everything beyond it) or pays back (a no-show undone).
-func feeCharged(st *State, stp step, in intent) int64 {
+func feeCharged(st *reservations.PaymentState, stp step, in intent) int64 {
 	switch {
 	case in.undoNoShow && stp.op == canonical.PaymentRefund:
 		return -stp.amount

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/roomwire/roomwire/canonical"
+	"github.com/roomwire/roomwire/reservations"
 )
 
 func TestNext(t *testing.T) {
@@ -20,18 +21,18 @@ func TestNext(t *testing.T) {
 		}
 		return r
 	}
-	held := func(amount int64, token string) *State {
-		return &State{Status: canonical.PaymentAuthorized, Authorized: amount, AmountDue: amount, TokenHash: tokenHash(token), ReservationVersion: 1, Currency: "EUR"}
+	held := func(amount int64, token string) *reservations.PaymentState {
+		return &reservations.PaymentState{Status: canonical.PaymentAuthorized, Authorized: amount, AmountDue: amount, TokenHash: tokenHash(token), ReservationVersion: 1, Currency: "EUR"}
 	}
-	captured := func(amount, refunded int64) *State {
-		return &State{Status: canonical.PaymentCaptured, Captured: amount, Refunded: refunded, ReservationVersion: 1, Currency: "EUR"}
+	captured := func(amount, refunded int64) *reservations.PaymentState {
+		return &reservations.PaymentState{Status: canonical.PaymentCaptured, Captured: amount, Refunded: refunded, ReservationVersion: 1, Currency: "EUR"}
 	}
 	flex := canonical.RatePolicy{FreeCancellationDays: 2}
 	early, late := arrival.AddDays(-10), arrival.AddDays(-1)
 	none := step{}
 	for _, tc := range []struct {
 		name     string
-		st       *State
+		st       *reservations.PaymentState
 		r        *canonical.Reservation
 		policy   canonical.RatePolicy
 		today    canonical.Date
@@ -67,9 +68,9 @@ func TestNext(t *testing.T) {
 		{"cancel non-refundable: nothing back", captured(20000, 0), res(canonical.StatusCancelled, 2, "tok", 2), canonical.RatePolicy{NonRefundable: true}, early, false, none, false},
 		{"cancel, nothing held", nil, res(canonical.StatusCancelled, 2, "tok", 2), flex, early, false, none, false},
 		{"captured, cheaper now: refund the difference", captured(20000, 0), res(canonical.StatusConfirmed, 2, "tok", 1), flex, early, false, step{canonical.PaymentRefund, 10000}, true},
-		{"declined, same card and amount: no retry", &State{Status: canonical.PaymentFailed, TokenHash: tokenHash("tok"), AmountDue: 20000, ReservationVersion: 1}, res(canonical.StatusConfirmed, 2, "tok", 2), flex, early, false, none, false},
-		{"declined, other card: retry", &State{Status: canonical.PaymentFailed, TokenHash: tokenHash("tok"), AmountDue: 20000, ReservationVersion: 1}, res(canonical.StatusConfirmed, 2, "tok2", 2), flex, early, false, step{canonical.PaymentAuthorize, 20000}, true},
-		{"expired: authorize again", &State{Status: canonical.PaymentExpired, TokenHash: tokenHash("tok"), AmountDue: 20000, ReservationVersion: 1}, res(canonical.StatusConfirmed, 2, "tok", 2), flex, early, false, step{canonical.PaymentAuthorize, 20000}, true},
+		{"declined, same card and amount: no retry", &reservations.PaymentState{Status: canonical.PaymentFailed, TokenHash: tokenHash("tok"), AmountDue: 20000, ReservationVersion: 1}, res(canonical.StatusConfirmed, 2, "tok", 2), flex, early, false, none, false},
+		{"declined, other card: retry", &reservations.PaymentState{Status: canonical.PaymentFailed, TokenHash: tokenHash("tok"), AmountDue: 20000, ReservationVersion: 1}, res(canonical.StatusConfirmed, 2, "tok2", 2), flex, early, false, step{canonical.PaymentAuthorize, 20000}, true},
+		{"expired: authorize again", &reservations.PaymentState{Status: canonical.PaymentExpired, TokenHash: tokenHash("tok"), AmountDue: 20000, ReservationVersion: 1}, res(canonical.StatusConfirmed, 2, "tok", 2), flex, early, false, step{canonical.PaymentAuthorize, 20000}, true},
 	} {
 		got, more := next(tc.st, intent{r: tc.r, policy: tc.policy, today: tc.today, features: Features{Adjust: tc.adjust}})
 		if more && reasonOf(got, intent{r: tc.r, policy: tc.policy, today: tc.today}) == "" && got.op != canonical.PaymentAuthorize &&

@@ -328,8 +328,8 @@ func testWebhook(t *testing.T, s Setup) {
 	srv := httptest.NewServer(recv.Webhook(nil))
 	defer srv.Close()
 	stored := func() int {
-		var n int
-		if err := e.svc.Store().Pool().QueryRow(context.Background(), `SELECT count(*) FROM payment_notifications`).Scan(&n); err != nil {
+		n, err := e.svc.Store().PaymentNotificationCount(context.Background(), e.h.Gateway.Name())
+		if err != nil {
 			t.Fatal(err)
 		}
 		return n
