@@ -12,7 +12,7 @@ import (
 )
 
 // NewResources returns the shared resources backed by pool, whose schema must
-// be migrated (reservations.Migrate applies the connectors' tables too).
+// be migrated (schema.Migrate applies the SDK's tables, registered in schema.go).
 func NewResources(pool *pgxpool.Pool, logger *slog.Logger) Resources {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)

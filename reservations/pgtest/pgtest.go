@@ -1,13 +1,13 @@
 // Package pgtest gives each test its own fresh, migrated PostgreSQL database on
 // the real server at DATABASE_URL (default: the local server on 127.0.0.1:5432),
-// and drops it when the test ends.
+// and drops it when the test ends. A test database has the tables of every
+// package linked into the test binary (see package schema).
 package pgtest
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-
 	"net/url"
 	"os"
 	"sync"
@@ -16,7 +16,10 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/roomwire/roomwire/reservations"
+	// The store's tables are in every test database; each other package's
+	// are there when its test binary links that package.
+	_ "github.com/roomwire/roomwire/reservations"
+	"github.com/roomwire/roomwire/reservations/schema"
 )
 
 // DefaultURL is the server tests use when DATABASE_URL is not set.
@@ -50,7 +53,7 @@ func template(ctx context.Context) (string, error) {
 			return
 		}
 		defer pool.Close()
-		if _, err := reservations.Migrate(ctx, pool); err != nil {
+		if _, err := schema.Migrate(ctx, pool); err != nil {
 			templateErr = err
 			return
 		}
@@ -71,6 +74,18 @@ func URL(t testing.TB) string {
 	name := "roomwire_test_" + randomSuffix()
 	if err := createDatabase(ctx, name, tpl); err != nil {
 		t.Fatalf("pgtest: create database: %v", err)
+	}
+	t.Cleanup(func() { dropDatabase(context.Background(), name) })
+	return WithDatabase(ServerURL(), name)
+}
+
+// EmptyURL creates a fresh database with no tables for t, dropped when t
+// ends, and returns its connection URL: for tests of migrating itself.
+func EmptyURL(t testing.TB) string {
+	t.Helper()
+	name := "roomwire_test_" + randomSuffix()
+	if err := createDatabase(context.Background(), name, ""); err != nil {
+		t.Fatalf("pgtest: PostgreSQL at %s is needed for this test (set DATABASE_URL): %v", redact(ServerURL()), err)
 	}
 	t.Cleanup(func() { dropDatabase(context.Background(), name) })
 	return WithDatabase(ServerURL(), name)
