@@ -10,7 +10,7 @@ import (
 	"github.com/roomwire/roomwire/cmd/roomwire/internal/database"
 	"github.com/roomwire/roomwire/cmd/roomwire/internal/hub"
 	"github.com/roomwire/roomwire/config"
-	"github.com/roomwire/roomwire/reservations"
+	"github.com/roomwire/roomwire/reservations/schema"
 )
 
 var migrateCommand = cli.Command{Name: "migrate", Summary: "apply pending database migrations (or list them: migrate status, --dry-run)", Run: migrate}
@@ -41,7 +41,7 @@ With --dry-run it lists the migrations it would apply and changes nothing.
 			return err
 		}
 		defer pool.Close()
-		states, _, err := reservations.MigrationStatus(ctx, pool)
+		states, _, err := schema.Status(ctx, pool)
 		if err != nil {
 			return err
 		}
@@ -66,7 +66,7 @@ With --dry-run it lists the migrations it would apply and changes nothing.
 		return err
 	}
 	defer pool.Close()
-	applied, err := reservations.Migrate(ctx, pool)
+	applied, err := schema.Migrate(ctx, pool)
 	for _, m := range applied {
 		fmt.Println("applied", m)
 	}
@@ -81,8 +81,8 @@ With --dry-run it lists the migrations it would apply and changes nothing.
 
 func migrateStatus(ctx context.Context, args []string) error {
 	fs := cli.NewFlags("migrate status", "[--config FILE]", `
-Lists every migration this build knows, with when it was applied or that it
-is pending, and any migration the database has that this build does not know
+Lists every migration this build knows, with the package that owns it and
+when it was applied or that it is pending, and any migration the database has that this build does not know
 (applied by a newer Roomwire). Changes nothing.`+cli.ConfigHelp)
 	cfgPath := cli.ConfigFlag(fs)
 	if err := cli.ParseFlags(fs, args); err != nil {
@@ -96,12 +96,12 @@ is pending, and any migration the database has that this build does not know
 		return err
 	}
 	defer pool.Close()
-	states, unknown, err := reservations.MigrationStatus(ctx, pool)
+	states, unknown, err := schema.Status(ctx, pool)
 	if err != nil {
 		return err
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "MIGRATION\tSTATUS")
+	fmt.Fprintln(tw, "MIGRATION\tPACKAGE\tSTATUS")
 	pending := 0
 	for _, s := range states {
 		status := "applied " + s.AppliedAt.Local().Format("2006-01-02 15:04:05")
@@ -109,10 +109,10 @@ is pending, and any migration the database has that this build does not know
 			status = "pending"
 			pending++
 		}
-		fmt.Fprintf(tw, "%s\t%s\n", s.Name, status)
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Name, s.Owner, status)
 	}
 	for _, v := range unknown {
-		fmt.Fprintf(tw, "%04d\tapplied, unknown to this build (a newer Roomwire?)\n", v)
+		fmt.Fprintf(tw, "%04d\t\tapplied, unknown to this build (a newer Roomwire?)\n", v)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -29,6 +29,7 @@ import (
 	"github.com/roomwire/roomwire/connectors/payments"
 	"github.com/roomwire/roomwire/reservations"
 	"github.com/roomwire/roomwire/reservations/bookingapi"
+	"github.com/roomwire/roomwire/reservations/schema"
 	"github.com/roomwire/roomwire/router"
 )
 
@@ -88,7 +89,7 @@ func Start(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Op
 		return nil, err
 	}
 	if opts.Migrate && *cfg.Database.MigrateOnStart {
-		applied, err := reservations.Migrate(ctx, h.Pool)
+		applied, err := schema.Migrate(ctx, h.Pool)
 		if err != nil {
 			return nil, err
 		}
