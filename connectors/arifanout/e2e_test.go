@@ -317,8 +317,9 @@ func TestChannelRefusalIsDeadLetteredAndReplayable(t *testing.T) {
 		return ok && n == 1
 	})
 
-	s.otaSim.SetFaults(channelsim.Faults{})
-	// The channel refused the set-up's rates too; replay all it refused.
+	// The channel refused the set-up's rates too; replay all it refused,
+	// once it accepts again. Its consumer may refuse the booking's change
+	// after Expedia took it: the fault stays until it has.
 	eventually(t, "the booking's refusal is dead-lettered too", func() bool {
 		dead, _ = s.backbone.DeadLetters().List(ctx, router.DeadLetterFilter{Consumer: arifanout.ConsumerName(ota.Name)})
 		for _, d := range dead {
@@ -328,6 +329,7 @@ func TestChannelRefusalIsDeadLetteredAndReplayable(t *testing.T) {
 		}
 		return false
 	})
+	s.otaSim.SetFaults(channelsim.Faults{})
 	if _, err := s.backbone.DeadLetters().ReplayMatching(ctx, router.DeadLetterFilter{Consumer: arifanout.ConsumerName(ota.Name)}, "test"); err != nil {
 		t.Fatal(err)
 	}
