@@ -2,10 +2,7 @@ package connectors
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"sort"
 	"strings"
@@ -15,9 +12,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.yaml.in/yaml/v3"
-
-	"github.com/roomwire/roomwire/canonical"
-	"github.com/roomwire/roomwire/reservations/bookingapi"
 )
 
 // Mappings stores connectors' code mappings in PostgreSQL.
@@ -218,71 +212,4 @@ func (m *Mappings) LoadFile(ctx context.Context, path string) error {
 		}
 	}
 	return nil
-}
-
-// mappingsBody is the body of PUT and GET /v1/connectors/{name}/mappings.
-type mappingsBody struct {
-	Connector string    `json:"connector,omitempty"`
-	Mappings  []Mapping `json:"mappings"`
-	// Defaults are the connector's built-in mappings, which stored ones override.
-	Defaults []Mapping `json:"defaults,omitempty"`
-}
-
-// Handler serves GET and PUT /v1/connectors/{name}/mappings. PUT replaces
-// the connector's stored mappings with the body's
-// {"mappings": [{"kind": "rate_plan", "property": "LIS", "partner": "LIS-FLEX-DBL", "roomwire": "FLEX"}]}.
-// Mount it for the admin key only:
-//
-//	api.Handle("GET /v1/connectors/{name}/mappings", bookingapi.AdminOnly, mappings.Handler())
-//	api.Handle("PUT /v1/connectors/{name}/mappings", bookingapi.AdminOnly, mappings.Handler())
-func (m *Mappings) Handler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		name := r.PathValue("name")
-		if !m.Known(name) {
-			bookingapi.WriteProblem(w, r, http.StatusNotFound, bookingapi.CodeNotFound,
-				fmt.Sprintf("no connector %q (configured or registered: %s)", SafeText(name, 40), strings.Join(m.Instances(), ", ")))
-			return
-		}
-		switch r.Method {
-		case http.MethodGet:
-		case http.MethodPut:
-			data, err := ReadLimited(http.MaxBytesReader(w, r.Body, 4<<20), 4<<20)
-			if err != nil {
-				bookingapi.WriteProblem(w, r, http.StatusRequestEntityTooLarge, bookingapi.CodePayloadTooLarge, err.Error())
-				return
-			}
-			var body mappingsBody
-			if err := DecodeJSON(data, &body); err != nil {
-				bookingapi.WriteProblem(w, r, http.StatusBadRequest, bookingapi.CodeBadRequest, err.Error())
-				return
-			}
-			if body.Mappings == nil {
-				bookingapi.WriteProblem(w, r, http.StatusBadRequest, bookingapi.CodeBadRequest, `the body needs "mappings": a list, empty to remove all`)
-				return
-			}
-			if err := m.Replace(r.Context(), name, body.Mappings); err != nil {
-				var v canonical.ValidationError
-				if errors.As(err, &v) {
-					bookingapi.WriteProblem(w, r, http.StatusUnprocessableEntity, bookingapi.CodeValidationFailed, "some mappings are not valid", v...)
-					return
-				}
-				bookingapi.WriteProblem(w, r, http.StatusInternalServerError, bookingapi.CodeInternal, "could not store the mappings")
-				return
-			}
-		default:
-			w.Header().Set("Allow", "GET, PUT")
-			bookingapi.WriteProblem(w, r, http.StatusMethodNotAllowed, bookingapi.CodeMethodNotAllowed, "use GET or PUT")
-			return
-		}
-		list, err := m.List(r.Context(), name)
-		if err != nil {
-			bookingapi.WriteProblem(w, r, http.StatusInternalServerError, bookingapi.CodeInternal, "could not read the mappings")
-			return
-		}
-		if list == nil {
-			list = []Mapping{}
-		}
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(mappingsBody{Connector: name, Mappings: list, Defaults: m.Defaults(name)}) //nolint:errcheck
-	})
 }

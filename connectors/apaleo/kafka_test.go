@@ -1,9 +1,7 @@
 package apaleo_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -124,14 +122,9 @@ func TestUnmappedInboundCodeIsQuarantinedAndReplaysOnceMapped(t *testing.T) {
 		t.Errorf("partition key %q, want the property", msg.Metadata.Get(router.MetadataPartitionKey))
 	}
 
-	// The operator adds the mapping through the admin handler.
-	mux := http.NewServeMux()
-	mux.Handle("PUT /v1/connectors/{name}/mappings", w.res.Mappings.Handler())
-	body, _ := json.Marshal(map[string]any{"mappings": testMappings})
-	rec := httptest.NewRecorder()
-	mux.ServeHTTP(rec, httptest.NewRequest(http.MethodPut, "/v1/connectors/apaleo/mappings", bytes.NewReader(body)))
-	if rec.Code != http.StatusOK {
-		t.Fatalf("PUT mappings: %d %s", rec.Code, rec.Body)
+	// The operator adds the mapping (PUT /v1/connectors/apaleo/mappings).
+	if err := w.res.Mappings.Replace(ctx, apaleo.Name, testMappings); err != nil {
+		t.Fatalf("mappings: %v", err)
 	}
 
 	// Replaying (twice, as an operator might) applies it once.

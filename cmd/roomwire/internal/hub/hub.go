@@ -303,8 +303,8 @@ func (h *Hub) mountRoutes() {
 	h.API.Handle("GET /console/", bookingapi.Public, console)
 	h.API.Handle("GET /{$}", bookingapi.Public, console)
 	h.API.Handle("GET /metrics", bookingapi.MetricsAccess, promhttp.HandlerFor(h.metrics, promhttp.HandlerOpts{}))
-	h.API.Handle("GET /v1/connectors/{name}/mappings", bookingapi.AdminOnly, h.Resources.Mappings.Handler())
-	h.API.Handle("PUT /v1/connectors/{name}/mappings", bookingapi.AdminOnly, h.Resources.Mappings.Handler())
+	h.API.Handle("GET /v1/connectors/{name}/mappings", bookingapi.AdminOnly, mappingsHandler(h.Resources.Mappings))
+	h.API.Handle("PUT /v1/connectors/{name}/mappings", bookingapi.AdminOnly, mappingsHandler(h.Resources.Mappings))
 	for name, inst := range h.connectors {
 		if inst.Status != nil {
 			h.API.Handle("GET /v1/connectors/"+name+"/status", bookingapi.AdminOnly, inst.Status.StatusHandler())
