@@ -49,12 +49,9 @@ func readReleased(t *testing.T) []released {
 	return out
 }
 
-func sum(sql string) string {
-	h := sha256.Sum256([]byte(sql))
-	return hex.EncodeToString(h[:])
-}
-
-func TestReleasedMigrationsKeepTheirNumberNameAndSQL(t *testing.T) {
+// registered returns every registered migration in order, and by name.
+func registered(t *testing.T) ([]schema.Migration, map[string]schema.Migration) {
+	t.Helper()
 	all, err := schema.Migrations()
 	if err != nil {
 		t.Fatal(err)
@@ -63,6 +60,16 @@ func TestReleasedMigrationsKeepTheirNumberNameAndSQL(t *testing.T) {
 	for _, m := range all {
 		byName[m.Name] = m
 	}
+	return all, byName
+}
+
+func sum(sql string) string {
+	h := sha256.Sum256([]byte(sql))
+	return hex.EncodeToString(h[:])
+}
+
+func TestReleasedMigrationsKeepTheirNumberNameAndSQL(t *testing.T) {
+	all, byName := registered(t)
 	for _, r := range readReleased(t) {
 		m, ok := byName[r.name]
 		switch {
@@ -94,14 +101,7 @@ func TestReleasedMigrationsKeepTheirNumberNameAndSQL(t *testing.T) {
 func TestADatabaseOfTheOldLayoutUpgradesWithoutRerunningAnything(t *testing.T) {
 	ctx := context.Background()
 	old := pool(t, pgtest.EmptyURL(t))
-	all, err := schema.Migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	byName := map[string]schema.Migration{}
-	for _, m := range all {
-		byName[m.Name] = m
-	}
+	all, byName := registered(t)
 	// The old run: schema_migrations as it created it, then each file in
 	// order of its number, recorded by number and name.
 	if _, err := old.Exec(ctx, `CREATE TABLE schema_migrations (
