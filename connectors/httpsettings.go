@@ -2,6 +2,7 @@ package connectors
 
 import (
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -9,6 +10,32 @@ import (
 // embedded in its Config.
 type HTTPTimeout struct {
 	Timeout Duration `json:"timeout" default:"10s" doc:"timeout of one HTTP attempt"`
+}
+
+// HTTPSettings is the tail of the Config of a connector that calls its
+// partner over HTTP and keeps a clock: the configured timeout, the client
+// settings tests override, and the clock.
+type HTTPSettings struct {
+	HTTPTimeout
+
+	// HTTP overrides the shared client's settings (tests use it for speed).
+	HTTP HTTPConfig `json:"-"`
+	// Now is the connector's clock (hold expiries, webhook timestamps).
+	Now func() time.Time `json:"-"`
+}
+
+// SetDefaults completes the settings once the spec's defaults are set: the
+// client takes the configured timeout and rate limit (see
+// [HTTPConfig.Configure]), the clock is the wall clock unless one is given,
+// and each base URL loses its trailing slashes so paths join with one.
+func (s *HTTPSettings) SetDefaults(rateLimit int, baseURLs ...*string) {
+	s.HTTP.Configure(s.Timeout, rateLimit)
+	if s.Now == nil {
+		s.Now = time.Now
+	}
+	for _, u := range baseURLs {
+		*u = strings.TrimRight(*u, "/")
+	}
 }
 
 // Configure sets the timeout and rate limit a connector was configured with,

@@ -138,6 +138,21 @@ func Lookup[T any](name string) (Field, bool) {
 	return Field{}, false
 }
 
+// DefaultDuration is the default of T's duration setting name, for a
+// package that names it as a constant. A name T lacks, or a default that is
+// no duration, is a mistake in the program and panics at start.
+func DefaultDuration[T any](name string) time.Duration {
+	f, ok := Lookup[T](name)
+	if !ok {
+		panic("spec: no setting " + name)
+	}
+	d, err := time.ParseDuration(f.Default)
+	if err != nil {
+		panic("spec: default of " + name + ": " + err.Error())
+	}
+	return d
+}
+
 // Settings returns the spec of T without its sections.
 func Settings[T any]() []Field {
 	var out []Field

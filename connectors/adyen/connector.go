@@ -12,8 +12,6 @@ package adyen
 import (
 	"encoding/hex"
 	"errors"
-	"strings"
-	"time"
 
 	"github.com/roomwire/roomwire/config/spec"
 	"github.com/roomwire/roomwire/connectors"
@@ -26,11 +24,7 @@ const Name = "adyen"
 // DefaultHoldFor is how long a pre-authorisation is taken to last when Adyen
 // does not say (the default of hold_for): a little under the card schemes'
 // 30 days for lodging.
-var DefaultHoldFor = func() time.Duration {
-	f, _ := spec.Lookup[Config]("hold_for")
-	d, _ := time.ParseDuration(f.Default)
-	return d
-}()
+var DefaultHoldFor = spec.DefaultDuration[Config]("hold_for")
 
 // Config configures the connector. Its tags are its configuration spec
 // (package config/spec). APIURL is the Checkout API with its version, e.g.
@@ -46,21 +40,12 @@ type Config struct {
 	WebhookUser     string              `json:"webhook_user" env:"ROOMWIRE_ADYEN_WEBHOOK_USER" doc:"basic-auth user Adyen sends with notifications (optional)"`
 	WebhookPassword string              `json:"webhook_password" env:"ROOMWIRE_ADYEN_WEBHOOK_PASSWORD" secret:"true" doc:"basic-auth password Adyen sends with notifications"`
 	HoldFor         connectors.Duration `json:"hold_for" default:"672h" min:"1h" doc:"how long a pre-authorisation lasts"`
-	connectors.HTTPTimeout
-
-	// HTTP overrides the shared client's settings (tests use it for speed).
-	HTTP connectors.HTTPConfig `json:"-"`
-	// Now is the clock hold expiries are computed from.
-	Now func() time.Time `json:"-"`
+	connectors.HTTPSettings
 }
 
 func (c *Config) setDefaults() {
 	spec.SetDefaults(c, nil)
-	c.HTTP.Configure(c.Timeout, 0)
-	if c.Now == nil {
-		c.Now = time.Now
-	}
-	c.APIURL = strings.TrimRight(c.APIURL, "/")
+	c.HTTPSettings.SetDefaults(0, &c.APIURL)
 }
 
 // Validate names every problem with the configuration.

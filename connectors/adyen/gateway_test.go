@@ -36,7 +36,7 @@ func harness(t *testing.T, res connectors.Resources) (*adyen.Connector, *adyensi
 	sim := adyensim.New(adyensim.Config{APIKey: apiKey, MerchantAccount: merchantAccount, HMACKey: hmacKey})
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
-	conn, err := adyen.New(adyen.Config{APIURL: srv.URL, APIKey: apiKey, MerchantAccount: merchantAccount, HMACKey: hmacHex, HTTP: fastHTTP}, res)
+	conn, err := adyen.New(adyen.Config{APIURL: srv.URL, APIKey: apiKey, MerchantAccount: merchantAccount, HMACKey: hmacHex, HTTPSettings: connectors.HTTPSettings{HTTP: fastHTTP}}, res)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -134,7 +134,7 @@ func newWorld(t *testing.T, gc gatewayCase, pool *pgxpool.Pool, logs *syncBuffer
 			Sim: gatewaysim.Config{Logger: logger, Now: w.now}})
 		api := httptest.NewServer(sim)
 		t.Cleanup(api.Close)
-		conn, err := stripe.New(stripe.Config{APIURL: api.URL, SecretKey: stripeKey, WebhookSecret: stripeWebhook, HTTP: fastHTTP}, res)
+		conn, err := stripe.New(stripe.Config{APIURL: api.URL, SecretKey: stripeKey, WebhookSecret: stripeWebhook, HTTPSettings: connectors.HTTPSettings{HTTP: fastHTTP}}, res)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -146,7 +146,7 @@ func newWorld(t *testing.T, gc gatewayCase, pool *pgxpool.Pool, logs *syncBuffer
 			WebhookURL: w.hook.URL + "/notifications", Sim: gatewaysim.Config{Logger: logger, Now: w.now}})
 		api := httptest.NewServer(sim)
 		t.Cleanup(api.Close)
-		conn, err := adyen.New(adyen.Config{APIURL: api.URL, APIKey: adyenKey, MerchantAccount: adyenMerchant, HMACKey: adyenHMACHex, HTTP: fastHTTP, Now: w.now}, res)
+		conn, err := adyen.New(adyen.Config{APIURL: api.URL, APIKey: adyenKey, MerchantAccount: adyenMerchant, HMACKey: adyenHMACHex, HTTPSettings: connectors.HTTPSettings{HTTP: fastHTTP, Now: w.now}}, res)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,9 +9,6 @@
 package stripe
 
 import (
-	"strings"
-	"time"
-
 	"github.com/roomwire/roomwire/config/spec"
 	"github.com/roomwire/roomwire/connectors"
 	"github.com/roomwire/roomwire/connectors/payments"
@@ -25,11 +22,7 @@ const APIVersion = "2024-06-20"
 
 // DefaultTolerance is how old a webhook's signature timestamp may be: the
 // default of webhook_tolerance.
-var DefaultTolerance = func() time.Duration {
-	f, _ := spec.Lookup[Config]("webhook_tolerance")
-	d, _ := time.ParseDuration(f.Default)
-	return d
-}()
+var DefaultTolerance = spec.DefaultDuration[Config]("webhook_tolerance")
 
 // Config configures the connector. Its tags are its configuration spec
 // (package config/spec).
@@ -38,21 +31,12 @@ type Config struct {
 	SecretKey        string              `json:"secret_key" env:"ROOMWIRE_STRIPE_SECRET_KEY" required:"true" secret:"true" doc:"secret (or restricted) API key (sk_live_... or sk_test_...)"`
 	WebhookSecret    string              `json:"webhook_secret" env:"ROOMWIRE_STRIPE_WEBHOOK_SECRET" secret:"true" doc:"signing secret of the webhook endpoint (whsec_...)"`
 	WebhookTolerance connectors.Duration `json:"webhook_tolerance" default:"300s" min:"0s" doc:"how far a webhook signature's timestamp may be from now"`
-	connectors.HTTPTimeout
-
-	// HTTP overrides the shared client's settings (tests use it for speed).
-	HTTP connectors.HTTPConfig `json:"-"`
-	// Now is the clock the webhook receiver checks timestamps against.
-	Now func() time.Time `json:"-"`
+	connectors.HTTPSettings
 }
 
 func (c *Config) setDefaults() {
 	spec.SetDefaults(c, nil)
-	c.HTTP.Configure(c.Timeout, 0)
-	if c.Now == nil {
-		c.Now = time.Now
-	}
-	c.APIURL = strings.TrimRight(c.APIURL, "/")
+	c.HTTPSettings.SetDefaults(0, &c.APIURL)
 }
 
 // Validate names every problem with the configuration.

@@ -35,7 +35,7 @@ func harness(t *testing.T, res connectors.Resources, now func() time.Time) (*str
 	sim := stripesim.New(stripesim.Config{SecretKey: secretKey, WebhookSecret: webhookSecret})
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
-	conn, err := stripe.New(stripe.Config{APIURL: srv.URL, SecretKey: secretKey, WebhookSecret: webhookSecret, HTTP: fastHTTP, Now: now}, res)
+	conn, err := stripe.New(stripe.Config{APIURL: srv.URL, SecretKey: secretKey, WebhookSecret: webhookSecret, HTTPSettings: connectors.HTTPSettings{HTTP: fastHTTP, Now: now}}, res)
 	if err != nil {
 		t.Fatal(err)
 	}
