@@ -37,7 +37,8 @@ func ContainsCardData(s string) bool {
 // spaces and dashes mix, so that a date range such as 2027-04-10/2027-04-13
 // is not taken for a card. Only a whole run counts: a longer run is an id.
 // A run with separators glued to a letter or digit is part of an identifier,
-// such as the digit groups of a UUID, and does not count.
+// such as the digit groups of a UUID, and does not count; nor does a decimal
+// number (two groups joined by one dot, as a float in a log line).
 func FindCardNumber(s string) (start, end int, ok bool) {
 	for i := 0; i < len(s); {
 		if _, size := digitAt(s, i); size == 0 {
@@ -46,7 +47,7 @@ func FindCardNumber(s string) (start, end int, ok bool) {
 			continue
 		}
 		run := scanRun(s, i)
-		if run.digits >= 13 && run.digits <= 19 && luhnValid(run.values[:run.digits]) &&
+		if run.digits >= 13 && run.digits <= 19 && !run.decimal && luhnValid(run.values[:run.digits]) &&
 			!(run.separated && (wordRuneBefore(s, i) || wordRuneAt(s, run.end))) {
 			return i, run.end, true
 		}
@@ -93,6 +94,9 @@ type run struct {
 	digits    int      // how many digits, 20 meaning more than 19
 	end       int      // the byte after the last digit
 	separated bool
+	// decimal is a run of two digit groups joined by one dot, such as
+	// 0.30000000000000004: a decimal number, never how a card is written.
+	decimal bool
 }
 
 // scanRun scans the run of digits starting at s[i]. A separator is up to
@@ -139,6 +143,7 @@ func scanRun(s string, i int) run {
 		if kind != 0 && kind != sepKind {
 			break
 		}
+		r.decimal = !r.separated && mark == '.'
 		kind, r.separated, i = sepKind, true, j
 	}
 	return r
