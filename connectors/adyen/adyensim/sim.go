@@ -9,7 +9,6 @@ package adyensim
 
 import (
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -36,53 +35,35 @@ type Config struct {
 	Sim gatewaysim.Config
 }
 
-// Sim is the Adyen simulator, an http.Handler.
+// Sim is the Adyen simulator, an http.Handler serving the API and the
+// /_sim/ controls.
 type Sim struct {
 	*gatewaysim.Core
 	cfg Config
-	mux *http.ServeMux
 }
 
 // New returns a simulator.
 func New(cfg Config) *Sim {
-	sc := cfg.Sim
-	if sc.NewID == nil {
-		sc.NewID = func() string { return randomPSP() }
-	}
-	if sc.WebhookURL == "" {
-		sc.WebhookURL = cfg.WebhookURL
-	}
-	if sc.HoldFor == 0 {
-		sc.HoldFor = adyen.DefaultHoldFor
-	}
-	sc.DeclineTokens = append(append([]string(nil), sc.DeclineTokens...), RefusedTokens...)
-	s := &Sim{Core: gatewaysim.New(sc), cfg: cfg, mux: http.NewServeMux()}
+	s := &Sim{Core: gatewaysim.NewFor(cfg.Sim, gatewaysim.Partner{
+		NewID:      randomPSP,
+		WebhookURL: cfg.WebhookURL,
+		HoldFor:    adyen.DefaultHoldFor,
+		Declined:   RefusedTokens,
+	}), cfg: cfg}
 	api := http.NewServeMux()
 	api.HandleFunc("POST /payments", s.payments)
 	api.HandleFunc("POST /payments/{psp}/amountUpdates", s.modification("amountUpdates"))
 	api.HandleFunc("POST /payments/{psp}/captures", s.modification("captures"))
 	api.HandleFunc("POST /payments/{psp}/cancels", s.modification("cancels"))
 	api.HandleFunc("POST /payments/{psp}/refunds", s.modification("refunds"))
-	s.mux.Handle("/payments", s.auth(s.Core.API(api, writeError)))
-	s.mux.Handle("/payments/", s.auth(s.Core.API(api, writeError)))
-	s.mux.Handle("/_sim/", s.Core.Control(s.expired))
+	s.Serve(api, gatewaysim.RequireKey(apiKey, cfg.APIKey, unauthorized), writeError, s.expired, "/payments", "/payments/")
 	return s
 }
 
-// ServeHTTP serves the API and the /_sim/ controls.
-func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+func apiKey(r *http.Request) string { return r.Header.Get("X-API-Key") }
 
-// Close waits for notifications in flight.
-func (s *Sim) Close() { s.WaitWebhooks() }
-
-func (s *Sim) auth(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.cfg.APIKey == "" || subtle.ConstantTimeCompare([]byte(r.Header.Get("X-API-Key")), []byte(s.cfg.APIKey)) != 1 {
-			writeJSON(w, http.StatusUnauthorized, adyen.ServiceError{Status: 401, ErrorCode: "000", Message: "HTTP Status Response - Unauthorized", ErrorType: "security"})
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
+func unauthorized(w http.ResponseWriter) {
+	writeJSON(w, http.StatusUnauthorized, adyen.ServiceError{Status: 401, ErrorCode: "000", Message: "HTTP Status Response - Unauthorized", ErrorType: "security"})
 }
 
 func writeError(w http.ResponseWriter, status int, msg string) {

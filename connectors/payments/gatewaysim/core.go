@@ -122,6 +122,7 @@ type Core struct {
 
 	webhooks sync.WaitGroup
 	client   *http.Client
+	mux      *http.ServeMux // set by Serve
 }
 
 type reply struct {

@@ -8,7 +8,6 @@ package stripesim
 
 import (
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -35,50 +34,37 @@ type Config struct {
 	Sim gatewaysim.Config
 }
 
-// Sim is the Stripe simulator, an http.Handler.
+// Sim is the Stripe simulator, an http.Handler serving the API and the
+// /_sim/ controls.
 type Sim struct {
 	*gatewaysim.Core
 	cfg Config
-	mux *http.ServeMux
 }
 
 // New returns a simulator.
 func New(cfg Config) *Sim {
-	sc := cfg.Sim
-	if sc.NewID == nil {
-		sc.NewID = func() string { return "pi_" + randomID(24) }
-	}
-	if sc.WebhookURL == "" {
-		sc.WebhookURL = cfg.WebhookURL
-	}
-	sc.DeclineTokens = append(append([]string(nil), sc.DeclineTokens...), DeclinedTokens...)
-	s := &Sim{Core: gatewaysim.New(sc), cfg: cfg, mux: http.NewServeMux()}
+	s := &Sim{Core: gatewaysim.NewFor(cfg.Sim, gatewaysim.Partner{
+		NewID:      func() string { return "pi_" + randomID(24) },
+		WebhookURL: cfg.WebhookURL,
+		Declined:   DeclinedTokens,
+	}), cfg: cfg}
 	api := http.NewServeMux()
 	api.HandleFunc("POST /v1/payment_intents", s.create)
 	api.HandleFunc("GET /v1/payment_intents/{id}", s.retrieve)
 	api.HandleFunc("POST /v1/payment_intents/{id}/capture", s.capture)
 	api.HandleFunc("POST /v1/payment_intents/{id}/cancel", s.cancel)
 	api.HandleFunc("POST /v1/refunds", s.refund)
-	s.mux.Handle("/v1/", s.auth(s.Core.API(api, writeError)))
-	s.mux.Handle("/_sim/", s.Core.Control(s.expired))
+	s.Serve(api, gatewaysim.RequireKey(bearer, cfg.SecretKey, unauthorized), writeError, s.expired, "/v1/")
 	return s
 }
 
-// ServeHTTP serves the API and the /_sim/ controls.
-func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+// bearer is the API key a request presents.
+func bearer(r *http.Request) string {
+	return strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+}
 
-// Close waits for webhooks in flight.
-func (s *Sim) Close() { s.WaitWebhooks() }
-
-func (s *Sim) auth(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if s.cfg.SecretKey == "" || subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.SecretKey)) != 1 {
-			writeErrorBody(w, http.StatusUnauthorized, stripe.APIError{Type: "invalid_request_error", Message: "Invalid API Key provided."})
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
+func unauthorized(w http.ResponseWriter) {
+	writeErrorBody(w, http.StatusUnauthorized, stripe.APIError{Type: "invalid_request_error", Message: "Invalid API Key provided."})
 }
 
 func writeError(w http.ResponseWriter, status int, msg string) {
