@@ -25,6 +25,7 @@ import (
 	"github.com/roomwire/roomwire/connectors/bookingcom"
 	"github.com/roomwire/roomwire/connectors/channelsim"
 	"github.com/roomwire/roomwire/connectors/ota"
+	"github.com/roomwire/roomwire/connectors/ota/otasim"
 )
 
 // Config configures the simulator.
@@ -311,18 +312,7 @@ func (s *Sim) ack(w http.ResponseWriter, r *http.Request, modify bool) {
 	}
 	s.mu.Lock()
 	for _, h := range append(rs.HotelReservations, rs.HotelResModifies...) {
-		ack := channelsim.Ack{Kind: bookingFeed(modify)}
-		for _, id := range h.HotelReservationIDs {
-			switch id.ResIDType {
-			case "14":
-				ack.ChannelID = id.ResIDValue
-			case "10":
-				ack.Reference = id.ResIDValue
-			}
-		}
-		if h.UniqueID != nil && ack.ChannelID == "" {
-			ack.ChannelID = h.UniqueID.ID
-		}
+		ack := otasim.AckOf(bookingFeed(modify), h)
 		if x, ok := s.res[ack.ChannelID]; ok {
 			if modify {
 				x.modPending = false
@@ -357,14 +347,5 @@ func (s *Sim) ari(w http.ResponseWriter, r *http.Request) {
 }
 
 func writeRS(w http.ResponseWriter, status int, root xml.Name, e *ota.Error) {
-	rs := ota.GenericRS{XMLName: root, Version: "1.0", TimeStamp: time.Now().UTC().Format(time.RFC3339)}
-	if e != nil {
-		rs.Errors = []ota.Error{*e}
-	} else {
-		rs.Success = &struct{}{}
-	}
-	b, _ := ota.Marshal(rs)
-	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
-	w.WriteHeader(status)
-	w.Write(b) //nolint:errcheck
+	otasim.WriteRS(w, status, root, "", e)
 }

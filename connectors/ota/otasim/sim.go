@@ -9,7 +9,6 @@ package otasim
 import (
 	"bytes"
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
@@ -83,25 +82,24 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTT
 // receiveARI applies an ARI notification and answers its RS.
 func (s *Sim) receiveARI(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.ARIUser != "" {
-		u, p, ok := r.BasicAuth()
-		if !ok || subtle.ConstantTimeCompare([]byte(u), []byte(s.cfg.ARIUser)) != 1 || subtle.ConstantTimeCompare([]byte(p), []byte(s.cfg.ARIPassword)) != 1 {
-			writeRS(w, http.StatusUnauthorized, ota.RootAvailNotifRS, "", &ota.Error{Type: ota.ErrTypeAuthentication, Code: ota.CodeAuthorization, Text: "wrong credentials"})
+		if !connectors.BasicAuthorized(r, s.cfg.ARIUser, s.cfg.ARIPassword) {
+			WriteRS(w, http.StatusUnauthorized, ota.RootAvailNotifRS, "", &ota.Error{Type: ota.ErrTypeAuthentication, Code: ota.CodeAuthorization, Text: "wrong credentials"})
 			return
 		}
 	}
 	data, err := connectors.ReadLimited(r.Body, connectors.MaxMessageBytes)
 	if err != nil {
-		writeRS(w, http.StatusRequestEntityTooLarge, ota.RootAvailNotifRS, "", &ota.Error{Type: ota.ErrTypeProtocol, Code: ota.CodeUnableToProcess, Text: err.Error()})
+		WriteRS(w, http.StatusRequestEntityTooLarge, ota.RootAvailNotifRS, "", &ota.Error{Type: ota.ErrTypeProtocol, Code: ota.CodeUnableToProcess, Text: err.Error()})
 		return
 	}
 	m, err := ota.ParseARI(data)
 	if err != nil {
 		typ, code := ota.ErrorFor(err)
-		writeRS(w, http.StatusOK, ota.RootAvailNotifRS, "", &ota.Error{Type: typ, Code: code, Text: err.Error()})
+		WriteRS(w, http.StatusOK, ota.RootAvailNotifRS, "", &ota.Error{Type: typ, Code: code, Text: err.Error()})
 		return
 	}
 	if reason := s.Faults().RefuseARI; reason != "" {
-		writeRS(w, http.StatusOK, ota.RootAvailNotifRS, m.EchoToken, &ota.Error{Type: ota.ErrTypeBizRule, Code: ota.CodeUnableToProcess, Text: reason})
+		WriteRS(w, http.StatusOK, ota.RootAvailNotifRS, m.EchoToken, &ota.Error{Type: ota.ErrTypeBizRule, Code: ota.CodeUnableToProcess, Text: reason})
 		return
 	}
 	s.ARI.Apply(m.Update)
@@ -112,7 +110,7 @@ func (s *Sim) receiveARI(w http.ResponseWriter, r *http.Request) {
 	case ota.RootRateAmountNotifRQ.Local:
 		rs = ota.RootRateAmountNotifRS
 	}
-	writeRS(w, http.StatusOK, rs, m.EchoToken, nil)
+	WriteRS(w, http.StatusOK, rs, m.EchoToken, nil)
 }
 
 // receiveReport takes a channel's reservation status report from the hotel
@@ -121,9 +119,8 @@ func (s *Sim) receiveARI(w http.ResponseWriter, r *http.Request) {
 // answered Success and counted once.
 func (s *Sim) receiveReport(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.ARIUser != "" {
-		u, p, ok := r.BasicAuth()
-		if !ok || subtle.ConstantTimeCompare([]byte(u), []byte(s.cfg.ARIUser)) != 1 || subtle.ConstantTimeCompare([]byte(p), []byte(s.cfg.ARIPassword)) != 1 {
-			writeRS(w, http.StatusUnauthorized, ota.RootResModifyNotifRS, "", &ota.Error{Type: ota.ErrTypeAuthentication, Code: ota.CodeAuthorization, Text: "wrong credentials"})
+		if !connectors.BasicAuthorized(r, s.cfg.ARIUser, s.cfg.ARIPassword) {
+			WriteRS(w, http.StatusUnauthorized, ota.RootResModifyNotifRS, "", &ota.Error{Type: ota.ErrTypeAuthentication, Code: ota.CodeAuthorization, Text: "wrong credentials"})
 			return
 		}
 	}
@@ -133,7 +130,7 @@ func (s *Sim) receiveReport(w http.ResponseWriter, r *http.Request) {
 		_, err = connectors.DecodeXML(data, &rq, ota.RootResModifyNotifRQ)
 	}
 	if err != nil {
-		writeRS(w, http.StatusOK, ota.RootResModifyNotifRS, "", &ota.Error{Type: ota.ErrTypeProtocol, Code: ota.CodeUnableToProcess, Text: err.Error()})
+		WriteRS(w, http.StatusOK, ota.RootResModifyNotifRS, "", &ota.Error{Type: ota.ErrTypeProtocol, Code: ota.CodeUnableToProcess, Text: err.Error()})
 		return
 	}
 	s.mu.Lock()
@@ -144,14 +141,14 @@ func (s *Sim) receiveReport(w http.ResponseWriter, r *http.Request) {
 	if !s.echoes[rq.EchoToken] {
 		for _, h := range rq.HotelResModifies {
 			if h.UniqueID == nil || h.UniqueID.ID == "" || h.ResStatus == "" {
-				writeRS(w, http.StatusOK, ota.RootResModifyNotifRS, rq.EchoToken, &ota.Error{Type: ota.ErrTypeRequired, Code: ota.CodeUnableToProcess, Text: "UniqueID and ResStatus are required"})
+				WriteRS(w, http.StatusOK, ota.RootResModifyNotifRS, rq.EchoToken, &ota.Error{Type: ota.ErrTypeRequired, Code: ota.CodeUnableToProcess, Text: "UniqueID and ResStatus are required"})
 				return
 			}
 			s.reports[h.UniqueID.ID] = append(s.reports[h.UniqueID.ID], h.ResStatus)
 		}
 		s.echoes[rq.EchoToken] = true
 	}
-	writeRS(w, http.StatusOK, ota.RootResModifyNotifRS, rq.EchoToken, nil)
+	WriteRS(w, http.StatusOK, ota.RootResModifyNotifRS, rq.EchoToken, nil)
 }
 
 // Reports returns the statuses reported for a channel reservation, in order.
@@ -161,7 +158,9 @@ func (s *Sim) Reports(id string) []string {
 	return append([]string(nil), s.reports[id]...)
 }
 
-func writeRS(w http.ResponseWriter, status int, root xml.Name, echo string, e *ota.Error) {
+// WriteRS answers an OTA request with its RS: Success, or the error e. A
+// channel simulator speaking OTA (otasim, bookingcomsim) answers with it.
+func WriteRS(w http.ResponseWriter, status int, root xml.Name, echo string, e *ota.Error) {
 	rs := ota.GenericRS{XMLName: root, Version: "1.0", EchoToken: echo, TimeStamp: time.Now().UTC().Format(time.RFC3339)}
 	if e != nil {
 		rs.Errors = []ota.Error{*e}
@@ -238,23 +237,30 @@ func (s *Sim) PushRaw(ctx context.Context, data []byte) (PushResult, error) {
 	res.RS = &rs
 	if rs.Success != nil {
 		for _, h := range append(rs.HotelReservations, rs.HotelResModifies...) {
-			ack := channelsim.Ack{Kind: "ResNotif"}
-			for _, id := range h.HotelReservationIDs {
-				switch id.ResIDType {
-				case "14":
-					ack.ChannelID = id.ResIDValue
-				case "10":
-					ack.Reference = id.ResIDValue
-				}
-			}
-			if ack.ChannelID == "" && h.UniqueID != nil {
-				ack.ChannelID = h.UniqueID.ID
-			}
-			s.Acks.Add(ack)
+			s.Acks.Add(AckOf("ResNotif", h))
 		}
 	}
 	s.Logger.Info("pushed OTA_HotelResNotifRQ", "status", resp.StatusCode, "success", rs.Success != nil)
 	return res, nil
+}
+
+// AckOf reads the acknowledgement of kind one reservation of an OTA RS
+// carries: the channel's reservation id (ResID_Type 14, else the
+// UniqueID) and Roomwire's reference (ResID_Type 10).
+func AckOf(kind string, h ota.ReservationRS) channelsim.Ack {
+	ack := channelsim.Ack{Kind: kind}
+	for _, id := range h.HotelReservationIDs {
+		switch id.ResIDType {
+		case "14":
+			ack.ChannelID = id.ResIDValue
+		case "10":
+			ack.Reference = id.ResIDValue
+		}
+	}
+	if ack.ChannelID == "" && h.UniqueID != nil {
+		ack.ChannelID = h.UniqueID.ID
+	}
+	return ack
 }
 
 // pushHandler serves POST /_sim/push?status=Commit with a canonical
