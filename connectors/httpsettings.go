@@ -25,27 +25,28 @@ type HTTPSettings struct {
 }
 
 // SetDefaults completes the settings once the spec's defaults are set: the
-// client takes the configured timeout and rate limit (see
-// [HTTPConfig.Configure]), the clock is the wall clock unless one is given,
-// and each base URL loses its trailing slashes so paths join with one.
+// client is configured (see [HTTPConfig.Configure]) and the clock is the
+// wall clock unless one is given.
 func (s *HTTPSettings) SetDefaults(rateLimit int, baseURLs ...*string) {
-	s.HTTP.Configure(s.Timeout, rateLimit)
+	s.HTTP.Configure(s.Timeout, rateLimit, baseURLs...)
 	if s.Now == nil {
 		s.Now = time.Now
-	}
-	for _, u := range baseURLs {
-		*u = strings.TrimRight(*u, "/")
 	}
 }
 
 // Configure sets the timeout and rate limit a connector was configured with,
-// unless cfg already has its own (tests set the whole HTTPConfig).
-func (cfg *HTTPConfig) Configure(timeout Duration, rateLimit int) {
+// unless cfg already has its own (tests set the whole HTTPConfig), and
+// trims each of the connector's base URLs of trailing slashes, so paths
+// join them with one.
+func (cfg *HTTPConfig) Configure(timeout Duration, rateLimit int, baseURLs ...*string) {
 	if timeout != 0 && cfg.Timeout == 0 {
 		cfg.Timeout = time.Duration(timeout)
 	}
 	if rateLimit > 0 && cfg.RateLimit == 0 {
 		cfg.RateLimit = float64(rateLimit)
+	}
+	for _, u := range baseURLs {
+		*u = strings.TrimRight(*u, "/")
 	}
 }
 

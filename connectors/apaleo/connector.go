@@ -51,9 +51,7 @@ type Config struct {
 
 func (c *Config) setDefaults() {
 	spec.SetDefaults(c, nil)
-	c.HTTP.Configure(c.Timeout, 0)
-	c.APIURL = strings.TrimRight(c.APIURL, "/")
-	c.IdentityURL = strings.TrimRight(c.IdentityURL, "/")
+	c.HTTP.Configure(c.Timeout, 0, &c.APIURL, &c.IdentityURL)
 }
 
 // Validate names every problem with the configuration.

@@ -59,8 +59,7 @@ type Config struct {
 
 func (c *Config) setDefaults() {
 	spec.SetDefaults(c, nil)
-	c.APIURL = strings.TrimRight(c.APIURL, "/")
-	c.HTTP.Configure(c.Timeout, c.RateLimit)
+	c.HTTP.Configure(c.Timeout, c.RateLimit, &c.APIURL)
 	if c.Now == nil {
 		c.Now = time.Now
 	}

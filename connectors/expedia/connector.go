@@ -40,8 +40,7 @@ type Config struct {
 
 func (c *Config) setDefaults() {
 	spec.SetDefaults(c, nil)
-	c.APIURL = strings.TrimRight(c.APIURL, "/")
-	c.HTTP.Configure(c.Timeout, c.RateLimit)
+	c.HTTP.Configure(c.Timeout, c.RateLimit, &c.APIURL)
 }
 
 // Validate names every problem with the configuration.

@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/roomwire/roomwire/canonical"
 	"github.com/roomwire/roomwire/config/spec"
@@ -87,8 +86,7 @@ var (
 // New returns a connector.
 func New(cfg Config, res connectors.Resources) (*Connector, error) {
 	spec.SetDefaults(&cfg, nil)
-	cfg.APIURL = strings.TrimRight(cfg.APIURL, "/")
-	cfg.HTTP.Configure(cfg.Timeout, cfg.RateLimit)
+	cfg.HTTP.Configure(cfg.Timeout, cfg.RateLimit, &cfg.APIURL)
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
