@@ -52,10 +52,11 @@ type Kit struct {
 	ARI    *ARIState
 	Acks   *Acks
 
-	mu     sync.Mutex
-	faults Faults
-	rng    *rand.Rand
-	calls  int
+	mu      sync.Mutex
+	faults  Faults
+	rng     *rand.Rand
+	calls   int
+	handler http.Handler // set by Serve
 }
 
 // New returns a kit for the simulator called name.
@@ -87,12 +88,27 @@ func (k *Kit) Calls() int {
 	return k.calls
 }
 
-// Wrap serves the simulator's control paths and puts api behind the faults:
+// Serve makes k the simulator's http.Handler: api behind the faults, beside
+// the control paths
 //
 //	GET|PUT /_sim/faults   the switches, as JSON
 //	GET     /_sim/ari      what the channel believes, as JSON
 //	GET     /_sim/acks     acknowledgements and confirmations received
-func (k *Kit) Wrap(api http.Handler) http.Handler {
+//
+// It returns the mux they are served from, on which a simulator adds its
+// own /_sim/ paths. Call it once, before serving.
+func (k *Kit) Serve(api http.Handler) *http.ServeMux {
+	top := http.NewServeMux()
+	top.Handle("/", k.wrap(api))
+	k.handler = top
+	return top
+}
+
+// ServeHTTP serves the simulator's API and control paths (see Serve).
+func (k *Kit) ServeHTTP(w http.ResponseWriter, r *http.Request) { k.handler.ServeHTTP(w, r) }
+
+// wrap serves the control paths and puts api behind the faults.
+func (k *Kit) wrap(api http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/_sim/faults", func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPut {

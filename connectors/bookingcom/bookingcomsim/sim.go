@@ -52,7 +52,6 @@ type reservation struct {
 type Sim struct {
 	*channelsim.Kit
 	cfg Config
-	mux http.Handler
 
 	mu      sync.Mutex
 	res     map[string]*reservation
@@ -78,15 +77,13 @@ func New(cfg Config) *Sim {
 		api.HandleFunc("POST /hotels/ota/"+p, s.ari)
 	}
 	api.HandleFunc("POST /hotels/xml/reporting", s.report)
-	top := http.NewServeMux()
+	top := s.Serve(s.auth(api))
 	top.HandleFunc("GET /_sim/reports", func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(s.reports) //nolint:errcheck
 	})
-	top.Handle("/", s.Kit.Wrap(s.auth(api)))
-	s.mux = top
 	return s
 }
 
@@ -153,9 +150,6 @@ func bookingFeed(modify bool) string {
 	}
 	return "OTA_HotelResNotif"
 }
-
-// ServeHTTP serves the API and the /_sim/ control paths.
-func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
 func (s *Sim) auth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -43,7 +43,6 @@ type message struct {
 type Sim struct {
 	*channelsim.Kit
 	cfg Config
-	mux http.Handler
 
 	mu       sync.Mutex
 	messages []*message
@@ -61,12 +60,9 @@ func New(cfg Config) *Sim {
 	api.HandleFunc("POST /eqc/br", s.retrieve)
 	api.HandleFunc("POST /eqc/bc", s.confirm)
 	api.HandleFunc("POST /eqc/ar", s.ar)
-	s.mux = s.Kit.Wrap(api)
+	s.Serve(api)
 	return s
 }
-
-// ServeHTTP serves the API and the /_sim/ control paths.
-func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
 func (s *Sim) add(typ string, r canonical.Reservation) {
 	r.ModifiedAt = time.Now().UTC().Add(time.Duration(len(s.messages)) * time.Millisecond)

@@ -47,7 +47,6 @@ type Sim struct {
 	*channelsim.Kit
 	cfg    Config
 	client *http.Client
-	mux    http.Handler
 
 	mu      sync.Mutex
 	reports map[string][]string // channel reservation id to the statuses reported, in order
@@ -63,7 +62,7 @@ func New(cfg Config) *Sim {
 	api := http.NewServeMux()
 	api.HandleFunc("POST /ari", s.receiveARI)
 	api.HandleFunc("POST /reservations", s.receiveReport)
-	ctl := http.NewServeMux()
+	ctl := s.Serve(api)
 	ctl.HandleFunc("POST /_sim/push", s.pushHandler)
 	ctl.HandleFunc("GET /_sim/reports", func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
@@ -71,13 +70,8 @@ func New(cfg Config) *Sim {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(s.reports) //nolint:errcheck
 	})
-	ctl.Handle("/", s.Kit.Wrap(api))
-	s.mux = ctl
 	return s
 }
-
-// ServeHTTP serves the channel's ARI endpoint and the /_sim/ control paths.
-func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
 // receiveARI applies an ARI notification and answers its RS.
 func (s *Sim) receiveARI(w http.ResponseWriter, r *http.Request) {

@@ -33,7 +33,6 @@ type Sim struct {
 	*channelsim.Kit
 	cfg    Config
 	client *http.Client
-	h      http.Handler
 }
 
 // New returns a simulator.
@@ -41,12 +40,9 @@ func New(cfg Config) *Sim {
 	s := &Sim{Kit: channelsim.New(jsonchannel.Name, cfg.Logger, 1), cfg: cfg, client: &http.Client{Timeout: 30 * time.Second}}
 	api := http.NewServeMux()
 	api.HandleFunc("POST /ari", s.receiveARI)
-	s.h = s.Kit.Wrap(api)
+	s.Serve(api)
 	return s
 }
-
-// ServeHTTP serves the channel's API and the /_sim/ control paths.
-func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.h.ServeHTTP(w, r) }
 
 func (s *Sim) receiveARI(w http.ResponseWriter, r *http.Request) {
 	if !connectors.SecretEqual(r.Header.Get("Authorization"), "Bearer "+s.cfg.APIKey) {
