@@ -182,6 +182,17 @@ func sleep(ctx context.Context, d time.Duration) {
 	}
 }
 
+// ServeJSON returns a control path answering with what read returns, as
+// JSON, read and encoded under the simulator's lock mu.
+func ServeJSON(mu sync.Locker, read func() any) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(read()) //nolint:errcheck
+	}
+}
+
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	enc := json.NewEncoder(w)

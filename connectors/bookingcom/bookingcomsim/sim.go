@@ -9,7 +9,6 @@ package bookingcomsim
 
 import (
 	"crypto/subtle"
-	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -78,12 +77,7 @@ func New(cfg Config) *Sim {
 	}
 	api.HandleFunc("POST /hotels/xml/reporting", s.report)
 	top := s.Serve(s.auth(api))
-	top.HandleFunc("GET /_sim/reports", func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(s.reports) //nolint:errcheck
-	})
+	top.Handle("GET /_sim/reports", channelsim.ServeJSON(&s.mu, func() any { return s.reports }))
 	return s
 }
 

@@ -64,12 +64,7 @@ func New(cfg Config) *Sim {
 	api.HandleFunc("POST /reservations", s.receiveReport)
 	ctl := s.Serve(api)
 	ctl.HandleFunc("POST /_sim/push", s.pushHandler)
-	ctl.HandleFunc("GET /_sim/reports", func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(s.reports) //nolint:errcheck
-	})
+	ctl.Handle("GET /_sim/reports", channelsim.ServeJSON(&s.mu, func() any { return s.reports }))
 	return s
 }
 
