@@ -68,13 +68,20 @@ func New(cfg Config) *Sim {
 	return s
 }
 
+// authorized reports whether r carries the ARI credentials, when they are
+// set; otherwise it answers root's RS with the error.
+func (s *Sim) authorized(w http.ResponseWriter, r *http.Request, root xml.Name) bool {
+	if s.cfg.ARIUser == "" || connectors.BasicAuthorized(r, s.cfg.ARIUser, s.cfg.ARIPassword) {
+		return true
+	}
+	WriteRS(w, http.StatusUnauthorized, root, "", &ota.Error{Type: ota.ErrTypeAuthentication, Code: ota.CodeAuthorization, Text: "wrong credentials"})
+	return false
+}
+
 // receiveARI applies an ARI notification and answers its RS.
 func (s *Sim) receiveARI(w http.ResponseWriter, r *http.Request) {
-	if s.cfg.ARIUser != "" {
-		if !connectors.BasicAuthorized(r, s.cfg.ARIUser, s.cfg.ARIPassword) {
-			WriteRS(w, http.StatusUnauthorized, ota.RootAvailNotifRS, "", &ota.Error{Type: ota.ErrTypeAuthentication, Code: ota.CodeAuthorization, Text: "wrong credentials"})
-			return
-		}
+	if !s.authorized(w, r, ota.RootAvailNotifRS) {
+		return
 	}
 	data, err := connectors.ReadLimited(r.Body, connectors.MaxMessageBytes)
 	if err != nil {
@@ -107,11 +114,8 @@ func (s *Sim) receiveARI(w http.ResponseWriter, r *http.Request) {
 // /reservations, with the ARI credentials. A repeat of an EchoToken is
 // answered Success and counted once.
 func (s *Sim) receiveReport(w http.ResponseWriter, r *http.Request) {
-	if s.cfg.ARIUser != "" {
-		if !connectors.BasicAuthorized(r, s.cfg.ARIUser, s.cfg.ARIPassword) {
-			WriteRS(w, http.StatusUnauthorized, ota.RootResModifyNotifRS, "", &ota.Error{Type: ota.ErrTypeAuthentication, Code: ota.CodeAuthorization, Text: "wrong credentials"})
-			return
-		}
+	if !s.authorized(w, r, ota.RootResModifyNotifRS) {
+		return
 	}
 	data, err := connectors.ReadLimited(r.Body, connectors.MaxMessageBytes)
 	var rq ota.ResNotifRQ
