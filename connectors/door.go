@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/roomwire/roomwire/canonical"
 )
@@ -97,7 +98,12 @@ func cancelledKey(b canonical.ChannelBooking) string {
 // answered Success), so that CheckApplicable judges the messages that follow
 // b as it will once b has reached the store: a cancellation arriving before
 // its booking is applied is taken, and a change arriving before its
-// booking's cancellation is applied is refused. Call it after b is delivered.
+// booking's cancellation is applied is refused. Call it after b is delivered
+// and before answering: when it fails (a retryable error, after a few quick
+// tries that ride out a cut database connection), refuse the message as
+// retryable. The partner sends it again, the repeat is the same message to
+// the router, and the receipt is written then; answering Success without it
+// would let the partner's next message be refused wrongly.
 func RecordAccepted(ctx context.Context, res Resources, connector string, b canonical.ChannelBooking) error {
 	if res.Receipts == nil {
 		return nil
@@ -106,7 +112,21 @@ func RecordAccepted(ctx context.Context, res Resources, connector string, b cano
 	if b.Action == canonical.ChannelCancel {
 		key = cancelledKey(b)
 	}
-	return res.Receipts.Record(ctx, connector, key)
+	var err error
+	for wait := 25 * time.Millisecond; ; wait *= 2 {
+		if err = res.Receipts.Record(ctx, connector, key); err == nil {
+			return nil
+		}
+		if wait > 800*time.Millisecond {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return Retryable(fmt.Errorf("record the accepted message: %w", ctx.Err()))
+		case <-time.After(wait):
+		}
+	}
+	return Retryable(fmt.Errorf("record the accepted message: %w", err))
 }
 
 // wasAccepted reports whether b's booking was accepted.

@@ -121,9 +121,7 @@ func (c *Connector) HandleResNotif(ctx context.Context, data []byte, sink connec
 			return c.refuse(ctx, rq.EchoToken, fmt.Errorf("ota: deliver reservation %s: %w", connectors.SafeText(b.Reservation.ExternalID, 40), err))
 		}
 		if err := connectors.RecordAccepted(ctx, c.Res, c.Name(), *b); err != nil {
-			// The booking is durable; only an immediate cancellation of it
-			// could now be refused before it reaches the store.
-			c.Logger.WarnContext(ctx, "accepted reservation not recorded", "channel_reservation", b.Reservation.ExternalID, "error", err)
+			return c.refuse(ctx, rq.EchoToken, err)
 		}
 		if unmapped != nil {
 			quarantined = append(quarantined, unmapped)

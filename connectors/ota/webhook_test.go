@@ -355,6 +355,34 @@ func TestWebhookTakesTheCancellationOfABookingOnItsWay(t *testing.T) {
 	}
 }
 
+// A booking whose receipt cannot be written (the database connection cut
+// between delivering it and recording it) is not answered Success: the
+// channel is asked to send it again, and once the receipt is written a
+// cancellation that follows at once is taken, not refused as unknown.
+func TestWebhookDoesNotAnswerSuccessWithoutTheReceipt(t *testing.T) {
+	w := newWorld(t, ota.Config{})
+	ctx := context.Background()
+	if _, err := w.pool.Exec(ctx, `CREATE FUNCTION refuse_receipt() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN RAISE EXCEPTION 'receipts unavailable'; END $$;
+		CREATE TRIGGER refuse_receipt BEFORE INSERT ON connector_receipts FOR EACH ROW EXECUTE FUNCTION refuse_receipt()`); err != nil {
+		t.Fatal(err)
+	}
+	sink := &recordingSink{} // durable, as on Kafka, but not applied
+	push := pushTo(t, w.conn.Webhook(sink))
+	if rs := push("new, receipt refused", fixture(t, "resnotif-new.xml")); rs.Success != nil || len(rs.Errors) != 1 {
+		t.Fatalf("a booking whose receipt was not written: %+v, want Errors asking to send it again", rs)
+	}
+	if _, err := w.pool.Exec(ctx, `DROP TRIGGER refuse_receipt ON connector_receipts`); err != nil {
+		t.Fatal(err)
+	}
+	if rs := push("new, sent again", fixture(t, "resnotif-new.xml")); rs.Success == nil {
+		t.Fatalf("the booking sent again: %+v", rs)
+	}
+	if rs := push("cancel", fixture(t, "resnotif-cancel.xml")); rs.Success == nil {
+		t.Fatalf("the cancellation of the booking sent again was refused: %+v", rs)
+	}
+}
+
 // A change that arrives while its booking's cancellation is on its way to
 // the store (accepted and made durable, not applied yet) is refused as it
 // will be once the cancellation is applied, not answered Success and then

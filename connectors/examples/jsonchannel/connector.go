@@ -145,7 +145,7 @@ func (c *Connector) Receive(ctx context.Context, data []byte, sink connectors.Si
 		return c.refuse(ctx, err)
 	}
 	if err := connectors.RecordAccepted(ctx, c.Res, c.Name(), *cb); err != nil {
-		c.Logger.WarnContext(ctx, "accepted booking not recorded", "channel_reservation", cb.Reservation.ExternalID, "error", err)
+		return c.refuse(ctx, err)
 	}
 	if unmapped != nil {
 		return http.StatusUnprocessableEntity, Reply{Status: "error", Error: connectors.SafeText(unmapped.Error(), 400) + " (the booking is held and will be applied once the mapping exists)"}
