@@ -182,6 +182,20 @@ func sleep(ctx context.Context, d time.Duration) {
 	}
 }
 
+// BookingNumbers hands out a channel's booking numbers in sequence, after
+// the one it holds. It is used under the simulator's lock.
+type BookingNumbers int
+
+// Or returns id, or the next number when id is empty (a booking made
+// without one).
+func (n *BookingNumbers) Or(id string) string {
+	if id != "" {
+		return id
+	}
+	*n++
+	return strconv.Itoa(int(*n))
+}
+
 // ServeJSON returns a control path answering with what read returns, as
 // JSON, read and encoded under the simulator's lock mu.
 func ServeJSON(mu sync.Locker, read func() any) http.HandlerFunc {

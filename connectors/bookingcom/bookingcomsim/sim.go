@@ -54,7 +54,7 @@ type Sim struct {
 
 	mu      sync.Mutex
 	res     map[string]*reservation
-	next    int
+	next    channelsim.BookingNumbers
 	reports map[string][]bookingcom.Report // reservation id to the reports received, in order
 }
 
@@ -160,10 +160,7 @@ func (s *Sim) auth(next http.Handler) http.Handler {
 func (s *Sim) Book(r canonical.Reservation) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if r.ExternalID == "" {
-		s.next++
-		r.ExternalID = fmt.Sprint(s.next)
-	}
+	r.ExternalID = s.next.Or(r.ExternalID)
 	now := s.cfg.Now().UTC().Truncate(time.Second)
 	r.CreatedAt, r.ModifiedAt = now, now
 	s.res[r.ExternalID] = &reservation{r: *r.Clone(), status: "Commit", redelivers: s.Faults().Duplicates}

@@ -47,7 +47,7 @@ type Sim struct {
 	mu       sync.Mutex
 	messages []*message
 	current  map[string]canonical.Reservation
-	next     int
+	next     channelsim.BookingNumbers
 }
 
 // New returns a simulator.
@@ -74,10 +74,7 @@ func (s *Sim) add(typ string, r canonical.Reservation) {
 func (s *Sim) Book(r canonical.Reservation) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if r.ExternalID == "" {
-		s.next++
-		r.ExternalID = fmt.Sprint(s.next)
-	}
+	r.ExternalID = s.next.Or(r.ExternalID)
 	s.add("Book", r)
 	return r.ExternalID
 }
