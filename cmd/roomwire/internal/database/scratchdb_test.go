@@ -53,3 +53,36 @@ func TestServerAddrHidesCredentials(t *testing.T) {
 		t.Fatalf("ServerAddr = %q", got)
 	}
 }
+
+// Runs started together (a script starting several chaos runs) each get a
+// database of their own, even within one millisecond.
+func TestScratchDatabasesStartedTogetherGetTheirOwn(t *testing.T) {
+	ctx := context.Background()
+	server := pgtest.ServerURL()
+	const runs = 6
+	names := make(chan string, runs)
+	errs := make(chan error, runs)
+	start := make(chan struct{})
+	for range runs {
+		go func() {
+			<-start
+			name, _, err := CreateScratch(ctx, server, "togethertest")
+			names <- name
+			errs <- err
+		}()
+	}
+	close(start)
+	seen := map[string]bool{}
+	for range runs {
+		name, err := <-names, <-errs
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		t.Cleanup(func() { DropScratch(context.Background(), server, name) })
+		if seen[name] {
+			t.Errorf("two runs got %s", name)
+		}
+		seen[name] = true
+	}
+}
