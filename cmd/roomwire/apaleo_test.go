@@ -19,51 +19,7 @@ import (
 // and repeats its webhooks; a booking Apaleo refuses (422) is dead-lettered
 // with Apaleo's words and delivered once by a replay after the fix.
 func TestBookingsReachApaleoOnceThroughServe(t *testing.T) {
-	sim := apaleosim.New(apaleosim.Config{ClientID: "roomwire-test", ClientSecret: "apaleo-secret-123"})
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	sim.AddUnitGroup(apaleosim.UnitGroup{ID: "LIS-DBL", Property: "LIS", Units: 20})
-	sim.AddRatePlan(apaleosim.RatePlan{ID: "LIS-FLEX-DBL", Property: "LIS", UnitGroup: "LIS-DBL", Price: canonical.NewMoney(12000, "EUR")})
-	sim.AddRatePlan(apaleosim.RatePlan{ID: "LIS-NRF-DBL", Property: "LIS", UnitGroup: "LIS-DBL", Price: canonical.NewMoney(10000, "EUR")})
-
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "mappings.yaml"), []byte(`
-apaleo:
-  - {kind: property, partner: LIS, roomwire: LIS}
-  - {kind: room_type, property: LIS, partner: LIS-DBL, roomwire: DBL}
-  - {kind: rate_plan, property: LIS, partner: LIS-FLEX-DBL, roomwire: FLEX}
-  - {kind: rate_plan, property: LIS, partner: LIS-NRF-DBL, roomwire: NRF}
-`), 0o600)
-	cfgPath := filepath.Join(dir, "roomwire.yaml")
-	os.WriteFile(cfgPath, []byte(fmt.Sprintf(`
-connectors:
-  apaleo:
-    api_url: %[1]s
-    identity_url: %[1]s
-    client_id: roomwire-test
-    client_secret: apaleo-secret-123
-    webhook_user: apaleo
-    webhook_password: webhook-secret-123
-    timeout: 2s
-mappings_file: %[2]s
-backbone:
-  partitions: 2
-  retries: 3
-  retry_initial: 20ms
-  retry_max: 100ms
-  breaker_failures: 50
-`, srv.URL, filepath.Join(dir, "mappings.yaml"))), 0o600)
-	p := startServe(t, pgtest.URL(t), append(testKafkaEnv(t), "ROOMWIRE_CONFIG="+cfgPath)...)
-	if code, body := p.json(t, "PUT", "/v1/properties/LIS", `{"name": "Lisbon", "timezone": "Europe/Lisbon", "currency": "EUR",
-		"room_types": [{"code": "DBL", "name": "Double", "units": 5}],
-		"rate_plans": [{"code": "FLEX", "room_type": "DBL", "name": "Flexible"}, {"code": "NRF", "room_type": "DBL", "name": "Non-refundable"}]}`); code != 201 {
-		t.Fatalf("put property: %d %v", code, body)
-	}
-	if code, body := p.json(t, "PUT", "/v1/properties/LIS/rates", `{"updates": [
-		{"rate_plan": "FLEX", "from": "2027-04-01", "to": "2027-04-30", "amount": "120.00", "currency": "EUR"},
-		{"rate_plan": "NRF", "from": "2027-04-01", "to": "2027-04-30", "amount": "100.00", "currency": "EUR"}]}`); code != 200 {
-		t.Fatalf("put rates: %d %v", code, body)
-	}
+	p, sim := serveWithApaleo(t, "breaker_failures: 50", "NRF")
 
 	// inApaleo returns the simulated Apaleo's reservations for a confirmation
 	// number, and how many bookings its idempotency key made.
@@ -143,4 +99,61 @@ backbone:
 	if len(found) != 1 || keys != 1 {
 		t.Fatalf("after two replays: in Apaleo %d times, %d bookings with its key", len(found), keys)
 	}
+}
+
+// serveWithApaleo starts serve with the Apaleo connector against a simulated
+// Apaleo selling property LIS's unit group LIS-DBL (Roomwire's DBL, 5 units)
+// at rate plan LIS-FLEX-DBL (FLEX, 120.00 EUR) and each of ratePlans
+// (LIS-<code>-DBL, 100.00 EUR), with these tests' quick retries plus the
+// backbone settings given.
+func serveWithApaleo(t *testing.T, backbone string, ratePlans ...string) (*process, *apaleosim.Sim) {
+	t.Helper()
+	sim := apaleosim.New(apaleosim.Config{ClientID: "roomwire-test", ClientSecret: "apaleo-secret-123"})
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	sim.AddUnitGroup(apaleosim.UnitGroup{ID: "LIS-DBL", Property: "LIS", Units: 20})
+	plans := map[string]int64{"FLEX": 12000}
+	mappings := "apaleo:\n  - {kind: property, partner: LIS, roomwire: LIS}\n  - {kind: room_type, property: LIS, partner: LIS-DBL, roomwire: DBL}\n"
+	property := `{"code": "FLEX", "room_type": "DBL", "name": "Flexible"}`
+	rates := `{"rate_plan": "FLEX", "from": "2027-04-01", "to": "2027-04-30", "amount": "120.00", "currency": "EUR"}`
+	for _, code := range ratePlans {
+		plans[code] = 10000
+		property += fmt.Sprintf(`, {"code": %q, "room_type": "DBL", "name": %q}`, code, code)
+		rates += fmt.Sprintf(`, {"rate_plan": %q, "from": "2027-04-01", "to": "2027-04-30", "amount": "100.00", "currency": "EUR"}`, code)
+	}
+	for code, price := range plans {
+		id := "LIS-" + code + "-DBL"
+		sim.AddRatePlan(apaleosim.RatePlan{ID: id, Property: "LIS", UnitGroup: "LIS-DBL", Price: canonical.NewMoney(price, "EUR")})
+		mappings += fmt.Sprintf("  - {kind: rate_plan, property: LIS, partner: %s, roomwire: %s}\n", id, code)
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "mappings.yaml"), []byte(mappings), 0o600)
+	cfgPath := filepath.Join(dir, "roomwire.yaml")
+	os.WriteFile(cfgPath, []byte(fmt.Sprintf(`
+connectors:
+  apaleo:
+    api_url: %[1]s
+    identity_url: %[1]s
+    client_id: roomwire-test
+    client_secret: apaleo-secret-123
+    webhook_user: apaleo
+    webhook_password: webhook-secret-123
+    timeout: 2s
+mappings_file: %[2]s
+backbone:
+  partitions: 2
+  retries: 3
+  retry_initial: 20ms
+  retry_max: 100ms
+  %[3]s
+`, srv.URL, filepath.Join(dir, "mappings.yaml"), backbone)), 0o600)
+	p := startServe(t, pgtest.URL(t), append(testKafkaEnv(t), "ROOMWIRE_CONFIG="+cfgPath)...)
+	if code, body := p.json(t, "PUT", "/v1/properties/LIS", `{"name": "Lisbon", "timezone": "Europe/Lisbon", "currency": "EUR",
+		"room_types": [{"code": "DBL", "name": "Double", "units": 5}], "rate_plans": [`+property+`]}`); code != 201 {
+		t.Fatalf("put property: %d %v", code, body)
+	}
+	if code, body := p.json(t, "PUT", "/v1/properties/LIS/rates", `{"updates": [`+rates+`]}`); code != 200 {
+		t.Fatalf("put rates: %d %v", code, body)
+	}
+	return p, sim
 }

@@ -2,16 +2,10 @@ package main
 
 import (
 	"fmt"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/roomwire/roomwire/canonical"
 	"github.com/roomwire/roomwire/connectors/apaleo"
-	"github.com/roomwire/roomwire/connectors/apaleo/apaleosim"
-	"github.com/roomwire/roomwire/reservations/pgtest"
 )
 
 // A booking of two rooms reaches Apaleo through serve as two reservations,
@@ -19,45 +13,7 @@ import (
 // the Apaleo booking, and a room removed has its reservation cancelled,
 // nothing dead-lettered.
 func TestMultiRoomBookingReachesApaleoThroughServe(t *testing.T) {
-	sim := apaleosim.New(apaleosim.Config{ClientID: "roomwire-test", ClientSecret: "apaleo-secret-123"})
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	sim.AddUnitGroup(apaleosim.UnitGroup{ID: "LIS-DBL", Property: "LIS", Units: 20})
-	sim.AddRatePlan(apaleosim.RatePlan{ID: "LIS-FLEX-DBL", Property: "LIS", UnitGroup: "LIS-DBL", Price: canonical.NewMoney(12000, "EUR")})
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "mappings.yaml"), []byte(`
-apaleo:
-  - {kind: property, partner: LIS, roomwire: LIS}
-  - {kind: room_type, property: LIS, partner: LIS-DBL, roomwire: DBL}
-  - {kind: rate_plan, property: LIS, partner: LIS-FLEX-DBL, roomwire: FLEX}
-`), 0o600)
-	cfgPath := filepath.Join(dir, "roomwire.yaml")
-	os.WriteFile(cfgPath, []byte(fmt.Sprintf(`
-connectors:
-  apaleo:
-    api_url: %[1]s
-    identity_url: %[1]s
-    client_id: roomwire-test
-    client_secret: apaleo-secret-123
-    webhook_user: apaleo
-    webhook_password: webhook-secret-123
-    timeout: 2s
-mappings_file: %[2]s
-backbone:
-  partitions: 2
-  retries: 3
-  retry_initial: 20ms
-  retry_max: 100ms
-`, srv.URL, filepath.Join(dir, "mappings.yaml"))), 0o600)
-	p := startServe(t, pgtest.URL(t), append(testKafkaEnv(t), "ROOMWIRE_CONFIG="+cfgPath)...)
-	if code, body := p.json(t, "PUT", "/v1/properties/LIS", `{"name": "Lisbon", "timezone": "Europe/Lisbon", "currency": "EUR",
-		"room_types": [{"code": "DBL", "name": "Double", "units": 5}], "rate_plans": [{"code": "FLEX", "room_type": "DBL", "name": "Flexible"}]}`); code != 201 {
-		t.Fatalf("put property: %d %v", code, body)
-	}
-	if code, body := p.json(t, "PUT", "/v1/properties/LIS/rates", `{"updates": [
-		{"rate_plan": "FLEX", "from": "2027-04-01", "to": "2027-04-30", "amount": "120.00", "currency": "EUR"}]}`); code != 200 {
-		t.Fatalf("put rates: %d %v", code, body)
-	}
+	p, sim := serveWithApaleo(t, "")
 	room := func(arrival, departure string, guest int) string {
 		return fmt.Sprintf(`{"room_type": "DBL", "rate_plan": "FLEX", "arrival": %q, "departure": %q, "adults": 1, "guests": [%d]}`, arrival, departure, guest)
 	}
