@@ -408,14 +408,9 @@ func sleep(ctx context.Context, d time.Duration) bool {
 
 func (s *Sim) createBooking(w http.ResponseWriter, r *http.Request) {
 	arrived := time.Now()
-	body, err := connectors.ReadLimited(r.Body, 1<<20)
-	if err != nil {
-		writeError(w, http.StatusRequestEntityTooLarge, err.Error())
-		return
-	}
 	var req apaleo.CreateBooking
-	if err := connectors.DecodeJSON(body, &req); err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+	body, ok := readBody(w, r, &req)
+	if !ok {
 		return
 	}
 	key := r.Header.Get(connectors.IdempotencyHeader)
@@ -455,14 +450,9 @@ func (s *Sim) createBooking(w http.ResponseWriter, r *http.Request) {
 // reservations' ids, and answers a repeat under the same Idempotency-Key
 // with the same ids.
 func (s *Sim) addReservations(w http.ResponseWriter, r *http.Request) {
-	body, err := connectors.ReadLimited(r.Body, 1<<20)
-	if err != nil {
-		writeError(w, http.StatusRequestEntityTooLarge, err.Error())
-		return
-	}
 	var req apaleo.AddReservations
-	if err := connectors.DecodeJSON(body, &req); err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+	body, ok := readBody(w, r, &req)
+	if !ok {
 		return
 	}
 	booking := r.PathValue("id")
@@ -530,14 +520,9 @@ func (s *Sim) CreateBooking(req apaleo.CreateBooking) (apaleo.CreateBookingResul
 }
 
 func (s *Sim) frontDesk(w http.ResponseWriter, r *http.Request) {
-	body, err := connectors.ReadLimited(r.Body, 1<<20)
-	if err != nil {
-		writeError(w, http.StatusRequestEntityTooLarge, err.Error())
-		return
-	}
 	var req apaleo.CreateBooking
-	if err := connectors.DecodeJSON(body, &req); err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+	_, ok := readBody(w, r, &req)
+	if !ok {
 		return
 	}
 	res, err := s.CreateBooking(req)
@@ -733,7 +718,7 @@ func (s *Sim) listReservations(w http.ResponseWriter, r *http.Request) {
 
 func (s *Sim) amend(w http.ResponseWriter, r *http.Request) {
 	var a apaleo.Amend
-	if !readBody(w, r, &a) {
+	if _, ok := readBody(w, r, &a); !ok {
 		return
 	}
 	id := r.PathValue("id")
@@ -769,19 +754,19 @@ func (s *Sim) commitChange(w http.ResponseWriter, res, next *apaleo.Reservation,
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// readBody decodes the request's JSON body into v, answering 413 or 400
-// when it cannot.
-func readBody(w http.ResponseWriter, r *http.Request, v any) bool {
+// readBody decodes the request's JSON body into v and returns its bytes
+// (idempotency keys compare them), answering 413 or 400 when it cannot.
+func readBody(w http.ResponseWriter, r *http.Request, v any) ([]byte, bool) {
 	body, err := connectors.ReadLimited(r.Body, 1<<20)
 	if err != nil {
 		writeError(w, http.StatusRequestEntityTooLarge, err.Error())
-		return false
+		return nil, false
 	}
 	if err := connectors.DecodeJSON(body, v); err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
-		return false
+		return nil, false
 	}
-	return true
+	return body, true
 }
 
 // lockChangeable locks s.mu and returns reservation id when it can still be
@@ -813,7 +798,7 @@ func (s *Sim) patchReservation(w http.ResponseWriter, r *http.Request) {
 		Path  string          `json:"path"`
 		Value json.RawMessage `json:"value"`
 	}
-	if !readBody(w, r, &ops) {
+	if _, ok := readBody(w, r, &ops); !ok {
 		return
 	}
 	id := r.PathValue("id")
@@ -1072,14 +1057,9 @@ func (s *Sim) rates(w http.ResponseWriter, r *http.Request) {
 func (s *Sim) stats(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, s.Stats()) }
 
 func (s *Sim) putFaults(w http.ResponseWriter, r *http.Request) {
-	body, err := connectors.ReadLimited(r.Body, 64<<10)
-	if err != nil {
-		writeError(w, http.StatusRequestEntityTooLarge, err.Error())
-		return
-	}
 	var f Faults
-	if err := connectors.DecodeJSON(body, &f); err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+	_, ok := readBody(w, r, &f)
+	if !ok {
 		return
 	}
 	s.SetFaults(f)
