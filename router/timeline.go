@@ -60,38 +60,22 @@ func NewMessageTimeline(pool *pgxpool.Pool) *MessageTimeline { return &MessageTi
 // reservation id are ignored. Connectors record their outbound partner calls
 // with it.
 func (t *MessageTimeline) Record(ctx context.Context, e TimelineEntry) error {
-	return t.record(ctx, t.pool, e)
-}
-
-func (t *MessageTimeline) record(ctx context.Context, db dbtx, e TimelineEntry) error {
-	if e.ReservationID == "" {
+	var b pgx.Batch
+	if err := t.queueRecordAll(&b, []TimelineEntry{e}); err != nil {
+		return err
+	}
+	if b.Len() == 0 {
 		return nil
 	}
-	if e.Direction != DirectionIn && e.Direction != DirectionOut {
-		return fmt.Errorf("timeline: direction %q is neither in nor out", e.Direction)
-	}
-	payload, _ := redactPayload(e.Payload)
-	lastError, _ := redactText(e.LastError)
-	_, err := db.Exec(ctx, `
-		INSERT INTO message_timeline (reservation_id, property_id, message_id, direction, consumer, connector,
-			topic, event_type, correlation_id, status, attempts, last_error, payload)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-		ON CONFLICT (message_id, consumer, direction) DO UPDATE SET
-			status = EXCLUDED.status,
-			attempts = message_timeline.attempts + EXCLUDED.attempts,
-			last_error = EXCLUDED.last_error,
-			last_at = now()`,
-		e.ReservationID, e.PropertyID, e.MessageID, e.Direction, e.Consumer, e.Connector,
-		e.Topic, e.EventType, e.CorrelationID, e.Status, e.Attempts, lastError, payload)
-	if err != nil {
+	if err := t.pool.SendBatch(ctx, &b).Close(); err != nil {
 		return fmt.Errorf("timeline: record %s: %w", e.MessageID, err)
 	}
 	return nil
 }
 
-// queueRecordAll queues on b one statement that writes entries as record
-// does: the relay records every reservation event of a batch, and a round
-// trip each made the timeline most of the relay's time.
+// queueRecordAll queues on b one statement that writes entries; Record
+// writes one this way. The relay records every reservation event of a
+// batch, and a round trip each made the timeline most of the relay's time.
 func (t *MessageTimeline) queueRecordAll(b *pgx.Batch, entries []TimelineEntry) error {
 	n := len(entries)
 	cols := struct {
