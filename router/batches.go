@@ -108,14 +108,19 @@ func (p *Publisher) PublishBatches(msgs []TopicMessage) []error {
 			}}
 			req.batches[key] = pb
 		}
+		if pb.full {
+			// Once a message waits, so does every later one of its
+			// partition: what is written stays a prefix.
+			errs[i] = errBatchFull
+			continue
+		}
 		r, size, err := toRecord(rec)
 		if err != nil {
+			pb.full = true
 			errs[i] = fmt.Errorf("kafka: encode message %s: %w", tm.Message.UUID, err)
 			continue
 		}
-		if pb.full || (len(pb.idx) > 0 && pb.bytes+size > maxBatchBytes) {
-			// Once a message waits, so does every later one of its
-			// partition: what is written stays a prefix.
+		if len(pb.idx) > 0 && pb.bytes+size > maxBatchBytes {
 			pb.full = true
 			errs[i] = errBatchFull
 			continue
