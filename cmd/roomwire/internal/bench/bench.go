@@ -674,8 +674,9 @@ func (p *bookedPool) peek(rng *mrand.Rand) (bookedRes, bool) {
 // measured. Only its owner touches it, so it needs no lock.
 type recorder struct {
 	rng     *mrand.Rand
-	commits []time.Duration // committed writes
-	reads   []time.Duration // successful searches and views
+	commits []time.Duration         // committed writes
+	reads   []time.Duration         // successful searches and views
+	byKind  [numOps][]time.Duration // successful operations, by kind
 	counts  [numOps]benchOpCount
 	errors  map[string]int64
 }
@@ -686,6 +687,10 @@ type benchOpCount struct {
 	OK             int64 `json:"ok"`
 	NoAvailability int64 `json:"no_availability"`
 	Errors         int64 `json:"errors"`
+	// P50MS and P95MS are the request to response times of the
+	// successful ones: which kind of operation makes the tail.
+	P50MS float64 `json:"p50_ms"`
+	P95MS float64 `json:"p95_ms"`
 }
 
 func newRecorder(capacity int) *recorder {
@@ -1173,6 +1178,7 @@ func (l *benchLoad) do(ctx context.Context, rec *recorder, record bool) {
 	switch {
 	case ok:
 		c.OK++
+		rec.byKind[kind] = append(rec.byKind[kind], resp.dur)
 		if kind.write() {
 			rec.commits = append(rec.commits, resp.dur)
 		} else {
@@ -1380,11 +1386,13 @@ func buildReport(o benchOptions, m benchMeasured) benchReport {
 	res, del, drained := m.load, m.delivery, m.drained
 	var commits, reads []time.Duration
 	var counts [numOps]benchOpCount
+	var byKind [numOps][]time.Duration
 	rep := benchReport{ErrorsByKind: map[string]int64{}}
 	for _, rec := range res.recs {
 		commits = append(commits, rec.commits...)
 		reads = append(reads, rec.reads...)
 		for k := range counts {
+			byKind[k] = append(byKind[k], rec.byKind[k]...)
 			c := rec.counts[k]
 			counts[k].Count += c.Count
 			counts[k].OK += c.OK
@@ -1411,6 +1419,8 @@ func buildReport(o benchOptions, m benchMeasured) benchReport {
 		rep.Run.Mode, rep.Run.Rate = "rate", o.rate
 	}
 	for k, c := range counts {
+		slices.Sort(byKind[k])
+		c.P50MS, c.P95MS = rig.Round(percentileMS(byKind[k], 0.50), 3), rig.Round(percentileMS(byKind[k], 0.95), 3)
 		rep.Run.Operations[opNames[k]] = c
 		ops += c.Count
 		rep.NoAvailability += c.NoAvailability
@@ -1518,9 +1528,9 @@ func joinInts(ns []int) string {
 	return strings.Join(s, ", ")
 }
 
-// percentileMS is the nearest-rank percentile of sorted durations, in ms.
 func ptr[T any](v T) *T { return &v }
 
+// percentileMS is the nearest-rank percentile of sorted durations, in ms.
 func percentileMS(sorted []time.Duration, p float64) float64 {
 	if len(sorted) == 0 {
 		return 0
