@@ -149,6 +149,13 @@ func TestBenchReportsSaneFigures(t *testing.T) {
 			if push, _ := ops["ota_push"].(map[string]any); push == nil || push["ok"].(float64) <= 0 {
 				t.Errorf("no OTA push was accepted: %v", ops["ota_push"])
 			}
+			for name, op := range ops {
+				o := op.(map[string]any)
+				p50, p95 := o["p50_ms"].(float64), o["p95_ms"].(float64)
+				if o["ok"].(float64) > 0 && (p50 <= 0 || p95 < p50) {
+					t.Errorf("%s: p50_ms %v, p95_ms %v for %v successful operations", name, p50, p95, o["ok"])
+				}
+			}
 			del, _ := run["delivery"].(map[string]any)
 			if _, ok := del["drained"].(bool); !ok {
 				t.Errorf("run.delivery.drained = %v, want true or false", del["drained"])
