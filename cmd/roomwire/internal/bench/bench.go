@@ -119,6 +119,8 @@ the window if it started in it):
   consumer_lag             records not yet consumed, summed over every
                            consumer group and partition, after the drain
   outbox_backlog           outbox events not yet published, after the drain
+  run.operations           per kind of operation: counts, and p50_ms and
+                           p95_ms of the successful ones
 
 Progress goes to stderr every few seconds, the report to stdout (a table, or
 JSON with --json). The exit status is 0 when the run completed, whatever the
