@@ -78,6 +78,9 @@ type Kafka struct {
 	// EmbeddedAddr is off 9092, so that it never collides with a real
 	// Kafka on the same machine.
 	EmbeddedAddr string `yaml:"embedded_addr" default:"127.0.0.1:19092" env:"ROOMWIRE_KAFKA_EMBEDDED_ADDR" doc:"where the embedded broker listens when brokers is empty"`
+	// EmbeddedFsync is off as in Apache Kafka: records reach the log file
+	// before they are acknowledged, which a killed process cannot undo.
+	EmbeddedFsync bool `yaml:"embedded_fsync" doc:"fsync the embedded broker's log after every write, so acknowledged records survive a power loss; every request then waits for the disk"`
 }
 
 // Log is logging.

@@ -148,7 +148,8 @@ func (h *Hub) startBackbone(ctx context.Context) error {
 	if cfg.UsesEmbeddedBroker() {
 		var err error
 		h.broker, err = router.StartEmbeddedBroker(cfg.EmbeddedBrokerDir(), h.logger,
-			router.WithListenAddress(cfg.Kafka.EmbeddedAddr), router.WithDefaultPartitions(int(cfg.Backbone.Topics.Partitions)))
+			router.WithListenAddress(cfg.Kafka.EmbeddedAddr), router.WithDefaultPartitions(int(cfg.Backbone.Topics.Partitions)),
+			router.WithFsync(cfg.Kafka.EmbeddedFsync))
 		if err != nil {
 			return fmt.Errorf("embedded Kafka broker on %s: %w (set kafka.embedded_addr to a free port, or kafka.brokers to a cluster)", cfg.Kafka.EmbeddedAddr, err)
 		}
