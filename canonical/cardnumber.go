@@ -1,7 +1,6 @@
 package canonical
 
 import (
-	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -72,20 +71,178 @@ func CardDigits(span string) string {
 	return string(out)
 }
 
-// securityCode matches a card security code written out: CVV, CVC, CV2,
-// CSC or "security code", then up to a few marks or words, then 3 or 4
-// digits that are not part of a longer number.
-var securityCode = regexp.MustCompile(`(?i)\b(?:cvv2?|cvc2?|cv2|csc|cvn|card\s*verification(?:\s*(?:value|code|number))?|(?:card\s*)?security\s*code)` +
-	`(?:\s*(?:[:=#\-]|is|no\.?|number|code)\s*|\s+)*?(\p{Nd}{3,4})(?:[^\p{Nd}]|$)`)
-
 // FindSecurityCode returns the byte span [start, end) of the digits of the
-// first card security code written out in s, such as the 737 of "cvv: 737".
+// first card security code written out in s, such as the 737 of "cvv: 737":
+// CVV, CVC, CV2, CSC, CVN, "card verification" (value, code, number) or
+// "(card) security code", as a word of its own in any case, then marks
+// (: = # -), "is", "no", "no.", "number" or "code" and white space, then 3
+// or 4 digits that are not part of a longer number.
+//
+// It runs on every string of every payload stored, so it is a scan by
+// hand; the regular expression it stands for, with the same matches, is in
+// the tests (securityCodePattern).
 func FindSecurityCode(s string) (start, end int, ok bool) {
-	m := securityCode.FindStringSubmatchIndex(s)
-	if m == nil {
+	for i := 0; i < len(s); i++ {
+		if c := s[i] | 0x20; c != 'c' && c != 's' && s[i] != 0xC5 {
+			continue // every keyword starts with c, s or ſ (U+017F)
+		}
+		if isASCIIWord(s, i-1) == isASCIIWord(s, i) {
+			continue // not at a word boundary
+		}
+		if start, end, ok := securityCodeAt(s, i); ok {
+			return start, end, true
+		}
+	}
+	return 0, 0, false
+}
+
+// securityCodeAt tries the keywords at s[i] in the order the pattern's
+// alternatives are tried, and returns the digits after the first whose
+// digits follow.
+func securityCodeAt(s string, i int) (start, end int, ok bool) {
+	try := func(k int) bool {
+		start, end, ok = securityCodeDigits(s, k)
+		return ok
+	}
+	for _, w := range []string{"cvv", "cvc"} {
+		if k, found := foldPrefix(s, i, w); found {
+			if k < len(s) && s[k] == '2' && try(k+1) || try(k) {
+				return start, end, true
+			}
+		}
+	}
+	for _, w := range []string{"cv2", "csc", "cvn"} {
+		if k, found := foldPrefix(s, i, w); found && try(k) {
+			return start, end, true
+		}
+	}
+	if k, found := foldPrefix(s, i, "card"); found {
+		if k, found := foldPrefix(s, skipSpaces(s, k), "verification"); found {
+			after := skipSpaces(s, k)
+			for _, w := range []string{"value", "code", "number"} {
+				if e, found := foldPrefix(s, after, w); found && try(e) {
+					return start, end, true
+				}
+			}
+			if try(k) {
+				return start, end, true
+			}
+		}
+		if k, found := foldPrefix(s, skipSpaces(s, k), "security"); found {
+			if k, found := foldPrefix(s, skipSpaces(s, k), "code"); found && try(k) {
+				return start, end, true
+			}
+		}
+	}
+	if k, found := foldPrefix(s, i, "security"); found {
+		if k, found := foldPrefix(s, skipSpaces(s, k), "code"); found && try(k) {
+			return start, end, true
+		}
+	}
+	return 0, 0, false
+}
+
+// securityCodeDigits reads, from s[k] right after a keyword, the marks and
+// words that may stand before a security code, then its 3 or 4 digits,
+// which must not go on.
+func securityCodeDigits(s string, k int) (start, end int, ok bool) {
+	for {
+		if _, size := digitAt(s, k); size > 0 {
+			break
+		}
+		// Greedy is exact here: no mark or word holds a digit, "number" is
+		// tried before "no", and nothing but "no." takes a dot.
+		j := skipSpaces(s, k)
+		if j < len(s) && strings.IndexByte(":=#-", s[j]) >= 0 {
+			k = skipSpaces(s, j+1)
+			continue
+		}
+		if e, found := foldPrefix(s, j, "is"); found {
+			k = skipSpaces(s, e)
+			continue
+		}
+		if e, found := foldPrefix(s, j, "number"); found {
+			k = skipSpaces(s, e)
+			continue
+		}
+		if e, found := foldPrefix(s, j, "no"); found {
+			if e < len(s) && s[e] == '.' {
+				e++
+			}
+			k = skipSpaces(s, e)
+			continue
+		}
+		if e, found := foldPrefix(s, j, "code"); found {
+			k = skipSpaces(s, e)
+			continue
+		}
+		if j == k {
+			return 0, 0, false
+		}
+		k = j
+	}
+	end, digits := k, 0
+	for digits < 5 {
+		_, size := digitAt(s, end)
+		if size == 0 {
+			break
+		}
+		end += size
+		digits++
+	}
+	if digits < 3 || digits > 4 {
 		return 0, 0, false
 	}
-	return m[2], m[3], true
+	return k, end, true
+}
+
+// foldPrefix reports whether s[i:] starts with the lower-case ASCII word w
+// in any case, as the pattern's (?i) matches it: 's' also matches ſ
+// (U+017F) and 'k' the Kelvin sign (U+212A), their other simple case folds.
+// It returns the byte after the match.
+func foldPrefix(s string, i int, w string) (int, bool) {
+	for j := 0; j < len(w); j++ {
+		if i >= len(s) {
+			return 0, false
+		}
+		c := w[j]
+		switch {
+		case s[i] == c || 'a' <= c && c <= 'z' && s[i] == c-'a'+'A':
+			i++
+		case c == 's' && strings.HasPrefix(s[i:], "\u017F"):
+			i += len("\u017F")
+		case c == 'k' && strings.HasPrefix(s[i:], "\u212A"):
+			i += len("\u212A")
+		default:
+			return 0, false
+		}
+	}
+	return i, true
+}
+
+// skipSpaces returns the first byte at or after s[i] that is not white
+// space as the pattern's \s sees it (ASCII \t \n \f \r and space).
+func skipSpaces(s string, i int) int {
+	for i < len(s) {
+		switch s[i] {
+		case '\t', '\n', '\f', '\r', ' ':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// isASCIIWord reports whether the character at s[i] is one the pattern's \b
+// takes for a word character: an ASCII letter, digit or '_'. Outside s, and
+// in a multi-byte character, it is not.
+func isASCIIWord(s string, i int) bool {
+	if i < 0 || i >= len(s) {
+		return false
+	}
+	c := s[i]
+	return c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
 }
 
 // run is a run of digits and separators scanned from a digit.

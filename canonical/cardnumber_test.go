@@ -1,6 +1,7 @@
 package canonical
 
 import (
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -143,6 +144,28 @@ func TestFindSecurityCode(t *testing.T) {
 		}
 		if ContainsCardData(tt.in) != (tt.want != "" || ContainsCardNumber(tt.in)) {
 			t.Errorf("ContainsCardData(%q) disagrees", tt.in)
+		}
+	}
+}
+
+// TestFindSecurityCodeMatchesPattern compares the scan with its pattern on
+// texts made of the words and marks the pattern is about, which random
+// bytes seldom spell.
+func TestFindSecurityCodeMatchesPattern(t *testing.T) {
+	pieces := []string{"cvv", "CVC", "cv", "2", "c", "s", "S", "ſ", "card", "Verification", "security", "code",
+		"value", "number", "is", "no", ".", ":", "#", "-", "=", " ", "\t", "\n", "\v", "1", "23", "456", "7890",
+		"x", "_", "é", "７", "\u00a0"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 50000 {
+		var b strings.Builder
+		for range 1 + rng.IntN(10) {
+			b.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		s := b.String()
+		start, end, ok := FindSecurityCode(s)
+		m := securityCodePattern.FindStringSubmatchIndex(s)
+		if ok != (m != nil) || ok && (start != m[2] || end != m[3]) {
+			t.Fatalf("FindSecurityCode(%q) = %d, %d, %v; the pattern matches %v", s, start, end, ok, m)
 		}
 	}
 }

@@ -406,3 +406,63 @@ func FuzzContainsCardNumber(f *testing.F) {
 		}
 	})
 }
+
+// securityCodePattern is the regular expression FindSecurityCode scans for
+// by hand, group 1 being the digits: the reference its fuzz test compares
+// with.
+var securityCodePattern = regexp.MustCompile(`(?i)\b(?:cvv2?|cvc2?|cv2|csc|cvn|card\s*verification(?:\s*(?:value|code|number))?|(?:card\s*)?security\s*code)` +
+	`(?:\s*(?:[:=#\-]|is|no\.?|number|code)\s*|\s+)*?(\p{Nd}{3,4})(?:[^\p{Nd}]|$)`)
+
+func FuzzFindSecurityCode(f *testing.F) {
+	for _, s := range []string{
+		"", "cvv 737", "CVV2: 1234", "cvv2737", "cvv2 73", "cvc2=123", "cv2#123", "CSC is 123", "cvn no. 4567",
+		"card verification value 123", "Card Verification 123", "card verification code: no 123",
+		"card security code 123", "security code number 1234", "SECURITY  CODE\t- 999", "ſecurity code 123",
+		"cſc 123", "xcvv 123", "_cvv 123", "écvv 123", "cvv ７３７", "cvv 73", "cvv 73712", "cvv 737.5",
+		"cvv is no number code 123", "cvv nonumber 123", "cvv no.123", "cvv: :: 123", "cvv\n\r\f 123",
+		"cvv\v123", "cvv\u00a0123", "pay 4111 cvv x 123 then cvv 456", "cvvcvv 123", "cvv2cvv 123",
+		"card cvv 123", "cardsecuritycode123", "codecvv 123", "cvv \xff 123", "cvv 12\xff3",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		start, end, ok := FindSecurityCode(s)
+		m := securityCodePattern.FindStringSubmatchIndex(s)
+		if ok != (m != nil) || ok && (start != m[2] || end != m[3]) {
+			t.Fatalf("FindSecurityCode(%q) = %d, %d, %v; the pattern matches %v", s, start, end, ok, m)
+		}
+		if !ok && (start != 0 || end != 0) {
+			t.Fatalf("FindSecurityCode(%q) found nothing but returned %d, %d", s, start, end)
+		}
+	})
+}
+
+// referenceIsSecretName is IsSecretName as written before it avoided
+// allocations.
+func referenceIsSecretName(name string) bool {
+	sep := strings.NewReplacer("_", "", "-", "")
+	n := sep.Replace(strings.ToLower(name))
+	for _, w := range wholeSecretNames {
+		if n == w {
+			return true
+		}
+	}
+	for _, w := range secretNames {
+		if strings.Contains(n, sep.Replace(w)) {
+			return true
+		}
+	}
+	return false
+}
+
+func FuzzIsSecretName(f *testing.F) {
+	for _, s := range []string{"", "password", "Client_Secret", "X-Api-Key", "PAN", "pin", "p-a-n", "company",
+		"ſecret", "PASSWORD\u212a", "api-key", "APİ_KEY", "Card-Number", "sеcret"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := IsSecretName(s), referenceIsSecretName(s); got != want {
+			t.Fatalf("IsSecretName(%q) = %v, the reference says %v", s, got, want)
+		}
+	})
+}

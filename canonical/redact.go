@@ -1,8 +1,10 @@
 package canonical
 
 import (
+	"bytes"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 )
 
 // Redacted replaces a secret value or a card number wherever Roomwire would
@@ -23,28 +25,55 @@ var secretNames = []string{
 // primary account number, "shipping" no PIN.
 var wholeSecretNames = []string{"pan", "pin"}
 
-var nameSeparators = strings.NewReplacer("_", "", "-", "")
-
-// normalizeName lower-cases name and drops '_' and '-'.
-func normalizeName(name string) string {
-	return nameSeparators.Replace(strings.ToLower(name))
-}
+// secretWords are secretNames as IsSecretName compares them: without '_'.
+var secretWords = func() [][]byte {
+	out := make([][]byte, len(secretNames))
+	for i, w := range secretNames {
+		out[i] = []byte(strings.ReplaceAll(w, "_", ""))
+	}
+	return out
+}()
 
 // IsSecretName reports whether a field, header or parameter called name
-// holds a value that must never be logged or stored in the clear.
+// holds a value that must never be logged or stored in the clear. It runs
+// for every key of every payload stored, so an ASCII name is compared
+// without allocating.
 func IsSecretName(name string) bool {
-	n := normalizeName(name)
+	var buf [64]byte
+	n, ascii := normalizeASCIIName(buf[:0], name)
+	if !ascii {
+		n = []byte(strings.NewReplacer("_", "", "-", "").Replace(strings.ToLower(name)))
+	}
 	for _, w := range wholeSecretNames {
-		if n == w {
+		if string(n) == w {
 			return true
 		}
 	}
-	for _, w := range secretNames {
-		if strings.Contains(n, nameSeparators.Replace(w)) {
+	for _, w := range secretWords {
+		if bytes.Contains(n, w) {
 			return true
 		}
 	}
 	return false
+}
+
+// normalizeASCIIName appends name to dst lower-cased and without '_' and
+// '-', and reports whether name was ASCII (otherwise dst is incomplete:
+// Unicode lower-casing is strings.ToLower's).
+func normalizeASCIIName(dst []byte, name string) ([]byte, bool) {
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c >= utf8.RuneSelf:
+			return dst, false
+		case c == '_' || c == '-':
+		case 'A' <= c && c <= 'Z':
+			dst = append(dst, c+'a'-'A')
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return dst, true
 }
 
 // secretNamePattern matches a name IsSecretName accepts, inside text.
