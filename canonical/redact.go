@@ -105,6 +105,9 @@ var (
 // number and written-out card security code. It reports whether it removed
 // anything.
 func RedactText(s string) (string, bool) {
+	if s == "" {
+		return s, false
+	}
 	out := jsonSecret.ReplaceAllString(s, `${1}"`+Redacted+`"`)
 	out = attributeSecret.ReplaceAllString(out, `${1}`+Redacted)
 	out = elementSecret.ReplaceAllString(out, `${1}`+Redacted)

@@ -463,8 +463,8 @@ func (b *Backbone) housekeeping(ctx context.Context) {
 			} else if n > 0 {
 				b.logger.Info("expired dedup records", "count", n)
 			}
-			b.expire(ctx, "published outbox rows", "outbox", "published_at", b.cfg.OutboxRetention)
-			b.expire(ctx, "timeline entries", "message_timeline", "last_at", b.cfg.TimelineRetention)
+			b.expire(ctx, "published outbox rows", "outbox", expiredOutboxRows, b.cfg.OutboxRetention)
+			b.expire(ctx, "timeline entries", "message_timeline", expiredTimelineEntries, b.cfg.TimelineRetention)
 			lastExpiry = time.Now()
 		}
 		select {
@@ -475,11 +475,24 @@ func (b *Backbone) housekeeping(ctx context.Context) {
 	}
 }
 
-// expire deletes the rows of table whose column is older than retention, a
-// slice at a time, so that a large backlog never holds long locks.
-func (b *Backbone) expire(ctx context.Context, what, table, column string, retention time.Duration) {
+// What expires: the rows (t) of a table past a retention of $1 seconds.
+const (
+	expiredOutboxRows = `t.published_at < now() - make_interval(secs => $1)`
+	// A message's timeline entries expire together: a consumer's entry
+	// shows the payload the relay's entry holds. first_at (never after
+	// last_at) finds the candidates through its BRIN index.
+	expiredTimelineEntries = `t.first_at < now() - make_interval(secs => $1)
+		AND t.last_at < now() - make_interval(secs => $1)
+		AND NOT EXISTS (SELECT 1 FROM message_timeline u
+			WHERE u.message_id = t.message_id AND u.last_at >= now() - make_interval(secs => $1))`
+)
+
+// expire deletes the rows of table that expired (a condition above) past
+// retention, a slice at a time, so that a large backlog never holds long
+// locks.
+func (b *Backbone) expire(ctx context.Context, what, table, expired string, retention time.Duration) {
 	sql := fmt.Sprintf(`DELETE FROM %[1]s WHERE ctid = ANY (ARRAY(
-		SELECT ctid FROM %[1]s WHERE %[2]s < now() - make_interval(secs => $1) LIMIT 5000))`, table, column)
+		SELECT ctid FROM %[1]s t WHERE %[2]s LIMIT 5000))`, table, expired)
 	var total int64
 	for ctx.Err() == nil {
 		tag, err := b.pool.Exec(ctx, sql, retention.Seconds())

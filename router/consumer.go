@@ -210,6 +210,9 @@ func (c *consumer) finish(ctx context.Context, msg *message.Message, st *attempt
 		c.observeDelivery(msg)
 	}
 	d, _ := DeliveryFrom(ctx)
+	// An event the relay published about a reservation has the relay's
+	// timeline entry, which holds what this entry would repeat.
+	relayed := d.ReservationID != "" && d.ReplayCount == 0 && msg.Metadata.Get(MetadataCommittedAt) != ""
 	if d.ReservationID == "" {
 		// A handler may learn the reservation only by handling the message
 		// (an inbound booking); it then sets it, and its property, on msg.
@@ -239,6 +242,12 @@ func (c *consumer) finish(ctx context.Context, msg *message.Message, st *attempt
 		}
 		if st.lastErr != nil {
 			item.entry.LastError = st.lastErr.Error()
+		}
+		if relayed {
+			// Timeline reads them from the relay's entry: stored and
+			// redacted once per message, not once per consumer.
+			e := item.entry
+			e.Topic, e.EventType, e.CorrelationID, e.Payload = "", "", "", nil
 		}
 	}
 	if item.mark == nil && item.entry == nil {

@@ -19,14 +19,16 @@ func TestHousekeepingExpiresOldOutboxRowsAndTimelineEntries(t *testing.T) {
 		`INSERT INTO outbox (event_id, topic, partition_key, event_type, payload, created_at) VALUES (gen_random_uuid(), 't', 'P', 'x', '{}', now() - interval '10 days')`,
 		`INSERT INTO message_timeline (reservation_id, property_id, message_id, direction, consumer, topic, status, first_at, last_at)
 			VALUES (gen_random_uuid(), 'P', 'm1', 'out', 'c', 't', 'processed', now() - interval '40 days', now() - interval '40 days'),
-			       (gen_random_uuid(), 'P', 'm2', 'out', 'c', 't', 'processed', now(), now())`,
+			       (gen_random_uuid(), 'P', 'm2', 'out', 'c', 't', 'processed', now(), now()),
+			       ('r3', 'P', 'm3', 'out', 'outbox-relay', 't', 'published', now() - interval '40 days', now() - interval '40 days'),
+			       ('r3', 'P', 'm3', 'out', 'c', 't', 'processed', now() - interval '40 days', now())`,
 	} {
 		if _, err := pool.Exec(ctx, sql); err != nil {
 			t.Fatal(err)
 		}
 	}
-	b.expire(ctx, "published outbox rows", "outbox", "published_at", 7*24*time.Hour)
-	b.expire(ctx, "timeline entries", "message_timeline", "last_at", 30*24*time.Hour)
+	b.expire(ctx, "published outbox rows", "outbox", expiredOutboxRows, 7*24*time.Hour)
+	b.expire(ctx, "timeline entries", "message_timeline", expiredTimelineEntries, 30*24*time.Hour)
 	// Recent rows stay, and an old row not yet published is never deleted.
 	if n := countRows(t, pool, `SELECT count(*) FROM outbox`); n != 2 {
 		t.Fatalf("outbox rows left: %d, want 2", n)
@@ -34,7 +36,12 @@ func TestHousekeepingExpiresOldOutboxRowsAndTimelineEntries(t *testing.T) {
 	if n := countRows(t, pool, `SELECT count(*) FROM outbox WHERE published_at IS NULL`); n != 1 {
 		t.Fatalf("unpublished rows left: %d, want 1", n)
 	}
-	if n := countRows(t, pool, `SELECT count(*) FROM message_timeline`); n != 1 {
-		t.Fatalf("timeline entries left: %d, want 1", n)
+	// A message's entries go together: the relay's entry of m3 holds the
+	// payload its consumer's recent entry shows.
+	if n := countRows(t, pool, `SELECT count(*) FROM message_timeline WHERE message_id IN ('m2', 'm3')`); n != 3 {
+		t.Fatalf("recent timeline entries left: %d, want 3", n)
+	}
+	if n := countRows(t, pool, `SELECT count(*) FROM message_timeline`); n != 3 {
+		t.Fatalf("timeline entries left: %d, want 3 (m1 expired)", n)
 	}
 }

@@ -49,6 +49,13 @@ type TimelineEntry struct {
 }
 
 // MessageTimeline records and reads the message history of reservations.
+//
+// A message's payload is stored once. The outbox relay's published entry
+// of an event holds it (with the event's topic, type and correlation id);
+// the entries of the consumers handling that event hold none of these, and
+// Timeline shows them filled from the relay's entry. Every other message
+// (inbound, published by a consumer, replayed from a dead letter) keeps
+// its payload on its consumer's entry.
 type MessageTimeline struct{ pool *pgxpool.Pool }
 
 // NewMessageTimeline returns the timeline stored in pool's database.
@@ -98,7 +105,10 @@ func (t *MessageTimeline) queueRecordAll(b *pgx.Batch, entries []TimelineEntry) 
 			continue
 		}
 		seen[k] = true
-		payload, _ := redactPayload(e.Payload)
+		var payload []byte // NULL when the entry has none
+		if e.Payload != nil {
+			payload, _ = redactPayload(e.Payload)
+		}
 		lastError, _ := redactText(e.LastError)
 		cols.res, cols.prop, cols.msg = append(cols.res, e.ReservationID), append(cols.prop, e.PropertyID), append(cols.msg, e.MessageID)
 		cols.dir, cols.cons, cols.conn = append(cols.dir, e.Direction), append(cols.cons, e.Consumer), append(cols.conn, e.Connector)
@@ -124,12 +134,19 @@ func (t *MessageTimeline) queueRecordAll(b *pgx.Batch, entries []TimelineEntry) 
 	return nil
 }
 
-// Timeline returns every entry of reservationID, oldest first.
+// Timeline returns every entry of reservationID, oldest first, each with
+// its message's payload, topic, event type and correlation id (those of an
+// event's consumer entries are read from the relay's entry of the event).
 func (t *MessageTimeline) Timeline(ctx context.Context, reservationID string) ([]TimelineEntry, error) {
 	rows, err := t.pool.Query(ctx, `
-		SELECT id, reservation_id, property_id, message_id, direction, consumer, connector, topic,
-			event_type, correlation_id, status, attempts, last_error, coalesce(payload, ''::bytea), first_at, last_at
-		FROM message_timeline WHERE reservation_id = $1 ORDER BY first_at, id`, reservationID)
+		SELECT t.id, t.reservation_id, t.property_id, t.message_id, t.direction, t.consumer, t.connector,
+			coalesce(nullif(t.topic, ''), r.topic, ''), coalesce(nullif(t.event_type, ''), r.event_type, ''),
+			coalesce(nullif(t.correlation_id, ''), r.correlation_id, ''), t.status, t.attempts, t.last_error,
+			coalesce(t.payload, r.payload, ''::bytea), t.first_at, t.last_at
+		FROM message_timeline t
+		LEFT JOIN message_timeline r ON t.payload IS NULL AND r.message_id = t.message_id
+			AND r.consumer = $2 AND r.direction = $3 AND r.property_id = t.property_id
+		WHERE t.reservation_id = $1 ORDER BY t.first_at, t.id`, reservationID, relayConsumer, DirectionOut)
 	if err != nil {
 		return nil, fmt.Errorf("timeline: %w", err)
 	}
