@@ -207,13 +207,31 @@ func (h *laneHandler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim saram
 	results := make(chan laneResult, opts.Lanes)
 	stop := make(chan struct{}) // closed when this claim returns
 	defer close(stop)
+	// lanesMu guards lanes against handlers reading their look-ahead
+	// (WaitingInLane); only this goroutine changes it.
+	var lanesMu sync.Mutex
+	// lookahead returns up to limit messages waiting behind lm in its lane.
+	lookahead := func(lm *laneMsg, limit int) []WaitingMessage {
+		lanesMu.Lock()
+		defer lanesMu.Unlock()
+		q := lanes[lm.key]
+		if len(q) == 0 || q[0] != lm {
+			return nil // lm's result is in: nothing waits behind it any more
+		}
+		q = q[1:min(len(q), limit+1)]
+		out := make([]WaitingMessage, len(q))
+		for i, w := range q {
+			out[i] = WaitingMessage{UUID: w.msg.UUID, Metadata: w.msg.Metadata, Payload: w.msg.Payload}
+		}
+		return out
+	}
 
 	// deliver hands a message to the subscriber's reader and reports its
 	// acknowledgement; after a nack it waits NackResendSleep first.
 	deliver := func(lm *laneMsg, after time.Duration) {
 		inFlight++
 		msg := lm.msg.Copy() // a fresh acknowledgement for each delivery
-		mctx, cancel := context.WithCancel(h.ctx)
+		mctx, cancel := context.WithCancel(context.WithValue(h.ctx, laneKey{}, func(limit int) []WaitingMessage { return lookahead(lm, limit) }))
 		msg.SetContext(mctx)
 		go func() {
 			defer cancel()
@@ -295,7 +313,9 @@ func (h *laneHandler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim saram
 			lm := &laneMsg{record: rec, msg: msg, key: string(rec.Key)}
 			pending = append(pending, lm)
 			unhandled++
+			lanesMu.Lock()
 			lanes[lm.key] = append(lanes[lm.key], lm)
+			lanesMu.Unlock()
 			if len(lanes[lm.key]) == 1 {
 				waiting = append(waiting, lm.key)
 				startWaiting()
@@ -311,6 +331,7 @@ func (h *laneHandler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim saram
 			}
 			r.lm.done = true
 			unhandled--
+			lanesMu.Lock()
 			q := lanes[r.lm.key][1:]
 			if len(q) == 0 {
 				delete(lanes, r.lm.key)
@@ -318,6 +339,7 @@ func (h *laneHandler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim saram
 				lanes[r.lm.key] = q
 				waiting = append(waiting, r.lm.key)
 			}
+			lanesMu.Unlock()
 			mark()
 			startWaiting()
 		case <-sessDone:
@@ -338,4 +360,38 @@ func (h *laneHandler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim saram
 			}
 		}
 	}
+}
+
+// WaitingMessage is a message waiting in its lane behind the one being
+// handled: the same partition key's next messages, already read from Kafka.
+// Payload and Metadata are shared with the message that will be handed out
+// later: read them, never change them.
+type WaitingMessage struct {
+	UUID     string
+	Metadata message.Metadata
+	Payload  []byte
+}
+
+// laneKey is the context key of a delivery's look-ahead.
+type laneKey struct{}
+
+// WaitingInLane returns up to limit messages waiting behind the message
+// whose context ctx is (a handler's msg.Context()), in the order they will
+// be handed out: the same partition key's later messages that the
+// LaneSubscriber has read and not yet handed out. It returns nil for a
+// message that did not come from a LaneSubscriber (a parked message retried,
+// a dead letter replayed) or when none waits.
+//
+// A handler can do the work of waiting messages with its own (e.g. push one
+// read of current values that covers them all) and recognise them when they
+// are handed out in turn. Each of them is still handed out, after this one
+// is acknowledged, and goes through the consumer's pipeline as any other;
+// a handler must never treat them as done before its own work that covers
+// them has succeeded.
+func WaitingInLane(ctx context.Context, limit int) []WaitingMessage {
+	fn, _ := ctx.Value(laneKey{}).(func(int) []WaitingMessage)
+	if fn == nil || limit <= 0 {
+		return nil
+	}
+	return fn(limit)
 }

@@ -222,3 +222,80 @@ func TestConsumerStoppedMidBatchSkipsNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestWaitingInLaneShowsTheKeysNextMessages holds one property's first
+// message in its handler until its lane's look-ahead shows the property's
+// other messages: in the order they will be handed out, bounded by the
+// limit, none of another property sharing the partition. The messages
+// shown are still handed out afterwards, in order, each once; a context
+// that is not a lane delivery's has no look-ahead.
+func TestWaitingInLaneShowsTheKeysNextMessages(t *testing.T) {
+	pool := pgtest.Pool(t)
+	broker := testKafka(t)
+	topic := uniqueTopic("lookahead")
+	keys := []string{"hotel-a", "hotel-b"}
+	order, byKey := interleaved(keys, 6)
+	if got := WaitingInLane(context.Background(), 10); got != nil {
+		t.Fatalf("a plain context has a look-ahead: %v", got)
+	}
+
+	handled := newEffects()
+	var (
+		mu      sync.Mutex
+		seen    []string // hotel-a's look-ahead from its first message
+		limited []string
+	)
+	handler := func(msg *message.Message) error {
+		if msg.UUID == "hotel-a-000" {
+			deadline := time.Now().Add(30 * time.Second)
+			for {
+				var got []string
+				for _, w := range WaitingInLane(msg.Context(), 100) {
+					got = append(got, w.UUID)
+					if string(w.Payload) != `{"n":"`+w.UUID+`"}` || w.Metadata.Get(MetadataPartitionKey) != "hotel-a" {
+						t.Errorf("waiting %s: payload %s, key %q", w.UUID, w.Payload, w.Metadata.Get(MetadataPartitionKey))
+					}
+				}
+				if len(got) == len(byKey["hotel-a"])-1 || time.Now().After(deadline) {
+					mu.Lock()
+					seen = got
+					for _, w := range WaitingInLane(msg.Context(), 2) {
+						limited = append(limited, w.UUID)
+					}
+					mu.Unlock()
+					break
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+		handled.add(msg.Metadata.Get(MetadataPartitionKey), msg.UUID)
+		return nil
+	}
+	b := newBackbone(t, onePartition(broker), pool)
+	if err := b.AddConsumer("lookahead", topic, handler); err != nil {
+		t.Fatal(err)
+	}
+	runBackbone(t, b)
+	for _, id := range order {
+		publishKeyed(t, b.Publisher(), topic, keyOf(id), `{"n":"`+id+`"}`, id)
+	}
+	eventually(t, 60*time.Second, "every message handled", func() bool { return handled.distinct() == len(order) })
+	mu.Lock()
+	defer mu.Unlock()
+	if want := byKey["hotel-a"][1:]; !slices.Equal(seen, want) {
+		t.Errorf("look-ahead %v, want %v", seen, want)
+	}
+	if want := byKey["hotel-a"][1:3]; !slices.Equal(limited, want) {
+		t.Errorf("look-ahead limited to 2: %v, want %v", limited, want)
+	}
+	for _, k := range keys {
+		if got := handled.sequence(k); !slices.Equal(got, byKey[k]) {
+			t.Errorf("%s handled in the order %v, want %v", k, got, byKey[k])
+		}
+	}
+	for _, id := range order {
+		if n := handled.times(id); n != 1 {
+			t.Errorf("%s handled %d times", id, n)
+		}
+	}
+}
