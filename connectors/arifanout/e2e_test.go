@@ -8,8 +8,12 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/roomwire/roomwire/canonical"
 	"github.com/roomwire/roomwire/connectors"
@@ -59,12 +63,22 @@ var fastHTTP = connectors.HTTPConfig{Timeout: 2 * time.Second}
 // them; the outbox relay publishes availability; the fan-out pushes it to
 // the OTA, Booking.com and Expedia simulators.
 type stack struct {
+	pool     *pgxpool.Pool
 	store    *reservations.Store
 	res      connectors.Resources
+	logger   *slog.Logger
+	brokers  []string
 	otaSim   *otasim.Sim
+	otaGate  *gate // in front of the OTA simulator's ARI endpoint
 	bdcSim   *bookingcomsim.Sim
 	bdc      *bookingcom.Connector
 	expSim   *expediasim.Sim
+	channels []connectors.ARIPusher
+	otaConn  *ota.Connector
+	receiver atomic.Pointer[http.Handler] // the OTA receiver of the running hub
+
+	// Of the running hub (see start).
+	stop     func()
 	fanout   *arifanout.Fanout
 	bdcSink  connectors.Sink
 	backbone *router.Backbone
@@ -77,6 +91,8 @@ func testLogger(t testing.TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
+// newStack starts the channels' simulators and connectors, the broker and
+// the hub.
 func newStack(t testing.TB) *stack {
 	t.Helper()
 	ctx := context.Background()
@@ -106,26 +122,16 @@ func newStack(t testing.TB) *stack {
 		t.Fatal(err)
 	}
 	t.Cleanup(broker.Close)
-	bb, err := router.New(router.Config{
-		Kafka:          router.KafkaConfig{Brokers: broker.Addrs(), ClientID: "roomwire-test"},
-		Topics:         router.TopicsConfig{Partitions: 2},
-		Retry:          router.RetryConfig{MaxRetries: 3, InitialInterval: 10 * time.Millisecond, MaxInterval: 100 * time.Millisecond},
-		Relay:          router.RelayConfig{PollInterval: 200 * time.Millisecond, RetryInterval: 100 * time.Millisecond},
-		HandlerTimeout: 10 * time.Second, ParkedRetryInterval: 200 * time.Millisecond, CloseTimeout: 10 * time.Second,
-	}, pool, logger, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := &stack{pool: pool, store: store, res: res, logger: logger, brokers: broker.Addrs(), otaGate: &gate{}}
 
 	// The three channels and their connectors.
-	var receiver http.Handler
-	hooks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { receiver.ServeHTTP(w, r) }))
+	hooks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*s.receiver.Load()).ServeHTTP(w, r) }))
 	t.Cleanup(hooks.Close)
-	s := &stack{store: store, res: res, backbone: bb}
 	s.otaSim = otasim.New(otasim.Config{PushURL: hooks.URL + "/reservations", User: "channel", Password: secret})
-	otaSrv := httptest.NewServer(s.otaSim)
+	otaSrv := httptest.NewServer(s.otaGate.wrap(s.otaSim))
 	t.Cleanup(otaSrv.Close)
-	otaConn, err := ota.New(ota.Config{InboundUser: "channel", InboundPassword: secret, ARIURL: otaSrv.URL + "/ari", HTTP: fastHTTP}, res)
+	// Long enough for a push held at the gate.
+	s.otaConn, err = ota.New(ota.Config{InboundUser: "channel", InboundPassword: secret, ARIURL: otaSrv.URL + "/ari", HTTP: connectors.HTTPConfig{Timeout: 8 * time.Second}}, res)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,14 +149,37 @@ func newStack(t testing.TB) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []connectors.Closer{otaConn, s.bdc, expConn} {
+	s.channels = []connectors.ARIPusher{s.otaConn, s.bdc, expConn}
+	for _, c := range []connectors.Closer{s.otaConn, s.bdc, expConn} {
 		t.Cleanup(func() { c.Close() })
 	}
+	s.stop = s.start(t)
+	return s
+}
+
+// start runs a hub (backbone, inbound applier, fan-out) on the stack's
+// database, broker and channels, and returns what stops it. The fan-out is
+// new: it remembers nothing of an earlier hub's pushes, as after a crash.
+func (s *stack) start(t testing.TB) (stop func()) {
+	t.Helper()
+	ctx := context.Background()
+	bb, err := router.New(router.Config{
+		Kafka:          router.KafkaConfig{Brokers: s.brokers, ClientID: "roomwire-test"},
+		Topics:         router.TopicsConfig{Partitions: 2},
+		Retry:          router.RetryConfig{MaxRetries: 3, InitialInterval: 10 * time.Millisecond, MaxInterval: 100 * time.Millisecond},
+		Relay:          router.RelayConfig{PollInterval: 200 * time.Millisecond, RetryInterval: 100 * time.Millisecond},
+		HandlerTimeout: 10 * time.Second, ParkedRetryInterval: 200 * time.Millisecond, CloseTimeout: 10 * time.Second,
+	}, s.pool, s.logger, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.backbone = bb
 
 	// Inbound: receivers publish to Kafka; the applier consumes.
-	applier := inbound.NewApplier(store, res.Mappings, res.Links, logger)
-	receiver = otaConn.Webhook(inbound.NewSink(bb.Publisher(), ota.Name, logger))
-	s.bdcSink = inbound.NewSink(bb.Publisher(), bookingcom.Name, logger)
+	applier := inbound.NewApplier(s.store, s.res.Mappings, s.res.Links, s.logger)
+	receiver := s.otaConn.Webhook(inbound.NewSink(bb.Publisher(), ota.Name, s.logger))
+	s.receiver.Store(&receiver)
+	s.bdcSink = inbound.NewSink(bb.Publisher(), bookingcom.Name, s.logger)
 	for _, name := range []string{ota.Name, bookingcom.Name} {
 		if err := bb.AddConsumer("inbound."+name, inbound.Topic(name), applier.Handle); err != nil {
 			t.Fatal(err)
@@ -158,9 +187,9 @@ func newStack(t testing.TB) *stack {
 	}
 	// Outbound: the fan-out, one consumer per channel.
 	s.fanout = arifanout.New(arifanout.Config{Rules: func(ctx context.Context, channel, property string) (canonical.ChannelRules, error) {
-		return store.ChannelRules(ctx, reservations.AllProperties, property, channel)
-	}}, store, res.Mappings, logger)
-	for _, p := range []connectors.ARIPusher{otaConn, s.bdc, expConn} {
+		return s.store.ChannelRules(ctx, reservations.AllProperties, property, channel)
+	}}, s.store, s.res.Mappings, s.logger)
+	for _, p := range s.channels {
 		if err := s.fanout.AddChannel(p); err != nil {
 			t.Fatal(err)
 		}
@@ -171,17 +200,78 @@ func newStack(t testing.TB) *stack {
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { bb.Run(runCtx); close(done) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		bb.Close()
-	})
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			<-done
+			bb.Close()
+		})
+	}
+	t.Cleanup(stop)
 	select {
 	case <-bb.Running():
 	case <-time.After(60 * time.Second):
 		t.Fatal("the backbone did not start")
 	}
-	return s
+	return stop
+}
+
+// gate holds a simulator's ARI requests while it is shut, and tells of
+// each one answered.
+type gate struct {
+	mu       sync.Mutex
+	shut     chan struct{} // nil while open
+	answered func()        // called after each ARI request is answered
+}
+
+func (g *gate) close() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.shut == nil {
+		g.shut = make(chan struct{})
+	}
+}
+
+func (g *gate) open() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.shut != nil {
+		close(g.shut)
+		g.shut = nil
+	}
+}
+
+func (g *gate) onAnswered(fn func()) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.answered = fn
+}
+
+func (g *gate) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/ari") {
+			h.ServeHTTP(w, r)
+			return
+		}
+		g.mu.Lock()
+		shut := g.shut
+		g.mu.Unlock()
+		if shut != nil {
+			select {
+			case <-shut:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		h.ServeHTTP(w, r)
+		g.mu.Lock()
+		fn := g.answered
+		g.mu.Unlock()
+		if fn != nil {
+			fn()
+		}
+	})
 }
 
 // eventually polls cond until it holds or the deadline passes.

@@ -16,14 +16,28 @@
 // with its first event, and the later events find nothing new to send. A
 // consumer that keeps up pushes each change, close-outs included, as soon
 // as it is committed. Pushes set values, so repeating one is harmless.
+//
+// Events of other nights coalesce too: the consumer reads its lane's
+// look-ahead (router.WaitingInLane), the property's events already read
+// from Kafka behind the one it handles, and covers them with the same read
+// and push (up to Config.CoalesceEvents events and CoalesceNights nights).
+// They were committed before they were published, so the read, made after,
+// holds their values. Once the channel acknowledged the push, each of them
+// is acknowledged without a read or push of its own when its turn comes; a
+// push that fails covers nothing, and the router retries, parks or
+// dead-letters the handled event as any other. So a channel that takes
+// few requests per second still gets every property's latest values, in
+// one push per property and lane run rather than one per event.
 package arifanout
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -48,6 +62,13 @@ type Config struct {
 	// Rules returns a channel's availability rules at a property, applied
 	// to what the channel is told. Nil: no rules.
 	Rules func(ctx context.Context, channel, property string) (canonical.ChannelRules, error)
+	// CoalesceEvents bounds how many events waiting behind the one handled
+	// in its property's lane one push also covers. Default 64.
+	CoalesceEvents int
+	// CoalesceNights bounds the nights (counted per kind, room type and
+	// rate plan) one push covering waiting events reads and sends; the
+	// handled event's own nights always go. Default 1,000.
+	CoalesceNights int
 }
 
 func (c *Config) setDefaults() {
@@ -56,6 +77,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.Remember <= 0 {
 		c.Remember = 500_000
+	}
+	if c.CoalesceEvents <= 0 {
+		c.CoalesceEvents = 64
+	}
+	if c.CoalesceNights <= 0 {
+		c.CoalesceNights = 1000
 	}
 }
 
@@ -81,8 +108,16 @@ type channel struct {
 
 	mu     sync.Mutex
 	pushed map[nightKey]string // what the channel acknowledged, as JSON
-	stats  Stats
+	// covered holds the ids of events waiting in a lane whose values a
+	// push read after their commit and the channel acknowledged.
+	covered map[string]struct{}
+	stats   Stats
 }
+
+// maxCovered bounds the ids kept: an id is dropped when its event is
+// handled, but one handled elsewhere (after a rebalance) would stay. Past
+// it the memory starts over, which costs only a read and push per event.
+const maxCovered = 100_000
 
 // nightKey names one value of one night.
 type nightKey struct {
@@ -96,6 +131,7 @@ type Stats struct {
 	Failures  int64     `json:"failures"`  // retryable failures: the router retries or parks
 	Refused   int64     `json:"refused"`   // permanent refusals: dead-lettered
 	Coalesced int64     `json:"coalesced"` // events with nothing new for the channel
+	Covered   int64     `json:"covered"`   // events whose values an earlier push had sent
 	LastPush  time.Time `json:"last_push"`
 	LastErr   string    `json:"last_error,omitempty"`
 }
@@ -118,7 +154,7 @@ func (f *Fanout) AddChannel(p connectors.ARIPusher) error {
 	if _, dup := f.channels[p.Name()]; dup {
 		return fmt.Errorf("arifanout: channel %s added twice", p.Name())
 	}
-	f.channels[p.Name()] = &channel{pusher: p, pushed: map[nightKey]string{}}
+	f.channels[p.Name()] = &channel{pusher: p, pushed: map[nightKey]string{}, covered: map[string]struct{}{}}
 	return nil
 }
 
@@ -162,11 +198,16 @@ func (f *Fanout) AddConsumers(b *router.Backbone) error {
 // Handler returns the consumer of channel's availability events.
 func (f *Fanout) Handler(name string) router.HandlerFunc {
 	return func(msg *message.Message) error {
+		if ch := f.channel(name); ch != nil && ch.takeCovered(msg.UUID) {
+			ch.count(func(s *Stats) { s.Covered++ })
+			return nil // an earlier push read and sent its values after its commit
+		}
 		var e canonical.Event
 		if err := connectors.DecodeJSON(msg.Payload, &e); err != nil {
 			return router.Permanent(fmt.Errorf("arifanout: event: %w", err))
 		}
-		return f.Deliver(msg.Context(), name, e)
+		ctx := msg.Context()
+		return f.deliver(ctx, name, e, router.WaitingInLane(ctx, f.cfg.CoalesceEvents))
 	}
 }
 
@@ -175,20 +216,35 @@ func (f *Fanout) Handler(name string) router.HandlerFunc {
 // classified for the router: a channel's refusal is permanent, a failure to
 // reach it retryable.
 func (f *Fanout) Deliver(ctx context.Context, name string, e canonical.Event) error {
-	if !e.Type.IsARI() || e.ARI == nil || (e.ARI.Channel != "" && e.ARI.Channel != name) {
+	return f.deliver(ctx, name, e, nil)
+}
+
+func (f *Fanout) channel(name string) *channel {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.channels[name]
+}
+
+// deliver is Deliver covering, besides e, the events of waiting (those
+// behind e in its lane) of the same property that fit the bounds: one read
+// of the union of their nights after their commits, one push, and each of
+// them acknowledged without a read or push of its own when its turn comes.
+// A push that fails covers nothing.
+func (f *Fanout) deliver(ctx context.Context, name string, e canonical.Event, waiting []router.WaitingMessage) error {
+	u, ok := forChannel(name, e)
+	if !ok {
 		return nil
 	}
-	f.mu.Lock()
-	ch, ok := f.channels[name]
-	f.mu.Unlock()
-	if !ok {
+	ch := f.channel(name)
+	if ch == nil {
 		return router.Permanent(fmt.Errorf("arifanout: no channel %s", name))
 	}
-	u := *e.ARI
-	if u.PropertyID == "" {
-		u.PropertyID = e.PropertyID
+	want, err := f.ranges(u)
+	if err != nil {
+		return err
 	}
-	rows, err := f.current(ctx, u)
+	covers := f.coalesce(name, u.PropertyID, &want, waiting)
+	rows, err := f.current(ctx, u.PropertyID, want)
 	if err == nil {
 		rows, err = f.applyRules(ctx, name, u.PropertyID, rows)
 	}
@@ -197,6 +253,7 @@ func (f *Fanout) Deliver(ctx context.Context, name string, e canonical.Event) er
 	}
 	fresh := ch.unsent(u.PropertyID, rows)
 	if len(fresh) == 0 {
+		ch.cover(covers)
 		ch.count(func(s *Stats) { s.Coalesced++ })
 		return nil
 	}
@@ -208,8 +265,9 @@ func (f *Fanout) Deliver(ctx context.Context, name string, e canonical.Event) er
 	switch {
 	case err == nil:
 		ch.acknowledged(u.PropertyID, fresh, f.cfg.Remember)
+		ch.cover(covers)
 		ch.count(func(s *Stats) { s.Pushes++; s.LastPush = time.Now(); s.LastErr = "" })
-		f.logger.DebugContext(ctx, "ARI pushed", "channel", name, "property", u.PropertyID, "event_id", e.ID, "nights", len(fresh))
+		f.logger.DebugContext(ctx, "ARI pushed", "channel", name, "property", u.PropertyID, "event_id", e.ID, "nights", len(fresh), "covers", len(covers))
 		return nil
 	case connectors.IsRetryable(err):
 		ch.count(func(s *Stats) { s.Failures++; s.LastErr = connectors.SafeText(err.Error(), 300) })
@@ -220,41 +278,138 @@ func (f *Fanout) Deliver(ctx context.Context, name string, e canonical.Event) er
 	}
 }
 
-// current returns, night by night, the values of what u touches: the
-// store's availability, restrictions and rates as they are now (later
-// changes included, which is what coalesces a burst).
-func (f *Fanout) current(ctx context.Context, u canonical.ARIUpdate) ([]pendingRow, error) {
-	span := func(kind string, from, to canonical.Date) error {
+// forChannel returns the update of e for channel name, with its property,
+// or false when e tells the channel nothing.
+func forChannel(name string, e canonical.Event) (canonical.ARIUpdate, bool) {
+	if !e.Type.IsARI() || e.ARI == nil || (e.ARI.Channel != "" && e.ARI.Channel != name) {
+		return canonical.ARIUpdate{}, false
+	}
+	u := *e.ARI
+	if u.PropertyID == "" {
+		u.PropertyID = e.PropertyID
+	}
+	return u, true
+}
+
+// coalesce adds to want the ranges of the waiting events of property for
+// channel name, as long as the union stays within the bounds, and returns
+// the ids of the events it took. An event it cannot read, of another
+// property or beyond the bounds is left to be handled on its own.
+func (f *Fanout) coalesce(name, property string, want *[]ariRange, waiting []router.WaitingMessage) []string {
+	var covers []string
+	nights := nightsOf(*want)
+	for _, w := range waiting {
+		var e canonical.Event
+		if connectors.DecodeJSON(w.Payload, &e) != nil {
+			continue
+		}
+		u, ok := forChannel(name, e)
+		if !ok || u.PropertyID != property {
+			continue
+		}
+		rs, err := f.ranges(u)
+		if err != nil {
+			continue
+		}
+		union := mergeRanges(slices.Concat(*want, rs))
+		n := nightsOf(union)
+		if n > f.cfg.CoalesceNights && n > nights {
+			continue
+		}
+		*want, nights = union, n
+		covers = append(covers, w.UUID)
+	}
+	return covers
+}
+
+// ariRange is one kind of value (availability, restrictions, rate) of a
+// room type (all: "") and rate plan (all: "") over the nights From..To.
+type ariRange struct {
+	kind, roomType, ratePlan string
+	from, to                 canonical.Date
+}
+
+// ranges returns what u touches, or a permanent error for a range of more
+// than MaxNights nights.
+func (f *Fanout) ranges(u canonical.ARIUpdate) ([]ariRange, error) {
+	var out []ariRange
+	add := func(kind, roomType, ratePlan string, from, to canonical.Date) error {
 		if to.Before(from) || from.DaysUntil(to) >= f.cfg.MaxNights {
 			return router.Permanentf("arifanout: %s of %s from %s to %s: not a range of at most %d nights", kind, u.PropertyID, from, to, f.cfg.MaxNights)
 		}
+		out = append(out, ariRange{kind: kind, roomType: roomType, ratePlan: ratePlan, from: from, to: to})
 		return nil
 	}
-	var q reservations.ARIQuery
 	for _, a := range u.Availability {
-		if err := span("availability", a.From, a.To); err != nil {
+		if err := add("availability", a.RoomType, "", a.From, a.To); err != nil {
 			return nil, err
 		}
-		q.Availability = append(q.Availability, reservations.ARIRange{RoomType: a.RoomType, From: a.From, To: a.To})
 	}
 	for _, r := range u.Rates {
-		if err := span("rates", r.From, r.To); err != nil {
+		if err := add("rate", r.RoomType, r.RatePlan, r.From, r.To); err != nil {
 			return nil, err
 		}
-		q.Rates = append(q.Rates, reservations.ARIRange{RoomType: r.RoomType, RatePlan: r.RatePlan, From: r.From, To: r.To})
 	}
 	for _, r := range u.Restrictions {
-		if err := span("restrictions", r.From, r.To); err != nil {
+		if err := add("restrictions", r.RoomType, r.RatePlan, r.From, r.To); err != nil {
 			return nil, err
 		}
-		q.Restrictions = append(q.Restrictions, reservations.ARIRange{RoomType: r.RoomType, RatePlan: r.RatePlan, From: r.From, To: r.To})
 	}
-	rows, err := snapshot(ctx, f.store, u.PropertyID, q)
+	return out, nil
+}
+
+// mergeRanges sorts rs and joins the overlapping and adjacent ranges of the
+// same kind, room type and rate plan.
+func mergeRanges(rs []ariRange) []ariRange {
+	slices.SortFunc(rs, func(a, b ariRange) int {
+		return cmp.Or(cmp.Compare(a.kind, b.kind), cmp.Compare(a.roomType, b.roomType), cmp.Compare(a.ratePlan, b.ratePlan),
+			a.from.Compare(b.from))
+	})
+	var out []ariRange
+	for _, r := range rs {
+		if k := len(out) - 1; k >= 0 && out[k].kind == r.kind && out[k].roomType == r.roomType && out[k].ratePlan == r.ratePlan &&
+			!out[k].to.AddDays(1).Before(r.from) {
+			if out[k].to.Before(r.to) {
+				out[k].to = r.to
+			}
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// nightsOf counts the nights of rs, once per range.
+func nightsOf(rs []ariRange) int {
+	n := 0
+	for _, r := range rs {
+		n += r.from.DaysUntil(r.to) + 1
+	}
+	return n
+}
+
+// current returns, night by night, the values of what rs touch: the
+// store's availability, restrictions and rates as they are now (later
+// changes included, which is what coalesces a burst).
+func (f *Fanout) current(ctx context.Context, property string, rs []ariRange) ([]pendingRow, error) {
+	var q reservations.ARIQuery
+	for _, r := range rs {
+		x := reservations.ARIRange{RoomType: r.roomType, RatePlan: r.ratePlan, From: r.from, To: r.to}
+		switch r.kind {
+		case "availability":
+			q.Availability = append(q.Availability, x)
+		case "rate":
+			q.Rates = append(q.Rates, x)
+		case "restrictions":
+			q.Restrictions = append(q.Restrictions, x)
+		}
+	}
+	rows, err := snapshot(ctx, f.store, property, q)
 	if errors.Is(err, reservations.ErrNotFound) {
 		return nil, nil // no such property any more: nothing to tell
 	}
 	if err != nil {
-		return nil, fmt.Errorf("arifanout: current values of %s: %w", u.PropertyID, err) // retryable: the store
+		return nil, fmt.Errorf("arifanout: current values of %s: %w", property, err) // retryable: the store
 	}
 	return rows, nil
 }
@@ -306,6 +461,31 @@ func (ch *channel) acknowledged(property string, rows []pendingRow, limit int) {
 	for _, r := range rows {
 		ch.pushed[r.key(property)] = string(r.value)
 	}
+}
+
+// cover remembers ids as events whose values the channel acknowledged.
+func (ch *channel) cover(ids []string) {
+	if len(ids) == 0 {
+		return
+	}
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	if len(ch.covered)+len(ids) > maxCovered {
+		clear(ch.covered)
+	}
+	for _, id := range ids {
+		ch.covered[id] = struct{}{}
+	}
+}
+
+// takeCovered reports whether an acknowledged push covered event id, and
+// forgets it.
+func (ch *channel) takeCovered(id string) bool {
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	_, ok := ch.covered[id]
+	delete(ch.covered, id)
+	return ok
 }
 
 func (ch *channel) count(fn func(*Stats)) {
