@@ -97,8 +97,9 @@ func (g *group[T]) rounds() {
 // bookkeeping is what one delivery records once handled: its dedup record
 // (when it was handled) and its timeline entry.
 type bookkeeping struct {
-	mark  *[2]string // consumer, message id
-	entry *TimelineEntry
+	mark    *[2]string  // consumer, message id
+	covered [][2]string // consumer, id of each waiting message the handling covered
+	entry   *TimelineEntry
 }
 
 // recordBookkeeping writes the bookkeeping of items in one transaction,
@@ -112,6 +113,9 @@ func recordBookkeeping(pool *pgxpool.Pool, timeline *MessageTimeline) func([]*bo
 		for _, it := range items {
 			if it.mark != nil {
 				consumers, ids = append(consumers, it.mark[0]), append(ids, it.mark[1])
+			}
+			for _, m := range it.covered {
+				consumers, ids = append(consumers, m[0]), append(ids, m[1])
 			}
 			if it.entry != nil {
 				entries = append(entries, *it.entry)

@@ -107,6 +107,10 @@ func (c *consumer) longestHandling() time.Duration {
 // consumer had handled it before (the other outcomes are timeline statuses).
 const outcomeDuplicate = "duplicate"
 
+// outcomeCovered is the metrics outcome of waiting messages whose work the
+// handling of another did (CoverWaiting).
+const outcomeCovered = "covered"
+
 // attemptState is what one delivery learned while trying a message.
 type attemptState struct {
 	handlerCalls int
@@ -222,8 +226,13 @@ func (c *consumer) finish(ctx context.Context, msg *message.Message, st *attempt
 		}
 	}
 	item := &bookkeeping{}
+	var covered []string
 	if st.mark {
 		item.mark = &[2]string{c.name, msg.UUID}
+		covered = coveredBy(ctx)
+		for _, id := range covered {
+			item.covered = append(item.covered, [2]string{c.name, id})
+		}
 	}
 	if st.outcome != outcomeDuplicate && d.ReservationID != "" {
 		item.entry = &TimelineEntry{
@@ -255,6 +264,10 @@ func (c *consumer) finish(ctx context.Context, msg *message.Message, st *attempt
 	}
 	err := c.b.bookkeeping.do(item)
 	if err == nil {
+		if len(covered) > 0 {
+			confirmCovered(ctx, covered)
+			m.handlerMessages.WithLabelValues(c.name, outcomeCovered).Add(float64(len(covered)))
+		}
 		return nil
 	}
 	if st.mark {
@@ -402,6 +415,7 @@ func (c *consumer) call(ctx context.Context, msg *message.Message, st *attemptSt
 	defer msg.SetContext(ctx)
 	run := func() error {
 		st.handlerCalls++
+		resetCovered(ctx)
 		return c.recoverPanic(attemptCtx, msg)
 	}
 	if c.breakerKey == nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -189,6 +190,9 @@ type laneMsg struct {
 type laneResult struct {
 	lm    *laneMsg
 	acked bool
+	// covered are the ids of messages waiting behind it that its handling
+	// covered (CoverWaiting) and the consumer recorded as handled.
+	covered []string
 }
 
 // ConsumeClaim hands out the records of one partition: each key's in order,
@@ -226,12 +230,30 @@ func (h *laneHandler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim saram
 		return out
 	}
 
+	// behind returns those of ids that wait behind lm in its lane.
+	behind := func(lm *laneMsg, ids []string) []string {
+		lanesMu.Lock()
+		defer lanesMu.Unlock()
+		q := lanes[lm.key]
+		if len(q) == 0 || q[0] != lm {
+			return nil
+		}
+		var out []string
+		for _, w := range q[1:] {
+			if slices.Contains(ids, w.msg.UUID) && !slices.Contains(out, w.msg.UUID) {
+				out = append(out, w.msg.UUID)
+			}
+		}
+		return out
+	}
 	// deliver hands a message to the subscriber's reader and reports its
 	// acknowledgement; after a nack it waits NackResendSleep first.
 	deliver := func(lm *laneMsg, after time.Duration) {
 		inFlight++
 		msg := lm.msg.Copy() // a fresh acknowledgement for each delivery
-		mctx, cancel := context.WithCancel(context.WithValue(h.ctx, laneKey{}, func(limit int) []WaitingMessage { return lookahead(lm, limit) }))
+		ld := &laneDelivery{lookahead: func(limit int) []WaitingMessage { return lookahead(lm, limit) },
+			behind: func(ids []string) []string { return behind(lm, ids) }}
+		mctx, cancel := context.WithCancel(context.WithValue(h.ctx, laneKey{}, ld))
 		msg.SetContext(mctx)
 		go func() {
 			defer cancel()
@@ -258,7 +280,7 @@ func (h *laneHandler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim saram
 			var r laneResult
 			select {
 			case <-msg.Acked():
-				r = laneResult{lm: lm, acked: true}
+				r = laneResult{lm: lm, acked: true, covered: ld.confirmedIDs()}
 			case <-msg.Nacked():
 				r = laneResult{lm: lm}
 			case <-stop:
@@ -277,6 +299,37 @@ func (h *laneHandler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim saram
 			waiting = waiting[1:]
 			deliver(lanes[key][0], 0)
 		}
+	}
+	// acknowledge marks r's message done, and the messages waiting behind
+	// it that its handling covered, which leave the lane without being
+	// handed out. It returns how many messages it marked done.
+	acknowledge := func(r laneResult) int {
+		r.lm.done = true
+		n := 1
+		if len(r.covered) == 0 {
+			return n
+		}
+		ids := make(map[string]bool, len(r.covered))
+		for _, id := range r.covered {
+			ids[id] = true
+		}
+		lanesMu.Lock()
+		defer lanesMu.Unlock()
+		q := lanes[r.lm.key]
+		if len(q) == 0 || q[0] != r.lm {
+			return n
+		}
+		kept := q[:1]
+		for _, w := range q[1:] {
+			if ids[w.msg.UUID] {
+				w.done = true
+				n++
+				continue
+			}
+			kept = append(kept, w)
+		}
+		lanes[r.lm.key] = kept
+		return n
 	}
 	// mark moves the group's offset past the acknowledged prefix.
 	mark := func() {
@@ -329,8 +382,7 @@ func (h *laneHandler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim saram
 				deliver(r.lm, opts.NackResendSleep)
 				continue
 			}
-			r.lm.done = true
-			unhandled--
+			unhandled -= acknowledge(r)
 			lanesMu.Lock()
 			q := lanes[r.lm.key][1:]
 			if len(q) == 0 {
@@ -352,7 +404,9 @@ func (h *laneHandler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim saram
 			for {
 				select {
 				case r := <-results:
-					r.lm.done = r.acked
+					if r.acked {
+						acknowledge(r)
+					}
 				default:
 					mark()
 					return nil
@@ -372,8 +426,24 @@ type WaitingMessage struct {
 	Payload  []byte
 }
 
-// laneKey is the context key of a delivery's look-ahead.
+// laneKey is the context key of a delivery's laneDelivery.
 type laneKey struct{}
+
+// laneDelivery is what the handling of one lane delivery can see of its
+// lane and tell it.
+type laneDelivery struct {
+	lookahead func(limit int) []WaitingMessage
+	behind    func(ids []string) []string // those waiting behind the message
+
+	mu        sync.Mutex
+	covered   []string // by the handler's attempt in progress (CoverWaiting)
+	confirmed []string // recorded as handled by the consumer
+}
+
+func laneDeliveryOf(ctx context.Context) *laneDelivery {
+	ld, _ := ctx.Value(laneKey{}).(*laneDelivery)
+	return ld
+}
 
 // WaitingInLane returns up to limit messages waiting behind the message
 // whose context ctx is (a handler's msg.Context()), in the order they will
@@ -383,15 +453,69 @@ type laneKey struct{}
 // a dead letter replayed) or when none waits.
 //
 // A handler can do the work of waiting messages with its own (e.g. push one
-// read of current values that covers them all) and recognise them when they
-// are handed out in turn. Each of them is still handed out, after this one
-// is acknowledged, and goes through the consumer's pipeline as any other;
-// a handler must never treat them as done before its own work that covers
-// them has succeeded.
+// read of current values that covers them all) and say so with
+// CoverWaiting.
 func WaitingInLane(ctx context.Context, limit int) []WaitingMessage {
-	fn, _ := ctx.Value(laneKey{}).(func(int) []WaitingMessage)
-	if fn == nil || limit <= 0 {
+	ld := laneDeliveryOf(ctx)
+	if ld == nil || limit <= 0 {
 		return nil
 	}
-	return fn(limit)
+	return ld.lookahead(limit)
+}
+
+// CoverWaiting tells the consumer that handling the message whose context
+// ctx is also did the work of the waiting messages ids (from WaitingInLane).
+// A handler calls it when its work succeeded, just before returning nil.
+// When the message is then handled (not retried, parked or dead-lettered),
+// the consumer records each of them as handled with it, in the same round
+// trip, and they leave the lane without being handed to the handler: no
+// read, no partner call, no timeline entry of their own, and an
+// acknowledgement only together with the message that covered them. Ids
+// that are not waiting behind the message are ignored (they are handed out
+// as usual). A failed attempt's covers are forgotten before the next one.
+func CoverWaiting(ctx context.Context, ids ...string) {
+	if ld := laneDeliveryOf(ctx); ld != nil {
+		// What waits now still waits when the message is acknowledged: a
+		// lane only grows behind the message in flight.
+		ids = ld.behind(ids)
+		ld.mu.Lock()
+		ld.covered = append(ld.covered, ids...)
+		ld.mu.Unlock()
+	}
+}
+
+// resetCovered forgets the covers of an attempt before the next one.
+func resetCovered(ctx context.Context) {
+	if ld := laneDeliveryOf(ctx); ld != nil {
+		ld.mu.Lock()
+		ld.covered = nil
+		ld.mu.Unlock()
+	}
+}
+
+// coveredBy returns the ids the handling of ctx's message covered.
+func coveredBy(ctx context.Context) []string {
+	ld := laneDeliveryOf(ctx)
+	if ld == nil {
+		return nil
+	}
+	ld.mu.Lock()
+	defer ld.mu.Unlock()
+	return slices.Clone(ld.covered)
+}
+
+// confirmCovered notes that the consumer recorded ids as handled: the lane
+// may let them go with the message's acknowledgement.
+func confirmCovered(ctx context.Context, ids []string) {
+	if ld := laneDeliveryOf(ctx); ld != nil {
+		ld.mu.Lock()
+		ld.confirmed = ids
+		ld.mu.Unlock()
+	}
+}
+
+func (ld *laneDelivery) confirmedIDs() []string {
+	ld.mu.Lock()
+	defer ld.mu.Unlock()
+	return ld.confirmed
 }

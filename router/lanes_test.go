@@ -223,13 +223,15 @@ func TestConsumerStoppedMidBatchSkipsNothing(t *testing.T) {
 	}
 }
 
-// TestWaitingInLaneShowsTheKeysNextMessages holds one property's first
-// message in its handler until its lane's look-ahead shows the property's
-// other messages: in the order they will be handed out, bounded by the
-// limit, none of another property sharing the partition. The messages
-// shown are still handed out afterwards, in order, each once; a context
-// that is not a lane delivery's has no look-ahead.
-func TestWaitingInLaneShowsTheKeysNextMessages(t *testing.T) {
+// TestWaitingInLaneShowsAndCoversTheKeysNextMessages holds one property's
+// first message in its handler until its lane's look-ahead shows the
+// property's other messages: in the order they will be handed out, bounded
+// by the limit, none of another property sharing the partition. The
+// handler covers two of them (CoverWaiting) and an id of another property:
+// the two are recorded as handled and never handed out, the other one is.
+// A message whose handling covers one and then fails covers nothing. A
+// context that is not a lane delivery's has no look-ahead.
+func TestWaitingInLaneShowsAndCoversTheKeysNextMessages(t *testing.T) {
 	pool := pgtest.Pool(t)
 	broker := testKafka(t)
 	topic := uniqueTopic("lookahead")
@@ -238,6 +240,7 @@ func TestWaitingInLaneShowsTheKeysNextMessages(t *testing.T) {
 	if got := WaitingInLane(context.Background(), 10); got != nil {
 		t.Fatalf("a plain context has a look-ahead: %v", got)
 	}
+	covered := []string{"hotel-a-002", "hotel-a-003"}
 
 	handled := newEffects()
 	var (
@@ -246,7 +249,9 @@ func TestWaitingInLaneShowsTheKeysNextMessages(t *testing.T) {
 		limited []string
 	)
 	handler := func(msg *message.Message) error {
-		if msg.UUID == "hotel-a-000" {
+		handled.add(msg.Metadata.Get(MetadataPartitionKey), msg.UUID)
+		switch msg.UUID {
+		case "hotel-a-000":
 			deadline := time.Now().Add(30 * time.Second)
 			for {
 				var got []string
@@ -267,8 +272,12 @@ func TestWaitingInLaneShowsTheKeysNextMessages(t *testing.T) {
 				}
 				time.Sleep(20 * time.Millisecond)
 			}
+			CoverWaiting(msg.Context(), append(covered, "hotel-b-004")...)
+		case "hotel-b-001":
+			// Covers, then fails for good: covers nothing.
+			CoverWaiting(msg.Context(), "hotel-b-002")
+			return Permanentf("refused")
 		}
-		handled.add(msg.Metadata.Get(MetadataPartitionKey), msg.UUID)
 		return nil
 	}
 	b := newBackbone(t, onePartition(broker), pool)
@@ -279,7 +288,7 @@ func TestWaitingInLaneShowsTheKeysNextMessages(t *testing.T) {
 	for _, id := range order {
 		publishKeyed(t, b.Publisher(), topic, keyOf(id), `{"n":"`+id+`"}`, id)
 	}
-	eventually(t, 60*time.Second, "every message handled", func() bool { return handled.distinct() == len(order) })
+	eventually(t, 60*time.Second, "every message handled or covered", func() bool { return handled.distinct() == len(order)-len(covered) })
 	mu.Lock()
 	defer mu.Unlock()
 	if want := byKey["hotel-a"][1:]; !slices.Equal(seen, want) {
@@ -289,13 +298,23 @@ func TestWaitingInLaneShowsTheKeysNextMessages(t *testing.T) {
 		t.Errorf("look-ahead limited to 2: %v, want %v", limited, want)
 	}
 	for _, k := range keys {
-		if got := handled.sequence(k); !slices.Equal(got, byKey[k]) {
-			t.Errorf("%s handled in the order %v, want %v", k, got, byKey[k])
+		want := slices.DeleteFunc(slices.Clone(byKey[k]), func(id string) bool { return slices.Contains(covered, id) })
+		if got := handled.sequence(k); !slices.Equal(got, want) {
+			t.Errorf("%s handled in the order %v, want %v", k, got, want)
+		}
+	}
+	for _, id := range covered {
+		if n := countRows(t, pool, `SELECT count(*) FROM processed_messages WHERE consumer = 'lookahead' AND message_id = $1`, id); n != 1 {
+			t.Errorf("covered %s: %d dedup records, want 1", id, n)
 		}
 	}
 	for _, id := range order {
-		if n := handled.times(id); n != 1 {
+		if n := handled.times(id); n > 1 {
 			t.Errorf("%s handled %d times", id, n)
 		}
 	}
+	// Everything is acknowledged: the group's offset reaches the end.
+	eventually(t, 30*time.Second, "the offset past every message", func() bool {
+		return committedOffset(t, broker, b.ConsumerGroup("lookahead"), topic) == int64(len(order))
+	})
 }

@@ -8,7 +8,8 @@ import (
 // registry given to New (or NewMetrics).
 //
 //	roomwire_handler_messages_total{consumer,outcome}  messages handled, by outcome:
-//	    processed, duplicate, parked, dead_lettered, failed (redelivered)
+//	    processed, duplicate, parked, dead_lettered, failed (redelivered),
+//	    covered (waiting messages whose work another's handling did)
 //	roomwire_handler_duration_seconds{consumer}        time to handle one delivery
 //	roomwire_handler_retries_total{consumer}           in-place retries
 //	roomwire_dead_lettered_total{consumer,reason}      messages sent to a dead-letter topic
@@ -66,7 +67,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}, []string{"consumer"}),
 		handlerMessages: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "roomwire_handler_messages_total",
-			Help: "Messages handled by a consumer, by outcome (processed, duplicate, parked, dead_lettered, failed).",
+			Help: "Messages handled by a consumer, by outcome (processed, duplicate, parked, dead_lettered, failed, covered).",
 		}, []string{"consumer", "outcome"}),
 		handlerDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "roomwire_handler_duration_seconds",

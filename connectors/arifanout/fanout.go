@@ -108,16 +108,8 @@ type channel struct {
 
 	mu     sync.Mutex
 	pushed map[nightKey]string // what the channel acknowledged, as JSON
-	// covered holds the ids of events waiting in a lane whose values a
-	// push read after their commit and the channel acknowledged.
-	covered map[string]struct{}
-	stats   Stats
+	stats  Stats
 }
-
-// maxCovered bounds the ids kept: an id is dropped when its event is
-// handled, but one handled elsewhere (after a rebalance) would stay. Past
-// it the memory starts over, which costs only a read and push per event.
-const maxCovered = 100_000
 
 // nightKey names one value of one night.
 type nightKey struct {
@@ -131,7 +123,7 @@ type Stats struct {
 	Failures  int64     `json:"failures"`  // retryable failures: the router retries or parks
 	Refused   int64     `json:"refused"`   // permanent refusals: dead-lettered
 	Coalesced int64     `json:"coalesced"` // events with nothing new for the channel
-	Covered   int64     `json:"covered"`   // events whose values an earlier push had sent
+	Covered   int64     `json:"covered"`   // waiting events another's push covered
 	LastPush  time.Time `json:"last_push"`
 	LastErr   string    `json:"last_error,omitempty"`
 }
@@ -154,7 +146,7 @@ func (f *Fanout) AddChannel(p connectors.ARIPusher) error {
 	if _, dup := f.channels[p.Name()]; dup {
 		return fmt.Errorf("arifanout: channel %s added twice", p.Name())
 	}
-	f.channels[p.Name()] = &channel{pusher: p, pushed: map[nightKey]string{}, covered: map[string]struct{}{}}
+	f.channels[p.Name()] = &channel{pusher: p, pushed: map[nightKey]string{}}
 	return nil
 }
 
@@ -198,10 +190,6 @@ func (f *Fanout) AddConsumers(b *router.Backbone) error {
 // Handler returns the consumer of channel's availability events.
 func (f *Fanout) Handler(name string) router.HandlerFunc {
 	return func(msg *message.Message) error {
-		if ch := f.channel(name); ch != nil && ch.takeCovered(msg.UUID) {
-			ch.count(func(s *Stats) { s.Covered++ })
-			return nil // an earlier push read and sent its values after its commit
-		}
 		var e canonical.Event
 		if err := connectors.DecodeJSON(msg.Payload, &e); err != nil {
 			return router.Permanent(fmt.Errorf("arifanout: event: %w", err))
@@ -227,9 +215,9 @@ func (f *Fanout) channel(name string) *channel {
 
 // deliver is Deliver covering, besides e, the events of waiting (those
 // behind e in its lane) of the same property that fit the bounds: one read
-// of the union of their nights after their commits, one push, and each of
-// them acknowledged without a read or push of its own when its turn comes.
-// A push that fails covers nothing.
+// of the union of their nights after their commits, one push, and, once
+// the channel took it, each of them covered (router.CoverWaiting). A push
+// that fails covers nothing.
 func (f *Fanout) deliver(ctx context.Context, name string, e canonical.Event, waiting []router.WaitingMessage) error {
 	u, ok := forChannel(name, e)
 	if !ok {
@@ -253,7 +241,7 @@ func (f *Fanout) deliver(ctx context.Context, name string, e canonical.Event, wa
 	}
 	fresh := ch.unsent(u.PropertyID, rows)
 	if len(fresh) == 0 {
-		ch.cover(covers)
+		f.cover(ctx, ch, covers)
 		ch.count(func(s *Stats) { s.Coalesced++ })
 		return nil
 	}
@@ -265,7 +253,7 @@ func (f *Fanout) deliver(ctx context.Context, name string, e canonical.Event, wa
 	switch {
 	case err == nil:
 		ch.acknowledged(u.PropertyID, fresh, f.cfg.Remember)
-		ch.cover(covers)
+		f.cover(ctx, ch, covers)
 		ch.count(func(s *Stats) { s.Pushes++; s.LastPush = time.Now(); s.LastErr = "" })
 		f.logger.DebugContext(ctx, "ARI pushed", "channel", name, "property", u.PropertyID, "event_id", e.ID, "nights", len(fresh), "covers", len(covers))
 		return nil
@@ -463,29 +451,14 @@ func (ch *channel) acknowledged(property string, rows []pendingRow, limit int) {
 	}
 }
 
-// cover remembers ids as events whose values the channel acknowledged.
-func (ch *channel) cover(ids []string) {
+// cover tells the router that the events ids, waiting in the lane, need
+// no read or push of their own: the channel has their values.
+func (f *Fanout) cover(ctx context.Context, ch *channel, ids []string) {
 	if len(ids) == 0 {
 		return
 	}
-	ch.mu.Lock()
-	defer ch.mu.Unlock()
-	if len(ch.covered)+len(ids) > maxCovered {
-		clear(ch.covered)
-	}
-	for _, id := range ids {
-		ch.covered[id] = struct{}{}
-	}
-}
-
-// takeCovered reports whether an acknowledged push covered event id, and
-// forgets it.
-func (ch *channel) takeCovered(id string) bool {
-	ch.mu.Lock()
-	defer ch.mu.Unlock()
-	_, ok := ch.covered[id]
-	delete(ch.covered, id)
-	return ok
+	router.CoverWaiting(ctx, ids...)
+	ch.count(func(s *Stats) { s.Covered += int64(len(ids)) })
 }
 
 func (ch *channel) count(fn func(*Stats)) {

@@ -61,8 +61,10 @@ broker unless brokers are configured), the outbox relay and two partners of
 its own: the Apaleo simulator as the PMS and an OpenTravel channel simulator
 that receives the ARI fan-out, each with code mappings for every bench
 property (connectors, mappings and payments in the configuration are
-ignored). It serves the booking API over HTTP on a free 127.0.0.1 port and
-drives it over HTTP with a mix of 40% creates (with Idempotency-Key), 10%
+ignored). The hub sends the channel at most 100 requests per second (its
+rate_limit), what a channel's ARI endpoint allows for 50 hotels; the
+connector's default is 20. It serves the booking API over HTTP on a free
+127.0.0.1 port and drives it over HTTP with a mix of 40% creates (with Idempotency-Key), 10%
 OTA_HotelResNotifRQ pushes from the channel, 10% modifies (PATCH with
 If-Match), 10% cancels, 20% availability searches and 10% views, spread over
 --properties properties and a year of dates. Every property also has one
@@ -1719,9 +1721,16 @@ func (p *benchPartners) close() {
 func (p *benchPartners) connectorConfig() map[string]map[string]any {
 	return map[string]map[string]any{
 		apaleo.Name: {"api_url": p.apaleoURL, "identity_url": p.apaleoURL, "client_id": p.apaleoClient, "client_secret": p.apaleoSecret},
-		ota.Name:    {"inbound_user": p.otaUser, "inbound_password": p.otaPassword, "ari_url": p.otaURL + "/ari"},
+		ota.Name: {"inbound_user": p.otaUser, "inbound_password": p.otaPassword, "ari_url": p.otaURL + "/ari",
+			"rate_limit": benchChannelRateLimit},
 	}
 }
+
+// benchChannelRateLimit is the requests per second the hub may send the
+// bench's channel: what a channel's ARI endpoint allows a channel manager
+// for 50 hotels (2 a second each). The connector's default (20) suits one
+// small group's account; the bench's properties would queue behind it.
+const benchChannelRateLimit = 100
 
 // mappings are both partners' codes of every bench property.
 func (p *benchPartners) mappings() map[string][]connectors.Mapping {
