@@ -73,6 +73,13 @@
 // and the group's offset is marked only up to the lowest message not yet
 // acknowledged.
 //
+// A handler sees the messages of its key waiting behind the one it handles
+// (WaitingInLane) and, when its work did theirs too, says so before
+// returning nil (CoverWaiting): they are recorded as handled with it and
+// leave the lane with its acknowledgement, without being handed out. The
+// ARI fan-out pushes one read of a property's current values for all of
+// its waiting events this way.
+//
 // # Outbox relay
 //
 // OutboxRelay publishes the store's outbox table in id order per
