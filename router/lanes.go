@@ -240,7 +240,9 @@ func (h *laneHandler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim saram
 		}
 		var out []string
 		for _, w := range q[1:] {
-			if slices.Contains(ids, w.msg.UUID) && !slices.Contains(out, w.msg.UUID) {
+			// A replayed dead letter is handled on its own: that resolves it.
+			replayed := w.msg.Metadata.Get(MetadataReplayCount) != ""
+			if !replayed && slices.Contains(ids, w.msg.UUID) && !slices.Contains(out, w.msg.UUID) {
 				out = append(out, w.msg.UUID)
 			}
 		}
@@ -471,8 +473,9 @@ func WaitingInLane(ctx context.Context, limit int) []WaitingMessage {
 // trip, and they leave the lane without being handed to the handler: no
 // read, no partner call, no timeline entry of their own, and an
 // acknowledgement only together with the message that covered them. Ids
-// that are not waiting behind the message are ignored (they are handed out
-// as usual). A failed attempt's covers are forgotten before the next one.
+// that are not waiting behind the message, and replayed dead letters (each
+// resolves its dead letter when handled), are ignored: they are handed out
+// as usual. A failed attempt's covers are forgotten before the next one.
 func CoverWaiting(ctx context.Context, ids ...string) {
 	if ld := laneDeliveryOf(ctx); ld != nil {
 		// What waits now still waits when the message is acknowledged: a
