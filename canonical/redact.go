@@ -25,13 +25,15 @@ var secretNames = []string{
 // primary account number, "shipping" no PIN.
 var wholeSecretNames = []string{"pan", "pin"}
 
-// secretWords are secretNames as IsSecretName compares them: without '_'.
-var secretWords = func() [][]byte {
-	out := make([][]byte, len(secretNames))
-	for i, w := range secretNames {
-		out[i] = []byte(strings.ReplaceAll(w, "_", ""))
+// secretWords are secretNames as IsSecretName compares them (without
+// '_'), by their first byte: a name is searched for the few words that
+// start at each of its bytes.
+var secretWords = func() (byFirst [256][][]byte) {
+	for _, w := range secretNames {
+		b := []byte(strings.ReplaceAll(w, "_", ""))
+		byFirst[b[0]] = append(byFirst[b[0]], b)
 	}
-	return out
+	return byFirst
 }()
 
 // IsSecretName reports whether a field, header or parameter called name
@@ -49,9 +51,11 @@ func IsSecretName(name string) bool {
 			return true
 		}
 	}
-	for _, w := range secretWords {
-		if bytes.Contains(n, w) {
-			return true
+	for i, c := range n {
+		for _, w := range secretWords[c] {
+			if bytes.HasPrefix(n[i:], w) {
+				return true
+			}
 		}
 	}
 	return false

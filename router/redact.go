@@ -50,36 +50,168 @@ func redactPayloadKeys(p []byte, secret func(key string) bool) ([]byte, bool) {
 		if nothingToRedact(trimmed, secret) {
 			return p, false
 		}
-		if out, changed, ok := redactJSON(trimmed, secret); ok {
-			if !changed {
-				return p, false
-			}
+		if out, changed := redactJSON(trimmed, secret); changed {
 			return out, true
 		}
+		return p, false
 	}
 	// Text, or binary: card numbers can still hide in it as ASCII digits.
 	s, changed := redactText(string(p))
 	return []byte(s), changed
 }
 
-// redactJSON decodes valid JSON, redacts every value and encodes it again
-// when something changed. ok is false when it could not.
-func redactJSON(p []byte, secret func(key string) bool) (out []byte, changed, ok bool) {
-	var v any
-	dec := json.NewDecoder(bytes.NewReader(p))
-	dec.UseNumber() // keep big numbers as they were
-	if err := dec.Decode(&v); err != nil {
-		return nil, false, false
+// redactJSON returns valid JSON p with the value of every secret-named
+// key (but null and "") replaced by Redacted, and every string or number
+// holding card data redacted (canonical.RedactCards), and whether it
+// changed anything. It copies p around what it replaces, in p's own order
+// and layout, rather than decoding and encoding the whole: only a string
+// the quick pass (nothingToRedact) cannot clear is decoded.
+func redactJSON(p []byte, secret func(key string) bool) ([]byte, bool) {
+	r := jsonRedactor{p: p, secret: secret}
+	r.value()
+	if r.out == nil {
+		return p, false
 	}
-	v, changed = redactValue(v, secret)
-	if !changed {
-		return p, false, true
+	return append(r.out, p[r.copied:]...), true
+}
+
+// jsonRedactor walks valid JSON; out holds p up to copied with the
+// replacements made, nil while there is none.
+type jsonRedactor struct {
+	p      []byte
+	i      int
+	out    []byte
+	copied int
+	secret func(string) bool
+}
+
+// replace puts with in place of p[start:r.i].
+func (r *jsonRedactor) replace(start int, with []byte) {
+	r.out = append(append(r.out, r.p[r.copied:start]...), with...)
+	r.copied = r.i
+}
+
+var redactedJSON = []byte(`"` + canonical.Redacted + `"`)
+
+func (r *jsonRedactor) value() {
+	r.space()
+	start := r.i
+	switch c := r.p[r.i]; {
+	case c == '{':
+		r.i++
+		for r.space(); r.p[r.i] != '}'; r.space() {
+			keyStart := r.i
+			r.skipString()
+			key := r.p[keyStart:r.i]
+			r.space()
+			r.i++ // ':'
+			r.space()
+			if r.isSecret(key) {
+				valueStart := r.i
+				r.skipValue()
+				if v := string(r.p[valueStart:r.i]); v != "null" && v != `""` {
+					r.replace(valueStart, redactedJSON)
+				}
+			} else {
+				r.value()
+			}
+			if r.space(); r.p[r.i] == ',' {
+				r.i++
+			}
+		}
+		r.i++
+	case c == '[':
+		r.i++
+		for r.space(); r.p[r.i] != ']'; r.space() {
+			r.value()
+			if r.space(); r.p[r.i] == ',' {
+				r.i++
+			}
+		}
+		r.i++
+	case c == '"':
+		r.skipString()
+		raw := r.p[start:r.i]
+		if nothingToRedact(raw, nil) {
+			return
+		}
+		var s string
+		if json.Unmarshal(raw, &s) != nil {
+			return // cannot be: p is valid
+		}
+		if masked, changed := redactCards(s); changed {
+			enc, _ := json.Marshal(masked)
+			r.replace(start, enc)
+		}
+	default: // a number, true, false or null
+		r.skipValue()
+		if raw := r.p[start:r.i]; (c == '-' || '0' <= c && c <= '9') && canonical.ContainsCardData(string(raw)) {
+			r.replace(start, redactedJSON)
+		}
 	}
-	out, err := json.Marshal(v)
-	if err != nil {
-		return nil, false, false
+}
+
+// isSecret reports whether the key whose quoted form is raw is secret.
+func (r *jsonRedactor) isSecret(raw []byte) bool {
+	inner := raw[1 : len(raw)-1]
+	if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+		return r.secret(string(inner))
 	}
-	return out, true, true
+	var key string
+	if json.Unmarshal(raw, &key) != nil {
+		return true // cannot be: p is valid
+	}
+	return r.secret(key)
+}
+
+func (r *jsonRedactor) space() {
+	for r.i < len(r.p) {
+		switch r.p[r.i] {
+		case ' ', '\t', '\n', '\r':
+			r.i++
+		default:
+			return
+		}
+	}
+}
+
+// skipString moves past the string starting at p[i].
+func (r *jsonRedactor) skipString() {
+	for r.i++; r.p[r.i] != '"'; r.i++ {
+		if r.p[r.i] == '\\' {
+			r.i++
+		}
+	}
+	r.i++
+}
+
+// skipValue moves past the value starting at p[i].
+func (r *jsonRedactor) skipValue() {
+	switch r.p[r.i] {
+	case '"':
+		r.skipString()
+	case '{', '[':
+		depth := 0
+		for {
+			switch r.p[r.i] {
+			case '"':
+				r.skipString()
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+			}
+			r.i++
+			if depth == 0 {
+				return
+			}
+		}
+	default:
+		for r.i < len(r.p) && !strings.ContainsRune(",]} \t\n\r", rune(r.p[r.i])) {
+			r.i++
+		}
+	}
 }
 
 // nothingToRedact reports, from one pass over the bytes of valid JSON,
@@ -90,7 +222,8 @@ func redactJSON(p []byte, secret func(key string) bool) (out []byte, changed, ok
 // card number's run (a digit or separator of any script, an escape) keeps
 // the run going, and any other character of a non-ASCII rune counts as a
 // digit; a \u escape, which could spell anything, or a key that decodes
-// to other bytes than its own, ends the pass with false.
+// to other bytes than its own, ends the pass with false. With secret nil,
+// keys are not looked at.
 func nothingToRedact(p []byte, secret func(key string) bool) bool {
 	digits, inString, stringStart := 0, false, 0
 	for i := 0; i < len(p); i++ {
@@ -117,7 +250,7 @@ func nothingToRedact(p []byte, secret func(key string) bool) bool {
 				continue
 			}
 			inString = false
-			if isKey(p, i+1) {
+			if secret != nil && isKey(p, i+1) {
 				key := p[stringStart:i]
 				if bytes.IndexByte(key, '\\') >= 0 || !utf8.Valid(key) || secret(string(key)) {
 					return false
@@ -161,46 +294,6 @@ func hasPrefixFold(p []byte, w string) bool {
 		}
 	}
 	return true
-}
-
-func redactValue(v any, secret func(key string) bool) (any, bool) {
-	switch x := v.(type) {
-	case map[string]any:
-		changed := false
-		for k, val := range x {
-			if secret(k) {
-				if val != nil && val != "" {
-					x[k] = canonical.Redacted
-					changed = true
-				}
-				continue
-			}
-			nv, c := redactValue(val, secret)
-			if c {
-				x[k] = nv
-				changed = true
-			}
-		}
-		return x, changed
-	case []any:
-		changed := false
-		for i, val := range x {
-			nv, c := redactValue(val, secret)
-			if c {
-				x[i] = nv
-				changed = true
-			}
-		}
-		return x, changed
-	case string:
-		s, c := redactCards(x)
-		return s, c
-	case json.Number:
-		if canonical.ContainsCardData(x.String()) {
-			return canonical.Redacted, true
-		}
-	}
-	return v, false
 }
 
 // keySeparators is built once: a Replacer builds its tables on first use,

@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/roomwire/roomwire/canonical"
 )
 
 // reservationEvents returns the golden reservation.created event, as the
@@ -64,7 +67,7 @@ func checkNothingToRedact(t *testing.T, p []byte) {
 		if !nothingToRedact(p, secret) {
 			continue
 		}
-		if _, changed, ok := redactJSON(p, secret); ok && changed {
+		if _, changed, ok := referenceRedactJSON(p, secret); ok && changed {
 			t.Fatalf("nothingToRedact passed %q (%s keys), but the redaction changes it", p, name)
 		}
 	}
@@ -86,7 +89,8 @@ func FuzzNothingToRedact(f *testing.F) {
 
 // TestNothingToRedactPassesNoSecret builds JSON from the pieces card
 // numbers, security codes and secret keys are made of, which random bytes
-// seldom spell, and checks the quick pass never lets one through.
+// seldom spell, and checks the quick pass never lets one through, and the
+// redaction does what the reference does.
 func TestNothingToRedactPassesNoSecret(t *testing.T) {
 	keys := []string{"a", "comments", "password", "card_token", "email", "Api-Key", "pan", "pin", "name", "cvv"}
 	pieces := []string{"4111", "1111", "5500", "0000", "0004", "12", "3", " ", "-", ".", "/", "_", "\\n", "\\t", "\\/",
@@ -115,5 +119,111 @@ func TestNothingToRedactPassesNoSecret(t *testing.T) {
 		}
 		b.WriteString("}")
 		checkNothingToRedact(t, []byte(b.String()))
+		checkRedactJSON(t, []byte(b.String()))
 	}
+}
+
+// referenceRedactJSON is the redaction of JSON as it was before redactJSON
+// rewrote it in place: decode all, redact value by value, encode again.
+// ok is false when it could not.
+func referenceRedactJSON(p []byte, secret func(key string) bool) (out []byte, changed, ok bool) {
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(p))
+	dec.UseNumber() // keep big numbers as they were
+	if err := dec.Decode(&v); err != nil {
+		return nil, false, false
+	}
+	v, changed = referenceRedactValue(v, secret)
+	if !changed {
+		return p, false, true
+	}
+	out, err := json.Marshal(v)
+	if err != nil {
+		return nil, false, false
+	}
+	return out, true, true
+}
+
+func referenceRedactValue(v any, secret func(key string) bool) (any, bool) {
+	switch x := v.(type) {
+	case map[string]any:
+		changed := false
+		for k, val := range x {
+			if secret(k) {
+				if val != nil && val != "" {
+					x[k] = canonical.Redacted
+					changed = true
+				}
+				continue
+			}
+			nv, c := referenceRedactValue(val, secret)
+			if c {
+				x[k] = nv
+				changed = true
+			}
+		}
+		return x, changed
+	case []any:
+		changed := false
+		for i, val := range x {
+			nv, c := referenceRedactValue(val, secret)
+			if c {
+				x[i] = nv
+				changed = true
+			}
+		}
+		return x, changed
+	case string:
+		return canonical.RedactCards(x)
+	case json.Number:
+		if canonical.ContainsCardData(x.String()) {
+			return canonical.Redacted, true
+		}
+	}
+	return v, false
+}
+
+// decodeJSON decodes p as the reference does, for comparing results.
+func decodeJSON(t *testing.T, p []byte) any {
+	t.Helper()
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(p))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		t.Fatalf("not JSON: %q: %v", p, err)
+	}
+	return v
+}
+
+// checkRedactJSON fails when redactJSON and the reference disagree on
+// valid JSON p: what it decodes to after redaction, and whether the
+// reference changed something that redactJSON left.
+func checkRedactJSON(t *testing.T, p []byte) {
+	t.Helper()
+	if !json.Valid(p) {
+		return
+	}
+	for name, secret := range map[string]func(string) bool{"stored": storedSecret, "display": displaySecret} {
+		want, wantChanged, ok := referenceRedactJSON(bytes.Clone(p), secret)
+		if !ok {
+			continue
+		}
+		got, changed := redactJSON(p, secret)
+		if wantChanged && !changed || !reflect.DeepEqual(decodeJSON(t, got), decodeJSON(t, want)) {
+			t.Fatalf("%s keys: redactJSON(%q) = %q, %v; the reference makes %q, %v", name, p, got, changed, want, wantChanged)
+		}
+	}
+}
+
+func FuzzRedactJSON(f *testing.F) {
+	withGuarantee, plain := reservationEvents(f)
+	for _, s := range []string{
+		string(withGuarantee), string(plain), `{"a":"4111 1111 1111 1111"}`, `{"a":4111111111111111}`,
+		`[{"password":{"x":[1,2]}},{"password":null},{"password":""},{"token":"a\"b"}]`, `{"pass\u0077ord":"x"}`,
+		`{"a":"cvv 737","b":[" 5500-0000-0000-0004 ",-4111111111111111,1e5]}`, `{"a":{"a":"a"},"a":"4111111111111111"}`,
+		`{"password":"x","password":null}`, ` { "k" : [ "4111111111111111" , { } , [ ] ] } `, `{"x":"\u003c4111111111111111"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, p []byte) { checkRedactJSON(t, p) })
 }
