@@ -55,9 +55,14 @@ type Config struct {
 
 // Database is the PostgreSQL the reservation store lives in.
 type Database struct {
-	URL            string `yaml:"url" default:"postgres://postgres@127.0.0.1:5432/roomwire?sslmode=disable" env:"DATABASE_URL" doc:"migrate creates the database if the user may"`
-	MaxConns       int32  `yaml:"max_conns" default:"20" min:"1" max:"1000" env:"ROOMWIRE_DB_MAX_CONNS" doc:"connections in the pool"`
-	MigrateOnStart *bool  `yaml:"migrate_on_start" default:"true" doc:"serve applies pending migrations before it starts"`
+	URL      string `yaml:"url" default:"postgres://postgres@127.0.0.1:5432/roomwire?sslmode=disable" env:"DATABASE_URL" doc:"migrate creates the database if the user may"`
+	MaxConns int32  `yaml:"max_conns" default:"20" min:"1" max:"1000" env:"ROOMWIRE_DB_MAX_CONNS" doc:"connections of the pool of the booking API and the operators' endpoints"`
+	// DeliveryConns is a pool of its own so that delivery never queues
+	// behind requests: at full load every API connection is busy and more
+	// requests wait, and a delivery needing several connections in turn
+	// would wait behind all of them each time.
+	DeliveryConns  int32 `yaml:"delivery_conns" default:"10" min:"1" max:"1000" env:"ROOMWIRE_DB_DELIVERY_CONNS" doc:"connections of a second pool, for what happens after the commit: the outbox relay, the consumers and what they read and write (dedup and timeline records, links, mappings, ARI snapshots, inbound bookings, payments, notifications), and the connectors' receipts of partners' messages; the process opens up to max_conns + delivery_conns"`
+	MigrateOnStart *bool `yaml:"migrate_on_start" default:"true" doc:"serve applies pending migrations before it starts"`
 }
 
 // HTTP is the API server.

@@ -127,7 +127,9 @@ the window if it started in it):
 Progress goes to stderr every few seconds, the report to stdout (a table, or
 JSON with --json). The exit status is 0 when the run completed, whatever the
 figures; it is non-zero, with what to do, when the run could not be set up.
-The pool size is database.max_conns (env ROOMWIRE_DB_MAX_CONNS). The bench
+The pool sizes are database.max_conns (env ROOMWIRE_DB_MAX_CONNS), the
+booking API's, and database.delivery_conns (ROOMWIRE_DB_DELIVERY_CONNS),
+the pool of what happens after the commit. The bench
 needs nothing but DATABASE_URL: it ignores http.addr and http.admin_key, and
 listens on a free port with a random admin key of its own.
 ` + cli.ConfigHelp
@@ -368,7 +370,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// The bare baseline runs while the hub is idle: now, before the load,
 	// and after the drain with the hub stopped. Both show, so that a change
 	// in what else the machine runs can be seen rather than skew the ratio.
-	m := benchMeasured{maxConns: cfg.Database.MaxConns}
+	m := benchMeasured{maxConns: cfg.Database.MaxConns, deliveryConns: cfg.Database.DeliveryConns}
 	say("bare PostgreSQL baseline in %s before the load, the hub idle: %s at each of %s clients", bare.name, o.bareDuration, joinInts(o.bareClients))
 	if m.bare[0], err = bare.run(ctx); err != nil {
 		return err
@@ -1339,6 +1341,7 @@ type benchRunInfo struct {
 	WALSyncsToDrainEnd *int64            `json:"wal_syncs_to_drain_end"`
 	Bare               benchBareInfo     `json:"bare"`
 	DBMaxConns         int32             `json:"db_max_conns"`
+	DBDeliveryConns    int32             `json:"db_delivery_conns"`
 	CPUs               int               `json:"cpus"`
 	Delivery           benchDeliveryInfo `json:"delivery"`
 }
@@ -1381,6 +1384,7 @@ type benchMeasured struct {
 	walSyncsToDrainEnd     *int64         // from the window's start to the drain's end
 	walErr                 error
 	maxConns               int32
+	deliveryConns          int32
 	delivery               deliveryResults
 	drained                drainState
 	otaAccepted, otaStored int64
@@ -1417,7 +1421,7 @@ func buildReport(o benchOptions, m benchMeasured) benchReport {
 		WarmupSeconds: o.warmup.Seconds(), DurationSeconds: secs, Late: res.late, Skipped: res.skipped,
 		Operations: map[string]benchOpCount{}, WALSyncs: m.walSyncs, WALSyncsToDrainEnd: m.walSyncsToDrainEnd,
 		Bare:       benchBareInfo{SecondsPerLevel: o.bareDuration.Seconds(), Before: m.bare[0], After: m.bare[1]},
-		DBMaxConns: m.maxConns, CPUs: runtime.GOMAXPROCS(0),
+		DBMaxConns: m.maxConns, DBDeliveryConns: m.deliveryConns, CPUs: runtime.GOMAXPROCS(0),
 	}
 	if !o.max {
 		rep.Run.Mode, rep.Run.Rate = "rate", o.rate

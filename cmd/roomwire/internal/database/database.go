@@ -48,6 +48,14 @@ func OpenOrCreate(ctx context.Context, cfg config.Database, create bool, logger 
 	})
 }
 
+// OpenDelivery opens the pool of what happens after the commit
+// (database.delivery_conns connections), on the database the request pool
+// is open on.
+func OpenDelivery(ctx context.Context, cfg config.Database) (*pgxpool.Pool, error) {
+	cfg.MaxConns = cfg.DeliveryConns
+	return openDatabase(ctx, cfg)
+}
+
 func connectDatabase(ctx context.Context, cfg config.Database, created func(name, server string)) (*pgxpool.Pool, error) {
 	pc, err := pgxpool.ParseConfig(cfg.URL)
 	if err != nil {

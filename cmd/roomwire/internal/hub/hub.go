@@ -40,9 +40,16 @@ type Hub struct {
 	cfg     *config.Config
 	logger  *slog.Logger
 	version string
-	// Pool is the hub's database pool (the rigs read the store's tables).
+	// Pool is the database pool of the booking API and the operators'
+	// endpoints (the rigs read the store's tables through it too).
 	Pool  *pgxpool.Pool
 	store *reservations.Store
+	// deliveryPool is the pool of everything after the commit: the
+	// backbone, the connectors and the services the consumers run, with
+	// deliveryStore on it. Requests never hold its connections, so a
+	// delivery never waits behind queued requests for one.
+	deliveryPool  *pgxpool.Pool
+	deliveryStore *reservations.Store
 	// API is the booking API, with every connector's routes mounted.
 	API     *bookingapi.API
 	metrics *prometheus.Registry
@@ -100,8 +107,13 @@ func Start(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Op
 	h.metrics = prometheus.NewRegistry()
 	h.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	h.metrics.MustRegister(connectors.MetricsCollectors()...)
-	h.store = reservations.New(h.Pool)
-	h.store.ObserveBookings(bookingsCounter(h.metrics))
+	if h.deliveryPool, err = database.OpenDelivery(ctx, cfg.Database); err != nil {
+		return nil, err
+	}
+	h.store, h.deliveryStore = reservations.New(h.Pool), reservations.New(h.deliveryPool)
+	observe := bookingsCounter(h.metrics)
+	h.store.ObserveBookings(observe)
+	h.deliveryStore.ObserveBookings(observe) // inbound bookings
 	h.API, err = bookingapi.New(bookingapi.Config{
 		AdminKey:          cfg.HTTP.AdminKey,
 		MetricsKey:        cfg.HTTP.MetricsKey,
@@ -161,7 +173,7 @@ func (h *Hub) startBackbone(ctx context.Context) error {
 	bc := cfg.Backbone
 	bc.Kafka = cfg.Kafka.KafkaConfig
 	bc.Kafka.Brokers = brokers
-	h.Backbone, err = router.New(bc, h.Pool, h.logger, h.metrics)
+	h.Backbone, err = router.New(bc, h.deliveryPool, h.logger, h.metrics)
 	if err != nil && !cfg.UsesEmbeddedBroker() {
 		return fmt.Errorf("Kafka at %s: %w (check that the brokers run and that this machine reaches them, or leave kafka.brokers empty to run the embedded broker)",
 			strings.Join(brokers, ","), err)
@@ -171,6 +183,7 @@ func (h *Hub) startBackbone(ctx context.Context) error {
 	}
 	h.API.AddReadinessCheck("kafka", h.Backbone.BrokerReady)
 	h.store.OnOutboxWritten(h.Backbone.Relay().Wake)
+	h.deliveryStore.OnOutboxWritten(h.Backbone.Relay().Wake)
 	h.runners = append(h.runners, runner{"backbone", h.Backbone.Run})
 	return nil
 }
@@ -178,12 +191,12 @@ func (h *Hub) startBackbone(ctx context.Context) error {
 // startConnectors builds every configured connector and plugs it into the
 // backbone by what it declares it can do.
 func (h *Hub) startConnectors(ctx context.Context) error {
-	h.Resources = connectors.NewResources(h.Pool, h.logger)
-	h.Resources.Bookings = h.store
+	h.Resources = connectors.NewResources(h.deliveryPool, h.logger)
+	h.Resources.Bookings = h.deliveryStore
 	h.fanout = arifanout.New(arifanout.Config{Rules: func(ctx context.Context, channel, property string) (canonical.ChannelRules, error) {
-		return h.store.ChannelRules(ctx, reservations.AllProperties, property, channel)
-	}}, h.store, h.Resources.Mappings, h.logger)
-	applier := inbound.NewApplier(h.store, h.Resources.Mappings, h.Resources.Links, h.logger)
+		return h.deliveryStore.ChannelRules(ctx, reservations.AllProperties, property, channel)
+	}}, h.deliveryStore, h.Resources.Mappings, h.logger)
+	applier := inbound.NewApplier(h.deliveryStore, h.Resources.Mappings, h.Resources.Links, h.logger)
 	names := make([]string, 0, len(h.cfg.Connectors))
 	for name := range h.cfg.Connectors {
 		names = append(names, name)
@@ -262,7 +275,7 @@ func (h *Hub) addGateway(inst *connectors.Instance) error {
 	}
 	if h.Payments == nil {
 		var err error
-		h.Payments, err = payments.New(h.cfg.Payments, h.store, h.logger)
+		h.Payments, err = payments.New(h.cfg.Payments, h.deliveryStore, h.logger)
 		if err != nil {
 			return err
 		}
@@ -369,6 +382,9 @@ func (h *Hub) Close() {
 	}
 	if h.broker != nil {
 		h.broker.Close()
+	}
+	if h.deliveryPool != nil {
+		h.deliveryPool.Close()
 	}
 	if h.Pool != nil {
 		h.Pool.Close()

@@ -7,7 +7,7 @@ import (
 // startNotifications adds webhooks, e-mail and SMS to the backbone and
 // their endpoints to the API.
 func (h *Hub) startNotifications() error {
-	n, err := notify.New(h.cfg.Notifications, h.store, h.Pool, h.logger)
+	n, err := notify.New(h.cfg.Notifications, h.deliveryStore, h.deliveryPool, h.logger)
 	if err != nil {
 		return err
 	}
