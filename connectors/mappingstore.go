@@ -30,8 +30,13 @@ type Mappings struct {
 const mappingsTTL = time.Second
 
 type cachedSet struct {
-	set     *MappingSet
+	set     *MappingSet // nil until the first load ends
 	expires time.Time
+	// reloaded is closed when the reload in progress ends; nil when none
+	// is. One caller reloads an expired set; the others go on with the
+	// previous one meanwhile (or wait for the first load), rather than all
+	// reading the same rows at once.
+	reloaded chan struct{}
 }
 
 // NewMappings returns the mapping store on pool.
@@ -52,27 +57,63 @@ func (m *Mappings) List(ctx context.Context, connector string) ([]Mapping, error
 }
 
 // Set returns connector's mappings ready to use: its registered defaults,
-// overridden by the stored ones.
+// overridden by the stored ones. When they are older than mappingsTTL, one
+// caller reads them again while the others use the set read before.
 func (m *Mappings) Set(ctx context.Context, connector string) (*MappingSet, error) {
+	for {
+		now := time.Now()
+		m.mu.Lock()
+		c := m.cache[connector]
+		switch {
+		case c.set != nil && now.Before(c.expires):
+			m.mu.Unlock()
+			return c.set, nil
+		case c.reloaded != nil && c.set != nil:
+			m.mu.Unlock()
+			return c.set, nil // another caller is reloading it
+		case c.reloaded != nil:
+			m.mu.Unlock()
+			select { // the first load: nothing to use meanwhile
+			case <-c.reloaded:
+				continue
+			case <-ctx.Done():
+				return nil, fmt.Errorf("mappings: %w", ctx.Err())
+			}
+		}
+		if m.cache == nil {
+			m.cache = map[string]cachedSet{}
+		}
+		done := make(chan struct{})
+		c.reloaded = done
+		m.cache[connector] = c
+		m.mu.Unlock()
+		return m.reload(ctx, connector, done)
+	}
+}
+
+// reload reads connector's mappings for Set and caches them, unless they
+// were forgotten meanwhile (changed through this process): then the set
+// read is this caller's alone, and the next caller reads them afresh.
+func (m *Mappings) reload(ctx context.Context, connector string, done chan struct{}) (*MappingSet, error) {
 	now := time.Now()
-	m.mu.Lock()
-	c, ok := m.cache[connector]
-	m.mu.Unlock()
-	if ok && now.Before(c.expires) {
-		return c.set, nil
-	}
 	stored, err := m.List(ctx, connector)
-	if err != nil {
-		return nil, err
+	var set *MappingSet
+	if err == nil {
+		set = NewMappingSet(connector, m.Defaults(connector), stored)
 	}
-	set := NewMappingSet(connector, m.Defaults(connector), stored)
 	m.mu.Lock()
-	if m.cache == nil {
-		m.cache = map[string]cachedSet{}
+	defer m.mu.Unlock()
+	defer close(done)
+	c, ok := m.cache[connector]
+	if !ok || c.reloaded != done {
+		return set, err
 	}
-	m.cache[connector] = cachedSet{set: set, expires: now.Add(mappingsTTL)}
-	m.mu.Unlock()
-	return set, nil
+	c.reloaded = nil
+	if err == nil {
+		c.set, c.expires = set, now.Add(mappingsTTL)
+	}
+	m.cache[connector] = c // on an error the previous set stays, expired
+	return set, err
 }
 
 // bind records that the instance called name is of the kind s, whose
