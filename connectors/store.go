@@ -9,6 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/roomwire/roomwire/canonical"
 )
 
 // NewResources returns the shared resources backed by pool, whose schema must
@@ -74,6 +76,14 @@ func (l *Links) scan(row pgx.Row) (*Link, error) {
 
 // Put records a link. The synced version never goes back, so a late
 // redelivery of an old event cannot make a newer one look unsent.
+//
+// Under a flush promise (a router consumer's delivery) the link commits
+// without waiting for the WAL flush: the delivery's dedup record commits
+// with one before the message is acknowledged, and flushes the link with
+// it. Losing the link loses the acknowledgement too, and the redelivery
+// calls the partner again under the same idempotency key. Elsewhere it
+// commits durably: a link lost after the partner call was acknowledged
+// would make the next event of the reservation book it again.
 func (l *Links) Put(ctx context.Context, k Link) error {
 	if k.PartnerIDs == nil {
 		k.PartnerIDs = []string{}
@@ -81,15 +91,26 @@ func (l *Links) Put(ctx context.Context, k Link) error {
 	if k.Origin == "" {
 		k.Origin = OriginRoomwire
 	}
-	_, err := l.pool.Exec(ctx, `
+	const put = `
 		INSERT INTO connector_links (connector, reservation_id, partner_group_id, partner_ids, synced_version, origin)
 		VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (connector, reservation_id) DO UPDATE SET
 			partner_group_id = CASE WHEN $3 = '' THEN connector_links.partner_group_id ELSE $3 END,
 			partner_ids = CASE WHEN cardinality($4::text[]) = 0 THEN connector_links.partner_ids ELSE $4 END,
 			synced_version = greatest(connector_links.synced_version, $5),
-			updated_at = now()`,
-		k.Connector, k.ReservationID, k.PartnerGroupID, k.PartnerIDs, k.SyncedVersion, string(k.Origin))
+			updated_at = now()`
+	args := []any{k.Connector, k.ReservationID, k.PartnerGroupID, k.PartnerIDs, k.SyncedVersion, string(k.Origin)}
+	var err error
+	if canonical.RelyOnFlushPromise(ctx) {
+		b := &pgx.Batch{}
+		b.Queue("BEGIN")
+		b.Queue("SET LOCAL synchronous_commit TO off")
+		b.Queue(put, args...)
+		b.Queue("COMMIT")
+		err = l.pool.SendBatch(ctx, b).Close()
+	} else {
+		_, err = l.pool.Exec(ctx, put, args...)
+	}
 	if err != nil {
 		return fmt.Errorf("links: %w", err)
 	}

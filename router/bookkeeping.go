@@ -100,44 +100,64 @@ type bookkeeping struct {
 	mark    *[2]string  // consumer, message id
 	covered [][2]string // consumer, id of each waiting message the handling covered
 	entry   *TimelineEntry
+	// durable asks for a commit that waits for the WAL flush: the handler
+	// committed a write asynchronously under the delivery's flush promise
+	// (canonical.WithFlushPromise), and this commit makes it durable.
+	durable bool
 }
 
 // recordBookkeeping writes the bookkeeping of items in one transaction,
-// committed asynchronously (asyncCommitSQL). Each delivery waits for its
-// own records before its message is acknowledged, exactly as with a commit
-// of its own, so which crash loses what does not change.
+// committed asynchronously (asyncCommitSQL) unless an item is durable.
+// Each delivery waits for its own records before its message is
+// acknowledged, exactly as with a commit of its own, so which crash loses
+// what does not change.
 func recordBookkeeping(pool *pgxpool.Pool, timeline *MessageTimeline) func([]*bookkeeping) error {
 	return func(items []*bookkeeping) error {
-		var consumers, ids []string
-		var entries []TimelineEntry
-		for _, it := range items {
-			if it.mark != nil {
-				consumers, ids = append(consumers, it.mark[0]), append(ids, it.mark[1])
-			}
-			for _, m := range it.covered {
-				consumers, ids = append(consumers, m[0]), append(ids, m[1])
-			}
-			if it.entry != nil {
-				entries = append(entries, *it.entry)
-			}
-		}
-		b := &pgx.Batch{}
-		b.Queue("BEGIN")
-		b.Queue(asyncCommitSQL)
-		if len(ids) > 0 {
-			b.Queue(`INSERT INTO processed_messages (consumer, message_id)
-				SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING`, consumers, ids)
-		}
-		if err := timeline.queueRecordAll(b, entries); err != nil {
+		b, err := bookkeepingBatch(timeline, items)
+		if b == nil || err != nil {
 			return err
 		}
-		if b.Len() == 2 {
-			return nil
-		}
-		b.Queue("COMMIT")
 		ctx := context.Background()
 		return withDBRetry(ctx, func() error { return pool.SendBatch(ctx, b).Close() })
 	}
+}
+
+// bookkeepingBatch is the transaction that records items; nil when there
+// is nothing to record.
+func bookkeepingBatch(timeline *MessageTimeline, items []*bookkeeping) (*pgx.Batch, error) {
+	var consumers, ids []string
+	var entries []TimelineEntry
+	durable := false
+	for _, it := range items {
+		if it.mark != nil {
+			consumers, ids = append(consumers, it.mark[0]), append(ids, it.mark[1])
+		}
+		for _, m := range it.covered {
+			consumers, ids = append(consumers, m[0]), append(ids, m[1])
+		}
+		if it.entry != nil {
+			entries = append(entries, *it.entry)
+		}
+		durable = durable || it.durable
+	}
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	if !durable {
+		b.Queue(asyncCommitSQL)
+	}
+	begun := b.Len()
+	if len(ids) > 0 {
+		b.Queue(`INSERT INTO processed_messages (consumer, message_id)
+			SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING`, consumers, ids)
+	}
+	if err := timeline.queueRecordAll(b, entries); err != nil {
+		return nil, err
+	}
+	if b.Len() == begun {
+		return nil, nil
+	}
+	b.Queue("COMMIT")
+	return b, nil
 }
 
 // arrival is what a consumer reads before handling a message: whether its

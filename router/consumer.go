@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/roomwire/roomwire/canonical"
 )
 
 // HandlerFunc handles one message. Return nil when done, an error to have
@@ -182,14 +184,17 @@ func (c *consumer) handle(msg *message.Message) error {
 	return nil
 }
 
-// prepare gives the message a correlation id and puts it, and the delivery,
-// in the context.
+// prepare gives the message a correlation id and puts it, the delivery and
+// a flush promise in the context: finish commits the delivery's records
+// durably when the handler relied on it (canonical.WithFlushPromise), and
+// the message is acknowledged only after.
 func (c *consumer) prepare(ctx context.Context, msg *message.Message) context.Context {
 	cid := msg.Metadata.Get(MetadataCorrelationID)
 	if cid == "" {
 		cid = NewCorrelationID()
 		msg.Metadata.Set(MetadataCorrelationID, cid)
 	}
+	ctx = canonical.WithFlushPromise(ctx)
 	return withDelivery(WithCorrelationID(ctx, cid), deliveryOf(c.name, c.connector, c.topic, msg))
 }
 
@@ -233,6 +238,10 @@ func (c *consumer) finish(ctx context.Context, msg *message.Message, st *attempt
 		for _, id := range covered {
 			item.covered = append(item.covered, [2]string{c.name, id})
 		}
+		// A handler's write that relied on the flush promise is made
+		// durable by this commit. A message not marked was parked or
+		// dead-lettered, each a durable commit of its own.
+		item.durable = canonical.FlushPromiseRelied(ctx)
 	}
 	if st.outcome != outcomeDuplicate && d.ReservationID != "" {
 		item.entry = &TimelineEntry{

@@ -343,3 +343,58 @@ func TestCorrelationIDReachesHandlersAndTheStoreContext(t *testing.T) {
 		t.Fatal("message not handled")
 	}
 }
+
+// A delivery's handler may commit a write asynchronously under the flush
+// promise its context carries; the delivery's dedup record then commits
+// with a WAL flush, which makes the write durable before the message is
+// acknowledged. Records of deliveries that relied on nothing stay
+// asynchronous.
+func TestHandlerWritesUnderTheFlushPromiseAreFlushedByTheDedupRecord(t *testing.T) {
+	pool := pgtest.Pool(t)
+	broker := testKafka(t)
+	b := newBackbone(t, testConfig(broker), pool)
+	topic := uniqueTopic("flush")
+	promised := make(chan bool, 1)
+	err := b.AddConsumer("flush-check", topic, func(msg *message.Message) error {
+		promised <- canonical.RelyOnFlushPromise(msg.Context())
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runBackbone(t, b)
+	if err := b.Publisher().Publish(topic, NewMessage(context.Background(), "m-1", "hotel-1", []byte("{}"))); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case p := <-promised:
+		if !p {
+			t.Fatal("the handler's context carries no flush promise")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("message not handled")
+	}
+	eventually(t, 30*time.Second, "dedup record written", func() bool {
+		return countRows(t, pool, `SELECT count(*) FROM processed_messages WHERE consumer = 'flush-check' AND message_id = 'm-1'`) == 1
+	})
+
+	for _, c := range []struct {
+		items []*bookkeeping
+		async bool
+	}{
+		{[]*bookkeeping{{mark: &[2]string{"a", "1"}}, {mark: &[2]string{"b", "2"}}}, true},
+		{[]*bookkeeping{{mark: &[2]string{"a", "1"}}, {mark: &[2]string{"b", "2"}, durable: true}}, false},
+	} {
+		batch, err := bookkeepingBatch(b.timeline, c.items)
+		if err != nil || batch == nil {
+			t.Fatalf("bookkeepingBatch: %v, %v", batch, err)
+		}
+		async := false
+		for _, q := range batch.QueuedQueries {
+			async = async || q.SQL == asyncCommitSQL
+		}
+		if async != c.async {
+			t.Errorf("durable items %v: commits asynchronously %v, want %v", c.items[1].durable, async, c.async)
+		}
+	}
+}
