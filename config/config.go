@@ -74,6 +74,11 @@ type HTTP struct {
 	MaxBodyBytes    int64         `yaml:"max_body_bytes" default:"1048576" min:"1024" max:"67108864" doc:"largest request body"`
 	RequestTimeout  time.Duration `yaml:"request_timeout" default:"15s" min:"100ms" max:"10m" doc:"bounds one request"`
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout" default:"30s" min:"1s" max:"10m" doc:"how long in-flight requests may take to finish on SIGTERM"`
+	// MaxDeliveryLag keeps channels and the PMS current at full load: a
+	// channel manager had rather take bookings a little slower than let
+	// channels sell rooms that are gone.
+	MaxDeliveryLag time.Duration `yaml:"max_delivery_lag" default:"500ms" zero:"no admission control" max:"10m" doc:"while delivery runs further behind the commits than this (how long the messages consumers start on waited since their commit), fewer booking writes of the API (creates, modifications, cancellations) run at once, down to one; as it catches up, more again, up to database.max_conns"`
+	AdmissionWait  time.Duration `yaml:"admission_wait" default:"5s" min:"10ms" max:"10m" doc:"longest a booking write waits for its turn before it is refused with 503 unavailable and Retry-After"`
 }
 
 // Kafka is the broker connection, and where the embedded broker listens

@@ -27,3 +27,26 @@ func (b *Backbone) ParkedBacklogs(ctx context.Context, olderThan time.Duration) 
 		return p, err
 	})
 }
+
+// lagFreshness is how long a consumer's last hand-out tells its lag: one
+// that was handed nothing for longer has nothing waiting.
+const lagFreshness = 2 * time.Second
+
+// DeliveryLag is how far delivery runs behind the commits now: of the
+// consumers handed a message in the last two seconds, the longest that
+// message had waited since its commit before the consumer started on it.
+// It counts the work waiting for this process's consumers, not partners'
+// slowness once a call is made, nor messages parked behind an open breaker
+// (they are handed out, and parked, at once).
+func (b *Backbone) DeliveryLag() time.Duration {
+	now := time.Now().UnixNano()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var lag int64
+	for _, c := range b.consumers {
+		if now-c.lastHandedOut.Load() <= int64(lagFreshness) {
+			lag = max(lag, c.lastWaited.Load())
+		}
+	}
+	return time.Duration(lag)
+}

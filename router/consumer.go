@@ -93,6 +93,8 @@ type consumer struct {
 	breakerName string
 
 	inFlight        atomic.Int64
+	lastHandedOut   atomic.Int64  // unix nanoseconds of the last message handed to the pipeline
+	lastWaited      atomic.Int64  // how long it waited since its commit, in nanoseconds
 	lastDelivered   atomic.Int64  // unix nanoseconds of the last acknowledgement
 	lastDeliveryAge atomic.Uint64 // its commit-to-acknowledgement seconds, as float64 bits
 }
@@ -156,6 +158,7 @@ func isInfrastructure(err error) bool {
 // message that is neither recorded as handled, parked nor dead-lettered.
 func (c *consumer) handle(msg *message.Message) error {
 	start := time.Now()
+	c.observeHandOut(msg, start)
 	ctx := c.prepare(msg.Context(), msg)
 	msg.SetContext(ctx)
 	c.inFlight.Add(1)
@@ -284,6 +287,18 @@ func (c *consumer) finish(ctx context.Context, msg *message.Message, st *attempt
 	}
 	c.logger.WarnContext(ctx, "timeline not recorded", "error", err)
 	return nil
+}
+
+// observeHandOut records how long a message waited between its commit
+// (MetadataCommittedAt) and now, when the consumer starts on it: how far
+// the consumer runs behind (Backbone.DeliveryLag).
+func (c *consumer) observeHandOut(msg *message.Message, now time.Time) {
+	at, err := time.Parse(time.RFC3339Nano, msg.Metadata.Get(MetadataCommittedAt))
+	if err != nil {
+		return
+	}
+	c.lastWaited.Store(int64(now.Sub(at)))
+	c.lastHandedOut.Store(now.UnixNano())
 }
 
 // observeDelivery records that a message was acknowledged now and, when it

@@ -52,6 +52,9 @@ type Config struct {
 	// (ota, bookingcom, apaleo ...): reservations under them come only from
 	// their connector, so the API refuses to create one.
 	ConnectorChannels []string
+	// Admission paces creates, modifications and cancellations by how far
+	// delivery runs behind; off when not set.
+	Admission WriteAdmission
 }
 
 func (c *Config) setDefaults() {
@@ -99,6 +102,7 @@ type API struct {
 	mux    *http.ServeMux
 	keys   keyCache
 	red    *httpMetrics // nil without Config.Metrics
+	admit  *admission   // nil without Config.Admission
 
 	mu     sync.Mutex
 	checks map[string]ReadinessCheck
@@ -119,11 +123,14 @@ func New(cfg Config, store *reservations.Store, logger *slog.Logger) (*API, erro
 	}
 	a := &API{cfg: cfg, store: store, logger: logger, mux: http.NewServeMux(), checks: map[string]ReadinessCheck{}}
 	a.keys.ttl = cfg.KeyCacheTTL
+	var err error
 	if cfg.Metrics != nil {
-		var err error
 		if a.red, err = newHTTPMetrics(cfg.Metrics); err != nil {
 			return nil, err
 		}
+	}
+	if a.admit, err = newAdmission(cfg.Admission, cfg.Metrics); err != nil {
+		return nil, err
 	}
 	a.AddReadinessCheck("database", store.Ping)
 
@@ -148,13 +155,13 @@ func New(cfg Config, store *reservations.Store, logger *slog.Logger) (*API, erro
 	a.Handle("GET /v1/properties/{id}/channels/{channel}", AnyKey, http.HandlerFunc(a.getChannelRules))
 	a.Handle("GET /v1/properties/{id}/channels", AnyKey, http.HandlerFunc(a.listChannelRules))
 
-	a.Handle("POST /v1/reservations", AnyKey, http.HandlerFunc(a.createReservation))
+	a.Handle("POST /v1/reservations", AnyKey, a.admit.guard(http.HandlerFunc(a.createReservation)))
 	a.Handle("GET /v1/reservations", AnyKey, http.HandlerFunc(a.listReservations))
 	a.Handle("GET /v1/reservations/{id}", AnyKey, http.HandlerFunc(a.getReservation))
 	a.Handle("GET /v1/reservations/{id}/revisions", AnyKey, http.HandlerFunc(a.getRevisions))
 	a.Handle("GET /v1/reservations/{id}/payments", AnyKey, http.HandlerFunc(a.getPayments))
-	a.Handle("PATCH /v1/reservations/{id}", AnyKey, http.HandlerFunc(a.modifyReservation))
-	a.Handle("POST /v1/reservations/{id}/cancel", AnyKey, http.HandlerFunc(a.cancelReservation))
+	a.Handle("PATCH /v1/reservations/{id}", AnyKey, a.admit.guard(http.HandlerFunc(a.modifyReservation)))
+	a.Handle("POST /v1/reservations/{id}/cancel", AnyKey, a.admit.guard(http.HandlerFunc(a.cancelReservation)))
 	a.Handle("DELETE /v1/reservations/{id}/flags/{flag}", AnyKey, http.HandlerFunc(a.clearFlag))
 
 	a.Handle("POST /v1/api-keys", AdminOnly, http.HandlerFunc(a.createAPIKey))

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
@@ -121,6 +122,12 @@ func Start(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Op
 		MaxBodyBytes:      cfg.HTTP.MaxBodyBytes,
 		RequestTimeout:    cfg.HTTP.RequestTimeout,
 		ConnectorChannels: connectorChannels(cfg),
+		Admission: bookingapi.WriteAdmission{
+			DeliveryLag: h.deliveryLag,
+			MaxLag:      cfg.HTTP.MaxDeliveryLag,
+			MaxWait:     cfg.HTTP.AdmissionWait,
+			MaxWrites:   int(cfg.Database.MaxConns),
+		},
 	}, h.store, logger)
 	if err != nil {
 		return nil, err
@@ -136,6 +143,15 @@ func Start(ctx context.Context, cfg *config.Config, logger *slog.Logger, opts Op
 	}
 	h.mountRoutes()
 	return h, nil
+}
+
+// deliveryLag is how far the backbone's consumers run behind the commits
+// (none before the backbone starts).
+func (h *Hub) deliveryLag() time.Duration {
+	if h.Backbone == nil {
+		return 0
+	}
+	return h.Backbone.DeliveryLag()
 }
 
 // connectorChannels lists the channel names that belong to connectors:
