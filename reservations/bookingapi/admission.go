@@ -14,9 +14,10 @@ import (
 // cancellations) by how far delivery runs behind the commits. A channel
 // manager had rather take bookings a little slower than let channels sell
 // rooms that are gone: while delivery is further behind than MaxLag, fewer
-// writes are let through at a time (down to one), and as it catches up,
-// more again, up to MaxWrites. A write waits its turn at most MaxWait, then
-// is refused with 503 unavailable and Retry-After.
+// writes are let through at a time, down to none once it stays behind for
+// about a second, and as it catches up, more again, up to MaxWrites. A
+// write waits its turn at most MaxWait, then is refused with 503
+// unavailable and Retry-After.
 type WriteAdmission struct {
 	// DeliveryLag says how far behind the commits delivery runs now.
 	// Admission is off without it, or without MaxLag.
@@ -28,9 +29,13 @@ type WriteAdmission struct {
 }
 
 // admissionStep is how often the number of writes let through at once
-// follows the lag: down by a quarter while delivery is behind, up by one
-// while it keeps up.
+// follows the lag: down by a quarter while delivery is behind (below one:
+// none), up by one while it keeps up.
 const admissionStep = 100 * time.Millisecond
+
+// minAdmissionLimit is where the limit stops falling: one step of catching
+// up lets writes through again.
+const minAdmissionLimit = 0.5
 
 // admission lets booking writes through, at most limit at a time, in the
 // order they came.
@@ -144,9 +149,10 @@ func (a *admission) release() {
 	a.adjust()
 }
 
-// allowed is how many writes may run at once now: never fewer than one,
-// so that writes always move.
-func (a *admission) allowed() int { return max(1, int(a.limit)) }
+// allowed is how many writes may run at once now. It is none only while
+// delivery stays behind; DeliveryLag forgets a consumer handed nothing for
+// a while, so a stalled consumer does not hold writes for ever.
+func (a *admission) allowed() int { return int(a.limit) }
 
 // adjust follows the lag once per admissionStep and hands turns to the
 // writes waiting, oldest first. a.mu is held.
@@ -154,7 +160,7 @@ func (a *admission) adjust() {
 	if now := time.Now(); now.Sub(a.adjusted) >= admissionStep {
 		a.adjusted = now
 		if a.cfg.DeliveryLag() > a.cfg.MaxLag {
-			a.limit = max(1, a.limit*0.75)
+			a.limit = max(minAdmissionLimit, a.limit*0.75)
 		} else {
 			a.limit = min(float64(a.cfg.MaxWrites), a.limit+1)
 		}
