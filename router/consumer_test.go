@@ -398,3 +398,38 @@ func TestHandlerWritesUnderTheFlushPromiseAreFlushedByTheDedupRecord(t *testing.
 		}
 	}
 }
+
+// DeliveryLag is how long the messages consumers start on waited since
+// their commit: a consumer handed a message committed a minute ago is a
+// minute behind.
+func TestDeliveryLagIsTheWaitOfTheMessagesConsumersStartOn(t *testing.T) {
+	pool := pgtest.Pool(t)
+	broker := testKafka(t)
+	b := newBackbone(t, testConfig(broker), pool)
+	topic := uniqueTopic("lag")
+	seen := make(chan time.Duration, 1)
+	err := b.AddConsumer("lag-check", topic, func(msg *message.Message) error {
+		seen <- b.DeliveryLag()
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lag := b.DeliveryLag(); lag != 0 {
+		t.Fatalf("lag %s before any message", lag)
+	}
+	runBackbone(t, b)
+	msg := NewMessage(context.Background(), "m-1", "hotel-1", []byte("{}"))
+	msg.Metadata.Set(MetadataCommittedAt, time.Now().Add(-time.Minute).UTC().Format(time.RFC3339Nano))
+	if err := b.Publisher().Publish(topic, msg); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case lag := <-seen:
+		if lag < time.Minute {
+			t.Errorf("lag %s while handling a message committed a minute ago", lag)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("message not handled")
+	}
+}
