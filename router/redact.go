@@ -61,8 +61,8 @@ func redactPayloadKeys(p []byte, secret func(key string) bool) ([]byte, bool) {
 }
 
 // redactJSON returns valid JSON p with the value of every secret-named
-// key (but null and "") replaced by Redacted, and every string or number
-// holding card data redacted (canonical.RedactCards), and whether it
+// key (but null and "") replaced by Redacted, and every string (keys too)
+// or number holding card data redacted (canonical.RedactCards), and whether it
 // changed anything. It copies p around what it replaces, in p's own order
 // and layout, rather than decoding and encoding the whole: only a string
 // the quick pass (nothingToRedact) cannot clear is decoded.
@@ -103,6 +103,7 @@ func (r *jsonRedactor) value() {
 			keyStart := r.i
 			r.skipString()
 			key := r.p[keyStart:r.i]
+			r.redactString(keyStart) // a card number can be a key too
 			r.space()
 			r.i++ // ':'
 			r.space()
@@ -131,23 +132,28 @@ func (r *jsonRedactor) value() {
 		r.i++
 	case c == '"':
 		r.skipString()
-		raw := r.p[start:r.i]
-		if nothingToRedact(raw, nil) {
-			return
-		}
-		var s string
-		if json.Unmarshal(raw, &s) != nil {
-			return // cannot be: p is valid
-		}
-		if masked, changed := redactCards(s); changed {
-			enc, _ := json.Marshal(masked)
-			r.replace(start, enc)
-		}
+		r.redactString(start)
 	default: // a number, true, false or null
 		r.skipValue()
 		if raw := r.p[start:r.i]; (c == '-' || '0' <= c && c <= '9') && canonical.ContainsCardData(string(raw)) {
 			r.replace(start, redactedJSON)
 		}
+	}
+}
+
+// redactString redacts the card data in the string p[start:r.i].
+func (r *jsonRedactor) redactString(start int) {
+	raw := r.p[start:r.i]
+	if nothingToRedact(raw, nil) {
+		return
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return // cannot be: p is valid
+	}
+	if masked, changed := redactCards(s); changed {
+		enc, _ := json.Marshal(masked)
+		r.replace(start, enc)
 	}
 }
 

@@ -92,7 +92,8 @@ func FuzzNothingToRedact(f *testing.F) {
 // seldom spell, and checks the quick pass never lets one through, and the
 // redaction does what the reference does.
 func TestNothingToRedactPassesNoSecret(t *testing.T) {
-	keys := []string{"a", "comments", "password", "card_token", "email", "Api-Key", "pan", "pin", "name", "cvv"}
+	keys := []string{"a", "comments", "password", "card_token", "email", "Api-Key", "pan", "pin", "name", "cvv",
+		"4111 1111 1111 1111", "cvv 737"}
 	pieces := []string{"4111", "1111", "5500", "0000", "0004", "12", "3", " ", "-", ".", "/", "_", "\\n", "\\t", "\\/",
 		`\"`, "\\u00a0", "\\u0034", "\u00a0", "\u200b", "４", "٤", "cvv", "CVC", "security", " code ", "card verification",
 		"ſ", "is", ":", "x", "é", "Gonçalves"}
@@ -183,6 +184,25 @@ func referenceRedactValue(v any, secret func(key string) bool) (any, bool) {
 	return v, false
 }
 
+// keysHoldCardData reports whether a key of v, at any depth, holds card data.
+func keysHoldCardData(v any) bool {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, val := range x {
+			if canonical.ContainsCardData(k) || keysHoldCardData(val) {
+				return true
+			}
+		}
+	case []any:
+		for _, val := range x {
+			if keysHoldCardData(val) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // decodeJSON decodes p as the reference does, for comparing results.
 func decodeJSON(t *testing.T, p []byte) any {
 	t.Helper()
@@ -209,6 +229,13 @@ func checkRedactJSON(t *testing.T, p []byte) {
 			continue
 		}
 		got, changed := redactJSON(p, secret)
+		if keysHoldCardData(decodeJSON(t, p)) {
+			// The reference leaves keys as they are; redactJSON masks them.
+			if keysHoldCardData(decodeJSON(t, got)) || !changed {
+				t.Fatalf("%s keys: redactJSON(%q) = %q, %v: a key still holds card data", name, p, got, changed)
+			}
+			continue
+		}
 		if wantChanged && !changed || !reflect.DeepEqual(decodeJSON(t, got), decodeJSON(t, want)) {
 			t.Fatalf("%s keys: redactJSON(%q) = %q, %v; the reference makes %q, %v", name, p, got, changed, want, wantChanged)
 		}
@@ -221,7 +248,8 @@ func FuzzRedactJSON(f *testing.F) {
 		string(withGuarantee), string(plain), `{"a":"4111 1111 1111 1111"}`, `{"a":4111111111111111}`,
 		`[{"password":{"x":[1,2]}},{"password":null},{"password":""},{"token":"a\"b"}]`, `{"pass\u0077ord":"x"}`,
 		`{"a":"cvv 737","b":[" 5500-0000-0000-0004 ",-4111111111111111,1e5]}`, `{"a":{"a":"a"},"a":"4111111111111111"}`,
-		`{"password":"x","password":null}`, ` { "k" : [ "4111111111111111" , { } , [ ] ] } `, `{"x":"\u003c4111111111111111"}`,
+		`{"password":"x","password":null}`, ` { "k" : [ "4111111111111111" , { } , [ ] ] } `,
+		`{"4111 1111 1111 1111":{"cvv 737":"x"}}`, `{"pass 4111111111111111 word":"x"}`, `{"x":"\u003c4111111111111111"}`,
 	} {
 		f.Add([]byte(s))
 	}

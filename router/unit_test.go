@@ -189,6 +189,7 @@ func TestRedact(t *testing.T) {
 		{"secret fields", `{"api_key":"k-123","nested":{"Password":"hunter2","cvv":"123"},"ok":"yes"}`, []string{"k-123", "hunter2", `"123"`}, []string{"yes"}},
 		{"xml", `<Card CardNumber="4111111111111111" SeriesCode="737"/><Password>pw-1</Password>`, []string{"4111111111111111", "737", "pw-1"}, []string{"<Card"}},
 		{"plain text untouched", `room 101, 2 adults`, nil, []string{"room 101, 2 adults"}},
+		{"card number as a key", `{"cards":{"` + card + `":"visa"},"note":"ok"}`, []string{"4111"}, []string{canonical.Redacted, "visa", "ok"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
