@@ -8,8 +8,10 @@ import (
 	"time"
 
 	"github.com/roomwire/roomwire/canonical"
+	"github.com/roomwire/roomwire/connectors"
 	"github.com/roomwire/roomwire/connectors/arifanout"
 	"github.com/roomwire/roomwire/connectors/ota"
+	"github.com/roomwire/roomwire/reservations"
 )
 
 // nightLog records, per night, every availability the OTA channel was told
@@ -49,12 +51,17 @@ func (l *nightLog) neverBackwards(t *testing.T) {
 	}
 }
 
-// bookNights books one DBL room for each night, one booking (and one
-// availability event) each, from the "direct" channel.
+// bookNights books one DBL room at Lisbon for each night, one booking (and
+// one availability event) each, from the "direct" channel.
 func bookNights(t *testing.T, s *stack, tag string, nights []canonical.Date) {
 	t.Helper()
+	bookNightsAt(t, s, "LIS", tag, nights)
+}
+
+func bookNightsAt(t *testing.T, s *stack, property, tag string, nights []canonical.Date) {
+	t.Helper()
 	for i, night := range nights {
-		r := canonical.Reservation{PropertyID: "LIS", Channel: "direct", ExternalID: fmt.Sprintf("%s-%d", tag, i),
+		r := canonical.Reservation{PropertyID: property, Channel: "direct", ExternalID: fmt.Sprintf("%s-%d", tag, i),
 			PrimaryGuest: canonical.Guest{Surname: "Lane"}, Total: canonical.NewMoney(0, "EUR"),
 			RoomStays: []canonical.RoomStay{{RoomType: "DBL", RatePlan: "FLEX-DBL", Arrival: night, Departure: night.AddDays(1), Adults: 1}}}
 		if _, _, err := s.store.ApplyChannelBooking(context.Background(), canonical.ChannelBooking{Connector: "direct", Action: canonical.ChannelNew, Reservation: r}); err != nil {
@@ -214,4 +221,46 @@ func TestHubStoppedAfterCoalescedPushSkipsNothing(t *testing.T) {
 		t.Error("after every event was handled, the channel's values are not the store's")
 	}
 	told.neverBackwards(t)
+}
+
+// Pushes of different properties to one channel run side by side: while
+// the channel holds one property's push, the other's reaches it too.
+func TestPropertiesPushToAChannelSideBySide(t *testing.T) {
+	s := newStack(t)
+	ctx := context.Background()
+	porto := lisbon
+	porto.ID, porto.Name = "OPO", "Roomwire Demo Porto"
+	if _, err := s.store.PutProperty(ctx, porto); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.store.PutRates(ctx, reservations.AllProperties, "OPO", []reservations.RateUpdate{
+		{RatePlan: "FLEX-DBL", From: date("2027-11-01"), To: date("2027-11-30"), Rate: canonical.Rate{Price: canonical.NewMoney(9900, "EUR")}}}); err != nil {
+		t.Fatal(err)
+	}
+	c := channelCodes[ota.Name]
+	if err := s.res.Mappings.Replace(ctx, ota.Name, []connectors.Mapping{
+		{Kind: connectors.KindProperty, Partner: c[0], Roomwire: "LIS"},
+		{Kind: connectors.KindRoomType, Property: "LIS", Partner: c[1], Roomwire: "DBL"},
+		{Kind: connectors.KindRatePlan, Property: "LIS", Partner: c[2], Roomwire: "FLEX-DBL"},
+		{Kind: connectors.KindProperty, Partner: "HTL-OPO-01", Roomwire: "OPO"},
+		{Kind: connectors.KindRoomType, Property: "OPO", Partner: c[1], Roomwire: "DBL"},
+		{Kind: connectors.KindRatePlan, Property: "OPO", Partner: c[2], Roomwire: "FLEX-DBL"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	s.settled(t)
+	s.published(t)
+	s.handledAll(t, arifanout.ConsumerName(ota.Name))
+
+	night := []canonical.Date{date("2027-11-02")}
+	s.otaGate.close()
+	bookNightsAt(t, s, "LIS", "lis", night)
+	bookNightsAt(t, s, "OPO", "opo", night)
+	eventually(t, "both properties' pushes wait at the channel at once", func() bool { return s.otaGate.holding() == 2 })
+	s.otaGate.open()
+	eventually(t, "the channel believes one DBL left at both", func() bool {
+		lis, _ := s.otaSim.ARI.Availability(c[0], c[1], night[0])
+		opo, _ := s.otaSim.ARI.Availability("HTL-OPO-01", c[1], night[0])
+		return lis == 1 && opo == 1
+	})
 }

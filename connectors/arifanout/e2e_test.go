@@ -222,7 +222,15 @@ func (s *stack) start(t testing.TB) (stop func()) {
 type gate struct {
 	mu       sync.Mutex
 	shut     chan struct{} // nil while open
+	held     int           // requests waiting at the gate now
 	answered func()        // called after each ARI request is answered
+}
+
+// holding returns how many requests wait at the gate.
+func (g *gate) holding() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.held
 }
 
 func (g *gate) close() {
@@ -256,11 +264,19 @@ func (g *gate) wrap(h http.Handler) http.Handler {
 		}
 		g.mu.Lock()
 		shut := g.shut
+		if shut != nil {
+			g.held++
+		}
 		g.mu.Unlock()
 		if shut != nil {
 			select {
 			case <-shut:
 			case <-r.Context().Done():
+			}
+			g.mu.Lock()
+			g.held--
+			g.mu.Unlock()
+			if r.Context().Err() != nil {
 				return
 			}
 		}
