@@ -383,8 +383,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer profiles.stop() //nolint:errcheck // stopped and checked below; this is for an interrupted run
 	var walStart, walEnd int64
 	var walErr error
+	var ariMessagesStart int
+	var windowStarted time.Time
 	l.atWindowStart = func() {
 		walStart, walErr = walSyncs(ctx, h.Pool)
+		ariMessagesStart, windowStarted = partners.ota.ARI.Messages(), time.Now()
 		profiles.start()
 	}
 	l.atWindowEnd = func() {
@@ -414,6 +417,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("after the load: %w", err)
 	}
 	drainEnd := time.Now()
+	m.ariMessages = partners.ota.ARI.Messages() - ariMessagesStart
+	// The availability events of the same span, which those messages told.
+	h.Pool.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE topic = $1 AND created_at >= $2`, //nolint:errcheck // only for the report
+		canonical.TopicAvailabilityEvents, windowStarted).Scan(&m.ariEvents)
 	say("after %s: %s", m.drained.waited.Round(time.Millisecond), m.drained)
 	if n, err := walSyncs(ctx, h.Pool); err == nil && m.walSyncs != nil {
 		m.walSyncsToDrainEnd = ptr(n - walStart)
@@ -1372,8 +1379,13 @@ type benchDeliveryInfo struct {
 	CloseoutsMissing     int      `json:"closeouts_missing"`
 	CloseoutsNotFollowed int      `json:"closeouts_not_followed"`
 	P95CloseoutMS        *float64 `json:"p95_closeout_ms"`
-	OTAPushesAccepted    int64    `json:"ota_pushes_accepted"` // warm-up included
-	OTABookingsStored    int64    `json:"ota_bookings_stored"` // of those, applied to the store by the end
+	// From the window's start to the drain's end: availability events
+	// committed, and ARI messages the channel received for them (a push of
+	// a property covers the events waiting in its lane).
+	ARIEvents          int64 `json:"ari_events"`
+	ARIChannelMessages int   `json:"ari_channel_messages"`
+	OTAPushesAccepted  int64 `json:"ota_pushes_accepted"` // warm-up included
+	OTABookingsStored  int64 `json:"ota_bookings_stored"` // of those, applied to the store by the end
 }
 
 // benchMeasured is everything a run measured, for the report.
@@ -1388,6 +1400,8 @@ type benchMeasured struct {
 	delivery               deliveryResults
 	drained                drainState
 	otaAccepted, otaStored int64
+	ariEvents              int64 // availability events from the window's start to the drain's end
+	ariMessages            int   // ARI messages the channel received in the same span
 }
 
 func buildReport(o benchOptions, m benchMeasured) benchReport {
@@ -1454,6 +1468,7 @@ func buildReport(o benchOptions, m benchMeasured) benchReport {
 	dl.ARIMeasured, dl.ARIMissing, dl.ARINotFollowed = len(del.ari)-del.ariMissing, del.ariMissing, del.ariExcluded
 	dl.CloseoutsMeasured, dl.CloseoutsMissing, dl.CloseoutsNotFollowed = len(del.closeouts)-del.closeoutsMissing, del.closeoutsMissing, del.closeoutsExcluded
 	dl.OTAPushesAccepted, dl.OTABookingsStored = m.otaAccepted, m.otaStored
+	dl.ARIEvents, dl.ARIChannelMessages = m.ariEvents, m.ariMessages
 	if len(del.pms) > 0 {
 		rep.P95PMSMS = ptr(rig.Round(percentileMS(del.pms, 0.95), 3))
 		dl.P50PMSMS, dl.P99PMSMS = ptr(rig.Round(percentileMS(del.pms, 0.50), 3)), ptr(rig.Round(percentileMS(del.pms, 0.99), 3))

@@ -165,6 +165,9 @@ func TestBenchReportsSaneFigures(t *testing.T) {
 					t.Errorf("run.delivery.%s = %v, want some measured creates", k, del[k])
 				}
 			}
+			if events, msgs := del["ari_events"].(float64), del["ari_channel_messages"].(float64); events <= 0 || msgs <= 0 {
+				t.Errorf("run.delivery.ari_events = %v, ari_channel_messages = %v: want both counted", events, msgs)
+			}
 			for _, k := range []string{"p95_pms_ms", "p95_ari_ms", "consumer_lag"} {
 				if notes := fmt.Sprint(rep["notes"]); !strings.Contains(notes, k) {
 					t.Errorf("no note explains %s: %s", k, notes)
