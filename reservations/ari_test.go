@@ -349,6 +349,24 @@ func TestPartnerARICountsUnitsSoldAndIsOneTransaction(t *testing.T) {
 	if len(got.Rates) != 1 || got.Rates[0].Rate.Price.Minor != 15000 || got.Rates[0].Night != date("2027-04-12") {
 		t.Fatalf("rates = %+v", got.Rates)
 	}
+	if got.Rules != nil {
+		t.Fatalf("rules read with no channel asked: %+v", got.Rules)
+	}
+	// A channel's rules come with the rest; a channel with none has none.
+	one := 1
+	if err := s.PutChannelRules(ctx, reservations.AllProperties, "LIS", "expedia", canonical.ChannelRules{{RoomType: "DBL", MaxAvailability: &one}}); err != nil {
+		t.Fatal(err)
+	}
+	for channel, want := range map[string]int{"expedia": 1, "ota": 0} {
+		got, err := s.ARISnapshot(ctx, reservations.AllProperties, "LIS", reservations.ARIQuery{Channel: channel,
+			Availability: []reservations.ARIRange{{RoomType: "DBL", From: date("2027-04-10"), To: date("2027-04-10")}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Rules) != want || len(got.Availability) != 1 {
+			t.Fatalf("%s: rules %+v, availability %+v", channel, got.Rules, got.Availability)
+		}
+	}
 
 	// One bad entry refuses the whole message, naming it: nothing is half-applied.
 	err = s.ApplyPartnerARI(ctx, canonical.ARIUpdate{PropertyID: "LIS",

@@ -21,6 +21,9 @@ type ARIRange struct {
 // types, and the restrictions and rates of room types or rate plans.
 type ARIQuery struct {
 	Availability, Restrictions, Rates []ARIRange
+	// Channel, when set, has the channel's availability rules at the
+	// property read too (NightlyARI.Rules), in the same round trip.
+	Channel string
 }
 
 // NightlyARI is a property's availability, restrictions and rates, one entry
@@ -29,6 +32,8 @@ type NightlyARI struct {
 	Availability []NightAvailable
 	Restrictions []NightRestrictions
 	Rates        []NightRate
+	// Rules are the availability rules of ARIQuery.Channel (none: empty).
+	Rules canonical.ChannelRules
 }
 
 // NightAvailable is what a room type has left to sell on one night.
@@ -54,8 +59,10 @@ type NightRate struct {
 
 // ARISnapshot reads what q asks of a property as it stands now: the units
 // left per room type and night (sellable less sold, never below zero, every
-// night listed), and the restrictions and rates of the nights that have
-// them. A property outside scope, or unknown, is ErrNotFound.
+// night listed), the restrictions and rates of the nights that have them,
+// and the channel's availability rules when q names one. It reads all of it
+// in one round trip on one connection. A property outside scope, or
+// unknown, is ErrNotFound.
 func (s *Store) ARISnapshot(ctx context.Context, scope Scope, propertyID string, q ARIQuery) (*NightlyARI, error) {
 	if !scope.Allows(propertyID) {
 		return nil, notFound("property", propertyID)
@@ -64,71 +71,101 @@ func (s *Store) ARISnapshot(ctx context.Context, scope Scope, propertyID string,
 		return nil, err
 	}
 	out := &NightlyARI{}
+	b := &pgx.Batch{}
 	if len(q.Availability) > 0 {
 		from, to, codes := spanOf(q.Availability, func(r ARIRange) string { return r.RoomType })
-		rows, _ := s.pool.Query(ctx, `
+		var n NightAvailable
+		var night time.Time
+		b.Queue(`
 			SELECT rt.code, d::date, greatest(coalesce(i.units_sellable, rt.units) - coalesce(i.units_sold, 0), 0)
 			FROM room_types rt
 			CROSS JOIN generate_series($2::date, $3::date, interval '1 day') d
 			LEFT JOIN inventory i ON i.property_id = rt.property_id AND i.room_type = rt.code AND i.night = d::date
-			WHERE rt.property_id = $1 AND ($4::text[] IS NULL OR rt.code = ANY($4))`, propertyID, from.Time(), to.Time(), codes)
-		var n NightAvailable
-		var night time.Time
-		if _, err := pgx.ForEachRow(rows, []any{&n.RoomType, &night, &n.Available}, func() error {
-			n.Night = canonical.DateOf(night)
-			if covered(q.Availability, n.RoomType, "", n.Night) {
-				out.Availability = append(out.Availability, n)
-			}
-			return nil
-		}); err != nil {
-			return nil, fmt.Errorf("availability of %s: %w", propertyID, err)
-		}
+			WHERE rt.property_id = $1 AND ($4::text[] IS NULL OR rt.code = ANY($4))`, propertyID, from.Time(), to.Time(), codes).
+			Query(func(rows pgx.Rows) error {
+				_, err := pgx.ForEachRow(rows, []any{&n.RoomType, &night, &n.Available}, func() error {
+					n.Night = canonical.DateOf(night)
+					if covered(q.Availability, n.RoomType, "", n.Night) {
+						out.Availability = append(out.Availability, n)
+					}
+					return nil
+				})
+				if err != nil {
+					return fmt.Errorf("availability of %s: %w", propertyID, err)
+				}
+				return nil
+			})
 	}
 	if len(q.Restrictions) > 0 {
 		from, to, plans := spanOf(q.Restrictions, func(r ARIRange) string { return r.RatePlan })
-		rows, _ := s.pool.Query(ctx, `
+		var n NightRestrictions
+		var night time.Time
+		b.Queue(`
 			SELECT rp.room_type, x.rate_plan, x.night, x.stop_sell, x.closed_to_arrival, x.closed_to_departure, x.min_stay, x.min_stay_through, x.max_stay
 			FROM restrictions x JOIN rate_plans rp ON rp.property_id = x.property_id AND rp.code = x.rate_plan
 			WHERE x.property_id = $1 AND x.night BETWEEN $2 AND $3 AND ($4::text[] IS NULL OR x.rate_plan = ANY($4))`,
-			propertyID, from.Time(), to.Time(), plans)
-		var n NightRestrictions
-		var night time.Time
-		if _, err := pgx.ForEachRow(rows, []any{&n.RoomType, &n.RatePlan, &night, &n.StopSell, &n.ClosedToArrival, &n.ClosedToDeparture,
-			&n.MinStay, &n.MinStayThrough, &n.MaxStay}, func() error {
-			n.Night = canonical.DateOf(night)
-			if covered(q.Restrictions, n.RoomType, n.RatePlan, n.Night) {
-				out.Restrictions = append(out.Restrictions, n)
-			}
-			return nil
-		}); err != nil {
-			return nil, fmt.Errorf("restrictions of %s: %w", propertyID, err)
-		}
+			propertyID, from.Time(), to.Time(), plans).
+			Query(func(rows pgx.Rows) error {
+				_, err := pgx.ForEachRow(rows, []any{&n.RoomType, &n.RatePlan, &night, &n.StopSell, &n.ClosedToArrival, &n.ClosedToDeparture,
+					&n.MinStay, &n.MinStayThrough, &n.MaxStay}, func() error {
+					n.Night = canonical.DateOf(night)
+					if covered(q.Restrictions, n.RoomType, n.RatePlan, n.Night) {
+						out.Restrictions = append(out.Restrictions, n)
+					}
+					return nil
+				})
+				if err != nil {
+					return fmt.Errorf("restrictions of %s: %w", propertyID, err)
+				}
+				return nil
+			})
 	}
 	if len(q.Rates) > 0 {
 		from, to, plans := spanOf(q.Rates, func(r ARIRange) string { return r.RatePlan })
-		rows, _ := s.pool.Query(ctx, `
-			SELECT rp.room_type, r.rate_plan, r.night, r.amount, r.currency, r.rate
-			FROM rates r JOIN rate_plans rp ON rp.property_id = r.property_id AND rp.code = r.rate_plan
-			WHERE r.property_id = $1 AND r.night BETWEEN $2 AND $3 AND ($4::text[] IS NULL OR r.rate_plan = ANY($4))`,
-			propertyID, from.Time(), to.Time(), plans)
 		var n NightRate
 		var night time.Time
 		var amount int64
 		var currency string
 		var detail []byte
-		if _, err := pgx.ForEachRow(rows, []any{&n.RoomType, &n.RatePlan, &night, &amount, &currency, &detail}, func() error {
-			var err error
-			if n.Rate, err = rateOf(amount, currency, detail); err != nil {
-				return err
-			}
-			n.Night = canonical.DateOf(night)
-			if covered(q.Rates, n.RoomType, n.RatePlan, n.Night) {
-				out.Rates = append(out.Rates, n)
-			}
-			return nil
-		}); err != nil {
-			return nil, fmt.Errorf("rates of %s: %w", propertyID, err)
-		}
+		b.Queue(`
+			SELECT rp.room_type, r.rate_plan, r.night, r.amount, r.currency, r.rate
+			FROM rates r JOIN rate_plans rp ON rp.property_id = r.property_id AND rp.code = r.rate_plan
+			WHERE r.property_id = $1 AND r.night BETWEEN $2 AND $3 AND ($4::text[] IS NULL OR r.rate_plan = ANY($4))`,
+			propertyID, from.Time(), to.Time(), plans).
+			Query(func(rows pgx.Rows) error {
+				_, err := pgx.ForEachRow(rows, []any{&n.RoomType, &n.RatePlan, &night, &amount, &currency, &detail}, func() error {
+					var err error
+					if n.Rate, err = rateOf(amount, currency, detail); err != nil {
+						return err
+					}
+					n.Night = canonical.DateOf(night)
+					if covered(q.Rates, n.RoomType, n.RatePlan, n.Night) {
+						out.Rates = append(out.Rates, n)
+					}
+					return nil
+				})
+				if err != nil {
+					return fmt.Errorf("rates of %s: %w", propertyID, err)
+				}
+				return nil
+			})
+	}
+	if q.Channel != "" {
+		out.Rules = canonical.ChannelRules{}
+		b.Queue(`SELECT rules FROM channel_rules WHERE property_id = $1 AND channel = $2`, propertyID, q.Channel).
+			Query(func(rows pgx.Rows) error {
+				_, err := pgx.ForEachRow(rows, []any{&out.Rules}, func() error { return nil })
+				if err != nil {
+					return fmt.Errorf("rules of %s at %s: %w", q.Channel, propertyID, err)
+				}
+				return nil
+			})
+	}
+	if b.Len() == 0 {
+		return out, nil
+	}
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -186,9 +186,7 @@ func (s *stack) start(t testing.TB) (stop func()) {
 		}
 	}
 	// Outbound: the fan-out, one consumer per channel.
-	s.fanout = arifanout.New(arifanout.Config{Rules: func(ctx context.Context, channel, property string) (canonical.ChannelRules, error) {
-		return s.store.ChannelRules(ctx, reservations.AllProperties, property, channel)
-	}}, s.store, s.res.Mappings, s.logger)
+	s.fanout = arifanout.New(arifanout.Config{}, s.store, s.res.Mappings, s.logger)
 	for _, p := range s.channels {
 		if err := s.fanout.AddChannel(p); err != nil {
 			t.Fatal(err)

@@ -59,9 +59,6 @@ type Config struct {
 	// sending them again. Default 500,000; past it the memory starts over,
 	// which costs only pushes of unchanged values.
 	Remember int
-	// Rules returns a channel's availability rules at a property, applied
-	// to what the channel is told. Nil: no rules.
-	Rules func(ctx context.Context, channel, property string) (canonical.ChannelRules, error)
 	// CoalesceEvents bounds how many events waiting behind the one handled
 	// in its property's lane one push also covers. Default 64.
 	CoalesceEvents int
@@ -232,10 +229,7 @@ func (f *Fanout) deliver(ctx context.Context, name string, e canonical.Event, wa
 		return err
 	}
 	covers := f.coalesce(name, u.PropertyID, &want, waiting)
-	rows, err := f.current(ctx, u.PropertyID, want)
-	if err == nil {
-		rows, err = f.applyRules(ctx, name, u.PropertyID, rows)
-	}
+	rows, err := f.current(ctx, name, u.PropertyID, want)
 	if err != nil {
 		return err
 	}
@@ -376,11 +370,14 @@ func nightsOf(rs []ariRange) int {
 	return n
 }
 
-// current returns, night by night, the values of what rs touch: the
-// store's availability, restrictions and rates as they are now (later
-// changes included, which is what coalesces a burst).
-func (f *Fanout) current(ctx context.Context, property string, rs []ariRange) ([]pendingRow, error) {
-	var q reservations.ARIQuery
+// current returns, night by night, the values of what rs touch for
+// channel name: the store's availability (limited by the channel's
+// availability rules at the property, so that what is remembered as
+// acknowledged is what the channel was told), restrictions and rates as
+// they are now (later changes included, which is what coalesces a burst),
+// read in one round trip.
+func (f *Fanout) current(ctx context.Context, name, property string, rs []ariRange) ([]pendingRow, error) {
+	q := reservations.ARIQuery{Channel: name}
 	for _, r := range rs {
 		x := reservations.ARIRange{RoomType: r.roomType, RatePlan: r.ratePlan, From: r.from, To: r.to}
 		switch r.kind {
@@ -398,30 +395,6 @@ func (f *Fanout) current(ctx context.Context, property string, rs []ariRange) ([
 	}
 	if err != nil {
 		return nil, fmt.Errorf("arifanout: current values of %s: %w", property, err) // retryable: the store
-	}
-	return rows, nil
-}
-
-// applyRules limits the availability rows by the channel's availability
-// rules at the property, so that what is remembered as acknowledged is what
-// the channel was told.
-func (f *Fanout) applyRules(ctx context.Context, name, property string, rows []pendingRow) ([]pendingRow, error) {
-	if f.cfg.Rules == nil {
-		return rows, nil
-	}
-	rules, err := f.cfg.Rules(ctx, name, property)
-	if err != nil || len(rules) == 0 {
-		return rows, err // retryable: the store
-	}
-	for i, r := range rows {
-		if r.kind != "availability" {
-			continue
-		}
-		var n int
-		if err := json.Unmarshal(r.value, &n); err != nil {
-			return nil, router.Permanent(err)
-		}
-		rows[i].value, _ = json.Marshal(rules.Available(r.roomType, n))
 	}
 	return rows, nil
 }

@@ -14,7 +14,7 @@ import (
 
 // snapshot reads what q asks of a property from the store, one row per
 // night, each value in the form the channel's memory of acknowledged values
-// compares.
+// compares; availability is limited by the rules of q.Channel, if any.
 func snapshot(ctx context.Context, store *reservations.Store, property string, q reservations.ARIQuery) ([]pendingRow, error) {
 	ari, err := store.ARISnapshot(ctx, reservations.AllProperties, property, q)
 	if err != nil {
@@ -27,7 +27,11 @@ func snapshot(ctx context.Context, store *reservations.Store, property string, q
 		return err
 	}
 	for _, n := range ari.Availability {
-		if err := add("availability", n.RoomType, "", n.Night, n.Available); err != nil {
+		available := n.Available
+		if len(ari.Rules) > 0 {
+			available = ari.Rules.Available(n.RoomType, available)
+		}
+		if err := add("availability", n.RoomType, "", n.Night, available); err != nil {
 			return nil, err
 		}
 	}

@@ -19,7 +19,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/roomwire/roomwire/canonical"
 	"github.com/roomwire/roomwire/cmd/roomwire/internal/database"
 	"github.com/roomwire/roomwire/config"
 	"github.com/roomwire/roomwire/connectors"
@@ -209,9 +208,7 @@ func (h *Hub) startBackbone(ctx context.Context) error {
 func (h *Hub) startConnectors(ctx context.Context) error {
 	h.Resources = connectors.NewResources(h.deliveryPool, h.logger)
 	h.Resources.Bookings = h.deliveryStore
-	h.fanout = arifanout.New(arifanout.Config{Rules: func(ctx context.Context, channel, property string) (canonical.ChannelRules, error) {
-		return h.deliveryStore.ChannelRules(ctx, reservations.AllProperties, property, channel)
-	}}, h.deliveryStore, h.Resources.Mappings, h.logger)
+	h.fanout = arifanout.New(arifanout.Config{}, h.deliveryStore, h.Resources.Mappings, h.logger)
 	applier := inbound.NewApplier(h.deliveryStore, h.Resources.Mappings, h.Resources.Links, h.logger)
 	names := make([]string, 0, len(h.cfg.Connectors))
 	for name := range h.cfg.Connectors {
