@@ -61,7 +61,7 @@ type Database struct {
 	// behind requests: at full load every API connection is busy and more
 	// requests wait, and a delivery needing several connections in turn
 	// would wait behind all of them each time.
-	DeliveryConns  int32 `yaml:"delivery_conns" default:"10" min:"1" max:"1000" env:"ROOMWIRE_DB_DELIVERY_CONNS" doc:"connections of a second pool, for what happens after the commit: the outbox relay, the consumers and what they read and write (dedup and timeline records, links, mappings, ARI snapshots, inbound bookings, payments, notifications), and the connectors' receipts of partners' messages; the process opens up to max_conns + delivery_conns"`
+	DeliveryConns  int32 `yaml:"delivery_conns" default:"20" min:"1" max:"1000" env:"ROOMWIRE_DB_DELIVERY_CONNS" doc:"connections of a second pool, for what happens after the commit: the outbox relay, the consumers and what they read and write (dedup and timeline records, links, mappings, ARI snapshots, inbound bookings, payments, notifications), and the connectors' receipts of partners' messages; the process opens up to max_conns + delivery_conns"`
 	MigrateOnStart *bool `yaml:"migrate_on_start" default:"true" doc:"serve applies pending migrations before it starts"`
 }
 
