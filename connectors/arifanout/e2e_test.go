@@ -215,13 +215,11 @@ func (s *stack) start(t testing.TB) (stop func()) {
 	return stop
 }
 
-// gate holds a simulator's ARI requests while it is shut, and tells of
-// each one answered.
+// gate holds a simulator's ARI requests while it is shut.
 type gate struct {
-	mu       sync.Mutex
-	shut     chan struct{} // nil while open
-	held     int           // requests waiting at the gate now
-	answered func()        // called after each ARI request is answered
+	mu   sync.Mutex
+	shut chan struct{} // nil while open
+	held int           // requests waiting at the gate now
 }
 
 // holding returns how many requests wait at the gate.
@@ -246,12 +244,6 @@ func (g *gate) open() {
 		close(g.shut)
 		g.shut = nil
 	}
-}
-
-func (g *gate) onAnswered(fn func()) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.answered = fn
 }
 
 func (g *gate) wrap(h http.Handler) http.Handler {
@@ -279,12 +271,6 @@ func (g *gate) wrap(h http.Handler) http.Handler {
 			}
 		}
 		h.ServeHTTP(w, r)
-		g.mu.Lock()
-		fn := g.answered
-		g.mu.Unlock()
-		if fn != nil {
-			fn()
-		}
 	})
 }
 
