@@ -77,7 +77,7 @@ type HTTP struct {
 	// MaxDeliveryLag keeps channels and the PMS current at full load: a
 	// channel manager had rather take bookings a little slower than let
 	// channels sell rooms that are gone.
-	MaxDeliveryLag time.Duration `yaml:"max_delivery_lag" default:"500ms" zero:"no admission control" max:"10m" doc:"while delivery runs further behind the commits than this (how long the messages consumers start on waited since their commit), fewer booking writes of the API (creates, modifications, cancellations) run at once, down to one; as it catches up, more again, up to database.max_conns"`
+	MaxDeliveryLag time.Duration `yaml:"max_delivery_lag" default:"500ms" zero:"no admission control" max:"10m" doc:"while delivery runs further behind the commits than this (how long the messages consumers start on waited since their commit), fewer booking writes of the API (creates, modifications, cancellations) run at once, down to none while it stays behind; as it catches up, more again, up to database.max_conns"`
 	AdmissionWait  time.Duration `yaml:"admission_wait" default:"5s" min:"10ms" max:"10m" doc:"longest a booking write waits for its turn before it is refused with 503 unavailable and Retry-After"`
 }
 
