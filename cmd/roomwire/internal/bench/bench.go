@@ -662,7 +662,7 @@ type bookedRes struct {
 	id       string
 	version  int
 	property string
-	stay     benchStay
+	stay     rig.Stay
 }
 
 // bookedPool holds the live reservations. A modify or cancel takes its
@@ -1037,19 +1037,10 @@ func (l *benchLoad) progress(w io.Writer, start, windowStart, end time.Time, don
 	}
 }
 
-// benchStay is a room stay as the booking API takes it.
-type benchStay struct {
-	RoomType  string         `json:"room_type"`
-	RatePlan  string         `json:"rate_plan"`
-	Arrival   canonical.Date `json:"arrival"`
-	Departure canonical.Date `json:"departure"`
-	Adults    int            `json:"adults"`
-}
-
 // newStay draws a property and a stay: mostly doubles and twins over the
 // whole year, and 5% suites in the next two weeks, which sell out.
-func (l *benchLoad) newStay(rng *mrand.Rand) (string, benchStay) {
-	st := benchStay{Adults: 2}
+func (l *benchLoad) newStay(rng *mrand.Rand) (string, rig.Stay) {
+	st := rig.Stay{Adults: 2}
 	days := benchNights - benchMaxStay - 1
 	switch r := rng.IntN(100); {
 	case r < 5:
@@ -1070,7 +1061,7 @@ func (l *benchLoad) newStay(rng *mrand.Rand) (string, benchStay) {
 // newChannelStay draws a stay for a channel's push: a double or a twin, as
 // channels book what they were told is available and the suite is not
 // offered to them.
-func (l *benchLoad) newChannelStay(rng *mrand.Rand) (string, benchStay) {
+func (l *benchLoad) newChannelStay(rng *mrand.Rand) (string, rig.Stay) {
 	for {
 		if prop, st := l.newStay(rng); st.RoomType != "STE" {
 			return prop, st
@@ -1107,7 +1098,7 @@ func (l *benchLoad) do(ctx context.Context, rec *recorder, record bool) {
 			"property_id":   b.property,
 			"channel":       canonical.ChannelDirect,
 			"primary_guest": canonical.Guest{GivenName: "Ana", Surname: fmt.Sprintf("Guest%d", n), Email: fmt.Sprintf("guest%d@example.com", n)},
-			"room_stays":    []benchStay{b.stay},
+			"room_stays":    []rig.Stay{b.stay},
 		})
 		track = l.delivery.begin(stayKeys(b.property, b.stay, nil), closesOut(b.stay.RoomType))
 		resp, err = l.send(ctx, "POST", "/v1/reservations", body, "Idempotency-Key", fmt.Sprintf("bench-%s-%d", l.runID, n))
@@ -1131,7 +1122,7 @@ func (l *benchLoad) do(ctx context.Context, rec *recorder, record bool) {
 			} else {
 				next.Departure = next.Departure.AddDays(-1)
 			}
-			body, _ = json.Marshal(map[string]any{"room_stays": []benchStay{next}})
+			body, _ = json.Marshal(map[string]any{"room_stays": []rig.Stay{next}})
 		}
 		track = l.delivery.begin(stayKeys(b.property, next, &b.stay), false)
 		resp, err = l.send(ctx, "PATCH", "/v1/reservations/"+b.id, body, "If-Match", ifMatch)
@@ -1792,7 +1783,7 @@ func (p *benchPartners) mappings() map[string][]connectors.Mapping {
 
 // otaBooking renders a new booking of the channel as OTA_HotelResNotifRQ, in
 // the channel's codes and with its prices, as the channel would push it.
-func (l *benchLoad) otaBooking(property string, st benchStay, n int64) ([]byte, error) {
+func (l *benchLoad) otaBooking(property string, st rig.Stay, n int64) ([]byte, error) {
 	now := time.Now().UTC().Truncate(time.Second)
 	stay := canonical.RoomStay{RoomType: benchOTARoomTypes[st.RoomType], RatePlan: benchOTARatePlans[st.RatePlan],
 		Arrival: st.Arrival, Departure: st.Departure, Adults: st.Adults}
@@ -1817,8 +1808,8 @@ type ariKey struct {
 // stay changes: every night of it, or, for a change from old, only the
 // nights one of the two has and the other has not (a modify of the
 // comments changes none).
-func stayKeys(property string, stay benchStay, old *benchStay) []ariKey {
-	nights := func(s benchStay) map[canonical.Date]bool {
+func stayKeys(property string, stay rig.Stay, old *rig.Stay) []ariKey {
+	nights := func(s rig.Stay) map[canonical.Date]bool {
 		m := map[canonical.Date]bool{}
 		for _, n := range canonical.Nights(s.Arrival, s.Departure) {
 			m[n] = true

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/roomwire/roomwire/canonical"
+	"github.com/roomwire/roomwire/cmd/roomwire/internal/rig"
 	"github.com/roomwire/roomwire/connectors/apaleo"
 )
 
@@ -178,19 +179,10 @@ func (c *chaosCounts) add(kind, outcome string) {
 	k.Count++
 }
 
-// chaosStay is the one room stay of a load reservation.
-type chaosStay struct {
-	RoomType  string         `json:"room_type"`
-	RatePlan  string         `json:"rate_plan"`
-	Arrival   canonical.Date `json:"arrival"`
-	Departure canonical.Date `json:"departure"`
-	Adults    int            `json:"adults"`
-}
-
 // chaosState is what the checks compare: status, stay and comments.
 type chaosState struct {
 	Status   canonical.Status
-	Stay     chaosStay
+	Stay     rig.Stay
 	Comments []string
 }
 
@@ -207,7 +199,7 @@ func stateOf(r *canonical.Reservation) chaosState {
 	st := chaosState{Status: r.Status, Comments: r.Comments}
 	if len(r.RoomStays) > 0 {
 		s := r.RoomStays[0]
-		st.Stay = chaosStay{RoomType: s.RoomType, RatePlan: s.RatePlan, Arrival: s.Arrival, Departure: s.Departure, Adults: s.Adults}
+		st.Stay = rig.Stay{RoomType: s.RoomType, RatePlan: s.RatePlan, Arrival: s.Arrival, Departure: s.Departure, Adults: s.Adults}
 	}
 	if st.Comments == nil {
 		st.Comments = []string{}
@@ -360,12 +352,12 @@ func (c *chaosRun) operation(ctx context.Context, i int) {
 }
 
 // randomStay draws a stay of one to three nights in the window.
-func (c *chaosRun) randomStay(rng *mrand.Rand) (string, chaosStay) {
+func (c *chaosRun) randomStay(rng *mrand.Rand) (string, rig.Stay) {
 	rt := chaosRoomTypes[rng.IntN(len(chaosRoomTypes))]
 	nights := 1 + rng.IntN(3)
 	arrival := c.first.AddDays(rng.IntN(chaosNights - nights + 1))
 	return chaosProperties[rng.IntN(len(chaosProperties))],
-		chaosStay{RoomType: rt.code, RatePlan: rt.ratePlan, Arrival: arrival, Departure: arrival.AddDays(nights), Adults: 1 + rng.IntN(2)}
+		rig.Stay{RoomType: rt.code, RatePlan: rt.ratePlan, Arrival: arrival, Departure: arrival.AddDays(nights), Adults: 1 + rng.IntN(2)}
 }
 
 func (c *chaosRun) directCreate(ctx context.Context, rng *mrand.Rand, i int) {
@@ -373,7 +365,7 @@ func (c *chaosRun) directCreate(ctx context.Context, rng *mrand.Rand, i int) {
 	key := fmt.Sprintf("chaos-%d-%d", c.o.seed, i)
 	body := map[string]any{"property_id": prop, "channel": canonical.ChannelDirect,
 		"primary_guest": map[string]any{"given_name": "Op", "surname": fmt.Sprintf("Chaos%d", i), "email": chaosGuestEmail("op", i)},
-		"room_stays":    []chaosStay{stay}}
+		"room_stays":    []rig.Stay{stay}}
 	if rng.IntN(3) == 0 {
 		body["guarantee"] = map[string]any{"type": "card", "card_token": chaosCardToken, "card_mask": "4242XXXXXXXX4242"}
 	}
@@ -411,7 +403,7 @@ func (c *chaosRun) directModify(ctx context.Context, rng *mrand.Rand, i int, x *
 	if next.Status == canonical.StatusConfirmed && rng.IntN(2) == 0 {
 		_, stay := c.randomStay(rng)
 		next.Stay = stay
-		patch["room_stays"] = []chaosStay{stay}
+		patch["room_stays"] = []rig.Stay{stay}
 	}
 	b, _ := json.Marshal(patch)
 	c.change(ctx, "modify", x, next, http.MethodPatch, "/v1/reservations/"+x.id, b)
@@ -495,7 +487,7 @@ func (c *chaosRun) channelNew(ctx context.Context, rng *mrand.Rand, i int) {
 	c.push(ctx, "channel_new", x, "Commit", false)
 }
 
-func (c *chaosRun) channelStay(s chaosStay) canonical.RoomStay {
+func (c *chaosRun) channelStay(s rig.Stay) canonical.RoomStay {
 	rs := canonical.RoomStay{RoomType: s.RoomType, RatePlan: s.RatePlan, Arrival: s.Arrival, Departure: s.Departure, Adults: s.Adults}
 	var price int64
 	for _, rt := range chaosRoomTypes {
@@ -538,6 +530,15 @@ func (c *chaosRun) push(ctx context.Context, kind string, x *chaosBooking, statu
 	if want.Status == "" {
 		want.Status = canonical.StatusConfirmed
 	}
+	// keep puts the booking back in the book, or adds a new one, free for
+	// later changes only when acknowledged.
+	keep := func(free bool) {
+		if existing {
+			c.book.put(x)
+		} else {
+			c.book.add(x, free)
+		}
+	}
 	wait := 50 * time.Millisecond
 	tries := 0
 	for {
@@ -552,11 +553,7 @@ func (c *chaosRun) push(ctx context.Context, kind string, x *chaosBooking, statu
 		case err == nil && res.RS != nil && res.RS.Success != nil:
 			x.acked, x.maybe = &want, nil
 			c.counts.add(kind, "ok")
-			if existing {
-				c.book.put(x)
-			} else {
-				c.book.add(x, true)
-			}
+			keep(true)
 			return
 		case err == nil && res.Status < 500 && res.Status != http.StatusTooManyRequests:
 			msg := fmt.Sprintf("refused %d", res.Status)
@@ -565,21 +562,13 @@ func (c *chaosRun) push(ctx context.Context, kind string, x *chaosBooking, statu
 			}
 			c.counts.add(kind, msg)
 			x.maybe = append(x.maybe, want)
-			if existing {
-				c.book.put(x)
-			} else {
-				c.book.add(x, false)
-			}
+			keep(false)
 			return
 		}
 		if ctx.Err() != nil {
 			x.maybe = append(x.maybe, want)
 			c.counts.add(kind, "unknown")
-			if existing {
-				c.book.put(x)
-			} else {
-				c.book.add(x, false)
-			}
+			keep(false)
 			return
 		}
 		select {

@@ -7,6 +7,8 @@ import (
 	"io"
 	"math"
 	"sync"
+
+	"github.com/roomwire/roomwire/canonical"
 )
 
 // RandomHex is n random bytes in hex: secrets for the simulated partners and
@@ -37,4 +39,14 @@ func (l *SyncWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// Stay is one room stay as the booking API takes it, in the load the rigs
+// send.
+type Stay struct {
+	RoomType  string         `json:"room_type"`
+	RatePlan  string         `json:"rate_plan"`
+	Arrival   canonical.Date `json:"arrival"`
+	Departure canonical.Date `json:"departure"`
+	Adults    int            `json:"adults"`
 }
