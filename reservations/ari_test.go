@@ -384,3 +384,34 @@ func TestPartnerARICountsUnitsSoldAndIsOneTransaction(t *testing.T) {
 		t.Fatalf("snapshot of an unknown property: %v", err)
 	}
 }
+
+func TestARISnapshotReadsExactlyTheNightsAsked(t *testing.T) {
+	s := newStore(t, 5)
+	ctx := context.Background()
+	if _, err := s.Create(ctx, reservations.AllProperties, reservations.CreateRequest{Reservation: booking("")}); err != nil {
+		t.Fatal(err)
+	}
+	// Ranges far apart, one for every room type, and one overlapping it:
+	// each room type and night once, nothing between the ranges.
+	got, err := s.ARISnapshot(ctx, reservations.AllProperties, "LIS", reservations.ARIQuery{Availability: []reservations.ARIRange{
+		{RoomType: "DBL", From: date("2027-04-10"), To: date("2027-04-10")},
+		{From: date("2027-04-11"), To: date("2027-04-11")},
+		{RoomType: "DBL", From: date("2027-04-11"), To: date("2027-04-11")},
+		{RoomType: "DBL", From: date("2027-09-01"), To: date("2027-09-01")},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	left := map[string]int{}
+	for _, n := range got.Availability {
+		k := n.RoomType + " " + n.Night.String()
+		if _, twice := left[k]; twice {
+			t.Fatalf("%s listed twice: %+v", k, got.Availability)
+		}
+		left[k] = n.Available
+	}
+	want := map[string]int{"DBL 2027-04-10": 4, "DBL 2027-04-11": 4, "SGL 2027-04-11": 5, "DBL 2027-09-01": 5}
+	if mustJSON(left) != mustJSON(want) {
+		t.Fatalf("availability = %v, want %v", left, want)
+	}
+}

@@ -73,21 +73,22 @@ func (s *Store) ARISnapshot(ctx context.Context, scope Scope, propertyID string,
 	out := &NightlyARI{}
 	b := &pgx.Batch{}
 	if len(q.Availability) > 0 {
-		from, to, codes := spanOf(q.Availability, func(r ARIRange) string { return r.RoomType })
+		// The exact nights asked for, not the span from the first to the
+		// last: a push that covers a few bookings spread over the year reads
+		// a few rows, not a year of them.
+		codes, nights := nightsOf(q.Availability)
 		var n NightAvailable
 		var night time.Time
 		b.Queue(`
-			SELECT rt.code, d::date, greatest(coalesce(i.units_sellable, rt.units) - coalesce(i.units_sold, 0), 0)
-			FROM room_types rt
-			CROSS JOIN generate_series($2::date, $3::date, interval '1 day') d
-			LEFT JOIN inventory i ON i.property_id = rt.property_id AND i.room_type = rt.code AND i.night = d::date
-			WHERE rt.property_id = $1 AND ($4::text[] IS NULL OR rt.code = ANY($4))`, propertyID, from.Time(), to.Time(), codes).
+			SELECT DISTINCT rt.code, t.night, greatest(coalesce(i.units_sellable, rt.units) - coalesce(i.units_sold, 0), 0)
+			FROM unnest($2::text[], $3::date[]) AS t(code, night)
+			JOIN room_types rt ON rt.property_id = $1 AND (t.code = '' OR rt.code = t.code)
+			LEFT JOIN inventory i ON i.property_id = $1 AND i.room_type = rt.code AND i.night = t.night`,
+			propertyID, codes, nights).
 			Query(func(rows pgx.Rows) error {
 				_, err := pgx.ForEachRow(rows, []any{&n.RoomType, &night, &n.Available}, func() error {
 					n.Night = canonical.DateOf(night)
-					if covered(q.Availability, n.RoomType, "", n.Night) {
-						out.Availability = append(out.Availability, n)
-					}
+					out.Availability = append(out.Availability, n)
 					return nil
 				})
 				if err != nil {
@@ -191,6 +192,26 @@ func spanOf(ranges []ARIRange, code func(ARIRange) string) (from, to canonical.D
 		codes = nil
 	}
 	return from, to, codes
+}
+
+// nightsOf lists every room type and night the ranges name, each once (an
+// empty room type stands for all of them).
+func nightsOf(ranges []ARIRange) (codes []string, nights []time.Time) {
+	type pair struct {
+		code  string
+		night canonical.Date
+	}
+	seen := map[pair]bool{}
+	for _, r := range ranges {
+		for d := r.From; !r.To.Before(d); d = d.AddDays(1) {
+			if p := (pair{r.RoomType, d}); !seen[p] {
+				seen[p] = true
+				codes = append(codes, r.RoomType)
+				nights = append(nights, d.Time())
+			}
+		}
+	}
+	return codes, nights
 }
 
 // covered reports whether some range covers a room type's (or rate plan's) night.

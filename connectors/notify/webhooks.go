@@ -51,6 +51,13 @@ func decodeEvent(msg *message.Message) (canonical.Event, error) {
 // dispatchEvent turns a reservation event into one delivery message per
 // subscription that wants it.
 func (n *Service) dispatchEvent(msg *message.Message) error {
+	// Most events have no subscription: look before decoding the event.
+	// The relay names the type and property of every event it publishes.
+	if t, property := msg.Metadata.Get(router.MetadataEventType), msg.Metadata.Get(router.MetadataPropertyID); t != "" && property != "" {
+		if subs, err := n.matching(msg.Context(), t, property); err != nil || len(subs) == 0 {
+			return err
+		}
+	}
 	e, err := decodeEvent(msg)
 	if err != nil {
 		return err
