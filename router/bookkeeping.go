@@ -175,10 +175,16 @@ func readArrivals(pool *pgxpool.Pool) func([]*arrival) error {
 		for i, a := range items {
 			consumers[i], keys[i], ids[i] = a.consumer, a.key, a.messageID
 		}
-		rows, err := pool.Query(context.Background(), `SELECT
-				EXISTS (SELECT 1 FROM parked_messages p WHERE p.consumer = q.consumer AND p.partition_key = q.key),
-				EXISTS (SELECT 1 FROM processed_messages m WHERE m.consumer = q.consumer AND m.message_id = q.id)
-			FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS q(consumer, key, id, n) ORDER BY n`,
+		// Lateral look-ups, one index probe each. As EXISTS sub-selects
+		// the planner may hash the whole of processed_messages on every
+		// call instead (it did, once the table had grown under load).
+		rows, err := pool.Query(context.Background(), `SELECT p.found IS NOT NULL, m.found IS NOT NULL
+			FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS q(consumer, key, id, n)
+			LEFT JOIN LATERAL (SELECT true AS found FROM parked_messages
+				WHERE consumer = q.consumer AND partition_key = q.key LIMIT 1) p ON true
+			LEFT JOIN LATERAL (SELECT true AS found FROM processed_messages
+				WHERE consumer = q.consumer AND message_id = q.id LIMIT 1) m ON true
+			ORDER BY q.n`,
 			consumers, keys, ids)
 		if err != nil {
 			return fmt.Errorf("parking and dedup: %w", err)
