@@ -54,7 +54,11 @@ type bareLevel struct {
 	// WAL flushes per committed transaction, server-wide; null when
 	// pg_stat_wal could not be read.
 	WALSyncsPerTransaction *float64 `json:"wal_syncs_per_transaction"`
-	firstErr               error
+	// CPU per committed transaction of the clients' process and, when the
+	// server runs on this machine, of PostgreSQL (null otherwise).
+	ProcessCPUMSPerTransaction  *float64 `json:"process_cpu_ms_per_transaction"`
+	PostgresCPUMSPerTransaction *float64 `json:"postgres_cpu_ms_per_transaction"`
+	firstErr                    error
 }
 
 // startBareBaseline creates the baseline's database and tables.
@@ -117,6 +121,7 @@ func (b *bareBaseline) runLevel(ctx context.Context, n int) (bareLevel, error) {
 		conns = append(conns, c)
 	}
 	walBefore, walErr := walSyncs(ctx, conns[0])
+	cpuBefore := sampleCPU(ctx, conns[0])
 	var (
 		committed, failed atomic.Int64
 		errOnce           sync.Once
@@ -155,6 +160,9 @@ func (b *bareBaseline) runLevel(ctx context.Context, n int) (bareLevel, error) {
 	if walAfter, err := walSyncs(ctx, conns[0]); walErr == nil && err == nil && lv.Transactions > 0 {
 		lv.WALSyncsPerTransaction = ptr(rig.Round(float64(walAfter-walBefore)/float64(lv.Transactions), 3))
 	}
+	cpu := sampleCPU(ctx, conns[0]).since(cpuBefore)
+	lv.ProcessCPUMSPerTransaction = roundMS(msPer(&cpu.process, lv.Transactions))
+	lv.PostgresCPUMSPerTransaction = roundMS(msPer(cpu.postgres, lv.Transactions))
 	if lv.Transactions == 0 {
 		return lv, fmt.Errorf("no transaction committed: %v", lv.firstErr)
 	}

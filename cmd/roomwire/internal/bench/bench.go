@@ -125,6 +125,13 @@ the window if it started in it):
   outbox_backlog           outbox events not yet published, after the drain
   run.operations           per kind of operation: counts, and p50_ms and
                            p95_ms of the successful ones
+  run.cpu                  CPU used over the window, in CPUs and in ms per
+                           reservation: by the bench's process (hub, broker,
+                           simulators, load generator) and, when the server
+                           runs on this machine, by PostgreSQL; beside the
+                           bare baseline's postgres_cpu_ms_per_transaction,
+                           how much of PostgreSQL a reservation takes (a note
+                           gives the most PostgreSQL alone could take)
 
 Progress goes to stderr every few seconds, the report to stdout (a table, or
 JSON with --json). The exit status is 0 when the run completed, whatever the
@@ -403,14 +410,17 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var walErr error
 	var ariMessagesStart int
 	var windowStarted time.Time
+	var cpuStart cpuSample
 	l.atWindowStart = func() {
 		walStart, walErr = walSyncs(ctx, h.Pool)
+		cpuStart = sampleCPU(ctx, h.Pool)
 		ariMessagesStart, windowStarted = partners.ota.ARI.Messages(), time.Now()
 		profiles.start()
 	}
 	l.atWindowEnd = func() {
 		n, err := walSyncs(ctx, h.Pool)
 		walEnd, walErr = n, cmp.Or(walErr, err)
+		m.cpu = sampleCPU(ctx, h.Pool).since(cpuStart)
 	}
 	if o.max {
 		say("load: closed loop, %d workers, %s warm-up then %s measured", o.concurrency, o.warmup, o.duration)
@@ -1359,7 +1369,18 @@ type benchRunInfo struct {
 	DBMaxConns         int32             `json:"db_max_conns"`
 	DBDeliveryConns    int32             `json:"db_delivery_conns"`
 	CPUs               int               `json:"cpus"`
+	CPU                benchCPUInfo      `json:"cpu"`
 	Delivery           benchDeliveryInfo `json:"delivery"`
+}
+
+// benchCPUInfo is the CPU used over the window: by the bench's process (the
+// hub, the broker, the simulators and the load generator) and, when the
+// server runs on this machine, by PostgreSQL (null otherwise).
+type benchCPUInfo struct {
+	ProcessCores             float64  `json:"process_cores"`
+	ProcessMSPerReservation  *float64 `json:"process_ms_per_reservation"`
+	PostgresCores            *float64 `json:"postgres_cores"`
+	PostgresMSPerReservation *float64 `json:"postgres_ms_per_reservation"`
 }
 
 // benchBareInfo is every level of the bare PostgreSQL baseline.
@@ -1411,6 +1432,7 @@ type benchMeasured struct {
 	otaAccepted, otaStored int64
 	ariEvents              int64 // availability events from the window's start to the drain's end
 	ariMessages            int   // ARI messages the channel received in the same span
+	cpu                    cpuUsed // over the window
 }
 
 func buildReport(o benchOptions, m benchMeasured) benchReport {
@@ -1471,6 +1493,13 @@ func buildReport(o benchOptions, m benchMeasured) benchReport {
 	if m.walSyncs != nil && len(commits) > 0 {
 		rep.WALSyncsPerReservation = ptr(rig.Round(float64(*m.walSyncs)/float64(len(commits)), 3))
 	}
+	cpu := &rep.Run.CPU
+	cpu.ProcessCores = rig.Round(m.cpu.process.Seconds()/secs, 2)
+	cpu.ProcessMSPerReservation = roundMS(msPer(&m.cpu.process, int64(len(commits))))
+	if m.cpu.postgres != nil {
+		cpu.PostgresCores = ptr(rig.Round(m.cpu.postgres.Seconds()/secs, 2))
+		cpu.PostgresMSPerReservation = roundMS(msPer(m.cpu.postgres, int64(len(commits))))
+	}
 	dl := &rep.Run.Delivery
 	dl.DrainSeconds, dl.Drained, dl.ARIPending = rig.Round(drained.waited.Seconds(), 3), drained.drained(), drained.ariPending
 	dl.PMSMeasured, dl.PMSMissing, dl.PMSReceivedInWindow = len(del.pms)-del.pmsMissing, del.pmsMissing, del.pmsInWindow
@@ -1511,6 +1540,7 @@ func buildReport(o benchOptions, m benchMeasured) benchReport {
 	} else {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("wal_syncs_per_reservation is unknown: %v", m.walErr))
 	}
+	rep.Notes = append(rep.Notes, cpuNote(rep))
 	if lo, hi := bestTPS(m.bare[0]), bestTPS(m.bare[1]); min(lo, hi) < 0.75*max(lo, hi) {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("bare PostgreSQL did %.0f tps at best before the load and %.0f after it: what else runs on this machine changed during the run, so ratio_to_bare is approximate", lo, hi))
 	}
@@ -1544,6 +1574,29 @@ func buildReport(o benchOptions, m benchMeasured) benchReport {
 			o.rate, res.skipped, o.concurrency, res.late, benchLate))
 	}
 	return rep
+}
+
+// cpuNote says what the window's CPU went to and, when PostgreSQL's is
+// known, the most reservations per second PostgreSQL alone could take at
+// that cost per reservation, were the hub to cost nothing.
+func cpuNote(rep benchReport) string {
+	c := rep.Run.CPU
+	note := fmt.Sprintf("cpu: over the window the bench's process (the hub, the broker, the simulators and the load generator) used %.2f CPUs", c.ProcessCores)
+	if c.ProcessMSPerReservation != nil {
+		note += fmt.Sprintf(", %.2f ms per reservation", *c.ProcessMSPerReservation)
+	}
+	if c.PostgresMSPerReservation == nil {
+		return note + "; PostgreSQL's CPU is measured only when the server runs on this machine"
+	}
+	note += fmt.Sprintf(", and PostgreSQL %.2f CPUs, %.2f ms per reservation", *c.PostgresCores, *c.PostgresMSPerReservation)
+	best, ok := bestBareLevel(rep.Run.Bare.Before, rep.Run.Bare.After)
+	if !ok || best.PostgresCPUMSPerTransaction == nil || *best.PostgresCPUMSPerTransaction <= 0 || rep.BarePostgresTPS <= 0 {
+		return note
+	}
+	bare := *best.PostgresCPUMSPerTransaction
+	ceiling := float64(rep.Run.CPUs) * 1000 / *c.PostgresMSPerReservation
+	return note + fmt.Sprintf(", against %.2f ms per bare transaction (%d clients): %.1f times as much. On %d CPUs and with the hub costing nothing, PostgreSQL alone could take at most %.0f reservations/s at that cost, %.2f of bare_postgres_tps",
+		bare, best.Clients, *c.PostgresMSPerReservation/bare, rep.Run.CPUs, ceiling, ceiling/rep.BarePostgresTPS)
 }
 
 // bestTPS is the best rate of one phase of the bare baseline.
@@ -1610,6 +1663,8 @@ func printReport(w io.Writer, o benchOptions, rep benchReport) {
 		walPer = fmt.Sprintf("%.2f", *rep.WALSyncsPerReservation)
 	}
 	fmt.Fprintf(tw, "WAL flushes/reservation\t%s\tpg_stat_wal.wal_sync over the window (whole server) per reservation\n", walPer)
+	fmt.Fprintf(tw, "CPU ms/reservation\t%s / %s\tthe bench's process / PostgreSQL, over the window\n",
+		msOrDash(rep.Run.CPU.ProcessMSPerReservation), msOrDash(rep.Run.CPU.PostgresMSPerReservation))
 	fmt.Fprintf(tw, "PMS p95\t%s\tcreate's 201 to the Apaleo simulator receiving the booking\n", msOrDash(rep.P95PMSMS))
 	fmt.Fprintf(tw, "ARI p95\t%s\tcreate's 201 to the channel simulator receiving its nights' availability, close-outs included\n", msOrDash(rep.P95ARIMS))
 	fmt.Fprintf(tw, "close-out p95\t%s\tlast unit sold to the channel simulator receiving availability 0 (%d measured)\n",

@@ -136,6 +136,22 @@ func TestBenchReportsSaneFigures(t *testing.T) {
 			if n := number(t, rep, "outbox_backlog"); n < 0 {
 				t.Errorf("outbox_backlog = %v", n)
 			}
+			// The hub worked, and so did the server, which runs on this
+			// machine in every test set-up: its CPU is read and compared.
+			cpu, _ := run["cpu"].(map[string]any)
+			for _, k := range []string{"process_cores", "process_ms_per_reservation", "postgres_cores", "postgres_ms_per_reservation"} {
+				if v, _ := cpu[k].(float64); v <= 0 {
+					t.Errorf("run.cpu.%s = %v, want CPU used", k, cpu[k])
+				}
+			}
+			for _, lv := range bareRun["before"].([]any) {
+				if v, _ := lv.(map[string]any)["postgres_cpu_ms_per_transaction"].(float64); v <= 0 {
+					t.Errorf("bare level %v: no PostgreSQL CPU per transaction", lv)
+				}
+			}
+			if notes := fmt.Sprint(rep["notes"]); !strings.Contains(notes, "PostgreSQL alone could take at most") {
+				t.Errorf("no note gives PostgreSQL's ceiling: %s", notes)
+			}
 			ops, _ := run["operations"].(map[string]any)
 			if tt.measured > 0 {
 				total := 0.0
