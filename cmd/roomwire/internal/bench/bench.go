@@ -1430,8 +1430,8 @@ type benchMeasured struct {
 	delivery               deliveryResults
 	drained                drainState
 	otaAccepted, otaStored int64
-	ariEvents              int64 // availability events from the window's start to the drain's end
-	ariMessages            int   // ARI messages the channel received in the same span
+	ariEvents              int64   // availability events from the window's start to the drain's end
+	ariMessages            int     // ARI messages the channel received in the same span
 	cpu                    cpuUsed // over the window
 }
 
