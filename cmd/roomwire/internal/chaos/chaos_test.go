@@ -3,10 +3,12 @@ package chaos
 import (
 	"bytes"
 	"encoding/json"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/roomwire/roomwire/reservations/pgtest"
@@ -115,4 +117,38 @@ func TestChaosFaultSchedule(t *testing.T) {
 			last = at
 		}
 	}
+}
+
+// A partner fault is held for failed notifications only when it fails them:
+// while one is held, the load waits at the next fault's operation, so holding
+// duplicate_webhooks, which fails none, stopped the load for the whole 15 s.
+func TestChaosHoldsOnlyPartnerFaultsThatFailNotifications(t *testing.T) {
+	c := &chaosRun{stateDir: t.TempDir()}
+	if err := c.startNotify(); err != nil {
+		t.Fatal(err)
+	}
+	defer c.stopNotify()
+	for _, kind := range []string{faultPartner5xx, faultPartner429, faultPartnerHang, faultDuplicates} {
+		c.notifyFault(kind)
+		before := c.notifyFailures()
+		var wg sync.WaitGroup
+		for range 30 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				resp, err := http.Post(c.notify.hookURL, "application/json", strings.NewReader(`{"id":"evt","type":"reservation.created"}`))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				resp.Body.Close()
+			}()
+		}
+		wg.Wait()
+		failed := c.notifyFailures() > before
+		if held := failsNotifications(kind); held != failed {
+			t.Errorf("%s: held for failed notifications %v, but 30 webhooks failed: %v", kind, held, failed)
+		}
+	}
+	c.notifyFault("")
 }

@@ -163,7 +163,7 @@ func (c *chaosRun) inject(ctx context.Context, kind string, release func()) {
 		notified := c.notifyFailures()
 		release()
 		chaosSleep(ctx, chaosFaultWindow)
-		c.holdNotifyFault(ctx, notified)
+		c.holdNotifyFault(ctx, kind, notified)
 		c.healPartners()
 		c.faults.add(kind, "", 0)
 		c.say("fault %s: partners misbehaved for %s", kind, chaosFaultWindow)

@@ -175,12 +175,27 @@ func (c *chaosRun) notifyFailures() int {
 	return c.notify.smtp.Failed() + int(c.notify.failed.Load())
 }
 
-// holdNotifyFault keeps a partner fault on until it has failed a few
-// notifications: e-mail and webhooks trail the bookings, so a short window
-// can pass before they come.
-func (c *chaosRun) holdNotifyFault(ctx context.Context, before int) {
+// failsNotifications reports whether the partner fault kind makes the relay
+// or the receiver fail notifications (notifyFault, receive).
+// duplicate_webhooks fails none.
+func failsNotifications(kind string) bool {
+	switch kind {
+	case faultPartner5xx, faultPartner429, faultPartnerHang:
+		return true
+	}
+	return false
+}
+
+// holdNotifyFault keeps a partner fault that fails notifications on until
+// it has failed a few: e-mail and webhooks trail the bookings, so a short
+// window can pass before they come. The load waits at the next fault's
+// operation meanwhile, so a fault that fails none is not held.
+func (c *chaosRun) holdNotifyFault(ctx context.Context, kind string, before int) {
+	if !failsNotifications(kind) {
+		return
+	}
 	deadline := time.Now().Add(15 * time.Second)
-	for c.notifyFailures() < before+5 && time.Now().Before(deadline) {
+	for c.notifyFailures() < before+5 && time.Now().Before(deadline) && ctx.Err() == nil {
 		chaosSleep(ctx, 50*time.Millisecond)
 	}
 }
