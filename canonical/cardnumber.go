@@ -4,6 +4,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/google/uuid"
 )
 
 // This file is Roomwire's one detector of card data in text. Every inbound
@@ -35,9 +37,9 @@ func ContainsCardData(s string) bool {
 // full-width forms). A run uses one kind of mark throughout, except that
 // spaces and dashes mix, so that a date range such as 2027-04-10/2027-04-13
 // is not taken for a card. Only a whole run counts: a longer run is an id.
-// A run with separators glued to a letter or digit is part of an identifier,
-// such as the digit groups of a UUID, and does not count; nor does a decimal
-// number (two groups joined by one dot, as a float in a log line).
+// A run with separators glued to a letter or digit is part of an identifier
+// and does not count; nor does a decimal number (two groups joined by one
+// dot, as a float in a log line), nor digit groups of a UUID (see inUUID).
 func FindCardNumber(s string) (start, end int, ok bool) {
 	for i := 0; i < len(s); {
 		if _, size := digitAt(s, i); size == 0 {
@@ -47,7 +49,7 @@ func FindCardNumber(s string) (start, end int, ok bool) {
 		}
 		run := scanRun(s, i)
 		if run.digits >= 13 && run.digits <= 19 && !run.decimal && luhnValid(run.values[:run.digits]) &&
-			!(run.separated && (wordRuneBefore(s, i) || wordRuneAt(s, run.end))) {
+			!(run.separated && (wordRuneBefore(s, i) || wordRuneAt(s, run.end) || inUUID(s, i, run.end))) {
 			return i, run.end, true
 		}
 		i = run.end
@@ -355,6 +357,23 @@ func cardMark(c rune) rune {
 		return '/'
 	}
 	return 0
+}
+
+// inUUID reports whether s[start:end] lies within a UUID written out
+// (8-4-4-4-12 hex digits joined by dashes, such as a correlation id). Its
+// groups are glued to letters only when the hex digits around them happen
+// to be letters: "…-445b-9616-406865031211" holds the Luhn-valid groups
+// 9616-406865031211 with a dash on either side, about one random UUID in
+// 20,000. A card number is never written in a UUID's shape.
+func inUUID(s string, start, end int) bool {
+	const n = len("01234567-89ab-cdef-0123-456789abcdef")
+	for p := max(0, end-n); p <= start && p+n <= len(s); p++ {
+		// The dash first: Validate builds an error for each window it refuses.
+		if s[p+8] == '-' && uuid.Validate(s[p:p+n]) == nil {
+			return true
+		}
+	}
+	return false
 }
 
 func wordRuneBefore(s string, i int) bool {

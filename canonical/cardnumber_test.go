@@ -35,6 +35,13 @@ func TestFindCardNumber(t *testing.T) {
 		{"after non-ASCII text", "n° 4111111111111111", 4, 20, true},
 
 		{"digit groups of a UUID", `"id":"4e55b313-5809-4835-98d1-2450a650d50b"`, 0, 0, false},
+		// Random UUIDs whose all-digit groups pass the Luhn check, as
+		// correlation ids in log lines.
+		{"a UUID's last two groups", `"correlation_id":"034d42ba-ed3c-445b-9616-406865031211","status":201}`, 0, 0, false},
+		{"a UUID's first three groups", `"correlation_id":"50113415-7285-4739-bcdf-685c8ae43cb7","status":201}`, 0, 0, false},
+		{"a UUID in capitals", "50113415-7285-4739-BCDF-685C8AE43CB7", 0, 0, false},
+		{"a card number beside a UUID", `"id":"034d42ba-ed3c-445b-9616-406865031211","note":"4111-1111-1111-1111"`, 52, 71, true},
+		{"a card number grouped 8-4-4 without the rest of a UUID", "41111111-1111-1111-zzzz", 0, 18, true},
 		{"grouped digits glued to a word", "ref4111-1111-1111-1111", 0, 0, false},
 		{"empty", "", 0, 0, false},
 		{"no digits", "tok_abcdef", 0, 0, false},
@@ -81,6 +88,24 @@ func TestFindCardNumber(t *testing.T) {
 				t.Fatalf("ContainsCardNumber(%q) = %v, want %v", tt.in, got, tt.ok)
 			}
 		})
+	}
+}
+
+// No UUID is taken for a card number, wherever its digits fall.
+func TestFindCardNumberSkipsUUIDs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	const hex = "0123456789abcdef"
+	b := []byte("xxxxxxxx-xxxx-4xxx-8xxx-xxxxxxxxxxxx")
+	for i := 0; i < 200000; i++ {
+		for j := range b {
+			if b[j] != '-' && j != 14 {
+				b[j] = hex[rng.IntN(16)]
+			}
+		}
+		b[19] = "89ab"[rng.IntN(4)]
+		if line := `"correlation_id":"` + string(b) + `"`; ContainsCardNumber(line) {
+			t.Fatalf("a card number in %s", line)
+		}
 	}
 }
 
