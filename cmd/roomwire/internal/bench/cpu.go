@@ -52,8 +52,18 @@ func sampleCPU(ctx context.Context, q rowQuerier) cpuSample {
 	return s
 }
 
-// procCPU reads a process's user and system CPU time from /proc/<pid>/stat.
+// procCPU reads the CPU time a process has used. /proc/<pid>/schedstat
+// gives it in nanoseconds; /proc/<pid>/stat, the fallback where the kernel
+// keeps no scheduler statistics, only in clock ticks of 10 ms, too coarse
+// for a backend that ran a few short transactions.
 func procCPU(pid int32) (time.Duration, bool) {
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/schedstat", pid)); err == nil {
+		if f := bytes.Fields(b); len(f) > 0 {
+			if ns, err := strconv.ParseInt(string(f[0]), 10, 64); err == nil {
+				return time.Duration(ns), true
+			}
+		}
+	}
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0, false

@@ -399,7 +399,11 @@ function chart(groups) {
 // ---- Routing ---------------------------------------------------------------
 
 function route() {
-  if (!sessionStorage.getItem(keyName)) { signOut(); return; }
+  if (!sessionStorage.getItem(keyName)) {
+    // Already at the sign-in form: leave alone what the operator is typing.
+    if ($('#login').hidden) signOut();
+    return;
+  }
   $('#login').hidden = true;
   $('#nav').hidden = false;
   $('#page').hidden = false;
