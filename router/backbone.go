@@ -477,7 +477,10 @@ func (b *Backbone) housekeeping(ctx context.Context) {
 
 // What expires: the rows (t) of a table past a retention of $1 seconds.
 const (
-	expiredOutboxRows = `t.published_at < now() - make_interval(secs => $1)`
+	// created_at (never after published_at) finds the candidates through
+	// its BRIN index; unpublished rows never expire.
+	expiredOutboxRows = `t.created_at < now() - make_interval(secs => $1)
+		AND t.published_at < now() - make_interval(secs => $1)`
 	// A message's timeline entries expire together: a consumer's entry
 	// shows the payload the relay's entry holds. first_at (never after
 	// last_at) finds the candidates through its BRIN index.

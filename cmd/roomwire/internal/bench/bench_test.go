@@ -67,7 +67,7 @@ func TestBenchReportsSaneFigures(t *testing.T) {
 		measured int // operations in the window, when the clock fixes them
 	}{
 		{"closed loop", []string{"--max", "--warmup", "0s", "--duration", "2s", "--concurrency", "8", "--profile", profiles}, 0},
-		{"open loop", []string{"--rate", "100", "--warmup", "300ms", "--duration", "1s", "--concurrency", "130"}, 100},
+		{"open loop", []string{"--rate", "100", "--warmup", "300ms", "--duration", "1s", "--concurrency", "130", "--keep-db"}, 100},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -191,6 +191,9 @@ func TestBenchReportsSaneFigures(t *testing.T) {
 			}
 			if !strings.Contains(stderr, "bare PostgreSQL baseline") {
 				t.Errorf("no progress on stderr:\n%s", stderr)
+			}
+			if slices.Contains(tt.args, "--keep-db") {
+				checkAnalyzed(t, stderr)
 			}
 		})
 	}
@@ -318,5 +321,47 @@ func TestBenchDeliveryFollowsCloseouts(t *testing.T) {
 				t.Errorf("close-outs %v, %d left out; want %v, %d", r.closeouts, r.closeoutsExcluded, tt.want, tt.left)
 			}
 		})
+	}
+}
+
+// checkAnalyzed checks that the databases a run kept (named on stderr) were
+// analyzed by hand, as autovacuum would only do later: the hub's during the
+// warm-up, the bare baseline's once filled. It drops them.
+func checkAnalyzed(t *testing.T, stderr string) {
+	t.Helper()
+	kept := regexp.MustCompile(`kept database (roomwire_bench_\w+)`).FindAllStringSubmatch(stderr, -1)
+	if len(kept) != 2 {
+		t.Fatalf("want the hub's and the bare baseline's databases kept, stderr:\n%s", stderr)
+	}
+	ctx := context.Background()
+	for _, k := range kept {
+		db := k[1]
+		server, err := pgx.Connect(ctx, pgtest.ServerURL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			server.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{db}.Sanitize()) //nolint:errcheck // best effort
+			server.Close(ctx)                                                         //nolint:errcheck // best effort
+		})
+		cfg, err := pgx.ParseConfig(pgtest.ServerURL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Database = db
+		conn, err := pgx.ConnectConfig(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		table := "outbox" // the hub's, written under load
+		if strings.Contains(db, "_bare_") {
+			table = "inventory"
+		}
+		var analyzed bool
+		err = conn.QueryRow(ctx, `SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = $1`, table).Scan(&analyzed)
+		conn.Close(ctx) //nolint:errcheck // read only
+		if err != nil || !analyzed {
+			t.Errorf("%s: not analyzed by the bench (%v)", db, err)
+		}
 	}
 }
