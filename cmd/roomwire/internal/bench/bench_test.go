@@ -342,7 +342,7 @@ func checkAnalyzed(t *testing.T, stderr string) {
 		}
 		t.Cleanup(func() {
 			server.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{db}.Sanitize()) //nolint:errcheck // best effort
-			server.Close(ctx)                                                         //nolint:errcheck // best effort
+			server.Close(ctx)                                                          //nolint:errcheck // best effort
 		})
 		cfg, err := pgx.ParseConfig(pgtest.ServerURL())
 		if err != nil {
