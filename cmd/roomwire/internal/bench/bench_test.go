@@ -329,33 +329,31 @@ func TestBenchDeliveryFollowsCloseouts(t *testing.T) {
 // warm-up, the bare baseline's once filled. It drops them.
 func checkAnalyzed(t *testing.T, stderr string) {
 	t.Helper()
+	ctx := context.Background()
+	server, err := pgx.Connect(ctx, pgtest.ServerURL())
+	if err != nil {
+		t.Fatal(err)
+	}
 	kept := regexp.MustCompile(`kept database (roomwire_bench_\w+)`).FindAllStringSubmatch(stderr, -1)
+	t.Cleanup(func() {
+		for _, k := range kept {
+			server.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{k[1]}.Sanitize()) //nolint:errcheck // best effort
+		}
+		server.Close(ctx) //nolint:errcheck // best effort
+	})
 	if len(kept) != 2 {
 		t.Fatalf("want the hub's and the bare baseline's databases kept, stderr:\n%s", stderr)
 	}
-	ctx := context.Background()
 	for _, k := range kept {
-		db := k[1]
-		server, err := pgx.Connect(ctx, pgtest.ServerURL())
-		if err != nil {
-			t.Fatal(err)
+		db, table := k[1], "outbox" // the hub's, written under load
+		if strings.Contains(db, "_bare_") {
+			table = "inventory"
 		}
-		t.Cleanup(func() {
-			server.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{db}.Sanitize()) //nolint:errcheck // best effort
-			server.Close(ctx)                                                          //nolint:errcheck // best effort
-		})
-		cfg, err := pgx.ParseConfig(pgtest.ServerURL())
-		if err != nil {
-			t.Fatal(err)
-		}
+		cfg := server.Config().Copy()
 		cfg.Database = db
 		conn, err := pgx.ConnectConfig(ctx, cfg)
 		if err != nil {
 			t.Fatal(err)
-		}
-		table := "outbox" // the hub's, written under load
-		if strings.Contains(db, "_bare_") {
-			table = "inventory"
 		}
 		var analyzed bool
 		err = conn.QueryRow(ctx, `SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = $1`, table).Scan(&analyzed)
