@@ -209,7 +209,12 @@ func (h *laneHandler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim saram
 		draining  bool                      // the session ends: finish what is in flight, start nothing
 	)
 	results := make(chan laneResult, opts.Lanes)
-	stop := make(chan struct{}) // closed when this claim returns
+	// stop is closed when this claim returns, and the claim waits for its
+	// deliveries to see it: the subscription's channel is closed once every
+	// claim has returned, and no delivery may send on it after that.
+	stop := make(chan struct{})
+	var deliveries sync.WaitGroup
+	defer deliveries.Wait()
 	defer close(stop)
 	// lanesMu guards lanes against handlers reading their look-ahead
 	// (WaitingInLane); only this goroutine changes it.
@@ -257,7 +262,7 @@ func (h *laneHandler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim saram
 			behind: func(ids []string) []string { return behind(lm, ids) }}
 		mctx, cancel := context.WithCancel(context.WithValue(h.ctx, laneKey{}, ld))
 		msg.SetContext(mctx)
-		go func() {
+		deliveries.Go(func() {
 			defer cancel()
 			if after > 0 {
 				select {
@@ -292,7 +297,7 @@ func (h *laneHandler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim saram
 			case results <- r:
 			case <-stop:
 			}
-		}()
+		})
 	}
 	// startWaiting hands out waiting keys' heads while slots are free.
 	startWaiting := func() {

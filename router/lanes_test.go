@@ -3,6 +3,7 @@ package router
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -317,4 +318,53 @@ func TestWaitingInLaneShowsAndCoversTheKeysNextMessages(t *testing.T) {
 	eventually(t, 30*time.Second, "the offset past every message", func() bool {
 		return committedOffset(t, broker, b.ConsumerGroup("lookahead"), topic) == int64(len(order))
 	})
+}
+
+// TestLaneSubscriberClosedMidDeliveryLeavesNoSenderBehind closes a lane
+// subscriber while many deliveries are under way (handed out, nacked and
+// waiting to be handed out again, waiting for a slot). Its channel is
+// closed when Close returns, so no delivery may still be running then: a
+// late one would send on the closed channel and bring the process down.
+func TestLaneSubscriberClosedMidDeliveryLeavesNoSenderBehind(t *testing.T) {
+	broker := testKafka(t)
+	cfg := testKafkaConfig(broker)
+	topic := uniqueTopic("lanes-close")
+	pub, err := NewPublisher(cfg, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	for i := range 200 {
+		publishKeyed(t, pub, topic, fmt.Sprintf("hotel-%03d", i), "{}", fmt.Sprintf("m-%03d", i))
+	}
+	for round := range 5 {
+		sub, err := NewLaneSubscriber(cfg, SubscriberOptions{
+			ConsumerGroup: testGroupPrefix(broker) + "lanes-close", Partitions: 1,
+			Lanes: 64, MaxInFlight: 8, NackResendSleep: time.Millisecond,
+		}, testLogger(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs, err := sub.Subscribe(context.Background(), topic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Nack everything, so that deliveries keep starting again.
+		var read atomic.Int64
+		go func() {
+			for msg := range msgs {
+				read.Add(1)
+				msg.Nack()
+			}
+		}()
+		eventually(t, 30*time.Second, "deliveries under way", func() bool { return read.Load() > int64(100*(round+1)) })
+		if err := sub.Close(); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 1<<20)
+		stacks := string(buf[:runtime.Stack(buf, true)])
+		if strings.Contains(stacks, "(*laneHandler).ConsumeClaim") {
+			t.Fatalf("round %d: a delivery still runs after Close returned:\n%s", round, stacks)
+		}
+	}
 }
